@@ -1,0 +1,3 @@
+from cti.cli import main
+
+main()

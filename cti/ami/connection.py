@@ -1,0 +1,224 @@
+"""Keeps one logged-in AMI session alive: connect, login, resync, watch, reconnect.
+
+Theory of operation
+-------------------
+``AmiClient.run`` is one owned task that loops over sessions. A session connects with our
+``CtiAmiProtocol`` through panoramisk's ``Manager`` (which keeps doing what it does well:
+ActionIDs and answer futures), logs in, announces ``LinkUp`` to the pipeline, asks for the
+snapshot lists (QueueStatus, CoreShowChannels) so the state core can rebuild itself, then
+watches the link: a Ping every ``ping_interval`` must be answered within ``ping_timeout``
+(panoramisk never checks), so a half-open TCP connection is noticed within two intervals.
+When a session ends for any reason the pipeline gets ``LinkDown`` and the next session starts
+after a capped exponential backoff with jitter.
+
+A wrong secret is reported loudly with user, host and port (panoramisk retries silently
+forever). On the very first attempt it is fatal when ``exit_on_auth_failure`` is set, so
+``cti serve`` exits non-zero at startup; later it is logged and retried like any failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from panoramisk import Manager
+
+from cti.ami.events import AmiEvent, LinkDown, LinkUp
+from cti.ami.frames import Message
+from cti.ami.protocol import AmiDisconnected, AmiError, CtiAmiProtocol
+
+log = logging.getLogger(__name__)
+
+
+class AmiAuthError(AmiError):
+    def __init__(self, username: str, host: str, port: int, message: str) -> None:
+        super().__init__(
+            f"Asterisk rejected the AMI login of user {username!r} at {host}:{port} "
+            f"({message or 'no reason given'}). Check CTI_AMI_USERNAME and CTI_AMI_SECRET "
+            "against the user's section in Asterisk's manager.conf."
+        )
+
+
+class AmiUnreachable(AmiError):
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(
+            f"cannot reach Asterisk AMI at {host}:{port} ({reason}). Check CTI_AMI_HOST and "
+            "CTI_AMI_PORT, that Asterisk runs, and that manager.conf has enabled = yes and "
+            "a bindaddr/permit that lets this host in."
+        )
+
+
+class AmiTimeout(AmiError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AmiConfig:
+    host: str
+    port: int
+    username: str
+    secret: str
+    connect_timeout: float = 5.0
+    action_timeout: float = 5.0
+    ping_interval: float = 10.0
+    ping_timeout: float = 5.0
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+
+    def __repr__(self) -> str:  # the secret must never reach a log line
+        return f"AmiConfig(host={self.host!r}, port={self.port}, username={self.username!r})"
+
+
+@dataclass(slots=True)
+class AmiStats:
+    sessions: int = 0
+    logins: int = 0
+    login_failures: int = 0
+    ping_timeouts: int = 0
+    connected: bool = False
+
+
+class _Manager(Manager):  # type: ignore[misc]
+    """panoramisk's Manager, with reconnection left to AmiClient."""
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._connected = False
+
+
+class AmiClient:
+    def __init__(
+        self,
+        config: AmiConfig,
+        on_message: Callable[[Message, float], None],
+        on_event: Callable[[AmiEvent], None],
+        exit_on_auth_failure: bool = False,
+    ) -> None:
+        self.config = config
+        self.on_message = on_message
+        self.on_event = on_event
+        self.exit_on_auth_failure = exit_on_auth_failure
+        self.stats = AmiStats()
+        self.manager = _Manager(
+            host=config.host, port=config.port, username=config.username,
+            secret=config.secret, encoding="utf8",
+        )  # fmt: skip
+        self.first_login: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._protocol: CtiAmiProtocol | None = None
+        self._action_ids = itertools.count(1)
+
+    @property
+    def connected(self) -> bool:
+        return self.stats.connected
+
+    async def run(self) -> None:
+        failures = 0
+        while True:
+            started = time.monotonic()
+            try:
+                await self._session()
+            except AmiAuthError as exc:
+                self.stats.login_failures += 1
+                if self.exit_on_auth_failure and not self.first_login.done():
+                    self.first_login.set_exception(exc)
+                    return
+                log.error("%s", exc)
+            except (AmiError, OSError, TimeoutError) as exc:
+                log.warning("AMI session ended: %s", exc)
+            if time.monotonic() - started > self.config.backoff_max:
+                failures = 0  # a long healthy session resets the backoff
+            delay = min(self.config.backoff_max, self.config.backoff_initial * 2**failures)
+            delay *= random.uniform(0.5, 1.0)  # jitter: many daemons must not retry in step
+            failures = min(failures + 1, 30)
+            log.info("reconnecting to AMI at %s:%s in %.1f s", self.config.host,
+                     self.config.port, delay)  # fmt: skip
+            await asyncio.sleep(delay)
+
+    async def send(self, fields: dict[str, str], timeout: float | None = None) -> Any:
+        """Send one action and return panoramisk's answer; never waits forever."""
+        if self._protocol is None or self._protocol.closed:
+            raise AmiDisconnected("not connected to Asterisk AMI")
+        future = self.manager.send_action(dict(fields))
+        try:
+            return await asyncio.wait_for(future, timeout or self.config.action_timeout)
+        except TimeoutError:
+            raise AmiTimeout(f"no answer to {fields.get('Action')} within "
+                             f"{timeout or self.config.action_timeout} s") from None  # fmt: skip
+
+    async def _session(self) -> None:
+        config = self.config
+        loop = asyncio.get_running_loop()
+        lost: asyncio.Future[str] = loop.create_future()
+
+        def mark_lost(reason: str) -> None:
+            if not lost.done():
+                lost.set_result(reason)
+
+        def make_protocol() -> CtiAmiProtocol:
+            return CtiAmiProtocol(self.on_message, mark_lost)
+
+        self.stats.sessions += 1
+        try:
+            _, protocol = await asyncio.wait_for(
+                loop.create_connection(make_protocol, config.host, config.port),
+                config.connect_timeout,
+            )
+        except (OSError, TimeoutError) as exc:
+            raise AmiUnreachable(config.host, config.port, str(exc) or "timed out") from None
+        self._protocol = protocol
+        self.manager.protocol = protocol
+        protocol.factory = self.manager
+        linked = False
+        try:
+            answer = await self.send({
+                "Action": "Login", "Username": config.username,
+                "Secret": config.secret, "Events": "on",
+            })  # fmt: skip
+            if answer.get("Response") != "Success":
+                raise AmiAuthError(config.username, config.host, config.port,
+                                   answer.get("Message", ""))  # fmt: skip
+            self.stats.logins += 1
+            self.stats.connected = linked = True
+            log.info("logged in to Asterisk AMI at %s:%s as %r", config.host, config.port,
+                     config.username)  # fmt: skip
+            self.on_event(LinkUp(time.time()))
+            await self._resync(protocol)
+            if not self.first_login.done():
+                self.first_login.set_result(None)
+            await self._watch(lost)
+        finally:
+            protocol.close()
+            self._protocol = None
+            self.stats.connected = False
+            if linked:
+                reason = lost.result() if lost.done() else "session ended"
+                self.on_event(LinkDown(time.time(), reason))
+
+    async def _resync(self, protocol: CtiAmiProtocol) -> None:
+        """Ask for the snapshot lists; their items reach the state core in stream order."""
+        for action in ("QueueStatus", "CoreShowChannels"):
+            action_id = f"cti-resync-{next(self._action_ids)}"
+            listed = protocol.send_streamed({"Action": action, "ActionID": action_id})
+            try:
+                await asyncio.wait_for(listed, self.config.action_timeout * 4)
+            except TimeoutError:
+                raise AmiTimeout(f"{action} list not complete in time") from None
+
+    async def _watch(self, lost: asyncio.Future[str]) -> None:
+        config = self.config
+        while True:
+            done, _ = await asyncio.wait({lost}, timeout=config.ping_interval)
+            if done:
+                raise AmiDisconnected(f"connection lost: {lost.result()}")
+            try:
+                await self.send({"Action": "Ping"}, timeout=config.ping_timeout)
+            except AmiTimeout:
+                self.stats.ping_timeouts += 1
+                raise AmiDisconnected(
+                    f"no Pong within {config.ping_timeout} s: dropping a dead connection"
+                ) from None

@@ -1,0 +1,548 @@
+"""Typed, frozen AMI events: the only input of the state core.
+
+Theory of operation
+-------------------
+``to_event(message, received_at)`` turns one parsed AMI message (a ``dict``) into one of the
+dataclasses below, or ``None`` for messages the CTI server does not use. ``BUILDERS`` maps each
+AMI event name we use to its builder; ``WANTED_EVENTS`` (its keys) is handed to the frame
+splitter so every other event is skipped before it is even decoded.
+
+Time: ``ts`` is the event's own ``Timestamp`` (``timestampevents = yes``). Responses to list
+actions (QueueStatus, CoreShowChannels) carry none; for them ``ts`` is the moment our socket
+received them, or ``None`` when replaying a file offline.
+
+Caller ID is attacker-controlled text: it is carried as-is (never interpreted) and Asterisk's
+``<unknown>`` placeholder becomes the empty string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cti.ami.frames import Message
+
+UNKNOWN = "<unknown>"
+
+
+def _cid(value: str | None) -> str:
+    return "" if value is None or value == UNKNOWN else value
+
+
+def _int(value: str | None, default: int = 0) -> int:
+    try:
+        return int(value) if value else default
+    except ValueError:
+        return default
+
+
+def _hms(value: str | None) -> int:
+    """``HH:MM:SS`` (CoreShowChannel Duration) to seconds."""
+    if not value:
+        return 0
+    seconds = 0
+    for part in value.split(":"):
+        seconds = seconds * 60 + _int(part)
+    return seconds
+
+
+def uniqueid_epoch(uniqueid: str) -> float:
+    """Asterisk Uniqueids are ``<creation epoch seconds>.<sequence>``."""
+    head, _, _ = uniqueid.partition(".")
+    return float(_int(head))
+
+
+# --- channels ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelCreated:
+    ts: float | None
+    channel: str
+    uniqueid: str
+    linkedid: str
+    caller_number: str
+    caller_name: str
+    exten: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStateChanged:
+    ts: float | None
+    channel: str
+    uniqueid: str
+    linkedid: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHungUp:
+    ts: float | None
+    channel: str
+    uniqueid: str
+    linkedid: str
+    cause: int
+    cause_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeEntered:
+    ts: float | None
+    bridge_id: str
+    channel: str
+    uniqueid: str
+    linkedid: str
+
+
+# --- queue callers ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCallerJoined:
+    ts: float | None
+    queue: str
+    channel: str
+    uniqueid: str
+    linkedid: str
+    caller_number: str
+    caller_name: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCallerLeft:
+    ts: float | None
+    queue: str
+    uniqueid: str
+    linkedid: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCallerAbandoned:
+    ts: float | None
+    queue: str
+    uniqueid: str
+    linkedid: str
+    position: int
+    original_position: int
+    hold_s: int
+
+
+# --- agents (queue members) handling a caller --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCalled:
+    ts: float | None
+    queue: str
+    interface: str
+    member_name: str
+    uniqueid: str
+    linkedid: str
+    caller_number: str
+    caller_name: str
+    agent_channel: str
+    agent_uniqueid: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRingNoAnswer:
+    ts: float | None
+    queue: str
+    interface: str
+    uniqueid: str
+    linkedid: str
+    agent_uniqueid: str
+    ring_ms: int  # milliseconds, unlike every other duration app_queue reports
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConnected:
+    ts: float | None
+    queue: str
+    interface: str
+    member_name: str
+    uniqueid: str
+    linkedid: str
+    agent_channel: str
+    agent_uniqueid: str
+    hold_s: int
+    ring_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCompleted:
+    ts: float | None
+    queue: str
+    interface: str
+    member_name: str
+    uniqueid: str
+    linkedid: str
+    hold_s: int
+    talk_s: int
+    reason: str
+
+
+# --- queue members ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberReported:
+    """QueueMember (list item), QueueMemberAdded/Status/Pause: the member's full state."""
+
+    ts: float | None
+    queue: str
+    interface: str
+    state_interface: str
+    member_name: str
+    status: int  # AST_DEVICE_* code
+    paused: bool
+    paused_reason: str
+    in_call: bool
+    calls_taken: int
+    wrapup_s: int
+    action_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRemoved:
+    ts: float | None
+    queue: str
+    interface: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStateChanged:
+    ts: float | None
+    device: str
+    state: str  # NOT_INUSE, INUSE, BUSY, RINGING, UNAVAILABLE, ...
+
+
+# --- snapshot lists (answers to QueueStatus / CoreShowChannels) --------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ListStarted:
+    ts: float | None
+    action_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListCompleted:
+    ts: float | None
+    action_id: str
+    name: str  # QueueStatusComplete, CoreShowChannelsComplete, ...
+
+
+@dataclass(frozen=True, slots=True)
+class QueueParamsReported:
+    ts: float | None
+    queue: str
+    strategy: str
+    service_level_s: int
+    action_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntryReported:
+    ts: float | None
+    queue: str
+    position: int
+    channel: str
+    uniqueid: str
+    caller_number: str
+    caller_name: str
+    wait_s: int
+    action_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelListed:
+    ts: float | None
+    channel: str
+    uniqueid: str
+    linkedid: str
+    state: str
+    caller_number: str
+    caller_name: str
+    application: str
+    application_data: str
+    duration_s: int
+    bridge_id: str
+    action_id: str
+
+
+# --- recording -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentReported:
+    """``UserEvent: RecordingConsent`` sent by our dialplan."""
+
+    ts: float | None
+    uniqueid: str
+    linkedid: str
+    consent: str  # granted | declined
+    method: str
+    recording: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStarted:
+    ts: float | None
+    uniqueid: str
+    linkedid: str
+
+
+# --- the link itself (made by our client, not by Asterisk) --------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LinkUp:
+    ts: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkDown:
+    ts: float | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """The wall clock, injected periodically so time-based states (wrap-up) can end."""
+
+    ts: float
+
+
+AmiEvent = (
+    ChannelCreated
+    | ChannelStateChanged
+    | ChannelHungUp
+    | BridgeEntered
+    | QueueCallerJoined
+    | QueueCallerLeft
+    | QueueCallerAbandoned
+    | AgentCalled
+    | AgentRingNoAnswer
+    | AgentConnected
+    | AgentCompleted
+    | MemberReported
+    | MemberRemoved
+    | DeviceStateChanged
+    | ListStarted
+    | ListCompleted
+    | QueueParamsReported
+    | QueueEntryReported
+    | ChannelListed
+    | ConsentReported
+    | RecordingStarted
+    | LinkUp
+    | LinkDown
+    | Tick
+)
+
+
+# --- builders -------------------------------------------------------------------------
+
+
+def _ts(m: Message, received_at: float | None) -> float | None:
+    stamp = m.get("Timestamp")
+    if stamp:
+        try:
+            return float(stamp)
+        except ValueError:
+            pass
+    return received_at
+
+
+def _newchannel(m: Message, t: float | None) -> ChannelCreated:
+    return ChannelCreated(
+        t, m.get("Channel", ""), m.get("Uniqueid", ""), m.get("Linkedid", ""),
+        _cid(m.get("CallerIDNum")), _cid(m.get("CallerIDName")), m.get("Exten", ""),
+        m.get("ChannelStateDesc", ""),
+    )  # fmt: skip
+
+
+def _newstate(m: Message, t: float | None) -> ChannelStateChanged:
+    return ChannelStateChanged(
+        t, m.get("Channel", ""), m.get("Uniqueid", ""), m.get("Linkedid", ""),
+        m.get("ChannelStateDesc", ""),
+    )  # fmt: skip
+
+
+def _hangup(m: Message, t: float | None) -> ChannelHungUp:
+    return ChannelHungUp(
+        t, m.get("Channel", ""), m.get("Uniqueid", ""), m.get("Linkedid", ""),
+        _int(m.get("Cause")), m.get("Cause-txt", ""),
+    )  # fmt: skip
+
+
+def _bridge_enter(m: Message, t: float | None) -> BridgeEntered:
+    return BridgeEntered(
+        t, m.get("BridgeUniqueid", ""), m.get("Channel", ""), m.get("Uniqueid", ""),
+        m.get("Linkedid", ""),
+    )  # fmt: skip
+
+
+def _caller_join(m: Message, t: float | None) -> QueueCallerJoined:
+    return QueueCallerJoined(
+        t, m.get("Queue", ""), m.get("Channel", ""), m.get("Uniqueid", ""),
+        m.get("Linkedid", ""), _cid(m.get("CallerIDNum")), _cid(m.get("CallerIDName")),
+        _int(m.get("Position")),
+    )  # fmt: skip
+
+
+def _caller_leave(m: Message, t: float | None) -> QueueCallerLeft:
+    return QueueCallerLeft(
+        t, m.get("Queue", ""), m.get("Uniqueid", ""), m.get("Linkedid", ""),
+        _int(m.get("Position")),
+    )  # fmt: skip
+
+
+def _caller_abandon(m: Message, t: float | None) -> QueueCallerAbandoned:
+    return QueueCallerAbandoned(
+        t, m.get("Queue", ""), m.get("Uniqueid", ""), m.get("Linkedid", ""),
+        _int(m.get("Position")), _int(m.get("OriginalPosition")), _int(m.get("HoldTime")),
+    )  # fmt: skip
+
+
+def _agent_called(m: Message, t: float | None) -> AgentCalled:
+    return AgentCalled(
+        t, m.get("Queue", ""), m.get("Interface", ""), m.get("MemberName", ""),
+        m.get("Uniqueid", ""), m.get("Linkedid", ""), _cid(m.get("CallerIDNum")),
+        _cid(m.get("CallerIDName")), m.get("DestChannel", ""), m.get("DestUniqueid", ""),
+    )  # fmt: skip
+
+
+def _agent_ring_no_answer(m: Message, t: float | None) -> AgentRingNoAnswer:
+    return AgentRingNoAnswer(
+        t, m.get("Queue", ""), m.get("Interface", ""), m.get("Uniqueid", ""),
+        m.get("Linkedid", ""), m.get("DestUniqueid", ""), _int(m.get("RingTime")),
+    )  # fmt: skip
+
+
+def _agent_connect(m: Message, t: float | None) -> AgentConnected:
+    return AgentConnected(
+        t, m.get("Queue", ""), m.get("Interface", ""), m.get("MemberName", ""),
+        m.get("Uniqueid", ""), m.get("Linkedid", ""), m.get("DestChannel", ""),
+        m.get("DestUniqueid", ""), _int(m.get("HoldTime")), _int(m.get("RingTime")),
+    )  # fmt: skip
+
+
+def _agent_complete(m: Message, t: float | None) -> AgentCompleted:
+    return AgentCompleted(
+        t, m.get("Queue", ""), m.get("Interface", ""), m.get("MemberName", ""),
+        m.get("Uniqueid", ""), m.get("Linkedid", ""), _int(m.get("HoldTime")),
+        _int(m.get("TalkTime")), m.get("Reason", ""),
+    )  # fmt: skip
+
+
+def _member(m: Message, t: float | None) -> MemberReported:
+    # The QueueStatus list item names the fields Name/Location; the live events
+    # (QueueMemberAdded/Status/Pause) name them MemberName/Interface.
+    interface = m.get("Interface") or m.get("Location", "")
+    return MemberReported(
+        t, m.get("Queue", ""), interface, m.get("StateInterface") or interface,
+        m.get("MemberName") or m.get("Name", ""), _int(m.get("Status")),
+        m.get("Paused") == "1", m.get("PausedReason", ""), m.get("InCall") == "1",
+        _int(m.get("CallsTaken")), _int(m.get("Wrapuptime")), m.get("ActionID", ""),
+    )  # fmt: skip
+
+
+def _member_removed(m: Message, t: float | None) -> MemberRemoved:
+    return MemberRemoved(t, m.get("Queue", ""), m.get("Interface") or m.get("Location", ""))
+
+
+def _device_state(m: Message, t: float | None) -> DeviceStateChanged:
+    return DeviceStateChanged(t, m.get("Device", ""), m.get("State", ""))
+
+
+def _list_complete(m: Message, t: float | None) -> ListCompleted:
+    return ListCompleted(t, m.get("ActionID", ""), m.get("Event", ""))
+
+
+def _queue_params(m: Message, t: float | None) -> QueueParamsReported:
+    return QueueParamsReported(
+        t, m.get("Queue", ""), m.get("Strategy", ""), _int(m.get("ServiceLevel")),
+        m.get("ActionID", ""),
+    )  # fmt: skip
+
+
+def _queue_entry(m: Message, t: float | None) -> QueueEntryReported:
+    return QueueEntryReported(
+        t, m.get("Queue", ""), _int(m.get("Position")), m.get("Channel", ""),
+        m.get("Uniqueid", ""), _cid(m.get("CallerIDNum")), _cid(m.get("CallerIDName")),
+        _int(m.get("Wait")), m.get("ActionID", ""),
+    )  # fmt: skip
+
+
+def _channel_listed(m: Message, t: float | None) -> ChannelListed:
+    return ChannelListed(
+        t, m.get("Channel", ""), m.get("Uniqueid", ""), m.get("Linkedid", ""),
+        m.get("ChannelStateDesc", ""), _cid(m.get("CallerIDNum")),
+        _cid(m.get("CallerIDName")), m.get("Application", ""),
+        m.get("ApplicationData", ""), _hms(m.get("Duration")), m.get("BridgeId", ""),
+        m.get("ActionID", ""),
+    )  # fmt: skip
+
+
+def _user_event(m: Message, t: float | None) -> ConsentReported | None:
+    if m.get("UserEvent") != "RecordingConsent":
+        return None
+    return ConsentReported(
+        t, m.get("Uniqueid", ""), m.get("Linkedid", ""), m.get("Consent", "").lower(),
+        m.get("Method", ""), m.get("Recording", ""),
+    )  # fmt: skip
+
+
+def _mixmonitor_start(m: Message, t: float | None) -> RecordingStarted:
+    return RecordingStarted(t, m.get("Uniqueid", ""), m.get("Linkedid", ""))
+
+
+Builder = Callable[[Message, float | None], AmiEvent | None]
+
+BUILDERS: dict[str, Builder] = {
+    "Newchannel": _newchannel,
+    "Newstate": _newstate,
+    "Hangup": _hangup,
+    "BridgeEnter": _bridge_enter,
+    "QueueCallerJoin": _caller_join,
+    "QueueCallerLeave": _caller_leave,
+    "QueueCallerAbandon": _caller_abandon,
+    "AgentCalled": _agent_called,
+    "AgentRingNoAnswer": _agent_ring_no_answer,
+    "AgentConnect": _agent_connect,
+    "AgentComplete": _agent_complete,
+    "QueueMember": _member,
+    "QueueMemberAdded": _member,
+    "QueueMemberStatus": _member,
+    "QueueMemberPause": _member,
+    "QueueMemberRemoved": _member_removed,
+    "DeviceStateChange": _device_state,
+    "QueueParams": _queue_params,
+    "QueueEntry": _queue_entry,
+    "QueueStatusComplete": _list_complete,
+    "CoreShowChannel": _channel_listed,
+    "CoreShowChannelsComplete": _list_complete,
+    "UserEvent": _user_event,
+    "MixMonitorStart": _mixmonitor_start,
+}
+
+WANTED_EVENTS = frozenset(BUILDERS)
+
+
+def to_event(message: Message, received_at: float | None = None) -> AmiEvent | None:
+    """The typed event for one AMI message, or None when we do not use it."""
+    name = message.get("Event")
+    if name is None:
+        # The opening response of a list action ("... will follow") starts a snapshot.
+        if message.get("EventList") == "start":
+            return ListStarted(received_at, message.get("ActionID", ""))
+        return None
+    builder = BUILDERS.get(name)
+    if builder is None:
+        return None
+    return builder(message, _ts(message, received_at))

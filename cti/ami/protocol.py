@@ -1,0 +1,156 @@
+"""Our asyncio protocol for panoramisk's ``Manager`` (passed as ``protocol_factory``).
+
+Theory of operation
+-------------------
+panoramisk 1.4's own protocol decodes each TCP chunk separately (losing split UTF-8
+characters), parses slowly, and lets a callback's exception escape ``data_received``, which
+kills the connection. This subclass keeps panoramisk's action bookkeeping (``send`` returns a
+future resolved by the matching ``ActionID``) and replaces the receive path:
+
+- bytes go through ``FrameSplitter`` (framing before decoding; noise events skipped early);
+- a message whose ActionID belongs to a pending action goes to that action;
+- a message whose ActionID belongs to a *streamed* action (our resync lists) and every
+  unsolicited event go to ``on_message``, the pipeline's one plain callback, in stream order;
+- an exception in ``on_message`` is logged and counted, never propagated;
+- when the connection goes, every pending future fails with ``AmiDisconnected`` at once
+  instead of waiting forever (panoramisk would queue them to be re-sent later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from panoramisk.ami_protocol import AMIProtocol
+from panoramisk.message import Message as PanoramiskMessage
+
+from cti.ami.events import WANTED_EVENTS
+from cti.ami.frames import FrameSplitter, FrameTooLarge, Message
+
+log = logging.getLogger(__name__)
+
+
+class AmiError(Exception):
+    """Base of the AMI errors our code raises."""
+
+
+class AmiDisconnected(AmiError):
+    """The connection went away before the action was answered."""
+
+
+class ActionFailed(AmiError):
+    """Asterisk answered an action with an error."""
+
+    def __init__(self, action: str, message: str) -> None:
+        super().__init__(f"Asterisk refused {action}: {message}")
+        self.action = action
+        self.message = message
+
+
+MessageCallback = Callable[[Message, float], None]
+
+
+class CtiAmiProtocol(AMIProtocol):  # type: ignore[misc]
+    def __init__(self, on_message: MessageCallback, on_lost: Callable[[str], None]) -> None:
+        super().__init__()
+        self.on_message = on_message
+        self.on_lost = on_lost
+        self.encoding = "utf-8"
+        self.callback_errors = 0
+        self._splitter = FrameSplitter(WANTED_EVENTS)
+        self._streamed: dict[str, asyncio.Future[None]] = {}
+
+    # panoramisk's Manager sets attributes on the protocol after the connection is made;
+    # we create ours here so the protocol is usable on its own too.
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self.encoding = "utf-8"
+
+    @property
+    def skipped(self) -> dict[bytes, int]:
+        return dict(self._splitter.skipped)
+
+    def send_streamed(self, fields: dict[str, str]) -> asyncio.Future[None]:
+        """Send a list action whose answers flow into ``on_message`` like events, so a
+        snapshot lands in the event stream exactly where Asterisk produced it. The future
+        resolves when the list is complete."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._streamed[fields["ActionID"]] = future
+        text = "".join(f"{key}: {value}\r\n" for key, value in fields.items()) + "\r\n"
+        self.transport.write(text.encode("utf-8"))
+        return future
+
+    def data_received(self, data: bytes) -> None:
+        received_at = time.time()
+        try:
+            messages = self._splitter.feed(data)
+        except FrameTooLarge as exc:
+            log.error("AMI peer sent garbage (%s); dropping the connection to resync", exc)
+            self.transport.abort()
+            return
+        for bad in self._splitter.malformed:
+            log.warning("ignoring malformed AMI frame: %.200r", bad.text)
+        self._splitter.malformed.clear()
+        for message in messages:
+            action_id = message.get("ActionID")
+            if action_id is not None and self._to_action(action_id, message):
+                continue
+            try:
+                self.on_message(message, received_at)
+            except Exception:
+                self.callback_errors += 1
+                log.exception("AMI message handler failed; connection kept")
+
+    def _to_action(self, action_id: str, message: Message) -> bool:
+        """Route an answer to the action that asked for it; False if nobody asked."""
+        streamed = self._streamed.get(action_id)
+        if streamed is not None:
+            if message.get("Response") == "Error":
+                del self._streamed[action_id]
+                if not streamed.done():
+                    streamed.set_exception(ActionFailed("list", message.get("Message", "")))
+                return True
+            if message.get("EventList") == "Complete":
+                del self._streamed[action_id]
+                self._deliver(message)
+                if not streamed.done():
+                    streamed.set_result(None)
+                return True
+            self._deliver(message)
+            return True
+        pending = self.responses.get(action_id)
+        if pending is None:
+            return False
+        if pending.add_message(PanoramiskMessage(message)):
+            self.responses.pop(action_id, None)
+        return True
+
+    def _deliver(self, message: Message) -> None:
+        try:
+            self.on_message(message, time.time())
+        except Exception:
+            self.callback_errors += 1
+            log.exception("AMI message handler failed; connection kept")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.close()
+        self.on_lost(str(exc) if exc else "closed by peer")
+
+    def close(self) -> None:
+        """Fail every pending action now: nothing is re-sent behind the caller's back."""
+        failure = AmiDisconnected("AMI connection lost")
+        for action in list(self.responses.values()):
+            if not action.future.done():
+                action.future.set_exception(failure)
+        self.responses.clear()
+        for future in self._streamed.values():
+            if not future.done():
+                future.set_exception(failure)
+        self._streamed.clear()
+        if not self.closed:
+            self.closed = True
+            # abort, not close: a half-open peer never drains the buffer close() waits on.
+            self.transport.abort()

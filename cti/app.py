@@ -1,0 +1,105 @@
+"""Build the aiohttp application; aiohttp owns the process and every resource's lifetime.
+
+Each resource enters through ``cleanup_ctx`` as an async generator with one ``yield``: what
+comes before starts it, what comes after stops it, in reverse order. Every background task
+is created here, kept, cancelled and awaited on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from aiohttp import web
+
+from cti.ami.connection import AmiClient, AmiConfig
+from cti.ami.events import Tick
+from cti.database import create_pool, database_url
+from cti.http.security import add_security_headers, authorize
+from cti.http.status import add_routes
+from cti.keys import ADMIN_TOKEN, AMI, DB_POOL, PIPELINE, SETTINGS
+from cti.pipeline import Pipeline
+from cti.settings import Settings
+from cti.state.store import CtiState
+
+log = logging.getLogger(__name__)
+
+CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
+# How long startup waits for the first AMI login, so a wrong secret stops `cti serve`
+# at once while an Asterisk that is merely not up yet is retried in the background.
+AMI_STARTUP_WAIT_S = 5.0
+TICK_INTERVAL_S = 1.0
+
+
+async def stop_tasks(tasks: Sequence[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    url, embedded = await database_url(settings.database_url, settings.data_dir)
+    pool = await create_pool(url)
+    app[DB_POOL] = pool
+    yield
+    await pool.close()
+    del embedded  # the embedded server stops when its handle goes
+
+
+async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
+    pipeline = Pipeline(CtiState())
+    app[PIPELINE] = pipeline
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(TICK_INTERVAL_S)
+            pipeline.submit_event(Tick(time.time()))
+
+    tasks = [asyncio.create_task(pipeline.run()), asyncio.create_task(tick())]
+    yield
+    await stop_tasks(tasks)
+
+
+async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    settings.require_ami_login()
+    pipeline = app[PIPELINE]
+    config = AmiConfig(
+        settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_secret,
+        ping_interval=settings.ami_ping_interval,
+        ping_timeout=min(5.0, settings.ami_ping_interval),
+    )  # fmt: skip
+    client = AmiClient(config, pipeline.submit_message, pipeline.submit_event,
+                       exit_on_auth_failure=True)  # fmt: skip
+    app[AMI] = client
+    task = asyncio.create_task(client.run())
+    await asyncio.wait({client.first_login, task}, timeout=AMI_STARTUP_WAIT_S)
+    if client.first_login.done() and client.first_login.exception() is not None:
+        await stop_tasks([task])
+        raise client.first_login.exception()  # type: ignore[misc]
+    if not client.first_login.done():
+        log.warning("not logged in to AMI yet; retrying in the background")
+    client.exit_on_auth_failure = False  # from now on a refused login is retried
+    yield
+    await stop_tasks([task])
+
+
+def create_app(
+    settings: Settings, admin_token: str, before: Sequence[CleanupCtx] = ()
+) -> web.Application:
+    """The daemon's application; ``before`` runs first (the demo's simulator)."""
+    app = web.Application(middlewares=[authorize])
+    app[SETTINGS] = settings
+    app[ADMIN_TOKEN] = admin_token
+    app.on_response_prepare.append(add_security_headers)
+    app.cleanup_ctx.extend(before)
+    app.cleanup_ctx.extend([database_ctx, pipeline_ctx, ami_ctx])
+    add_routes(app)
+    return app
+

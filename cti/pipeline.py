@@ -1,0 +1,109 @@
+"""The one ordered pipeline: AMI messages in, state changes out to every sink.
+
+Theory of operation
+-------------------
+panoramisk would dispatch each event to coroutine callbacks as unowned tasks, in no order.
+Instead the AMI protocol calls one plain function, ``submit_message``, which only appends to
+one queue; a single consumer task (``run``) turns each message into a typed event, applies it
+to the pure state core and hands the resulting changes to every sink, in arrival order.
+
+Nothing here may block: sinks' ``offer`` must return at once (each sink owns its own bounded
+queue and task), so a slow database never delays a screen-pop. A failure while handling one
+event is logged and counted; the next event is handled as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from cti.ami.events import AmiEvent, to_event
+from cti.ami.frames import Message
+from cti.state.changes import Anomaly, Change
+from cti.state.store import CtiState
+
+log = logging.getLogger(__name__)
+
+
+class Sink(Protocol):
+    """Receives the changes of each event. Must not block and must not raise."""
+
+    def offer(self, changes: Sequence[Change]) -> None: ...
+
+
+@dataclass(slots=True)
+class PipelineStats:
+    messages: int = 0
+    events: int = 0
+    handler_errors: int = 0
+    sink_errors: int = 0
+    anomalies: Counter[str] = field(default_factory=Counter)
+
+
+Item = tuple[Message | AmiEvent, float | None]
+
+
+class Pipeline:
+    def __init__(self, state: CtiState, sinks: Sequence[Sink] = ()) -> None:
+        self.state = state
+        self.sinks = list(sinks)
+        self.stats = PipelineStats()
+        # Unbounded on purpose: dropping or reordering AMI events would corrupt the state;
+        # the depth is exported as a metric instead.
+        self._queue: asyncio.Queue[Item] = asyncio.Queue()
+
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    def submit_message(self, message: Message, received_at: float | None) -> None:
+        """The single AMI callback: enqueue only, in arrival order."""
+        self._queue.put_nowait((message, received_at))
+
+    def submit_event(self, event: AmiEvent) -> None:
+        """Events made by us (link up/down, clock ticks) join the same ordered stream."""
+        self._queue.put_nowait((event, None))
+
+    async def run(self) -> None:
+        queue = self._queue
+        while True:
+            item = await queue.get()
+            self.process(*item)
+
+    async def drain(self) -> None:
+        """Process what is queued now (for shutdown and tests)."""
+        while not self._queue.empty():
+            self.process(*self._queue.get_nowait())
+
+    def process(self, item: Message | AmiEvent, received_at: float | None) -> list[Change]:
+        stats = self.stats
+        try:
+            if isinstance(item, dict):
+                stats.messages += 1
+                event = to_event(item, received_at)
+                if event is None:
+                    return []
+            else:
+                event = item
+            stats.events += 1
+            changes = self.state.apply(event)
+        except Exception:
+            stats.handler_errors += 1
+            log.exception("failed to handle AMI message %.300r; continuing", item)
+            return []
+        if changes:
+            for change in changes:
+                if type(change) is Anomaly:
+                    stats.anomalies[change.kind] += 1
+                    log.debug("anomaly %s: %s", change.kind, change.detail)
+            for sink in self.sinks:
+                try:
+                    sink.offer(changes)
+                except Exception:
+                    stats.sink_errors += 1
+                    log.exception("sink %r failed; continuing", sink)
+        return changes

@@ -1,0 +1,90 @@
+"""``cti replay FILE.ami``: run a capture through the pipeline offline, one JSON line a call.
+
+The capture is fed to the same frame splitter, typed events and state core as a live
+connection, in chunks as a socket would deliver it. Lines starting with ``#>>`` (what the
+capturing client sent) are annotations, not AMI, and are dropped first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cti.ami.events import WANTED_EVENTS
+from cti.ami.frames import FrameSplitter
+from cti.pipeline import Pipeline
+from cti.state.changes import CallEnded, CallRecord, Change
+from cti.state.store import CtiState
+
+ANNOTATION = b"#>>"
+
+
+def capture_bytes(path: Path) -> bytes:
+    """The AMI byte stream of a capture file, without its ``#>>`` annotation lines."""
+    data = path.read_bytes()
+    while data.startswith(ANNOTATION):
+        data = data[data.index(b"\n") + 1 :]
+    return data
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+
+
+def record_json(record: CallRecord) -> dict[str, Any]:
+    row = asdict(record)
+    row["outcome"] = str(record.outcome)
+    for key in ("started_at", "queued_at", "answered_at", "ended_at"):
+        row[key] = iso(row[key])
+    return row
+
+
+class _CallCollector:
+    def __init__(self) -> None:
+        self.records: list[CallRecord] = []
+
+    def offer(self, changes: Sequence[Change]) -> None:
+        for change in changes:
+            if type(change) is CallEnded:
+                self.records.append(change.record)
+
+
+def replay(data: bytes, chunk_size: int = 65536) -> tuple[list[CallRecord], Pipeline]:
+    """Feed an AMI byte stream through the pipeline; return the calls that ended."""
+    collector = _CallCollector()
+    pipeline = Pipeline(CtiState(), [collector])
+    splitter = FrameSplitter(WANTED_EVENTS)
+    for start in range(0, len(data), chunk_size):
+        for message in splitter.feed(data[start : start + chunk_size]):
+            pipeline.process(message, None)
+    return collector.records, pipeline
+
+
+def summary(records: Sequence[CallRecord], pipeline: Pipeline) -> dict[str, Any]:
+    consent = Counter(r.consent or "none" for r in records)
+    return {
+        "calls": len(records),
+        "outcomes": dict(Counter(str(r.outcome) for r in records)),
+        "total_wait_s": sum(r.wait_s or 0 for r in records),
+        "total_talk_s": sum(r.talk_s or 0 for r in records),
+        "consent": dict(consent),
+        "agents": len({r.agent for r in records if r.agent}),
+        "open_calls": len(pipeline.state.calls),
+        "ami_messages": pipeline.stats.messages,
+        "handler_errors": pipeline.stats.handler_errors,
+        "anomalies": dict(pipeline.stats.anomalies),
+    }
+
+
+def replay_lines(path: Path) -> Iterator[str]:
+    records, pipeline = replay(capture_bytes(path))
+    for record in records:
+        yield json.dumps(record_json(record), ensure_ascii=False)
+    yield json.dumps({"summary": summary(records, pipeline)}, ensure_ascii=False)

@@ -1,0 +1,102 @@
+"""One frozen ``Settings``, read once from the environment and an optional TOML file.
+
+Environment variables win over the file, so a deployment can keep its secrets out of it.
+The TOML file (``CTI_CONFIG`` or ``--config``) uses sections ``[ami]``, ``[http]``,
+``[database]``, ``[center]`` whose keys are the field names below without their prefix
+(``[ami] host = ...``); fields without a prefix (``data_dir``, ``admin_token``) are top-level.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    ami_username: str = ""
+    ami_secret: str = ""
+    ami_ping_interval: float = 10.0
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    database_url: str = ""  # empty: an embedded PostgreSQL in data_dir
+    data_dir: Path = Path("var")
+    admin_token: str = ""  # empty: a random one is made at startup and printed
+    center_timezone: str = "UTC"
+
+    def __repr__(self) -> str:  # secrets never reach a log line
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in ("ami_secret", "admin_token", "database_url"):
+            if shown[name]:
+                shown[name] = "***"
+        return f"Settings({shown})"
+
+    def require_ami_login(self) -> None:
+        missing = [
+            env for env, value in (
+                ("CTI_AMI_USERNAME", self.ami_username), ("CTI_AMI_SECRET", self.ami_secret),
+            ) if not value
+        ]  # fmt: skip
+        if missing:
+            raise SettingsError(
+                f"missing setting(s): {', '.join(missing)}. Set them to the AMI user and "
+                "secret of the daemon's section in Asterisk's manager.conf (environment, or "
+                "[ami] username/secret in the file named by CTI_CONFIG)."
+            )
+
+
+_SECTIONS = {"ami": "ami_", "http": "http_", "database": "database_", "center": "center_"}
+_ENV = {f"CTI_{f.name.upper()}": f.name for f in fields(Settings)}
+
+
+def _convert(name: str, value: Any, source: str) -> Any:
+    kind = Settings.__dataclass_fields__[name].type
+    try:
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "Path":
+            return Path(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{source}: expected {kind}, got {value!r}") from None
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, config_file: Path | None = None, **overrides: Any
+) -> Settings:
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_file = config_file or (Path(environ["CTI_CONFIG"]) if environ.get("CTI_CONFIG") else None)
+    if config_file is not None:
+        try:
+            document = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"cannot read config file {config_file}: {exc}") from None
+        for section, table in document.items():
+            if not isinstance(table, dict):  # a top-level key such as data_dir
+                table, section = {section: table}, ""
+            prefix = _SECTIONS.get(section, "") if section else ""
+            if section and section not in _SECTIONS:
+                raise SettingsError(f"{config_file}: unknown section [{section}]")
+            for key, value in table.items():
+                name = prefix + key
+                if name not in Settings.__dataclass_fields__:
+                    raise SettingsError(f"{config_file}: unknown key {key!r} in [{section}]")
+                values[name] = _convert(name, value, f"{config_file} [{section}] {key}")
+    for env, name in _ENV.items():
+        if environ.get(env):
+            values[name] = _convert(name, environ[env], env)
+    values.update(overrides)
+    return Settings(**values)

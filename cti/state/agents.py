@@ -1,0 +1,62 @@
+"""Agents (queue members) as the state core keeps them, and how their state is derived.
+
+An agent is keyed by its member interface (``SIP/1001``, ``PJSIP/1001`` or a FreePBX-style
+``Local/1001@agents/n``); its phone's device state is reported under ``state_interface``,
+which differs from the interface for Local members. Membership, pause and wrap-up are per
+queue in Asterisk; the state people see is derived from all of it by ``derive_state``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cti.state.changes import AgentState
+
+# AST_DEVICE_* codes as QueueMember's Status reports them, and DeviceStateChange names.
+DEVICE_STATE_BY_CODE = {
+    0: "UNKNOWN", 1: "NOT_INUSE", 2: "INUSE", 3: "BUSY", 4: "INVALID",
+    5: "UNAVAILABLE", 6: "RINGING", 7: "RINGINUSE", 8: "ONHOLD",
+}  # fmt: skip
+_UNREACHABLE = frozenset({"UNAVAILABLE", "INVALID"})
+_IN_USE = frozenset({"INUSE", "BUSY", "RINGINUSE", "ONHOLD"})
+
+
+@dataclass(slots=True)
+class Membership:
+    paused: bool = False
+    paused_reason: str = ""
+    wrapup_s: int = 0
+    calls_taken: int = 0
+    last_seen_seq: int = 0
+
+
+@dataclass(slots=True)
+class Agent:
+    interface: str
+    state_interface: str
+    member_name: str = ""
+    device_state: str = "UNKNOWN"
+    memberships: dict[str, Membership] = field(default_factory=dict)
+    ringing: dict[str, str] = field(default_factory=dict)  # agent leg Uniqueid -> Linkedid
+    talking: str | None = None  # Linkedid of the queue call it is on
+    wrapup_until: float | None = None
+    # What was last announced, so a change is emitted only when something moved.
+    announced: tuple[AgentState, str] | None = None
+
+    def derive_state(self, now: float | None) -> tuple[AgentState, str]:
+        if not self.memberships:
+            return AgentState.LOGGED_OUT, ""
+        if self.talking is not None:
+            return AgentState.ON_CALL, ""
+        if self.ringing:
+            return AgentState.RINGING, ""
+        if self.device_state in _UNREACHABLE:
+            return AgentState.UNAVAILABLE, ""
+        if self.device_state in _IN_USE:
+            return AgentState.BUSY, ""
+        if self.wrapup_until is not None and now is not None and now < self.wrapup_until:
+            return AgentState.WRAP_UP, ""
+        paused = [m for m in self.memberships.values() if m.paused]
+        if paused and len(paused) == len(self.memberships):
+            return AgentState.PAUSED, paused[0].paused_reason
+        return AgentState.READY, ""

@@ -1,0 +1,117 @@
+"""Channels and calls as the state core keeps them (mutable, private to the core).
+
+A *channel* is one leg, keyed by Uniqueid. A *call* is every leg sharing a Linkedid: the
+caller's channel plus the agent legs app_queue dials (they inherit the caller's Linkedid).
+A call ends when its last channel hangs up; then it is frozen into a ``CallRecord``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cti.state.changes import CallRecord, Outcome
+
+
+@dataclass(slots=True)
+class Channel:
+    name: str
+    uniqueid: str
+    linkedid: str
+    state: str
+    created_at: float | None
+    last_seen_seq: int
+
+
+@dataclass(slots=True)
+class Call:
+    linkedid: str
+    started_at: float | None
+    caller_number: str = ""
+    caller_name: str = ""
+    dialed: str = ""
+    channels: set[str] = field(default_factory=set)
+    queue: str | None = None
+    queued_at: float | None = None
+    left_queue_at: float | None = None
+    answered_at: float | None = None
+    agent: str | None = None
+    agent_name: str | None = None
+    wait_s: int | None = None
+    talk_s: int | None = None
+    abandoned: bool = False
+    abandon_position: int | None = None
+    bridged: bool = False
+    consent: str | None = None
+    consent_method: str | None = None
+    recorded: bool = False
+    recording: str | None = None
+    hangup_cause: int | None = None
+    no_answer_count: int = 0
+    ringing: set[str] = field(default_factory=set)  # interfaces whose phones ring for it
+    answering: str | None = None  # interface whose leg went Up, before AgentConnect says so
+
+    def absorb(self, other: Call) -> None:
+        """Merge facts of a call whose channels were re-linked into this one."""
+        for name in (
+            "caller_number", "caller_name", "dialed", "queue", "queued_at", "left_queue_at",
+            "answered_at", "agent", "agent_name", "wait_s", "talk_s", "abandon_position",
+            "consent", "consent_method", "recording", "hangup_cause",
+        ):  # fmt: skip
+            if not getattr(self, name) and getattr(other, name):
+                setattr(self, name, getattr(other, name))
+        if other.started_at is not None and (
+            self.started_at is None or other.started_at < self.started_at
+        ):
+            self.started_at = other.started_at
+        self.channels |= other.channels
+        self.ringing |= other.ringing
+        self.abandoned = self.abandoned or other.abandoned
+        self.bridged = self.bridged or other.bridged
+        self.recorded = self.recorded or other.recorded
+        self.no_answer_count += other.no_answer_count
+
+    def outcome(self, ended_while_disconnected: bool) -> Outcome:
+        if self.agent is not None or (self.queue is None and self.bridged):
+            return Outcome.ANSWERED
+        if self.abandoned:
+            return Outcome.ABANDONED
+        if ended_while_disconnected:
+            return Outcome.UNKNOWN
+        if self.queue is not None:
+            return Outcome.TIMED_OUT if self.left_queue_at is not None else Outcome.ABANDONED
+        return Outcome.UNANSWERED
+
+    def to_record(self, ended_at: float | None, ended_while_disconnected: bool) -> CallRecord:
+        outcome = self.outcome(ended_while_disconnected)
+        wait_s = self.wait_s
+        if wait_s is None and self.queued_at is not None:
+            left = self.left_queue_at if self.left_queue_at is not None else ended_at
+            if left is not None:
+                wait_s = round(left - self.queued_at)
+        talk_s = self.talk_s
+        if talk_s is None and self.answered_at is not None and ended_at is not None:
+            talk_s = round(ended_at - self.answered_at)
+        return CallRecord(
+            linkedid=self.linkedid,
+            caller_number=self.caller_number,
+            caller_name=self.caller_name,
+            dialed=self.dialed,
+            queue=self.queue,
+            agent=self.agent,
+            agent_name=self.agent_name,
+            outcome=outcome,
+            started_at=self.started_at,
+            queued_at=self.queued_at,
+            answered_at=self.answered_at,
+            ended_at=ended_at,
+            wait_s=wait_s,
+            talk_s=talk_s if outcome is Outcome.ANSWERED else None,
+            abandon_position=self.abandon_position,
+            consent=self.consent,
+            consent_method=self.consent_method,
+            recorded=self.recorded and self.consent != "declined",
+            recording=self.recording if self.consent != "declined" else None,
+            hangup_cause=self.hangup_cause,
+            no_answer_count=self.no_answer_count,
+            ended_while_disconnected=ended_while_disconnected,
+        )

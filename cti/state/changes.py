@@ -1,0 +1,184 @@
+"""Typed, frozen changes: the only output of the state core, consumed by every sink.
+
+A change says what happened in terms people use (a call was offered, an agent's phone is
+ringing for a caller, a call ended with these facts), so sinks never re-derive call logic
+from raw AMI events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"
+    ABANDONED = "abandoned"
+    TIMED_OUT = "timed_out"  # left the queue unanswered without hanging up (queue timeout)
+    UNANSWERED = "unanswered"  # never reached a queue and never talked to anyone
+    UNKNOWN = "unknown"  # ended while we were disconnected before we knew its fate
+
+
+class AgentState(StrEnum):
+    LOGGED_OUT = "logged_out"  # member of no queue
+    UNAVAILABLE = "unavailable"  # device unreachable (phone unregistered)
+    READY = "ready"
+    RINGING = "ringing"
+    ON_CALL = "on_call"
+    BUSY = "busy"  # on a call that did not come from a queue
+    WRAP_UP = "wrap_up"
+    PAUSED = "paused"
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """Everything we learned about one call (all legs sharing a Linkedid)."""
+
+    linkedid: str
+    caller_number: str
+    caller_name: str
+    dialed: str
+    queue: str | None
+    agent: str | None  # member interface that answered, e.g. SIP/1001
+    agent_name: str | None
+    outcome: Outcome
+    started_at: float | None
+    queued_at: float | None
+    answered_at: float | None
+    ended_at: float | None
+    wait_s: int | None
+    talk_s: int | None
+    abandon_position: int | None
+    consent: str | None  # granted | declined | None (never asked)
+    consent_method: str | None
+    recorded: bool
+    recording: str | None
+    hangup_cause: int | None
+    no_answer_count: int
+    ended_while_disconnected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CallOffered:
+    ts: float | None
+    linkedid: str
+    queue: str
+    caller_number: str
+    caller_name: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRinging:
+    ts: float | None
+    interface: str
+    member_name: str
+    linkedid: str
+    queue: str
+    caller_number: str
+    caller_name: str
+    queued_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRingEnded:
+    """A ring stopped: ``answered`` (by this agent), ``answered_elsewhere``, ``no_answer``,
+    or ``caller_gone``. A screen-pop stays only for ``answered``."""
+
+    ts: float | None
+    interface: str
+    linkedid: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallAnswered:
+    ts: float | None
+    linkedid: str
+    queue: str
+    interface: str
+    member_name: str
+    wait_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallAbandoned:
+    ts: float | None
+    linkedid: str
+    queue: str
+    position: int
+    wait_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    ts: float | None
+    record: CallRecord
+
+
+@dataclass(frozen=True, slots=True)
+class CallsMerged:
+    """Asterisk re-linked channels to an older Linkedid; ``absorbed`` is gone now."""
+
+    ts: float | None
+    absorbed: str
+    into: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecorded:
+    ts: float | None
+    linkedid: str
+    consent: str
+    method: str
+    recording: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateChanged:
+    ts: float | None
+    interface: str
+    member_name: str
+    state: AgentState
+    reason: str  # pause reason, when paused
+    queues: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueChanged:
+    ts: float | None
+    queue: str
+    waiting: int
+    oldest_queued_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkChanged:
+    ts: float | None
+    up: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """An event that does not fit what we know; counted and logged, never fatal."""
+
+    ts: float | None
+    kind: str
+    detail: str
+
+
+Change = (
+    CallOffered
+    | AgentRinging
+    | AgentRingEnded
+    | CallAnswered
+    | CallAbandoned
+    | CallEnded
+    | CallsMerged
+    | ConsentRecorded
+    | AgentStateChanged
+    | QueueChanged
+    | LinkChanged
+    | Anomaly
+)

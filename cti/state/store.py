@@ -1,0 +1,602 @@
+"""The pure state core: ``CtiState.apply(event) -> list[Change]``.
+
+Theory of operation
+-------------------
+The state is a cache of what Asterisk knows: channels by Uniqueid, calls by Linkedid, queues
+with their waiting callers, and agents (queue members) with their memberships. Events come in
+strict arrival order from one pipeline; each handler updates the cache and appends the
+changes people care about. Nothing here does I/O or reads a clock: time is the event's own
+``ts``, and ``self.clock`` is the newest time seen so far.
+
+Linkedid: every leg of a call carries the Linkedid of its oldest channel. When Asterisk
+re-links channels (bridging two calls) no event announces it; we notice that a known channel
+reports a different Linkedid and move it, merging the calls once the old one has no legs.
+
+Resync: after every login the client asks QueueStatus and CoreShowChannels. Their answers
+come through this same stream (``ListStarted`` ... items ... ``ListCompleted``), so a snapshot
+is applied exactly where Asterisk took it. At ``ListCompleted`` whatever the snapshot did not
+list, and no event mentioned since the list started, vanished while we were away: channels
+are dropped and calls left without channels end, marked ``ended_while_disconnected``.
+
+An event that does not fit (an unknown channel hanging up, a member we never heard of) becomes
+an ``Anomaly`` change: counted and logged by the pipeline, never an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cti.ami import events as ev
+from cti.state.agents import DEVICE_STATE_BY_CODE, Agent, Membership
+from cti.state.calls import Call, Channel
+from cti.state.changes import (
+    AgentRingEnded,
+    AgentRinging,
+    AgentStateChanged,
+    Anomaly,
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallOffered,
+    CallsMerged,
+    Change,
+    ConsentRecorded,
+    LinkChanged,
+    QueueChanged,
+)
+from cti.state.queues import Queue, QueuedCaller
+
+Out = list[Change]
+
+
+@dataclass(slots=True)
+class _Listing:
+    """One snapshot list in progress (QueueStatus or CoreShowChannels)."""
+
+    start_seq: int
+    channels: set[str] = field(default_factory=set)
+    queues: set[str] = field(default_factory=set)
+
+
+def _member_for_channel(agents: dict[str, Agent], channel: str) -> Agent | None:
+    """The agent whose interface dialled this leg: ``SIP/1001-0000002a`` -> ``SIP/1001``;
+    ``Local/1001@agents-0000000a;1`` -> member ``Local/1001@agents/n``."""
+    base = channel.rsplit("-", 1)[0]
+    for agent in agents.values():
+        interface = agent.interface.removesuffix("/n")
+        if base in (interface, agent.state_interface):
+            return agent
+    return None
+
+
+class CtiState:
+    def __init__(self) -> None:
+        self.channels: dict[str, Channel] = {}
+        self.calls: dict[str, Call] = {}
+        self.queues: dict[str, Queue] = {}
+        self.agents: dict[str, Agent] = {}
+        self.agents_by_device: dict[str, set[str]] = {}
+        self.link_up = False
+        self.clock: float | None = None
+        self.seq = 0
+        self._listings: dict[str, _Listing] = {}
+        self._in_wrapup: set[str] = set()
+        self._handlers: dict[type[Any], Callable[[Any, Out], None]] = {
+            ev.ChannelCreated: self._channel_created,
+            ev.ChannelStateChanged: self._channel_state,
+            ev.ChannelHungUp: self._hangup,
+            ev.BridgeEntered: self._bridge_enter,
+            ev.QueueCallerJoined: self._caller_join,
+            ev.QueueCallerLeft: self._caller_leave,
+            ev.QueueCallerAbandoned: self._caller_abandon,
+            ev.AgentCalled: self._agent_called,
+            ev.AgentRingNoAnswer: self._agent_ring_no_answer,
+            ev.AgentConnected: self._agent_connect,
+            ev.AgentCompleted: self._agent_complete,
+            ev.MemberReported: self._member_reported,
+            ev.MemberRemoved: self._member_removed,
+            ev.DeviceStateChanged: self._device_state,
+            ev.ListStarted: self._list_started,
+            ev.ListCompleted: self._list_completed,
+            ev.QueueParamsReported: self._queue_params,
+            ev.QueueEntryReported: self._queue_entry,
+            ev.ChannelListed: self._channel_listed,
+            ev.ConsentReported: self._consent,
+            ev.RecordingStarted: self._recording_started,
+            ev.LinkUp: self._link_up,
+            ev.LinkDown: self._link_down,
+            ev.Tick: self._tick,
+        }
+
+    def apply(self, event: ev.AmiEvent) -> list[Change]:
+        self.seq += 1
+        ts = event.ts
+        if ts is not None and (self.clock is None or ts > self.clock):
+            self.clock = ts
+        out: Out = []
+        self._handlers[type(event)](event, out)
+        return out
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _now(self, ts: float | None) -> float | None:
+        return ts if ts is not None else self.clock
+
+    def _call(self, linkedid: str, started_at: float | None) -> Call:
+        call = self.calls.get(linkedid)
+        if call is None:
+            call = self.calls[linkedid] = Call(linkedid, started_at)
+        return call
+
+    def _see(self, uniqueid: str, linkedid: str, ts: float | None, out: Out) -> Channel | None:
+        """The known channel for an event, noticing a silent Linkedid change."""
+        channel = self.channels.get(uniqueid)
+        if channel is None:
+            return None
+        channel.last_seen_seq = self.seq
+        if linkedid and channel.linkedid != linkedid:
+            self._relink(channel, linkedid, ts, out)
+        return channel
+
+    def _relink(self, channel: Channel, linkedid: str, ts: float | None, out: Out) -> None:
+        old = self.calls.get(channel.linkedid)
+        new = self._call(linkedid, old.started_at if old else None)
+        channel.linkedid = linkedid
+        new.channels.add(channel.uniqueid)
+        if old is None:
+            return
+        old.channels.discard(channel.uniqueid)
+        if old.channels:
+            return
+        new.absorb(old)
+        del self.calls[old.linkedid]
+        for queue in self.queues.values():
+            for caller in queue.callers.values():
+                if caller.linkedid == old.linkedid:
+                    caller.linkedid = linkedid
+        for agent in self.agents.values():
+            if agent.talking == old.linkedid:
+                agent.talking = linkedid
+            for leg, leg_linkedid in agent.ringing.items():
+                if leg_linkedid == old.linkedid:
+                    agent.ringing[leg] = linkedid
+        out.append(CallsMerged(ts, old.linkedid, linkedid))
+
+    def _add_channel(
+        self, name: str, uniqueid: str, linkedid: str, state: str, created_at: float | None
+    ) -> tuple[Channel, Call]:
+        channel = Channel(name, uniqueid, linkedid, state, created_at, self.seq)
+        self.channels[uniqueid] = channel
+        call = self._call(linkedid, created_at)
+        call.channels.add(uniqueid)
+        return channel, call
+
+    def _agent(self, interface: str, member_name: str, state_interface: str = "") -> Agent:
+        agent = self.agents.get(interface)
+        if agent is None:
+            agent = Agent(interface, state_interface or interface, member_name)
+            self.agents[interface] = agent
+            self.agents_by_device.setdefault(agent.state_interface, set()).add(interface)
+        elif state_interface and state_interface != agent.state_interface:
+            self.agents_by_device.get(agent.state_interface, set()).discard(interface)
+            agent.state_interface = state_interface
+            self.agents_by_device.setdefault(state_interface, set()).add(interface)
+        if member_name:
+            agent.member_name = member_name
+        return agent
+
+    def _queue(self, name: str) -> Queue:
+        queue = self.queues.get(name)
+        if queue is None:
+            queue = self.queues[name] = Queue(name)
+        return queue
+
+    def _announce_agent(self, agent: Agent, ts: float | None, out: Out) -> None:
+        state = agent.derive_state(self.clock)
+        if state != agent.announced:
+            agent.announced = state
+            out.append(
+                AgentStateChanged(
+                    ts, agent.interface, agent.member_name, state[0], state[1],
+                    tuple(sorted(agent.memberships)),
+                )  # fmt: skip
+            )
+
+    def _announce_queue(self, queue: Queue, ts: float | None, out: Out) -> None:
+        out.append(QueueChanged(ts, queue.name, len(queue.callers), queue.oldest_queued_at()))
+
+    def _stop_ring(self, agent: Agent, leg: str, reason: str, ts: float | None, out: Out) -> None:
+        linkedid = agent.ringing.pop(leg, None)
+        if linkedid is None:
+            return
+        call = self.calls.get(linkedid)
+        if call is not None and not any(v == linkedid for v in agent.ringing.values()):
+            call.ringing.discard(agent.interface)
+        out.append(AgentRingEnded(ts, agent.interface, linkedid, reason))
+        self._announce_agent(agent, ts, out)
+
+    def _end_call(self, call: Call, ts: float | None, lost: bool, out: Out) -> None:
+        ended_at = self._now(ts)
+        del self.calls[call.linkedid]
+        for interface in list(call.ringing):
+            agent = self.agents.get(interface)
+            if agent is None:
+                continue
+            for leg, linkedid in list(agent.ringing.items()):
+                if linkedid == call.linkedid:
+                    self._stop_ring(agent, leg, "caller_gone", ts, out)
+        for queue in self.queues.values():
+            gone = [uid for uid, c in queue.callers.items() if c.linkedid == call.linkedid]
+            for uid in gone:
+                del queue.callers[uid]
+            if gone:
+                self._announce_queue(queue, ts, out)
+        if call.agent is not None:
+            agent = self.agents.get(call.agent)
+            if agent is not None and agent.talking == call.linkedid:
+                agent.talking = None
+                self._announce_agent(agent, ts, out)
+        out.append(CallEnded(ts, call.to_record(ended_at, lost)))
+
+    def _drop_channel(self, channel: Channel, ts: float | None, lost: bool, out: Out) -> None:
+        uniqueid = channel.uniqueid
+        del self.channels[uniqueid]
+        call = self.calls.get(channel.linkedid)
+        for interface in list(call.ringing) if call else ():
+            agent = self.agents.get(interface)
+            if agent is not None and uniqueid in agent.ringing:
+                # With ringall, the legs that lost are hung up before AgentConnect names
+                # the winner; the winner's leg went Up first (see _channel_state).
+                answered = call is not None and (call.agent or call.answering)
+                reason = "answered_elsewhere" if answered else "caller_gone"
+                self._stop_ring(agent, uniqueid, reason, ts, out)
+                break
+        if call is None:
+            return
+        call.channels.discard(uniqueid)
+        if not call.channels:
+            self._end_call(call, ts, lost, out)
+
+    # --- channels ---------------------------------------------------------------------
+
+    def _channel_created(self, e: ev.ChannelCreated, out: Out) -> None:
+        if e.uniqueid in self.channels:
+            out.append(Anomaly(e.ts, "duplicate_channel", e.channel))
+            return
+        _, call = self._add_channel(e.channel, e.uniqueid, e.linkedid, e.state, e.ts)
+        if e.uniqueid == e.linkedid:
+            call.caller_number, call.caller_name, call.dialed = (
+                e.caller_number, e.caller_name, e.exten,
+            )  # fmt: skip
+
+    def _channel_state(self, e: ev.ChannelStateChanged, out: Out) -> None:
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        if channel is None:
+            return
+        channel.state = e.state
+        if e.state == "Up":
+            call = self.calls.get(channel.linkedid)
+            for interface in call.ringing if call else ():
+                agent = self.agents.get(interface)
+                if call is not None and agent is not None and e.uniqueid in agent.ringing:
+                    call.answering = interface
+
+    def _hangup(self, e: ev.ChannelHungUp, out: Out) -> None:
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        if channel is None:
+            out.append(Anomaly(e.ts, "unknown_channel_hangup", e.channel))
+            return
+        call = self.calls.get(channel.linkedid)
+        if call is not None and e.uniqueid == call.linkedid:
+            call.hangup_cause = e.cause
+        self._drop_channel(channel, e.ts, False, out)
+
+    def _bridge_enter(self, e: ev.BridgeEntered, out: Out) -> None:
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        if channel is not None and e.uniqueid != channel.linkedid:
+            call = self.calls.get(channel.linkedid)
+            if call is not None:
+                call.bridged = True
+
+    # --- queue callers ----------------------------------------------------------------
+
+    def _caller_join(self, e: ev.QueueCallerJoined, out: Out) -> None:
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        if channel is None:
+            out.append(Anomaly(e.ts, "join_of_unknown_channel", e.channel))
+            _, call = self._add_channel(e.channel, e.uniqueid, e.linkedid, "Up", e.ts)
+        else:
+            call = self._call(channel.linkedid, e.ts)
+        call.queue = e.queue
+        call.queued_at = e.ts
+        if not call.caller_number and not call.caller_name:
+            call.caller_number, call.caller_name = e.caller_number, e.caller_name
+        queue = self._queue(e.queue)
+        queue.callers[e.uniqueid] = QueuedCaller(
+            e.uniqueid, call.linkedid, e.position, e.ts, e.caller_number, e.caller_name,
+            self.seq,
+        )  # fmt: skip
+        out.append(
+            CallOffered(e.ts, call.linkedid, e.queue, call.caller_number, call.caller_name,
+                        e.position)
+        )  # fmt: skip
+        self._announce_queue(queue, e.ts, out)
+
+    def _caller_leave(self, e: ev.QueueCallerLeft, out: Out) -> None:
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        if call is not None:
+            call.left_queue_at = e.ts
+        queue = self._queue(e.queue)
+        if queue.callers.pop(e.uniqueid, None) is None:
+            out.append(Anomaly(e.ts, "leave_of_unknown_caller", e.uniqueid))
+        self._announce_queue(queue, e.ts, out)
+
+    def _caller_abandon(self, e: ev.QueueCallerAbandoned, out: Out) -> None:
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        if call is None:
+            out.append(Anomaly(e.ts, "abandon_of_unknown_call", e.uniqueid))
+            return
+        call.abandoned = True
+        call.abandon_position = e.position
+        call.wait_s = e.hold_s
+        call.queue = call.queue or e.queue
+        out.append(CallAbandoned(e.ts, call.linkedid, e.queue, e.position, e.hold_s))
+
+    # --- agents handling a caller -----------------------------------------------------
+
+    def _agent_called(self, e: ev.AgentCalled, out: Out) -> None:
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        linkedid = channel.linkedid if channel else e.linkedid
+        call = self._call(linkedid, e.ts)
+        agent = self._agent(e.interface, e.member_name)
+        agent.ringing[e.agent_uniqueid] = linkedid
+        call.ringing.add(e.interface)
+        out.append(
+            AgentRinging(e.ts, e.interface, agent.member_name, linkedid, e.queue,
+                         call.caller_number or e.caller_number,
+                         call.caller_name or e.caller_name, call.queued_at)
+        )  # fmt: skip
+        self._announce_agent(agent, e.ts, out)
+
+    def _agent_ring_no_answer(self, e: ev.AgentRingNoAnswer, out: Out) -> None:
+        self._see(e.uniqueid, e.linkedid, e.ts, out)
+        agent = self.agents.get(e.interface)
+        if agent is None or e.agent_uniqueid not in agent.ringing:
+            out.append(Anomaly(e.ts, "no_answer_without_ring", e.interface))
+            return
+        call = self.calls.get(agent.ringing[e.agent_uniqueid])
+        if call is not None:
+            call.no_answer_count += 1
+        self._stop_ring(agent, e.agent_uniqueid, "no_answer", e.ts, out)
+
+    def _agent_connect(self, e: ev.AgentConnected, out: Out) -> None:
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        call = self._call(channel.linkedid if channel else e.linkedid, e.ts)
+        agent = self._agent(e.interface, e.member_name)
+        call.agent, call.agent_name = e.interface, agent.member_name
+        call.answered_at, call.wait_s = e.ts, e.hold_s
+        call.queue = call.queue or e.queue
+        agent.talking = call.linkedid
+        self._stop_ring(agent, e.agent_uniqueid, "answered", e.ts, out)
+        for interface in list(call.ringing):
+            other = self.agents.get(interface)
+            for leg, linkedid in list(other.ringing.items()) if other else ():
+                if linkedid == call.linkedid and other is not None:
+                    self._stop_ring(other, leg, "answered_elsewhere", e.ts, out)
+        out.append(
+            CallAnswered(e.ts, call.linkedid, e.queue, e.interface, agent.member_name, e.hold_s)
+        )
+        self._announce_agent(agent, e.ts, out)
+
+    def _agent_complete(self, e: ev.AgentCompleted, out: Out) -> None:
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        agent = self._agent(e.interface, e.member_name)
+        if call is not None:
+            call.talk_s = e.talk_s
+            if call.wait_s is None:
+                call.wait_s = e.hold_s
+            if call.agent is None:  # answered before we connected: learn it now
+                call.agent, call.agent_name = e.interface, agent.member_name
+                call.queue = call.queue or e.queue
+            if call.answered_at is None and e.ts is not None:
+                call.answered_at = e.ts - e.talk_s
+        if agent.talking == (call.linkedid if call else e.linkedid):
+            agent.talking = None
+        membership = agent.memberships.get(e.queue)
+        if membership is not None:
+            membership.calls_taken += 1
+            if membership.wrapup_s and e.ts is not None:
+                agent.wrapup_until = e.ts + membership.wrapup_s
+                self._in_wrapup.add(agent.interface)
+        self._announce_agent(agent, e.ts, out)
+
+    # --- members ----------------------------------------------------------------------
+
+    def _member_reported(self, e: ev.MemberReported, out: Out) -> None:
+        agent = self._agent(e.interface, e.member_name, e.state_interface)
+        membership = agent.memberships.get(e.queue)
+        if membership is None:
+            membership = agent.memberships[e.queue] = Membership()
+        membership.paused, membership.paused_reason = e.paused, e.paused_reason
+        membership.wrapup_s, membership.calls_taken = e.wrapup_s, e.calls_taken
+        membership.last_seen_seq = self.seq
+        agent.device_state = DEVICE_STATE_BY_CODE.get(e.status, "UNKNOWN")
+        listing = self._listings.get(e.action_id) if e.action_id else None
+        if listing is not None:
+            listing.queues.add(e.queue)
+        self._queue(e.queue)
+        self._announce_agent(agent, e.ts, out)
+
+    def _member_removed(self, e: ev.MemberRemoved, out: Out) -> None:
+        agent = self.agents.get(e.interface)
+        if agent is None or agent.memberships.pop(e.queue, None) is None:
+            out.append(Anomaly(e.ts, "removal_of_unknown_member", e.interface))
+            return
+        self._announce_agent(agent, e.ts, out)
+
+    def _device_state(self, e: ev.DeviceStateChanged, out: Out) -> None:
+        for interface in self.agents_by_device.get(e.device, ()):
+            agent = self.agents[interface]
+            agent.device_state = e.state
+            self._announce_agent(agent, e.ts, out)
+
+    # --- snapshots --------------------------------------------------------------------
+
+    def _list_started(self, e: ev.ListStarted, out: Out) -> None:
+        self._listings[e.action_id] = _Listing(self.seq)
+
+    def _queue_params(self, e: ev.QueueParamsReported, out: Out) -> None:
+        queue = self._queue(e.queue)
+        queue.strategy, queue.service_level_s = e.strategy, e.service_level_s
+        listing = self._listings.get(e.action_id)
+        if listing is not None:
+            listing.queues.add(e.queue)
+
+    def _queue_entry(self, e: ev.QueueEntryReported, out: Out) -> None:
+        queued_at = e.ts - e.wait_s if e.ts is not None else ev.uniqueid_epoch(e.uniqueid)
+        channel = self.channels.get(e.uniqueid)
+        if channel is None:
+            # No Linkedid in QueueEntry: assume the caller leg started the call, as it
+            # does for inbound calls; CoreShowChannel, which follows, corrects it.
+            channel, call = self._add_channel(e.channel, e.uniqueid, e.uniqueid, "Up", queued_at)
+        else:
+            channel.last_seen_seq = self.seq
+            call = self._call(channel.linkedid, queued_at)
+        if not call.caller_number and not call.caller_name:
+            call.caller_number, call.caller_name = e.caller_number, e.caller_name
+        call.queue = e.queue
+        if call.queued_at is None:
+            call.queued_at = queued_at
+        queue = self._queue(e.queue)
+        known = e.uniqueid in queue.callers
+        queue.callers[e.uniqueid] = QueuedCaller(
+            e.uniqueid, call.linkedid, e.position, call.queued_at, call.caller_number,
+            call.caller_name, self.seq,
+        )  # fmt: skip
+        listing = self._listings.get(e.action_id)
+        if listing is not None:
+            listing.channels.add(e.uniqueid)
+        if not known:
+            out.append(
+                CallOffered(e.ts, call.linkedid, e.queue, call.caller_number,
+                            call.caller_name, e.position)
+            )  # fmt: skip
+            self._announce_queue(queue, e.ts, out)
+
+    def _channel_listed(self, e: ev.ChannelListed, out: Out) -> None:
+        created_at = e.ts - e.duration_s if e.ts is not None else ev.uniqueid_epoch(e.uniqueid)
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        if channel is None:
+            channel, call = self._add_channel(
+                e.channel, e.uniqueid, e.linkedid, e.state, created_at
+            )
+        else:
+            call = self._call(channel.linkedid, created_at)
+        channel.state = e.state
+        listing = self._listings.get(e.action_id)
+        if listing is not None:
+            listing.channels.add(e.uniqueid)
+        if e.uniqueid == call.linkedid:
+            if not call.caller_number and not call.caller_name:
+                call.caller_number, call.caller_name = e.caller_number, e.caller_name
+            if e.application == "Queue" and call.queue is None:
+                call.queue = e.application_data.split(",", 1)[0]
+            return
+        if e.application != "AppQueue":  # app_queue's dialled agent legs
+            if e.bridge_id:
+                call.bridged = True
+            return
+        agent = _member_for_channel(self.agents, e.channel)
+        if agent is None:
+            out.append(Anomaly(e.ts, "agent_leg_of_unknown_member", e.channel))
+            return
+        if e.state == "Up":
+            call.agent, call.agent_name, call.bridged = agent.interface, agent.member_name, True
+            agent.talking = call.linkedid
+            self._announce_agent(agent, e.ts, out)
+        elif e.uniqueid not in agent.ringing:
+            agent.ringing[e.uniqueid] = call.linkedid
+            call.ringing.add(agent.interface)
+            out.append(
+                AgentRinging(e.ts, agent.interface, agent.member_name, call.linkedid,
+                             call.queue or "", call.caller_number, call.caller_name,
+                             call.queued_at)
+            )  # fmt: skip
+            self._announce_agent(agent, e.ts, out)
+
+    def _list_completed(self, e: ev.ListCompleted, out: Out) -> None:
+        listing = self._listings.pop(e.action_id, None)
+        if listing is None:
+            return
+        if e.name == "CoreShowChannelsComplete":
+            for channel in list(self.channels.values()):
+                if channel.uniqueid in listing.channels or channel.last_seen_seq > listing.start_seq:
+                    continue
+                if channel.uniqueid in self.channels:
+                    self._drop_channel(channel, e.ts, True, out)
+        elif e.name == "QueueStatusComplete":
+            for name in listing.queues:
+                queue = self.queues[name]
+                gone = [
+                    uid for uid, c in queue.callers.items()
+                    if uid not in listing.channels and c.last_seen_seq <= listing.start_seq
+                ]  # fmt: skip
+                for uid in gone:
+                    del queue.callers[uid]
+                if gone:
+                    self._announce_queue(queue, e.ts, out)
+            for agent in self.agents.values():
+                stale = [
+                    q for q, m in agent.memberships.items()
+                    if q in listing.queues and m.last_seen_seq <= listing.start_seq
+                ]  # fmt: skip
+                for q in stale:
+                    del agent.memberships[q]
+                if stale:
+                    self._announce_agent(agent, e.ts, out)
+
+    # --- recording consent ------------------------------------------------------------
+
+    def _consent(self, e: ev.ConsentReported, out: Out) -> None:
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        if call is None:
+            out.append(Anomaly(e.ts, "consent_for_unknown_call", e.linkedid))
+            return
+        if e.consent not in ("granted", "declined"):
+            out.append(Anomaly(e.ts, "unknown_consent_value", e.consent[:40]))
+            return
+        call.consent, call.consent_method = e.consent, e.method or None
+        if e.recording:
+            call.recording = e.recording
+        out.append(ConsentRecorded(e.ts, call.linkedid, e.consent, e.method, e.recording))
+
+    def _recording_started(self, e: ev.RecordingStarted, out: Out) -> None:
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        if call is not None:
+            call.recorded = True
+
+    # --- the link and the clock -------------------------------------------------------
+
+    def _link_up(self, e: ev.LinkUp, out: Out) -> None:
+        self.link_up = True
+        out.append(LinkChanged(e.ts, True, ""))
+
+    def _link_down(self, e: ev.LinkDown, out: Out) -> None:
+        self.link_up = False
+        out.append(LinkChanged(e.ts, False, e.reason))
+
+    def _tick(self, e: ev.Tick, out: Out) -> None:
+        for interface in list(self._in_wrapup):
+            agent = self.agents.get(interface)
+            if agent is None or agent.wrapup_until is None or agent.wrapup_until <= e.ts:
+                self._in_wrapup.discard(interface)
+                if agent is not None:
+                    agent.wrapup_until = None
+                    self._announce_agent(agent, e.ts, out)
