@@ -18,11 +18,11 @@ log = logging.getLogger(__name__)
 
 def start_embedded(data_dir: Path) -> Any:
     """Start (or reuse) the embedded server whose files live in ``data_dir/postgres``."""
-    import pgserver  # imported late: only needed without CTI_DATABASE_URL
+    from pgserver import get_server  # type: ignore[attr-defined]  # only without a URL
 
     path = (data_dir / "postgres").resolve()
     path.mkdir(parents=True, exist_ok=True)
-    return pgserver.get_server(path, cleanup_mode="stop")
+    return get_server(path, cleanup_mode="stop")
 
 
 async def database_url(configured: str, data_dir: Path) -> tuple[str, Any]:

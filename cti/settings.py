@@ -78,7 +78,8 @@ def load_settings(
 ) -> Settings:
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    config_file = config_file or (Path(environ["CTI_CONFIG"]) if environ.get("CTI_CONFIG") else None)
+    if config_file is None and environ.get("CTI_CONFIG"):
+        config_file = Path(environ["CTI_CONFIG"])
     if config_file is not None:
         try:
             document = tomllib.loads(config_file.read_text(encoding="utf-8"))

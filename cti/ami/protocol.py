@@ -60,6 +60,7 @@ class CtiAmiProtocol(AMIProtocol):  # type: ignore[misc]
         self.on_lost = on_lost
         self.encoding = "utf-8"
         self.callback_errors = 0
+        self.closed: bool = False
         self._splitter = FrameSplitter(WANTED_EVENTS)
         self._streamed: dict[str, asyncio.Future[None]] = {}
 

@@ -201,7 +201,7 @@ class CtiState:
                 AgentStateChanged(
                     ts, agent.interface, agent.member_name, state[0], state[1],
                     tuple(sorted(agent.memberships)),
-                )  # fmt: skip
+                )
             )
 
     def _announce_queue(self, queue: Queue, ts: float | None, out: Out) -> None:
@@ -534,11 +534,12 @@ class CtiState:
         if listing is None:
             return
         if e.name == "CoreShowChannelsComplete":
-            for channel in list(self.channels.values()):
-                if channel.uniqueid in listing.channels or channel.last_seen_seq > listing.start_seq:
-                    continue
-                if channel.uniqueid in self.channels:
-                    self._drop_channel(channel, e.ts, True, out)
+            vanished = [
+                uid for uid, channel in self.channels.items()
+                if uid not in listing.channels and channel.last_seen_seq <= listing.start_seq
+            ]  # fmt: skip
+            for uid in vanished:
+                self._drop_channel(self.channels[uid], e.ts, True, out)
         elif e.name == "QueueStatusComplete":
             for name in listing.queues:
                 queue = self.queues[name]

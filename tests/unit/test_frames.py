@@ -46,7 +46,7 @@ def test_split_at_every_byte_near_multibyte_names(captures: Path, capture: str) 
             assert parse_all(data, [offset]) == whole, f"split at byte {offset} broke {name!r}"
             checked += 1
     assert checked > 20
-    assert any(m.get("CallerIDName") in NAMES + ["Emre Şahin"] for m in whole)
+    assert any(m.get("CallerIDName") in [*NAMES, "Emre Şahin"] for m in whole)
 
 
 def test_one_byte_reads_lose_nothing(captures: Path) -> None:
