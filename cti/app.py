@@ -17,10 +17,12 @@ from aiohttp import web
 
 from cti.ami.connection import AmiClient, AmiConfig
 from cti.ami.events import Tick
-from cti.database import create_pool, database_url
+from cti.calllog.spool import Spool
+from cti.calllog.writer import CallLogWriter
+from cti.database import Database
 from cti.http.security import add_security_headers, authorize
 from cti.http.status import add_routes
-from cti.keys import ADMIN_TOKEN, AMI, DB_POOL, PIPELINE, SETTINGS
+from cti.keys import ADMIN_TOKEN, AMI, CALL_LOG, DATABASE, PIPELINE, SETTINGS
 from cti.pipeline import Pipeline
 from cti.settings import Settings
 from cti.state.store import CtiState
@@ -44,16 +46,22 @@ async def stop_tasks(tasks: Sequence[asyncio.Task[None]]) -> None:
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    url, embedded = await database_url(settings.database_url, settings.data_dir)
-    pool = await create_pool(url)
-    app[DB_POOL] = pool
+    database = await Database.open(settings.database_url, settings.data_dir)
+    app[DATABASE] = database
+    writer = CallLogWriter(database, Spool(settings.data_dir / "call-log.spool"),
+                           settings.center_region)  # fmt: skip
+    app[CALL_LOG] = writer
+    if not await database.reachable():
+        log.error("PostgreSQL is not reachable; calls are kept in the spool until it is")
+    task = asyncio.create_task(writer.run())
     yield
-    await pool.close()
-    del embedded  # the embedded server stops when its handle goes
+    await stop_tasks([task])
+    await writer.drain()  # the pipeline has handed over its last changes by now
+    await database.close()
 
 
 async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
-    pipeline = Pipeline(CtiState())
+    pipeline = Pipeline(CtiState(), [app[CALL_LOG]])
     app[PIPELINE] = pipeline
 
     async def tick() -> None:
@@ -64,6 +72,7 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     tasks = [asyncio.create_task(pipeline.run()), asyncio.create_task(tick())]
     yield
     await stop_tasks(tasks)
+    await pipeline.drain()  # what arrived before shutdown still reaches the sinks
 
 
 async def ami_ctx(app: web.Application) -> AsyncIterator[None]:

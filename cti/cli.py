@@ -7,6 +7,7 @@ the process with exit status 2 and one message saying what is wrong and what to 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import secrets
@@ -73,10 +74,45 @@ def demo(args: argparse.Namespace) -> None:
 
 
 def replay_command(args: argparse.Namespace) -> None:
-    from cti.replay import replay_lines
+    from cti.replay import replay_into_database, replay_lines
 
-    for line in replay_lines(Path(args.file)):
+    if not args.db:
+        for line in replay_lines(Path(args.file)):
+            print(line)
+        return
+    settings = load_settings(config_file=args.config)
+    lines, waiting = asyncio.run(replay_into_database(Path(args.file), settings))
+    for line in lines:
         print(line)
+    if waiting:
+        raise ConnectionError(
+            f"the database is unavailable: {waiting} call-log rows are kept in "
+            f"{settings.data_dir / 'call-log.spool'} and will be written by the next "
+            "`cti replay --db`, `cti migrate` or daemon start"
+        )
+
+
+def migrate_command(args: argparse.Namespace) -> None:
+    """Apply pending migrations, then write any spooled call-log rows."""
+    from cti.calllog.spool import Spool
+    from cti.calllog.writer import CallLogWriter
+    from cti.database import Database
+
+    settings = load_settings(config_file=args.config)
+
+    async def run() -> None:
+        database = await Database.open(settings.database_url, settings.data_dir)
+        try:
+            await database.pool()  # connects and migrates, or says why it cannot
+            writer = CallLogWriter(database, Spool(settings.data_dir / "call-log.spool"),
+                                   settings.center_region)  # fmt: skip
+            if not await writer.flush():
+                raise ConnectionError(f"spooled rows not written: {writer.stats.last_error}")
+        finally:
+            await database.close()
+        print("database schema is up to date")
+
+    asyncio.run(run())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -90,7 +126,11 @@ def main(argv: list[str] | None = None) -> None:
     demo_parser.set_defaults(func=demo)
     replay_parser = commands.add_parser("replay", help="run an AMI capture offline")
     replay_parser.add_argument("file")
+    replay_parser.add_argument("--db", action="store_true",
+                               help="also write the calls to the call log")  # fmt: skip
     replay_parser.set_defaults(func=replay_command)
+    commands.add_parser("migrate", help="apply database migrations, write spooled rows"
+                        ).set_defaults(func=migrate_command)  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("CTI_LOG_LEVEL", "INFO").upper(),

@@ -1,7 +1,10 @@
-"""Where the database is: a configured server, or an embedded PostgreSQL in the data dir.
+"""Where the database is, and a pool that survives the database going away.
 
-``pgserver`` ships PostgreSQL binaries on PyPI, so ``cti demo`` and the tests need no system
-service. Its start is blocking (initdb, pg_ctl), so it runs in a worker thread.
+With ``CTI_DATABASE_URL`` unset, an embedded PostgreSQL (the ``pgserver`` package ships its
+binaries on PyPI) runs in the data dir, so ``cti demo`` and the tests need no system
+service. ``Database.pool()`` connects lazily and applies migrations on first contact: a
+database that is down at startup does not stop the daemon; callers get
+``DatabaseUnavailable`` with a message saying what to check.
 """
 
 from __future__ import annotations
@@ -13,7 +16,15 @@ from typing import Any
 
 import asyncpg
 
+from cti.calllog.migrate import migrate
+
 log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 5.0
+
+
+class DatabaseUnavailable(ConnectionError):
+    pass
 
 
 def start_embedded(data_dir: Path) -> Any:
@@ -25,20 +36,51 @@ def start_embedded(data_dir: Path) -> Any:
     return get_server(path, cleanup_mode="stop")
 
 
-async def database_url(configured: str, data_dir: Path) -> tuple[str, Any]:
-    """The URL to connect to, and the embedded server handle to keep alive (or None)."""
-    if configured:
-        return configured, None
-    server = await asyncio.to_thread(start_embedded, data_dir)
-    log.info("embedded PostgreSQL running in %s", data_dir / "postgres")
-    return str(server.get_uri()), server
+class Database:
+    def __init__(self, url: str, embedded: Any = None) -> None:
+        self.url = url
+        self.embedded = embedded  # keeps the embedded server alive while we exist
+        self._pool: asyncpg.Pool | None = None
+        self._lock = asyncio.Lock()
 
+    @classmethod
+    async def open(cls, configured_url: str, data_dir: Path) -> Database:
+        if configured_url:
+            return cls(configured_url)
+        embedded = await asyncio.to_thread(start_embedded, data_dir)
+        log.info("embedded PostgreSQL running in %s", data_dir / "postgres")
+        return cls(str(embedded.get_uri()), embedded)
 
-async def create_pool(url: str) -> asyncpg.Pool:
-    try:
-        return await asyncpg.create_pool(url, min_size=1, max_size=5, timeout=10)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        raise ConnectionError(
-            f"cannot connect to PostgreSQL ({type(exc).__name__}: {exc}). Check "
-            "CTI_DATABASE_URL, or unset it to use the embedded database."
-        ) from None
+    async def pool(self) -> asyncpg.Pool:
+        if self._pool is not None:
+            return self._pool
+        async with self._lock:
+            if self._pool is None:
+                try:
+                    pool = await asyncpg.create_pool(
+                        self.url, min_size=1, max_size=5, timeout=CONNECT_TIMEOUT_S,
+                        command_timeout=30,
+                    )  # fmt: skip
+                    await migrate(pool)
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                        TimeoutError) as exc:  # fmt: skip
+                    raise DatabaseUnavailable(
+                        f"cannot use PostgreSQL ({type(exc).__name__}: {exc}). Check that it "
+                        "runs and CTI_DATABASE_URL, or unset it for the embedded database."
+                    ) from None
+                self._pool = pool
+        return self._pool
+
+    async def reachable(self) -> bool:
+        try:
+            pool = await self.pool()
+            await asyncio.wait_for(pool.fetchval("SELECT 1"), CONNECT_TIMEOUT_S)
+        except (DatabaseUnavailable, OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                TimeoutError):  # fmt: skip
+            return False
+        return True
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None

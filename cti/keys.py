@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import asyncpg
 from aiohttp import web
 
 from cti.ami.connection import AmiClient
+from cti.calllog.writer import CallLogWriter
+from cti.database import Database
 from cti.pipeline import Pipeline
 from cti.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 PIPELINE = web.AppKey("pipeline", Pipeline)
 AMI = web.AppKey("ami", AmiClient)
-DB_POOL = web.AppKey("db_pool", asyncpg.Pool)
+DATABASE = web.AppKey("database", Database)
+CALL_LOG = web.AppKey("call_log", CallLogWriter)
 ADMIN_TOKEN = web.AppKey("admin_token", str)

@@ -17,7 +17,11 @@ from typing import Any
 
 from cti.ami.events import WANTED_EVENTS
 from cti.ami.frames import FrameSplitter
-from cti.pipeline import Pipeline
+from cti.calllog.spool import Spool
+from cti.calllog.writer import CallLogWriter
+from cti.database import Database
+from cti.pipeline import Pipeline, Sink
+from cti.settings import Settings
 from cti.state.changes import CallEnded, CallRecord, Change
 from cti.state.store import CtiState
 
@@ -56,10 +60,12 @@ class _CallCollector:
                 self.records.append(change.record)
 
 
-def replay(data: bytes, chunk_size: int = 65536) -> tuple[list[CallRecord], Pipeline]:
+def replay(
+    data: bytes, chunk_size: int = 65536, sinks: Sequence[Sink] = ()
+) -> tuple[list[CallRecord], Pipeline]:
     """Feed an AMI byte stream through the pipeline; return the calls that ended."""
     collector = _CallCollector()
-    pipeline = Pipeline(CtiState(), [collector])
+    pipeline = Pipeline(CtiState(), [collector, *sinks])
     splitter = FrameSplitter(WANTED_EVENTS)
     for start in range(0, len(data), chunk_size):
         for message in splitter.feed(data[start : start + chunk_size]):
@@ -88,3 +94,19 @@ def replay_lines(path: Path) -> Iterator[str]:
     for record in records:
         yield json.dumps(record_json(record), ensure_ascii=False)
     yield json.dumps({"summary": summary(records, pipeline)}, ensure_ascii=False)
+
+
+async def replay_into_database(path: Path, settings: Settings) -> tuple[list[str], int]:
+    """Replay a capture and write what it yields to the call log. Returns the JSON lines
+    and how many rows are still waiting in the spool (0 when all were written)."""
+    database = await Database.open(settings.database_url, settings.data_dir)
+    writer = CallLogWriter(database, Spool(settings.data_dir / "call-log.spool"),
+                           settings.center_region)  # fmt: skip
+    try:
+        records, pipeline = replay(capture_bytes(path), sinks=[writer])
+        await writer.drain()
+    finally:
+        await database.close()
+    lines = [json.dumps(record_json(r), ensure_ascii=False) for r in records]
+    lines.append(json.dumps({"summary": summary(records, pipeline)}, ensure_ascii=False))
+    return lines, writer.spool_depth

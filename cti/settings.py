@@ -33,6 +33,7 @@ class Settings:
     data_dir: Path = Path("var")
     admin_token: str = ""  # empty: a random one is made at startup and printed
     center_timezone: str = "UTC"
+    center_region: str = "TR"  # ISO country for caller numbers given in national format
 
     def __repr__(self) -> str:  # secrets never reach a log line
         shown = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -296,6 +296,26 @@ class RecordingStarted:
     linkedid: str
 
 
+# --- hold and transfer -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HoldChanged:
+    ts: float | None
+    uniqueid: str
+    linkedid: str
+    on_hold: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CallTransferred:
+    """BlindTransfer / AttendedTransfer; ``linkedid`` is the transferring party's call."""
+
+    ts: float | None
+    linkedid: str
+    succeeded: bool
+
+
 # --- the link itself (made by our client, not by Asterisk) --------------------------------
 
 
@@ -339,6 +359,8 @@ AmiEvent = (
     | ChannelListed
     | ConsentReported
     | RecordingStarted
+    | HoldChanged
+    | CallTransferred
     | LinkUp
     | LinkDown
     | Tick
@@ -502,6 +524,15 @@ def _mixmonitor_start(m: Message, t: float | None) -> RecordingStarted:
     return RecordingStarted(t, m.get("Uniqueid", ""), m.get("Linkedid", ""))
 
 
+def _hold(m: Message, t: float | None) -> HoldChanged:
+    return HoldChanged(t, m.get("Uniqueid", ""), m.get("Linkedid", ""), m.get("Event") == "Hold")
+
+
+def _transfer(m: Message, t: float | None) -> CallTransferred:
+    linkedid = m.get("TransfererLinkedid") or m.get("OrigTransfererLinkedid", "")
+    return CallTransferred(t, linkedid, m.get("Result") == "Success")
+
+
 Builder = Callable[[Message, float | None], AmiEvent | None]
 
 BUILDERS: dict[str, Builder] = {
@@ -529,6 +560,10 @@ BUILDERS: dict[str, Builder] = {
     "CoreShowChannelsComplete": _list_complete,
     "UserEvent": _user_event,
     "MixMonitorStart": _mixmonitor_start,
+    "Hold": _hold,
+    "Unhold": _hold,
+    "BlindTransfer": _transfer,
+    "AttendedTransfer": _transfer,
 }
 
 WANTED_EVENTS = frozenset(BUILDERS)

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 
 from cti.state.changes import CallRecord, Outcome
 
+# Q.850 causes meaning the network could not set the call up (as opposed to nobody answering).
+FAILURE_CAUSES = frozenset({1, 3, 27, 34, 38, 41, 42, 44, 47, 58, 88, 102, 111, 127})
+
 
 @dataclass(slots=True)
 class Channel:
@@ -43,6 +46,10 @@ class Call:
     bridged: bool = False
     consent: str | None = None
     consent_method: str | None = None
+    consent_at: float | None = None
+    on_hold_since: dict[str, float] = field(default_factory=dict)  # leg Uniqueid -> since
+    hold_s: float = 0.0
+    transferred: bool = False
     recorded: bool = False
     recording: str | None = None
     hangup_cause: int | None = None
@@ -55,7 +62,7 @@ class Call:
         for name in (
             "caller_number", "caller_name", "dialed", "queue", "queued_at", "left_queue_at",
             "answered_at", "agent", "agent_name", "wait_s", "talk_s", "abandon_position",
-            "consent", "consent_method", "recording", "hangup_cause",
+            "consent", "consent_method", "consent_at", "recording", "hangup_cause",
         ):  # fmt: skip
             if not getattr(self, name) and getattr(other, name):
                 setattr(self, name, getattr(other, name))
@@ -69,16 +76,20 @@ class Call:
         self.bridged = self.bridged or other.bridged
         self.recorded = self.recorded or other.recorded
         self.no_answer_count += other.no_answer_count
+        self.hold_s += other.hold_s
+        self.transferred = self.transferred or other.transferred
 
     def outcome(self, ended_while_disconnected: bool) -> Outcome:
         if self.agent is not None or (self.queue is None and self.bridged):
-            return Outcome.ANSWERED
+            return Outcome.TRANSFERRED if self.transferred else Outcome.ANSWERED
         if self.abandoned:
             return Outcome.ABANDONED
         if ended_while_disconnected:
             return Outcome.UNKNOWN
         if self.queue is not None:
             return Outcome.TIMED_OUT if self.left_queue_at is not None else Outcome.ABANDONED
+        if self.hangup_cause in FAILURE_CAUSES:
+            return Outcome.FAILED
         return Outcome.UNANSWERED
 
     def to_record(self, ended_at: float | None, ended_while_disconnected: bool) -> CallRecord:
@@ -88,6 +99,9 @@ class Call:
             left = self.left_queue_at if self.left_queue_at is not None else ended_at
             if left is not None:
                 wait_s = round(left - self.queued_at)
+        hold_s = self.hold_s + sum(
+            ended_at - since for since in self.on_hold_since.values() if ended_at is not None
+        )
         talk_s = self.talk_s
         if talk_s is None and self.answered_at is not None and ended_at is not None:
             talk_s = round(ended_at - self.answered_at)
@@ -105,10 +119,12 @@ class Call:
             answered_at=self.answered_at,
             ended_at=ended_at,
             wait_s=wait_s,
-            talk_s=talk_s if outcome is Outcome.ANSWERED else None,
+            talk_s=talk_s if self.answered_at is not None or self.agent else None,
+            hold_s=round(hold_s),
             abandon_position=self.abandon_position,
             consent=self.consent,
             consent_method=self.consent_method,
+            consent_at=self.consent_at,
             recorded=self.recorded and self.consent != "declined",
             recording=self.recording if self.consent != "declined" else None,
             hangup_cause=self.hangup_cause,

@@ -14,7 +14,9 @@ from enum import StrEnum
 class Outcome(StrEnum):
     ANSWERED = "answered"
     ABANDONED = "abandoned"
+    TRANSFERRED = "transferred"  # answered, then handed on by a transfer
     TIMED_OUT = "timed_out"  # left the queue unanswered without hanging up (queue timeout)
+    FAILED = "failed"  # never connected because the network refused it (congestion ...)
     UNANSWERED = "unanswered"  # never reached a queue and never talked to anyone
     UNKNOWN = "unknown"  # ended while we were disconnected before we knew its fate
 
@@ -48,9 +50,11 @@ class CallRecord:
     ended_at: float | None
     wait_s: int | None
     talk_s: int | None
+    hold_s: int
     abandon_position: int | None
     consent: str | None  # granted | declined | None (never asked)
     consent_method: str | None
+    consent_at: float | None
     recorded: bool
     recording: str | None
     hangup_cause: int | None

@@ -105,6 +105,8 @@ class CtiState:
             ev.ChannelListed: self._channel_listed,
             ev.ConsentReported: self._consent,
             ev.RecordingStarted: self._recording_started,
+            ev.HoldChanged: self._hold,
+            ev.CallTransferred: self._transfer,
             ev.LinkUp: self._link_up,
             ev.LinkDown: self._link_down,
             ev.Tick: self._tick,
@@ -573,6 +575,7 @@ class CtiState:
             out.append(Anomaly(e.ts, "unknown_consent_value", e.consent[:40]))
             return
         call.consent, call.consent_method = e.consent, e.method or None
+        call.consent_at = e.ts
         if e.recording:
             call.recording = e.recording
         out.append(ConsentRecorded(e.ts, call.linkedid, e.consent, e.method, e.recording))
@@ -582,6 +585,23 @@ class CtiState:
         call = self.calls.get(channel.linkedid if channel else e.linkedid)
         if call is not None:
             call.recorded = True
+
+    # --- hold and transfer ------------------------------------------------------------
+
+    def _hold(self, e: ev.HoldChanged, out: Out) -> None:
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        if call is None or e.ts is None:
+            return
+        if e.on_hold:
+            call.on_hold_since.setdefault(e.uniqueid, e.ts)
+        elif e.uniqueid in call.on_hold_since:
+            call.hold_s += e.ts - call.on_hold_since.pop(e.uniqueid)
+
+    def _transfer(self, e: ev.CallTransferred, out: Out) -> None:
+        call = self.calls.get(e.linkedid)
+        if call is not None and e.succeeded:
+            call.transferred = True
 
     # --- the link and the clock -------------------------------------------------------
 

@@ -1,0 +1,33 @@
+"""Every SQL statement of the call log, with ``$n`` parameters only."""
+
+from __future__ import annotations
+
+CALL_COLUMNS = (
+    "linkedid", "caller_number", "caller_e164", "caller_name", "dialed", "direction", "queue",
+    "agent", "agent_name", "outcome", "started_at", "queued_at", "answered_at", "ended_at",
+    "wait_s", "talk_s", "hold_s", "abandon_position", "hangup_cause", "no_answer_count",
+    "consent", "consent_method", "consent_at", "recording", "ended_while_disconnected",
+)  # fmt: skip
+CALL_TIME_COLUMNS = frozenset({"started_at", "queued_at", "answered_at", "ended_at", "consent_at"})
+
+EVENT_COLUMNS = ("linkedid", "at", "kind", "queue", "interface", "seconds", "position")
+EVENT_TIME_COLUMNS = frozenset({"at"})
+
+
+def _upsert_calls() -> str:
+    columns = ", ".join(CALL_COLUMNS)
+    params = ", ".join(f"${i}" for i in range(1, len(CALL_COLUMNS) + 1))
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in CALL_COLUMNS[1:])
+    return (f"INSERT INTO calls ({columns}) VALUES ({params}) "
+            f"ON CONFLICT (linkedid) DO UPDATE SET {updates}")  # fmt: skip
+
+
+UPSERT_CALL = _upsert_calls()
+
+INSERT_EVENT = (
+    f"INSERT INTO call_events ({', '.join(EVENT_COLUMNS)}) "
+    f"VALUES ({', '.join(f'${i}' for i in range(1, len(EVENT_COLUMNS) + 1))}) "
+    "ON CONFLICT DO NOTHING"
+)
+
+INSERT_MUTE = "INSERT INTO recording_mutes (linkedid, muted, by_user) VALUES ($1, $2, $3)"

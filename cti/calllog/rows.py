@@ -1,0 +1,70 @@
+"""Changes to call-log rows (pure). Rows are plain JSON-able lists so the spool can keep them.
+
+A row is ``["call", [...]]`` (columns of ``queries.CALL_COLUMNS``) or ``["event", [...]]``
+(columns of ``queries.EVENT_COLUMNS``); times are epoch seconds, turned into timestamps only
+when written. Per-call events carry what KPIs are recomputed from; events with no time (learnt
+from a snapshot after a reconnect) are left out since their moment is unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cti.phone import to_e164
+from cti.state.changes import (
+    AgentRingEnded,
+    AgentRinging,
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallOffered,
+    CallRecord,
+    Change,
+    Outcome,
+)
+
+Row = list[Any]
+
+
+def call_row(record: CallRecord, region: str) -> Row:
+    return [
+        record.linkedid, record.caller_number, to_e164(record.caller_number, region),
+        record.caller_name, record.dialed, "inbound" if record.queue else "other",
+        record.queue, record.agent, record.agent_name, str(record.outcome),
+        record.started_at, record.queued_at, record.answered_at, record.ended_at,
+        record.wait_s, record.talk_s, record.hold_s, record.abandon_position,
+        record.hangup_cause, record.no_answer_count, record.consent, record.consent_method,
+        record.consent_at, record.recording, record.ended_while_disconnected,
+    ]  # fmt: skip
+
+
+def _event(linkedid: str, at: float | None, kind: str, queue: str = "", interface: str = "",
+           seconds: int | None = None, position: int | None = None) -> list[Row]:  # fmt: skip
+    if at is None:
+        return []
+    return [["event", [linkedid, at, kind, queue, interface, seconds, position]]]
+
+
+def rows_for(changes: Sequence[Change], region: str) -> list[Row]:
+    rows: list[Row] = []
+    for change in changes:
+        match change:
+            case CallOffered(ts, linkedid, queue, _, _, position):
+                rows += _event(linkedid, ts, "queue_join", queue, position=position)
+            case AgentRinging(ts, interface, _, linkedid, queue, _, _, _):
+                rows += _event(linkedid, ts, "agent_ring", queue, interface)
+            case AgentRingEnded(ts, interface, linkedid, "no_answer"):
+                rows += _event(linkedid, ts, "agent_no_answer", "", interface)
+            case CallAnswered(ts, linkedid, queue, interface, _, wait_s):
+                rows += _event(linkedid, ts, "agent_connect", queue, interface, wait_s)
+            case CallAbandoned(ts, linkedid, queue, position, wait_s):
+                rows += _event(linkedid, ts, "queue_abandon", queue, "", wait_s, position)
+            case CallEnded(ts, record):
+                rows.append(["call", call_row(record, region)])
+                if record.outcome is Outcome.TIMED_OUT:
+                    rows += _event(record.linkedid, ts, "queue_leave", record.queue or "", "",
+                                   record.wait_s)  # fmt: skip
+                rows += _event(record.linkedid, record.ended_at, "call_end", record.queue or "",
+                               record.agent or "", record.talk_s)  # fmt: skip
+    return rows
