@@ -1,0 +1,159 @@
+"""The call log against a real PostgreSQL: migrations, idempotent replays, outages."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from cti.ami.events import WANTED_EVENTS
+from cti.ami.frames import FrameSplitter
+from cti.calllog.migrate import MIGRATIONS_DIR, MigrationError, migrate
+from cti.calllog.spool import Spool
+from cti.calllog.writer import CallLogWriter
+from cti.database import Database
+from cti.pipeline import Pipeline
+from cti.replay import capture_bytes, replay
+from cti.state.store import CtiState
+
+CAPTURE_CALLS = {
+    "basic-queue-calls.ami": 5,
+    "ring-no-answer.ami": 2,
+    "login-snapshot-midcall.ami": 3,
+    "load-6cps.ami": 240,
+}
+
+
+async def counts(url: str) -> tuple[int, int]:
+    connection = await asyncpg.connect(url)
+    try:
+        return (await connection.fetchval("SELECT count(*) FROM calls"),
+                await connection.fetchval("SELECT count(*) FROM call_events"))
+    finally:
+        await connection.close()
+
+
+async def replay_into(url: str, capture: Path, spool_dir: Path) -> CallLogWriter:
+    database = Database(url)
+    writer = CallLogWriter(database, Spool(spool_dir / "spool"), "TR")
+    replay(capture_bytes(capture), sinks=[writer])
+    await writer.drain()
+    await database.close()
+    return writer
+
+
+async def test_migrations_apply_once_from_empty(database_url: str, tmp_path: Path) -> None:
+    pool = await asyncpg.create_pool(database_url)
+    try:
+        assert await migrate(pool) == [1]
+        assert await migrate(pool) == []
+        tables = {r["tablename"] for r in await pool.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        assert {"calls", "call_events", "recording_mutes", "schema_migrations"} <= tables
+        changed = tmp_path / "migrations"
+        shutil.copytree(MIGRATIONS_DIR, changed)
+        first = next(changed.glob("001_*.sql"))
+        first.write_text(first.read_text() + "\n-- edited after the fact\n")
+        with pytest.raises(MigrationError, match="changed after it was applied"):
+            await migrate(pool, changed)
+    finally:
+        await pool.close()
+
+
+@pytest.mark.parametrize("capture", sorted(CAPTURE_CALLS))
+async def test_every_capture_lands_once_even_when_replayed_twice(
+    captures: Path, database_url: str, tmp_path: Path, capture: str
+) -> None:
+    writer = await replay_into(database_url, captures / capture, tmp_path)
+    assert writer.spool_depth == 0 and writer.stats.write_errors == 0
+    first = await counts(database_url)
+    assert first[0] == CAPTURE_CALLS[capture]
+    await replay_into(database_url, captures / capture, tmp_path)
+    assert await counts(database_url) == first
+
+
+async def test_rows_match_the_capture_readme(captures: Path, database_url: str, tmp_path: Path) -> None:
+    await replay_into(database_url, captures / "basic-queue-calls.ami", tmp_path)
+    connection = await asyncpg.connect(database_url)
+    try:
+        rows = await connection.fetch(
+            "SELECT caller_number, caller_e164, caller_name, queue, agent, outcome, wait_s, talk_s,"
+            " consent, recording FROM calls ORDER BY started_at")
+        waits = await connection.fetch(
+            "SELECT seconds FROM call_events WHERE kind = 'agent_connect' ORDER BY at")
+    finally:
+        await connection.close()
+    assert [tuple(r) for r in rows] == [
+        ("905321234567", "+905321234567", "Ayşe Çağrı Yılmaz", "support", "SIP/1001", "answered", 2, 2, "granted", None),
+        ("905551112233", "+905551112233", "Mehmet Öztürk", "support", "SIP/1002", "answered", 2, 2, "declined", None),
+        ("74951234567", "+74951234567", "Иван Петров", "support", "SIP/1001", "answered", 3, 1, "granted", None),
+        ("15551234567", "+15551234567", "<img src=x onerror=alert(1)>", "sales", "SIP/1003", "answered", 2, 2, None, None),
+        ("4930123456", "+4930123456", "José Müller", "sales", "SIP/1003", "answered", 2, 2, None, None),
+    ]
+    assert [r["seconds"] for r in waits] == [2, 2, 3, 2, 2]
+
+
+async def test_database_outage_mid_stream_loses_and_duplicates_nothing(
+    captures: Path, tmp_path: Path, own_pg: Any
+) -> None:
+    server = own_pg
+    url = server.create_database()
+    records_expected = 240
+    database = Database(url)
+    writer = CallLogWriter(database, Spool(tmp_path / "spool"), "TR")
+    task = asyncio.create_task(writer.run())
+    data = capture_bytes(captures / "load-6cps.ami")
+    half = data.index(b"\r\n\r\n", len(data) // 2) + 4
+    try:
+        # First half with the database up: the pipeline hands changes to the writer.
+        pipeline = Pipeline(CtiState(), [writer])
+        splitter = FrameSplitter(WANTED_EVENTS)
+        for message in splitter.feed(data[:half]):
+            pipeline.process(message, None)
+        await wait_until(lambda: writer.spool_depth == 0 and writer.stats.rows_written > 0)
+        server.stop()
+        for message in splitter.feed(data[half:]):
+            pipeline.process(message, None)  # the pipeline never waits for the database
+        await wait_until(lambda: writer.stats.write_errors > 0 and writer.spool.depth > 0)
+        assert (tmp_path / "spool").stat().st_size > 0
+        server.start()
+        await wait_until(lambda: writer.spool_depth == 0, timeout=60)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await database.close()
+    calls, events = await counts(url)
+    assert calls == records_expected
+    connection = await asyncpg.connect(url)
+    try:
+        assert await connection.fetchval(
+            "SELECT count(*) FROM (SELECT linkedid FROM call_events WHERE kind = 'call_end'"
+            " GROUP BY linkedid HAVING count(*) > 1) d") == 0
+        assert await connection.fetchval("SELECT sum(wait_s) FROM calls") == 360
+    finally:
+        await connection.close()
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+def test_a_torn_spool_line_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "spool"
+    spool = Spool(path)
+    spool.append([["event", ["1.1", 1.0, "queue_join", "q", "", None, 1]]])
+    with path.open("a") as file:
+        file.write('[["call", ["half')  # the process died mid-write
+    again = Spool(path)
+    assert again.pending == [["event", ["1.1", 1.0, "queue_join", "q", "", None, 1]]]
+    again.clear(1)
+    assert Spool(path).pending == []
