@@ -22,7 +22,8 @@ from cti.calllog.writer import CallLogWriter
 from cti.database import Database
 from cti.http.security import add_security_headers, authorize
 from cti.http.status import add_routes
-from cti.keys import ADMIN_TOKEN, AMI, CALL_LOG, DATABASE, PIPELINE, SETTINGS
+from cti.keys import ADMIN_TOKEN, AMI, CALL_LOG, DATABASE, METRICS, PIPELINE, SETTINGS, STATE
+from cti.metrics import LiveSources, Metrics
 from cti.pipeline import Pipeline
 from cti.settings import Settings
 from cti.state.store import CtiState
@@ -49,7 +50,8 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     database = await Database.open(settings.database_url, settings.data_dir)
     app[DATABASE] = database
     writer = CallLogWriter(database, Spool(settings.data_dir / "call-log.spool"),
-                           settings.center_region)  # fmt: skip
+                           settings.center_region,
+                           on_write=app[METRICS].db_write.observe)  # fmt: skip
     app[CALL_LOG] = writer
     if not await database.reachable():
         log.error("PostgreSQL is not reachable; calls are kept in the spool until it is")
@@ -61,7 +63,8 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
-    pipeline = Pipeline(CtiState(), [app[CALL_LOG]])
+    metrics = app[METRICS]
+    pipeline = Pipeline(app[STATE], [app[CALL_LOG], metrics], on_lag=metrics.event_lag.observe)
     app[PIPELINE] = pipeline
 
     async def tick() -> None:
@@ -87,6 +90,20 @@ async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
     client = AmiClient(config, pipeline.submit_message, pipeline.submit_event,
                        exit_on_auth_failure=True)  # fmt: skip
     app[AMI] = client
+    writer = app[CALL_LOG]
+    app[METRICS].attach(LiveSources(
+        pipeline_depth=lambda: pipeline.depth,
+        pipeline_errors=lambda: pipeline.stats.handler_errors,
+        events_by_name=lambda: dict(pipeline.stats.by_event) | client.skipped_events(),
+        ami_connected=lambda: client.connected,
+        ami_sessions=lambda: client.stats.sessions,
+        ami_login_failures=lambda: client.stats.login_failures,
+        spool_rows=lambda: writer.spool_depth,
+        write_errors=lambda: writer.stats.write_errors,
+        database_up=lambda: writer.healthy,
+        websocket_clients=lambda: 0,
+        service_level_targets={},
+    ))  # fmt: skip
     task = asyncio.create_task(client.run())
     await asyncio.wait({client.first_login, task}, timeout=AMI_STARTUP_WAIT_S)
     if client.first_login.done() and client.first_login.exception() is not None:
@@ -106,6 +123,9 @@ def create_app(
     app = web.Application(middlewares=[authorize])
     app[SETTINGS] = settings
     app[ADMIN_TOKEN] = admin_token
+    state = CtiState()
+    app[STATE] = state
+    app[METRICS] = Metrics(state, settings.center_timezone)
     app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.extend(before)
     app.cleanup_ctx.extend([database_ctx, pipeline_ctx, ami_ctx])

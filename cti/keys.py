@@ -7,8 +7,10 @@ from aiohttp import web
 from cti.ami.connection import AmiClient
 from cti.calllog.writer import CallLogWriter
 from cti.database import Database
+from cti.metrics import Metrics
 from cti.pipeline import Pipeline
 from cti.settings import Settings
+from cti.state.store import CtiState
 
 SETTINGS = web.AppKey("settings", Settings)
 PIPELINE = web.AppKey("pipeline", Pipeline)
@@ -16,3 +18,5 @@ AMI = web.AppKey("ami", AmiClient)
 DATABASE = web.AppKey("database", Database)
 CALL_LOG = web.AppKey("call_log", CallLogWriter)
 ADMIN_TOKEN = web.AppKey("admin_token", str)
+STATE = web.AppKey("state", CtiState)
+METRICS = web.AppKey("metrics", Metrics)

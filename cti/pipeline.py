@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -42,16 +43,22 @@ class PipelineStats:
     handler_errors: int = 0
     sink_errors: int = 0
     anomalies: Counter[str] = field(default_factory=Counter)
+    by_event: Counter[str] = field(default_factory=Counter)
 
 
 Item = tuple[Message | AmiEvent, float | None]
 
 
 class Pipeline:
-    def __init__(self, state: CtiState, sinks: Sequence[Sink] = ()) -> None:
+    def __init__(
+        self, state: CtiState, sinks: Sequence[Sink] = (),
+        on_lag: Callable[[float], None] | None = None,
+    ) -> None:  # fmt: skip
         self.state = state
         self.sinks = list(sinks)
         self.stats = PipelineStats()
+        # Live only: how far behind Asterisk we are (now minus the event's Timestamp).
+        self.on_lag = on_lag
         # Unbounded on purpose: dropping or reordering AMI events would corrupt the state;
         # the depth is exported as a metric instead.
         self._queue: asyncio.Queue[Item] = asyncio.Queue()
@@ -84,9 +91,12 @@ class Pipeline:
         try:
             if isinstance(item, dict):
                 stats.messages += 1
+                stats.by_event[item.get("Event", "Response")] += 1
                 event = to_event(item, received_at)
                 if event is None:
                     return []
+                if self.on_lag is not None and event.ts is not None and event.ts != received_at:
+                    self.on_lag(time.time() - event.ts)
             else:
                 event = item
             stats.events += 1

@@ -32,12 +32,14 @@ class Settings:
     database_url: str = ""  # empty: an embedded PostgreSQL in data_dir
     data_dir: Path = Path("var")
     admin_token: str = ""  # empty: a random one is made at startup and printed
+    metrics_token: str = ""  # empty: /metrics is open (it carries no personal data)
     center_timezone: str = "UTC"
     center_region: str = "TR"  # ISO country for caller numbers given in national format
+    center_service_level_target: float = 0.8  # share of calls answered within the threshold
 
     def __repr__(self) -> str:  # secrets never reach a log line
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
-        for name in ("ami_secret", "admin_token", "database_url"):
+        for name in ("ami_secret", "admin_token", "metrics_token", "database_url"):
             if shown[name]:
                 shown[name] = "***"
         return f"Settings({shown})"

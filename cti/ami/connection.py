@@ -23,6 +23,7 @@ import itertools
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -110,11 +111,19 @@ class AmiClient:
         )  # fmt: skip
         self.first_login: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._protocol: CtiAmiProtocol | None = None
+        self._skipped_before: Counter[bytes] = Counter()  # noise skipped by ended sessions
         self._action_ids = itertools.count(1)
 
     @property
     def connected(self) -> bool:
         return self.stats.connected
+
+    def skipped_events(self) -> dict[str, int]:
+        """Events the current session's framing skipped as noise, by name."""
+        counts = self._skipped_before.copy()
+        if self._protocol is not None:
+            counts.update(self._protocol.skipped)
+        return {name.decode("ascii", "replace"): n for name, n in counts.items()}
 
     async def run(self) -> None:
         failures = 0
@@ -193,6 +202,7 @@ class AmiClient:
             await self._watch(lost)
         finally:
             protocol.close()
+            self._skipped_before.update(protocol.skipped)
             self._protocol = None
             self.stats.connected = False
             if linked:

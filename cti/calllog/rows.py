@@ -54,8 +54,8 @@ def rows_for(changes: Sequence[Change], region: str) -> list[Row]:
                 rows += _event(linkedid, ts, "queue_join", queue, position=position)
             case AgentRinging(ts, interface, _, linkedid, queue, _, _, _):
                 rows += _event(linkedid, ts, "agent_ring", queue, interface)
-            case AgentRingEnded(ts, interface, linkedid, "no_answer"):
-                rows += _event(linkedid, ts, "agent_no_answer", "", interface)
+            case AgentRingEnded(ts, interface, linkedid, queue, "no_answer"):
+                rows += _event(linkedid, ts, "agent_no_answer", queue, interface)
             case CallAnswered(ts, linkedid, queue, interface, _, wait_s):
                 rows += _event(linkedid, ts, "agent_connect", queue, interface, wait_s)
             case CallAbandoned(ts, linkedid, queue, position, wait_s):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -71,7 +71,9 @@ async def write_rows(pool: asyncpg.Pool, rows: Sequence[Row]) -> None:
 
 class CallLogWriter:
     def __init__(self, database: Database, spool: Spool, region: str,
-                 queue_size: int = 10_000) -> None:  # fmt: skip
+                 queue_size: int = 10_000,
+                 on_write: Callable[[float], None] | None = None) -> None:  # fmt: skip
+        self.on_write = on_write  # seconds per successful write, for the latency histogram
         self.database = database
         self.spool = spool
         self.region = region
@@ -80,6 +82,11 @@ class CallLogWriter:
         self._overflow: list[Row] = []  # rows that found the queue full, oldest first
         self._retry_delay = 0.0
         self._next_try = 0.0
+
+    @property
+    def healthy(self) -> bool:
+        """False from a failed write until the next successful one."""
+        return self._retry_delay == 0.0
 
     @property
     def spool_depth(self) -> int:
@@ -135,6 +142,8 @@ class CallLogWriter:
         self._retry_delay = 0.0
         self.stats.rows_written += len(pending)
         self.stats.last_write_seconds = time.monotonic() - started
+        if self.on_write is not None:
+            self.on_write(self.stats.last_write_seconds)
         return True
 
     async def _collect(self) -> list[Row]:

@@ -1,13 +1,15 @@
-"""Health and the live status page (queues, agents, calls) until the full panel lands."""
+"""Health, readiness, metrics, and the live status page (queues, agents, calls)."""
 
 from __future__ import annotations
 
+import hmac
 from pathlib import Path
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from cti.http.security import login, route
-from cti.keys import AMI, PIPELINE
+from cti.keys import AMI, DATABASE, METRICS, PIPELINE, SETTINGS
 from cti.state.snapshot import snapshot
 
 WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
@@ -15,6 +17,29 @@ WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
 
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "alive"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready when logged in to the AMI and the database answers; the body says what is not."""
+    ami = request.app[AMI]
+    ami_ok = ami.connected
+    database_ok = await request.app[DATABASE].reachable()
+    problems = []
+    if not ami_ok:
+        problems.append(f"not logged in to Asterisk AMI at {ami.config.host}:{ami.config.port}")
+    if not database_ok:
+        problems.append("PostgreSQL does not answer; call-log rows wait in the spool")
+    body = {"ready": not problems, "ami": ami_ok, "database": database_ok, "problems": problems}
+    return web.json_response(body, status=503 if problems else 200)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    expected = request.app[SETTINGS].metrics_token
+    offered = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    if expected and not hmac.compare_digest(offered.encode(), expected.encode()):
+        raise web.HTTPUnauthorized(text="metrics need the CTI_METRICS_TOKEN bearer token")
+    body = generate_latest(request.app[METRICS].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 async def state(request: web.Request) -> web.Response:
@@ -37,6 +62,9 @@ async def asset(request: web.Request) -> web.FileResponse:
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", route("public", healthz))
+    app.router.add_get("/readyz", route("public", readyz))
+    # ops: Prometheus; open unless CTI_METRICS_TOKEN is set (labels carry no personal data)
+    app.router.add_get("/metrics", route("public", metrics))
     app.router.add_get("/login", route("public", login))
     app.router.add_get("/", route("admin", index))
     app.router.add_get("/api/state", route("admin", state))

@@ -92,6 +92,7 @@ class AgentRingEnded:
     ts: float | None
     interface: str
     linkedid: str
+    queue: str
     reason: str
 
 

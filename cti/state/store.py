@@ -216,7 +216,8 @@ class CtiState:
         call = self.calls.get(linkedid)
         if call is not None and not any(v == linkedid for v in agent.ringing.values()):
             call.ringing.discard(agent.interface)
-        out.append(AgentRingEnded(ts, agent.interface, linkedid, reason))
+        queue = call.queue or "" if call is not None else ""
+        out.append(AgentRingEnded(ts, agent.interface, linkedid, queue, reason))
         self._announce_agent(agent, ts, out)
 
     def _end_call(self, call: Call, ts: float | None, lost: bool, out: Out) -> None:

@@ -1,0 +1,240 @@
+"""Prometheus metrics for ops, in our own ``CollectorRegistry`` (served at ``/metrics``).
+
+Two kinds of figures:
+- facts that happen (calls offered/answered/abandoned, waits, talk, ring-no-answer) come in
+  as state changes: ``Metrics`` is a pipeline sink that counts and observes them;
+- levels that exist (callers waiting, agents by state, AMI link, spool depth) are read from
+  the live objects at scrape time by ``_LiveCollector``, so they are never stale.
+
+Labels carry only bounded values: queue names, agent states, AMI event names, windows. Never
+a caller number, a channel or a Linkedid.
+
+Service level per window (DESIGN §6): answered within the queue's threshold ÷ answered,
+over the last 15 and 60 minutes and since midnight in the center's time zone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import Counter as PromCounter
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from cti.state.changes import (
+    AgentRingEnded,
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallOffered,
+    Change,
+)
+from cti.state.store import CtiState
+
+WAIT_BUCKETS = (1, 2, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600)
+TALK_BUCKETS = (5, 15, 30, 60, 120, 180, 300, 600, 900, 1800, 3600)
+LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
+WINDOWS = {"15m": 15 * 60, "60m": 60 * 60}
+DEFAULT_SERVICE_LEVEL_TARGET = 0.8
+
+
+@dataclass(slots=True)
+class _Answer:
+    at: float
+    wait_s: int
+
+
+class _ServiceLevel:
+    """Answered calls of the last hour and of today, per queue, for the SL ratio."""
+
+    def __init__(self) -> None:
+        self.recent: dict[str, deque[_Answer]] = {}
+        self.today: dict[str, Counter[str]] = {}
+        self.day: str = ""
+
+    def add(self, queue: str, at: float, wait_s: int, threshold_s: int, day: str) -> None:
+        if day != self.day:
+            self.day, self.today = day, {}
+        self.recent.setdefault(queue, deque()).append(_Answer(at, wait_s))
+        counts = self.today.setdefault(queue, Counter())
+        counts["answered"] += 1
+        counts["within"] += wait_s <= threshold_s
+
+    def ratios(self, now: float, thresholds: dict[str, int], day: str
+               ) -> Iterator[tuple[str, str, float]]:  # fmt: skip
+        for queue, answers in self.recent.items():
+            while answers and answers[0].at < now - max(WINDOWS.values()):
+                answers.popleft()
+            threshold = thresholds.get(queue, 0)
+            for window, seconds in WINDOWS.items():
+                waits = [a.wait_s for a in answers if a.at >= now - seconds]
+                if waits:
+                    yield queue, window, sum(w <= threshold for w in waits) / len(waits)
+        if day == self.day:
+            for queue, counts in self.today.items():
+                if counts["answered"]:
+                    yield queue, "today", counts["within"] / counts["answered"]
+
+
+class Metrics:
+    """A pipeline sink; also owns the registry every figure is exported from."""
+
+    def __init__(self, state: CtiState, timezone: str = "UTC") -> None:
+        self.state = state
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.zone = ZoneInfo(timezone)
+        r = self.registry
+        self.offered = PromCounter("cti_queue_calls_offered", "Calls that entered a queue",
+                                   ["queue"], registry=r)  # fmt: skip
+        self.answered = PromCounter("cti_queue_calls_answered", "Queue calls answered by an agent",
+                                    ["queue"], registry=r)  # fmt: skip
+        self.abandoned = PromCounter("cti_queue_calls_abandoned",
+                                     "Queue calls whose caller hung up while waiting",
+                                     ["queue"], registry=r)  # fmt: skip
+        self.ring_no_answer = PromCounter("cti_agent_ring_no_answer",
+                                          "Agent phones that rang out unanswered", ["queue"],
+                                          registry=r)  # fmt: skip
+        self.wait = Histogram("cti_queue_wait_seconds",
+                              "Wait in queue of answered and abandoned calls", ["queue"],
+                              buckets=WAIT_BUCKETS, registry=r)  # fmt: skip
+        self.talk = Histogram("cti_queue_talk_seconds", "Talk time of answered queue calls",
+                              ["queue"], buckets=TALK_BUCKETS, registry=r)  # fmt: skip
+        self.event_lag = Histogram("cti_ami_event_lag_seconds",
+                                   "Now minus the AMI event's Timestamp, when handled",
+                                   buckets=LAG_BUCKETS, registry=r)  # fmt: skip
+        self.screen_pop_latency = Histogram(
+            "cti_screen_pop_latency_seconds",
+            "From the AgentCalled event's arrival to the websocket write", buckets=LAG_BUCKETS,
+            registry=r,
+        )
+        self.db_write = Histogram("cti_call_log_write_seconds",
+                                  "Duration of one call-log database write", buckets=LAG_BUCKETS,
+                                  registry=r)  # fmt: skip
+        self.service_level = _ServiceLevel()
+
+    def thresholds(self) -> dict[str, int]:
+        return {name: q.service_level_s for name, q in self.state.queues.items()}
+
+    def _day(self, ts: float) -> str:
+        return datetime.fromtimestamp(ts, self.zone).date().isoformat()
+
+    def attach(self, live: LiveSources) -> None:
+        self.registry.register(_LiveCollector(live, self))
+
+    def offer(self, changes: Sequence[Change]) -> None:
+        for change in changes:
+            match change:
+                case CallOffered(queue=queue):
+                    self.offered.labels(queue).inc()
+                case CallAnswered(ts=ts, queue=queue, wait_s=wait_s):
+                    self.answered.labels(queue).inc()
+                    self.wait.labels(queue).observe(wait_s)
+                    if ts is not None:
+                        threshold = self.thresholds().get(queue, 0)
+                        self.service_level.add(queue, ts, wait_s, threshold, self._day(ts))
+                case CallAbandoned(queue=queue, wait_s=wait_s):
+                    self.abandoned.labels(queue).inc()
+                    self.wait.labels(queue).observe(wait_s)
+                case AgentRingEnded(queue=queue, reason="no_answer"):
+                    self.ring_no_answer.labels(queue).inc()
+                case CallEnded(record=record) if record.queue and record.talk_s is not None:
+                    self.talk.labels(record.queue).observe(record.talk_s)
+                case _:
+                    pass
+
+
+@dataclass(slots=True)
+class LiveSources:
+    """What the scrape-time collector reads."""
+
+    pipeline_depth: Callable[[], int]
+    pipeline_errors: Callable[[], int]
+    events_by_name: Callable[[], dict[str, int]]
+    ami_connected: Callable[[], bool]
+    ami_sessions: Callable[[], int]
+    ami_login_failures: Callable[[], int]
+    spool_rows: Callable[[], int]
+    write_errors: Callable[[], int]
+    database_up: Callable[[], bool]
+    websocket_clients: Callable[[], int]
+    service_level_targets: dict[str, float]
+    pbx: str = "asterisk"
+
+
+class _LiveCollector(Collector):
+    def __init__(self, live: LiveSources, metrics: Metrics) -> None:
+        self.live = live
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        live, state, now = self.live, self.metrics.state, time.time()
+
+        def gauge(name: str, doc: str, labels: Sequence[str] = ()) -> GaugeMetricFamily:
+            return GaugeMetricFamily(name, doc, labels=list(labels))
+
+        connected = gauge("cti_ami_connected", "1 while logged in to the AMI", ["pbx"])
+        connected.add_metric([live.pbx], float(live.ami_connected()))
+        yield connected
+        yield CounterMetricFamily("cti_ami_reconnects", "AMI sessions after the first",
+                                  value=max(0, live.ami_sessions() - 1))  # fmt: skip
+        yield CounterMetricFamily("cti_ami_login_failures", "AMI logins refused",
+                                  value=live.ami_login_failures())  # fmt: skip
+        events = CounterMetricFamily("cti_ami_events", "AMI messages received, by event",
+                                     labels=["event"])  # fmt: skip
+        for name, count in sorted(live.events_by_name().items()):
+            events.add_metric([name[:64]], count)
+        yield events
+        depth = gauge("cti_pipeline_queue_depth", "AMI messages waiting for the state core")
+        depth.add_metric([], live.pipeline_depth())
+        yield depth
+        yield CounterMetricFamily("cti_pipeline_handler_errors",
+                                  "AMI messages whose handling failed",
+                                  value=live.pipeline_errors())  # fmt: skip
+
+        waiting = gauge("cti_queue_callers_waiting", "Callers waiting now", ["queue"])
+        longest = gauge("cti_queue_longest_wait_seconds", "Wait of the oldest caller now",
+                        ["queue"])  # fmt: skip
+        targets = gauge("cti_queue_service_level_target_ratio",
+                        "Service level the queue must keep", ["queue"])  # fmt: skip
+        agents = gauge("cti_agents", "Agents by queue and state", ["queue", "state"])
+        for name, queue in sorted(state.queues.items()):
+            waiting.add_metric([name], len(queue.callers))
+            oldest = queue.oldest_queued_at()
+            longest.add_metric([name], max(0.0, now - oldest) if oldest else 0.0)
+            targets.add_metric([name], live.service_level_targets.get(
+                name, DEFAULT_SERVICE_LEVEL_TARGET))  # fmt: skip
+        by_state: Counter[tuple[str, str]] = Counter()
+        for agent in state.agents.values():
+            agent_state = str(agent.derive_state(now)[0])
+            for queue_name in agent.memberships:
+                by_state[(queue_name, agent_state)] += 1
+        for (queue_name, agent_state), count in sorted(by_state.items()):
+            agents.add_metric([queue_name, agent_state], count)
+        yield from (waiting, longest, targets, agents)
+
+        service = gauge("cti_queue_service_level_ratio",
+                        "Answered within the queue's threshold / answered", ["queue", "window"])
+        day = self.metrics._day(now)
+        for queue_name, window, ratio in self.metrics.service_level.ratios(
+            now, self.metrics.thresholds(), day
+        ):
+            service.add_metric([queue_name, window], ratio)
+        yield service
+
+        spool = gauge("cti_call_log_spool_rows", "Call-log rows waiting for the database")
+        spool.add_metric([], live.spool_rows())
+        yield spool
+        yield CounterMetricFamily("cti_call_log_write_errors", "Failed call-log writes",
+                                  value=live.write_errors())  # fmt: skip
+        database = gauge("cti_database_up", "1 when the last database write succeeded")
+        database.add_metric([], float(live.database_up()))
+        yield database
+        clients = gauge("cti_websocket_clients", "Open panel websockets")
+        clients.add_metric([], live.websocket_clients())
+        yield clients
