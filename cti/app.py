@@ -17,12 +17,25 @@ from aiohttp import web
 
 from cti.ami.connection import AmiClient, AmiConfig
 from cti.ami.events import Tick
+from cti.auth.ratelimit import AttemptLimiter
+from cti.auth.users import SessionStore
 from cti.calllog.spool import Spool
 from cti.calllog.writer import CallLogWriter
 from cti.database import Database
+from cti.http import auth
 from cti.http.security import add_security_headers, authorize
 from cti.http.status import add_routes
-from cti.keys import ADMIN_TOKEN, AMI, CALL_LOG, DATABASE, METRICS, PIPELINE, SETTINGS, STATE
+from cti.keys import (
+    AMI,
+    CALL_LOG,
+    DATABASE,
+    LOGIN_LIMITER,
+    METRICS,
+    PIPELINE,
+    SESSIONS,
+    SETTINGS,
+    STATE,
+)
 from cti.metrics import LiveSources, Metrics
 from cti.pipeline import Pipeline
 from cti.settings import Settings
@@ -49,6 +62,7 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     database = await Database.open(settings.database_url, settings.data_dir)
     app[DATABASE] = database
+    app[SESSIONS] = SessionStore(database, settings.session_hours * 3600)
     writer = CallLogWriter(database, Spool(settings.data_dir / "call-log.spool"),
                            settings.center_region,
                            on_write=app[METRICS].db_write.observe)  # fmt: skip
@@ -117,18 +131,20 @@ async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(
-    settings: Settings, admin_token: str, before: Sequence[CleanupCtx] = ()
+    settings: Settings, before: Sequence[CleanupCtx] = (), after: Sequence[CleanupCtx] = ()
 ) -> web.Application:
-    """The daemon's application; ``before`` runs first (the demo's simulator)."""
-    app = web.Application(middlewares=[authorize])
+    """The daemon's application; ``before`` runs first (the demo's simulator), ``after``
+    once the core is up (the demo's seed data)."""
+    app = web.Application(middlewares=[authorize], client_max_size=1 << 20)
     app[SETTINGS] = settings
-    app[ADMIN_TOKEN] = admin_token
+    app[LOGIN_LIMITER] = AttemptLimiter()
     state = CtiState()
     app[STATE] = state
     app[METRICS] = Metrics(state, settings.center_timezone)
     app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.extend(before)
-    app.cleanup_ctx.extend([database_ctx, pipeline_ctx, ami_ctx])
+    app.cleanup_ctx.extend([database_ctx, pipeline_ctx, ami_ctx, *after])
     add_routes(app)
+    auth.add_routes(app)
     return app
 

@@ -12,14 +12,15 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from aiohttp import web
 
 from cti.ami.connection import AmiAuthError
-from cti.app import create_app
+from cti.app import CleanupCtx, create_app
+from cti.keys import DATABASE
 from cti.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("cti")
@@ -27,17 +28,18 @@ log = logging.getLogger("cti")
 DEMO_AMI_USER = "cti"
 
 
-def _panel_banner(settings: Settings, token: str) -> str:
+def _panel_url(settings: Settings) -> str:
     host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
-    return f"CTI panel: http://{host}:{settings.http_port}/login?token={token}"
+    return f"http://{host}:{settings.http_port}/"
 
 
-def _run(settings: Settings, before: list[object] | None = None) -> None:
-    token = settings.admin_token or secrets.token_urlsafe(24)
-    app = create_app(settings, token, before=before or [])  # type: ignore[arg-type]
+def _run(
+    settings: Settings, before: Sequence[CleanupCtx] = (), after: Sequence[CleanupCtx] = ()
+) -> None:
+    app = create_app(settings, before=before, after=after)
 
     async def announce(app: web.Application) -> None:
-        print(_panel_banner(settings, token), flush=True)
+        print(f"CTI panel: {_panel_url(settings)}", flush=True)
 
     app.on_startup.append(announce)
     web.run_app(app, host=settings.http_host, port=settings.http_port, print=None,
@@ -70,7 +72,17 @@ def demo(args: argparse.Namespace) -> None:
         yield
         await simulator.stop()
 
-    _run(settings, before=[simulator_ctx])
+    async def seed_ctx(app: web.Application) -> AsyncIterator[None]:
+        from cti.demo import seed_demo
+
+        credentials = await seed_demo(app[DATABASE])
+        print("Demo users (new passwords at every start):", flush=True)
+        for username, role, password, interfaces in credentials:
+            phones = f" phone {', '.join(interfaces)}" if interfaces else ""
+            print(f"  {role:<10} {username:<12} password {password}{phones}", flush=True)
+        yield
+
+    _run(settings, before=[simulator_ctx], after=[seed_ctx])
 
 
 def replay_command(args: argparse.Namespace) -> None:
@@ -115,6 +127,33 @@ def migrate_command(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+def user_add(args: argparse.Namespace) -> None:
+    """Create a panel user; the password is read from stdin or generated and printed."""
+    from cti.auth.users import create_user
+    from cti.database import Database
+
+    settings = load_settings(config_file=args.config)
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+
+    async def run() -> None:
+        database = await Database.open(settings.database_url, settings.data_dir)
+        try:
+            user = await create_user(await database.pool(), args.username.lower(),
+                                     args.name or args.username, args.role, password,
+                                     tuple(args.interface))  # fmt: skip
+        finally:
+            await database.close()
+        print(f"created {user.role} {user.username}" + (f" with password {password}"
+                                                          if generated else ""))  # fmt: skip
+
+    try:
+        asyncio.run(run())
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="cti", description=__doc__)
     parser.add_argument("--config", type=Path, help="TOML settings file (or CTI_CONFIG)")
@@ -131,6 +170,17 @@ def main(argv: list[str] | None = None) -> None:
     replay_parser.set_defaults(func=replay_command)
     commands.add_parser("migrate", help="apply database migrations, write spooled rows"
                         ).set_defaults(func=migrate_command)  # fmt: skip
+    user_parser = commands.add_parser("user", help="manage panel users")
+    user_commands = user_parser.add_subparsers(dest="user_command", required=True)
+    add_parser = user_commands.add_parser("add", help="create a user")
+    add_parser.add_argument("username")
+    add_parser.add_argument("--role", choices=["agent", "supervisor", "admin"], required=True)
+    add_parser.add_argument("--name", help="display name")
+    add_parser.add_argument("--interface", action="append", default=[],
+                            help="the agent's phone, e.g. PJSIP/1001 (repeatable)")
+    add_parser.add_argument("--password-stdin", action="store_true",
+                            help="read the password from stdin instead of generating one")
+    add_parser.set_defaults(func=user_add)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("CTI_LOG_LEVEL", "INFO").upper(),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from cti.ami.connection import AmiClient
+from cti.auth.ratelimit import AttemptLimiter
+from cti.auth.users import SessionStore
 from cti.calllog.writer import CallLogWriter
 from cti.database import Database
 from cti.metrics import Metrics
@@ -17,6 +19,7 @@ PIPELINE = web.AppKey("pipeline", Pipeline)
 AMI = web.AppKey("ami", AmiClient)
 DATABASE = web.AppKey("database", Database)
 CALL_LOG = web.AppKey("call_log", CallLogWriter)
-ADMIN_TOKEN = web.AppKey("admin_token", str)
 STATE = web.AppKey("state", CtiState)
 METRICS = web.AppKey("metrics", Metrics)
+SESSIONS = web.AppKey("sessions", SessionStore)
+LOGIN_LIMITER = web.AppKey("login_limiter", AttemptLimiter)

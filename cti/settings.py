@@ -3,7 +3,7 @@
 Environment variables win over the file, so a deployment can keep its secrets out of it.
 The TOML file (``CTI_CONFIG`` or ``--config``) uses sections ``[ami]``, ``[http]``,
 ``[database]``, ``[center]`` whose keys are the field names below without their prefix
-(``[ami] host = ...``); fields without a prefix (``data_dir``, ``admin_token``) are top-level.
+(``[ami] host = ...``); fields without a prefix (``data_dir``, ``session_hours``) are top-level.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ class Settings:
     http_port: int = 8080
     database_url: str = ""  # empty: an embedded PostgreSQL in data_dir
     data_dir: Path = Path("var")
-    admin_token: str = ""  # empty: a random one is made at startup and printed
+    http_secure_cookies: bool = False  # set true behind HTTPS
+    session_hours: float = 8.0
     metrics_token: str = ""  # empty: /metrics is open (it carries no personal data)
     center_timezone: str = "UTC"
     center_region: str = "TR"  # ISO country for caller numbers given in national format
@@ -39,7 +40,7 @@ class Settings:
 
     def __repr__(self) -> str:  # secrets never reach a log line
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
-        for name in ("ami_secret", "admin_token", "metrics_token", "database_url"):
+        for name in ("ami_secret", "metrics_token", "database_url"):
             if shown[name]:
                 shown[name] = "***"
         return f"Settings({shown})"
@@ -69,6 +70,12 @@ def _convert(name: str, value: Any, source: str) -> Any:
             return int(value)
         if kind == "float":
             return float(value)
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if str(value).lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                return str(value).lower() in ("1", "true", "yes", "on")
+            raise ValueError(value)
         if kind == "Path":
             return Path(value)
         return str(value)

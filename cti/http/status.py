@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from cti.http.security import login, route
+from cti.http.security import route, session_of
 from cti.keys import AMI, DATABASE, METRICS, PIPELINE, SETTINGS
 from cti.state.snapshot import snapshot
 
@@ -48,7 +48,13 @@ async def state(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-async def index(request: web.Request) -> web.FileResponse:
+async def index(request: web.Request) -> web.StreamResponse:
+    """Each role's home: agents to their workspace, supervisors to the live view."""
+    role = session_of(request).user.role
+    raise web.HTTPSeeOther("/agent" if role == "agent" else "/supervisor")
+
+
+async def supervisor_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(WEB_DIR / "status.html")
 
 
@@ -65,7 +71,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/readyz", route("public", readyz))
     # ops: Prometheus; open unless CTI_METRICS_TOKEN is set (labels carry no personal data)
     app.router.add_get("/metrics", route("public", metrics))
-    app.router.add_get("/login", route("public", login))
-    app.router.add_get("/", route("admin", index))
-    app.router.add_get("/api/state", route("admin", state))
-    app.router.add_get(r"/static/{name:[A-Za-z0-9_.-]+}", route("admin", asset))
+    app.router.add_get("/", route("agent", index))
+    app.router.add_get("/supervisor", route("supervisor", supervisor_page))
+    app.router.add_get("/api/state", route("supervisor", state))
+    # Panel code and styles only: no data, needed by the sign-in page itself.
+    app.router.add_get(r"/static/{name:[A-Za-z0-9_.-]+}", route("public", asset))
