@@ -78,7 +78,10 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     metrics = app[METRICS]
-    pipeline = Pipeline(app[STATE], [app[CALL_LOG], metrics], on_lag=metrics.event_lag.observe)
+    hub = app[HUB]
+    # The hub first: a screen-pop must not wait behind the call log or the metrics.
+    sinks = [hub, app[CALL_LOG], metrics]
+    pipeline = Pipeline(app[STATE], sinks, on_lag=metrics.event_lag.observe)
     app[PIPELINE] = pipeline
 
     async def tick() -> None:
@@ -90,6 +93,7 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     await stop_tasks(tasks)
     await pipeline.drain()  # what arrived before shutdown still reaches the sinks
+    await hub.close()
 
 
 async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -115,7 +119,7 @@ async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
         spool_rows=lambda: writer.spool_depth,
         write_errors=lambda: writer.stats.write_errors,
         database_up=lambda: writer.healthy,
-        websocket_clients=lambda: 0,
+        websocket_clients=lambda: len(app[HUB].clients),
         service_level_targets={},
     ))  # fmt: skip
     task = asyncio.create_task(client.run())
@@ -140,11 +144,13 @@ def create_app(
     app[LOGIN_LIMITER] = AttemptLimiter()
     state = CtiState()
     app[STATE] = state
-    app[METRICS] = Metrics(state, settings.center_timezone)
+    metrics = app[METRICS] = Metrics(state, settings.center_timezone)
+    app[HUB] = Hub(state, on_pop_written=metrics.screen_pop_latency.observe)
     app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.extend(before)
     app.cleanup_ctx.extend([database_ctx, pipeline_ctx, ami_ctx, *after])
     add_routes(app)
     auth.add_routes(app)
+    ws.add_routes(app)
     return app
 

@@ -11,6 +11,7 @@ from cti.calllog.writer import CallLogWriter
 from cti.database import Database
 from cti.metrics import Metrics
 from cti.pipeline import Pipeline
+from cti.push.hub import Hub
 from cti.settings import Settings
 from cti.state.store import CtiState
 
@@ -23,3 +24,4 @@ STATE = web.AppKey("state", CtiState)
 METRICS = web.AppKey("metrics", Metrics)
 SESSIONS = web.AppKey("sessions", SessionStore)
 LOGIN_LIMITER = web.AppKey("login_limiter", AttemptLimiter)
+HUB = web.AppKey("hub", Hub)
