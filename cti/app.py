@@ -29,6 +29,7 @@ from cti.keys import (
     AMI,
     CALL_LOG,
     DATABASE,
+    HUB,
     LOGIN_LIMITER,
     METRICS,
     PIPELINE,
@@ -38,6 +39,8 @@ from cti.keys import (
 )
 from cti.metrics import LiveSources, Metrics
 from cti.pipeline import Pipeline
+from cti.push import ws
+from cti.push.hub import Hub
 from cti.settings import Settings
 from cti.state.store import CtiState
 
