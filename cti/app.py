@@ -38,7 +38,7 @@ from cti.keys import (
     STATE,
 )
 from cti.metrics import LiveSources, Metrics
-from cti.pipeline import Pipeline
+from cti.pipeline import Pipeline, Sink
 from cti.push import ws
 from cti.push.hub import Hub
 from cti.settings import Settings
@@ -83,7 +83,7 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     metrics = app[METRICS]
     hub = app[HUB]
     # The hub first: a screen-pop must not wait behind the call log or the metrics.
-    sinks = [hub, app[CALL_LOG], metrics]
+    sinks: list[Sink] = [hub, app[CALL_LOG], metrics]
     pipeline = Pipeline(app[STATE], sinks, on_lag=metrics.event_lag.observe)
     app[PIPELINE] = pipeline
 
