@@ -37,6 +37,11 @@ class Settings:
     center_timezone: str = "UTC"
     center_region: str = "TR"  # ISO country for caller numbers given in national format
     center_service_level_target: float = 0.8  # share of calls answered within the threshold
+    center_pause_reasons: tuple[str, ...] = ("Break", "Lunch", "Training", "Meeting", "Back office")
+    center_dispositions: tuple[str, ...] = (
+        "Resolved", "Payment promised", "Callback requested", "Wrong number", "Complaint",
+        "Information given", "Escalated",
+    )  # fmt: skip
 
     def __repr__(self) -> str:  # secrets never reach a log line
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -70,6 +75,12 @@ def _convert(name: str, value: Any, source: str) -> Any:
             return int(value)
         if kind == "float":
             return float(value)
+        if kind == "tuple[str, ...]":
+            items = value.split(",") if isinstance(value, str) else list(value)
+            cleaned = tuple(str(item).strip() for item in items if str(item).strip())
+            if not cleaned or any(len(item) > 60 or "\n" in item for item in cleaned):
+                raise ValueError(value)
+            return cleaned
         if kind == "bool":
             if isinstance(value, bool):
                 return value
