@@ -22,7 +22,7 @@ from cti.auth.users import SessionStore
 from cti.calllog.spool import Spool
 from cti.calllog.writer import CallLogWriter
 from cti.database import Database
-from cti.http import auth
+from cti.http import agent, auth
 from cti.http.security import add_security_headers, authorize
 from cti.http.status import add_routes
 from cti.keys import (
@@ -154,6 +154,7 @@ def create_app(
     app.cleanup_ctx.extend([database_ctx, pipeline_ctx, ami_ctx, *after])
     add_routes(app)
     auth.add_routes(app)
+    agent.add_routes(app)
     ws.add_routes(app)
     return app
 

@@ -1,0 +1,104 @@
+"""The agent's HTTP API: state control, call tools, notes and follow-ups, the home page.
+
+Every route needs at least the agent role; an agent acts only on calls that rang or were
+answered on one of their own phones (supervisors on any). Commands to Asterisk go through
+``cti.ami.actions``; a refusal comes back as 502 with Asterisk's own words.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from cti.ami import actions
+from cti.ami.protocol import AmiError
+from cti.auth.users import User
+from cti.calllog.recording import NothingToMute, set_recording_muted
+from cti.http.security import route, session_of
+from cti.http.status import WEB_DIR
+from cti.keys import AMI, DATABASE, SETTINGS, STATE
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text="the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="the body must be a JSON object")
+    return body
+
+
+def live_call_is_theirs(request: web.Request, user: User, linkedid: str) -> bool:
+    call = request.app[STATE].calls.get(linkedid)
+    if call is None:
+        return False
+    mine = set(user.interfaces)
+    return call.agent in mine or bool(call.ringing & mine) or call.answering in mine
+
+
+async def require_call(request: web.Request, user: User, linkedid: str) -> None:
+    """404 unless the user may act on this call (never says whether it exists otherwise)."""
+    if user.may("supervisor") or live_call_is_theirs(request, user, linkedid):
+        return
+    pool = await request.app[DATABASE].pool()
+    agent = await pool.fetchval("SELECT agent FROM calls WHERE linkedid = $1", linkedid)
+    if agent is None or agent not in user.interfaces:
+        raise web.HTTPNotFound(text="no such call of yours")
+
+
+async def agent_page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(WEB_DIR / "agent.html")
+
+
+async def agent_config(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    return web.json_response({"pause_reasons": list(settings.center_pause_reasons),
+                              "dispositions": list(settings.center_dispositions)})  # fmt: skip
+
+
+async def set_state(request: web.Request) -> web.Response:
+    """Ready (unpause) or paused with a reason from the configured list, in every queue."""
+    user = session_of(request).user
+    body = await json_body(request)
+    paused = body.get("paused")
+    reason = body.get("reason") or ""
+    if not isinstance(paused, bool):
+        raise web.HTTPBadRequest(text="paused must be true or false")
+    if paused and reason not in request.app[SETTINGS].center_pause_reasons:
+        raise web.HTTPBadRequest(text="pick a pause reason from the list")
+    if not user.interfaces:
+        raise web.HTTPConflict(text="no phone is linked to your user; ask an admin")
+    try:
+        for interface in user.interfaces:
+            await actions.queue_pause(request.app[AMI], interface, paused,
+                                      reason=reason if paused else "")  # fmt: skip
+    except AmiError as exc:
+        raise web.HTTPBadGateway(text=str(exc)) from None
+    return web.json_response({"paused": paused, "reason": reason})
+
+
+async def recording(request: web.Request) -> web.Response:
+    user = session_of(request).user
+    linkedid = request.match_info["linkedid"]
+    if not (user.may("supervisor") or live_call_is_theirs(request, user, linkedid)):
+        raise web.HTTPNotFound(text="no such call of yours in progress")
+    muted = (await json_body(request)).get("muted")
+    if not isinstance(muted, bool):
+        raise web.HTTPBadRequest(text="muted must be true or false")
+    try:
+        await set_recording_muted(request.app[AMI], request.app[DATABASE], request.app[STATE],
+                                  linkedid, muted, user.username)  # fmt: skip
+    except NothingToMute as exc:
+        raise web.HTTPConflict(text=str(exc)) from None
+    except AmiError as exc:
+        raise web.HTTPBadGateway(text=str(exc)) from None
+    return web.json_response({"muted": muted})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/agent", route("agent", agent_page))
+    app.router.add_get("/api/agent/config", route("agent", agent_config))
+    app.router.add_post("/api/agent/state", route("agent", set_state))
+    app.router.add_post(r"/api/calls/{linkedid:[0-9.]{1,40}}/recording", route("agent", recording))
