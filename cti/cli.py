@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import secrets
+import socket
 import sys
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
@@ -52,6 +53,12 @@ def serve(args: argparse.Namespace) -> None:
     _run(settings)
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def demo(args: argparse.Namespace) -> None:
     """The simulator as PBX, an embedded database, and the panel, all in this process."""
     from cti.simulator import SimConfig, Simulator
@@ -61,9 +68,10 @@ def demo(args: argparse.Namespace) -> None:
     simulator_config = replace(SimConfig.demo(), username=DEMO_AMI_USER, secret=secret)
     if args.rate is not None:
         simulator_config = replace(simulator_config, arrival_rate=args.rate)
-    simulator = Simulator(simulator_config, host="127.0.0.1", port=args.ami_port)
+    ami_port = args.ami_port or _free_port()  # known before the app starts its AMI client
+    simulator = Simulator(simulator_config, host="127.0.0.1", port=ami_port)
     settings = replace(settings, ami_host="127.0.0.1", ami_username=DEMO_AMI_USER,
-                       ami_secret=secret, ami_port=args.ami_port)  # fmt: skip
+                       ami_secret=secret, ami_port=ami_port)  # fmt: skip
 
     async def simulator_ctx(app: web.Application) -> AsyncIterator[None]:
         await simulator.start()

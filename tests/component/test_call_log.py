@@ -13,7 +13,7 @@ import pytest
 
 from cti.ami.events import WANTED_EVENTS
 from cti.ami.frames import FrameSplitter
-from cti.calllog.migrate import MIGRATIONS_DIR, MigrationError, migrate
+from cti.calllog.migrate import MIGRATIONS_DIR, MigrationError, load_migrations, migrate
 from cti.calllog.spool import Spool
 from cti.calllog.writer import CallLogWriter
 from cti.database import Database
@@ -50,7 +50,7 @@ async def replay_into(url: str, capture: Path, spool_dir: Path) -> CallLogWriter
 async def test_migrations_apply_once_from_empty(database_url: str, tmp_path: Path) -> None:
     pool = await asyncpg.create_pool(database_url)
     try:
-        assert await migrate(pool) == [1]
+        assert await migrate(pool) == [m.version for m in load_migrations()]
         assert await migrate(pool) == []
         tables = {r["tablename"] for r in await pool.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
@@ -127,7 +127,7 @@ async def test_database_outage_mid_stream_loses_and_duplicates_nothing(
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await database.close()
-    calls, events = await counts(url)
+    calls, _events = await counts(url)
     assert calls == records_expected
     connection = await asyncpg.connect(url)
     try:

@@ -1,0 +1,823 @@
+"""The simulated Asterisk: channels, queues and members, and the events they produce.
+
+Theory of operation
+-------------------
+``Pbx`` plays what Asterisk's core, chan_sip, app_queue and the project's dialplan would do
+for inbound queue calls, and hands every event, already encoded as an AMI frame, to
+``on_event``. The event names, field names and their order, ``Timestamp``, Uniqueid and
+Linkedid rules follow the real captures in ``../shared/ami-captures/`` (a member channel
+shares the caller's Linkedid; list answers carry no Timestamp; ``<unknown>`` for empty caller
+ID; the noise events VarSet, Newexten and DeviceStateChange are there too, because a CTI
+server must cope with them).
+
+Each call is one owned task (``_run_call``) that walks the dialplan: answer, recording notice,
+consent, MixMonitor, Queue. In the queue, ``_dispatch`` rings free members by the queue's
+strategy; a ring is one ``_Attempt`` whose task answers after the call's answer delay or
+gives up after the queue's ring timeout (AgentRingNoAnswer). The caller's task waits for the
+first of: an answer, its patience running out (abandon), or a hangup request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cti.simulator.config import HOSTILE_CALLERS, MemberConfig, QueueConfig, SimConfig
+from cti.simulator.wire import Fields, encode, response
+
+log = logging.getLogger(__name__)
+
+STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
+UNKNOWN = "<unknown>"
+# app_queue's member Status codes (AST_DEVICE_*).
+NOT_INUSE, INUSE, RINGING = 1, 2, 6
+
+
+@dataclass(frozen=True, slots=True)
+class CallSpec:
+    number: str
+    name: str
+    queue: str
+    consent: str | None  # granted / declined / None when the dialplan does not ask
+    answer_after: float | None  # seconds of ringing before a phone answers; None: never
+    talk_s: float
+    patience_s: float | None  # None: waits until answered or hung up
+
+
+@dataclass(eq=False, slots=True)
+class Channel:
+    name: str
+    uniqueid: str
+    linkedid: str
+    caller_num: str
+    caller_name: str
+    context: str
+    exten: str
+    created: float
+    connected_num: str = UNKNOWN
+    connected_name: str = UNKNOWN
+    priority: int = 1
+    state: int = 0
+    application: str = ""
+    app_data: str = ""
+    bridge: str = ""
+
+    def fields(self, prefix: str = "") -> Fields:
+        return {
+            f"{prefix}Channel": self.name,
+            f"{prefix}ChannelState": str(self.state),
+            f"{prefix}ChannelStateDesc": STATE_DESC[self.state],
+            f"{prefix}CallerIDNum": self.caller_num or UNKNOWN,
+            f"{prefix}CallerIDName": self.caller_name or UNKNOWN,
+            f"{prefix}ConnectedLineNum": self.connected_num or UNKNOWN,
+            f"{prefix}ConnectedLineName": self.connected_name or UNKNOWN,
+            f"{prefix}Language": "en",
+            f"{prefix}AccountCode": "",
+            f"{prefix}Context": self.context,
+            f"{prefix}Exten": self.exten,
+            f"{prefix}Priority": str(self.priority),
+            f"{prefix}Uniqueid": self.uniqueid,
+            f"{prefix}Linkedid": self.linkedid,
+        }
+
+
+@dataclass(eq=False, slots=True)
+class _Device:
+    """A phone, shared by every queue it is a member of (ringinuse = no)."""
+
+    answers: bool
+    busy_with: str | None = None  # linkedid
+    ringing: int = 0
+    free_at: float = 0.0  # monotonic end of wrap-up
+
+
+@dataclass(eq=False, slots=True)
+class _Member:
+    config: MemberConfig
+    queue: str
+    login_time: int
+    paused: bool = False
+    reason: str = ""
+    calls_taken: int = 0
+    last_call: int = 0
+    last_pause: int = 0
+    penalty: int = 0
+    dynamic: bool = False
+
+    @property
+    def interface(self) -> str:
+        return self.config.interface
+
+    @property
+    def state_interface(self) -> str:
+        return self.config.state_interface or self.config.interface
+
+
+@dataclass(eq=False, slots=True)
+class _Queue:
+    config: QueueConfig
+    members: dict[str, _Member]
+    waiting: list[_Call] = field(default_factory=list)
+    completed: int = 0
+    abandoned: int = 0
+    hold_total: int = 0
+    talk_total: int = 0
+    rr_next: int = 0
+
+
+@dataclass(eq=False, slots=True)
+class _Attempt:
+    member: _Member
+    channel: Channel
+    started: float
+    task: asyncio.Task[None] | None = None
+
+
+@dataclass(eq=False, slots=True)
+class _Call:
+    spec: CallSpec
+    caller: Channel
+    connected: asyncio.Future[_Attempt]
+    hangup_by: asyncio.Future[str]  # "caller" or "agent"
+    queue: str = ""
+    joined: float = 0.0  # monotonic
+    original_position: int = 0
+    attempts: dict[str, _Attempt] = field(default_factory=dict)
+    retry_at: float = 0.0
+    agent: _Attempt | None = None
+    answered_at: float = 0.0
+
+
+class Pbx:
+    def __init__(self, config: SimConfig, on_event: Callable[[bytes], None]) -> None:
+        self.config = config
+        self.on_event = on_event
+        self.rng = random.Random(config.seed)
+        self.booted = time.time()
+        self.channels: dict[str, Channel] = {}  # by channel name
+        self.calls: dict[str, _Call] = {}  # by linkedid
+        self.devices: dict[str, _Device] = {}
+        self.queues: dict[str, _Queue] = {}
+        now = int(self.booted)
+        for q in config.queues:
+            members = {m.interface: _Member(m, q.name, now) for m in q.members}
+            self.queues[q.name] = _Queue(q, members)
+            for m in q.members:
+                self.devices.setdefault(m.state_interface or m.interface, _Device(m.answers))
+        self._uniqueids = itertools.count(0)
+        self._channel_numbers = itertools.count(0)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- events -----------------------------------------------------------------------
+
+    def emit(self, name: str, privilege: str, *parts: Fields) -> None:
+        fields: Fields = {"Event": name, "Privilege": privilege,
+                          "Timestamp": f"{time.time():.6f}"}  # fmt: skip
+        for part in parts:
+            fields.update(part)
+        self.on_event(encode(fields))
+
+    def _new_channel(self, device: str, caller_num: str, caller_name: str, linkedid: str | None,
+                     context: str, exten: str) -> Channel:  # fmt: skip
+        now = time.time()
+        uniqueid = f"{int(now)}.{next(self._uniqueids)}"
+        name = f"{device}-{next(self._channel_numbers):08x}"
+        channel = Channel(name, uniqueid, linkedid or uniqueid, caller_num, caller_name,
+                          context, exten, now)  # fmt: skip
+        self.channels[name] = channel
+        self.emit("Newchannel", "call,all", channel.fields())
+        return channel
+
+    def _state(self, channel: Channel, state: int) -> None:
+        channel.state = state
+        self.emit("Newstate", "call,all", channel.fields())
+
+    def _exten(self, channel: Channel, priority: int, app: str, data: str) -> None:
+        channel.priority, channel.application, channel.app_data = priority, app, data
+        self.emit("Newexten", "dialplan,all", channel.fields(),
+                  {"Extension": channel.exten, "Application": app, "AppData": data})  # fmt: skip
+
+    def _varset(self, channel: Channel, variable: str, value: str) -> None:
+        self.emit("VarSet", "dialplan,all", channel.fields(),
+                  {"Variable": variable, "Value": value})  # fmt: skip
+
+    def _device_state(self, device: str, state: str) -> None:
+        self.emit("DeviceStateChange", "call,all", {"Device": device, "State": state})
+
+    def _hangup_channel(self, channel: Channel, cause: int = 16) -> None:
+        self.channels.pop(channel.name, None)
+        text = {0: "Unknown", 16: "Normal Clearing", 26: "Answered elsewhere"}.get(cause, "")
+        self.emit("Hangup", "call,all", channel.fields(),
+                  {"Cause": str(cause), "Cause-txt": text})  # fmt: skip
+
+    # --- calls ------------------------------------------------------------------------
+
+    def place_call(self, spec: CallSpec) -> str:
+        """Start an inbound call to ``spec.queue``'s DID; returns its Linkedid."""
+        queue = self.queues[spec.queue].config
+        loop = asyncio.get_running_loop()
+        caller = self._new_channel(self.config.trunk, spec.number, spec.name, None,
+                                   "from-trunk", queue.did)  # fmt: skip
+        call = _Call(spec, caller, loop.create_future(), loop.create_future())
+        self.calls[caller.linkedid] = call
+        self._own(self._run_call(call), f"call {caller.linkedid}")
+        return caller.linkedid
+
+    def random_call(self) -> CallSpec:
+        config, rng = self.config, self.rng
+        hostile = rng.random() < config.hostile_ratio
+        who = rng.choice(HOSTILE_CALLERS if hostile else config.callers)
+        weights = config.queue_weights or tuple(1.0 for _ in config.queues)
+        queue = rng.choices(config.queues, weights)[0]
+        consent: str | None = None
+        if queue.consent == "implied":
+            consent = "granted"
+        elif queue.consent == "explicit":
+            consent = "declined" if rng.random() < config.decline_ratio else "granted"
+        return CallSpec(
+            who.number, who.name, queue.name, consent,
+            answer_after=rng.uniform(*config.answer_delay_s),
+            talk_s=rng.uniform(*config.talk_s), patience_s=rng.uniform(*config.patience_s),
+        )  # fmt: skip
+
+    def is_answered(self, linkedid: str) -> bool:
+        call = self.calls.get(linkedid)
+        return call is not None and call.agent is not None
+
+    def hangup(self, linkedid: str, by: str = "caller") -> None:
+        call = self.calls.get(linkedid)
+        if call is not None and not call.hangup_by.done():
+            call.hangup_by.set_result(by)
+
+    def answer(self, linkedid: str, interface: str | None = None) -> bool:
+        """Answer a ringing call now, at ``interface`` or whichever phone rings."""
+        call = self.calls.get(linkedid)
+        if call is None or call.agent is not None:
+            return False
+        for attempt in call.attempts.values():
+            if interface in (None, attempt.member.interface):
+                self._answer(call, attempt)
+                return True
+        return False
+
+    async def _run_call(self, call: _Call) -> None:
+        caller, spec = call.caller, call.spec
+        queue = self.queues[spec.queue].config
+        try:
+            self._arrive(call)
+            if spec.consent is not None and queue.consent != "none":
+                if await self._until_hangup(call, self.config.announcement_s):
+                    return self._hang_up_unqueued(call)
+                self._consent(call, spec.consent, queue.consent)
+            self._exten(caller, 7, "Queue", f"{queue.name},t,,,45")
+            self._join(call, queue.name)
+            waits: set[asyncio.Future[object]] = {call.connected, call.hangup_by}  # type: ignore[arg-type]
+            await asyncio.wait(waits, timeout=spec.patience_s, return_when=asyncio.FIRST_COMPLETED)
+            if not call.connected.done():
+                return self._abandon(call)
+            talk_ends = await self._until_hangup(call, spec.talk_s)
+            self._complete(call, call.hangup_by.result() if talk_ends else "caller")
+        finally:
+            for attempt in list(call.attempts.values()):
+                if attempt.task is not None:
+                    attempt.task.cancel()
+            self.calls.pop(caller.linkedid, None)
+
+    async def _until_hangup(self, call: _Call, seconds: float) -> bool:
+        """Sleep; True when a hangup was asked for meanwhile."""
+        done, _ = await asyncio.wait({call.hangup_by}, timeout=seconds)
+        return bool(done)
+
+    def _arrive(self, call: _Call) -> None:
+        c = call.caller
+        for variable, value in (("SIPURI", f"sip:{c.caller_num}@203.0.113.10:5060"),
+                                ("SIPDOMAIN", "203.0.113.10"),
+                                ("SIPCALLID", f"{uuid.uuid4().hex[:12]}@203.0.113.10")):
+            self._varset(c, variable, value)
+        self._state(c, 4)
+        self._device_state(self.config.trunk, "INVALID")
+        self._exten(c, 1, "NoOp", f"Inbound {call.spec.queue}")
+        self._exten(c, 2, "Set", "CHANNEL(language)=en")
+        self._exten(c, 3, "Answer", "")
+        self._state(c, 6)
+        self._device_state(self.config.trunk, "INVALID")
+
+    def _consent(self, call: _Call, consent: str, mode: str) -> None:
+        c = call.caller
+        method = "implied" if mode == "implied" else "dtmf"
+        self._exten(c, 4, "UserEvent", f"RecordingConsent,Consent: {consent},Method: {method}")
+        self.emit("UserEvent", "user,all", c.fields(), {
+            "UserEvent": "RecordingConsent", "Consent": consent, "Method": method,
+        })  # fmt: skip
+        self._exten(c, 5, "GotoIf", f"{int(consent != 'granted')}?queue")
+        if consent == "granted":
+            self._exten(c, 6, "MixMonitor", f"{c.uniqueid}.wav,b")
+            self._varset(c, "MIXMONITOR_FILENAME", f"/var/spool/asterisk/monitor/{c.uniqueid}.wav")
+            self.emit("MixMonitorStart", "call,all", c.fields())
+
+    def _hang_up_unqueued(self, call: _Call) -> None:
+        self.emit("HangupRequest", "call,all", call.caller.fields())
+        self._hangup_channel(call.caller)
+
+    def _join(self, call: _Call, queue_name: str) -> None:
+        queue = self.queues[queue_name]
+        call.queue, call.joined = queue_name, time.monotonic()
+        queue.waiting.append(call)
+        call.original_position = len(queue.waiting)
+        self._device_state(f"Queue:{queue_name}", "RINGING")
+        self.emit("QueueCallerJoin", "agent,all", call.caller.fields(), {
+            "Queue": queue_name, "Position": str(len(queue.waiting)),
+            "Count": str(len(queue.waiting)),
+        })  # fmt: skip
+        self.dispatch()
+
+    def _leave(self, call: _Call) -> None:
+        queue = self.queues[call.queue]
+        position = queue.waiting.index(call) + 1
+        queue.waiting.remove(call)
+        if not queue.waiting:
+            self._device_state(f"Queue:{call.queue}", "NOT_INUSE")
+        self.emit("QueueCallerLeave", "agent,all", call.caller.fields(), {
+            "Queue": call.queue, "Position": str(position), "Count": str(len(queue.waiting)),
+        })  # fmt: skip
+
+    # --- ringing members --------------------------------------------------------------
+
+    def dispatch(self) -> None:
+        """Ring free members for waiting callers, head of each queue first (autofill)."""
+        now = time.monotonic()
+        for queue in self.queues.values():
+            for call in list(queue.waiting):
+                if call.agent is not None or call.retry_at > now:
+                    continue
+                ringall = queue.config.strategy == "ringall"
+                if call.attempts and not ringall:
+                    continue
+                free = [m for m in queue.members.values()
+                        if self._is_free(m, now) and m.interface not in call.attempts]
+                if not free:
+                    continue
+                for member in free if ringall else [self._choose(queue, free)]:
+                    self._ring(call, member)
+
+    def _is_free(self, member: _Member, now: float) -> bool:
+        device = self.devices[member.state_interface]
+        return (not member.paused and device.busy_with is None and device.ringing == 0
+                and now >= device.free_at)  # fmt: skip
+
+    def _choose(self, queue: _Queue, free: list[_Member]) -> _Member:
+        strategy = queue.config.strategy
+        if strategy == "leastrecent":
+            return min(free, key=lambda m: m.last_call)
+        if strategy == "fewestcalls":
+            return min(free, key=lambda m: m.calls_taken)
+        if strategy == "random":
+            return self.rng.choice(free)
+        order = list(queue.members.values())  # rrmemory: the next one after the last rung
+        for offset in range(len(order)):
+            member = order[(queue.rr_next + offset) % len(order)]
+            if member in free:
+                queue.rr_next = (order.index(member) + 1) % len(order)
+                return member
+        return free[0]
+
+    def _ring(self, call: _Call, member: _Member) -> None:
+        caller = call.caller
+        device = self.devices[member.state_interface]
+        device.ringing += 1
+        leg = self._new_channel(member.interface, "", "", caller.linkedid, "agents",
+                                caller.exten)  # fmt: skip
+        leg.application, leg.app_data = "AppQueue", "(Outgoing Line)"
+        attempt = _Attempt(member, leg, time.monotonic())
+        call.attempts[member.interface] = attempt
+        leg.connected_num, leg.connected_name = caller.caller_num, caller.caller_name
+        self.emit("AgentCalled", "agent,all", caller.fields(), leg.fields("Dest"), {
+            "Queue": call.queue, "Interface": member.interface,
+            "MemberName": member.config.name,
+        })  # fmt: skip
+        self.emit("DialBegin", "call,all", caller.fields(), leg.fields("Dest"),
+                  {"DialString": member.interface})  # fmt: skip
+        self._state(leg, 5)
+        self.emit("NewConnectedLine", "call,all", leg.fields())
+        self.emit("DialState", "call,all", caller.fields(), leg.fields("Dest"),
+                  {"DialStatus": "RINGING"})  # fmt: skip
+        self._device_state(member.interface, "NOT_INUSE")
+        attempt.task = self._own(self._ring_until(call, attempt), f"ring {leg.name}")
+
+    async def _ring_until(self, call: _Call, attempt: _Attempt) -> None:
+        queue = self.queues[call.queue].config
+        delay = call.spec.answer_after
+        answers = self.devices[attempt.member.state_interface].answers and delay is not None
+        if answers and delay is not None and delay < queue.ring_timeout_s:
+            await asyncio.sleep(delay)
+            self._answer(call, attempt)
+            return
+        await asyncio.sleep(queue.ring_timeout_s)
+        self._no_answer(call, attempt)
+        call.retry_at = time.monotonic() + queue.retry_s
+        await asyncio.sleep(queue.retry_s)
+        self.dispatch()
+
+    def _end_ring(self, call: _Call, attempt: _Attempt, statuses: tuple[str, ...],
+                  cause: int = 16) -> None:  # fmt: skip
+        call.attempts.pop(attempt.member.interface, None)
+        self.devices[attempt.member.state_interface].ringing -= 1
+        for status in statuses:
+            self.emit("DialEnd", "call,all", call.caller.fields(), attempt.channel.fields("Dest"),
+                      {"DialStatus": status})  # fmt: skip
+        self._hangup_channel(attempt.channel, cause)
+
+    def _no_answer(self, call: _Call, attempt: _Attempt) -> None:
+        ring_ms = int((time.monotonic() - attempt.started) * 1000)
+        self.emit("AgentRingNoAnswer", "agent,all", call.caller.fields(),
+                  attempt.channel.fields("Dest"), {
+                      "Queue": call.queue, "Interface": attempt.member.interface,
+                      "MemberName": attempt.member.config.name, "RingTime": str(ring_ms),
+                  })  # fmt: skip
+        self._end_ring(call, attempt, ("NOANSWER", "CANCEL"))
+
+    def _answer(self, call: _Call, attempt: _Attempt) -> None:
+        if call.agent is not None or call.connected.done():
+            return
+        member, leg, caller = attempt.member, attempt.channel, call.caller
+        now = time.monotonic()
+        call.attempts.pop(member.interface, None)
+        if attempt.task is not None and attempt.task is not asyncio.current_task():
+            attempt.task.cancel()
+        for other in list(call.attempts.values()):  # ringall: the others stop ringing
+            if other.task is not None:
+                other.task.cancel()
+            self._end_ring(call, other, ("CANCEL",), cause=26)
+        device = self.devices[member.state_interface]
+        device.ringing -= 1
+        device.busy_with = caller.linkedid
+        call.agent, call.answered_at = attempt, now
+        self._state(leg, 6)
+        self.emit("DialEnd", "call,all", caller.fields(), leg.fields("Dest"),
+                  {"DialStatus": "ANSWER"})  # fmt: skip
+        self._leave(call)
+        hold = int(now - call.joined)
+        queue = self.queues[call.queue]
+        queue.hold_total += hold
+        self.emit("AgentConnect", "agent,all", caller.fields(), leg.fields("Dest"), {
+            "Queue": call.queue, "Interface": member.interface,
+            "MemberName": member.config.name, "HoldTime": str(hold),
+            "RingTime": str(int(now - attempt.started)),
+        })  # fmt: skip
+        bridge = str(uuid.uuid4())
+        bridge_fields = {"BridgeUniqueid": bridge, "BridgeType": "basic",
+                         "BridgeTechnology": "simple_bridge", "BridgeCreator": UNKNOWN,
+                         "BridgeName": UNKNOWN}  # fmt: skip
+        self.emit("BridgeCreate", "call,all", bridge_fields,
+                  {"BridgeNumChannels": "0", "BridgeVideoSourceMode": "none"})  # fmt: skip
+        for count, channel in enumerate((leg, caller), start=1):
+            channel.bridge = bridge
+            self.emit("BridgeEnter", "call,all", bridge_fields,
+                      {"BridgeNumChannels": str(count), "BridgeVideoSourceMode": "none"},
+                      channel.fields())  # fmt: skip
+        call.connected.set_result(attempt)
+
+    # --- the end of a call --------------------------------------------------------------
+
+    def _complete(self, call: _Call, by: str) -> None:
+        assert call.agent is not None
+        member, leg, caller = call.agent.member, call.agent.channel, call.caller
+        talk = int(time.monotonic() - call.answered_at)
+        hold = int(call.answered_at - call.joined)
+        queue = self.queues[call.queue]
+        queue.completed += 1
+        queue.talk_total += talk
+        first, second = (caller, leg) if by == "caller" else (leg, caller)
+        self.emit("HangupRequest", "call,all", first.fields())
+        self.emit("AgentComplete", "agent,all", caller.fields(), leg.fields("Dest"), {
+            "Queue": call.queue, "Interface": member.interface,
+            "MemberName": member.config.name, "HoldTime": str(hold), "TalkTime": str(talk),
+            "Reason": by,
+        })  # fmt: skip
+        bridge_fields = {"BridgeUniqueid": caller.bridge, "BridgeType": "basic",
+                         "BridgeTechnology": "simple_bridge", "BridgeCreator": UNKNOWN,
+                         "BridgeName": UNKNOWN, "BridgeVideoSourceMode": "none"}  # fmt: skip
+        self.emit("BridgeLeave", "call,all", bridge_fields, {"BridgeNumChannels": "1"},
+                  first.fields())  # fmt: skip
+        self.emit("SoftHangupRequest", "call,all", first.fields(), {"Cause": "16"})
+        self.emit("BridgeLeave", "call,all", bridge_fields, {"BridgeNumChannels": "0"},
+                  second.fields())  # fmt: skip
+        self.emit("BridgeDestroy", "call,all", bridge_fields, {"BridgeNumChannels": "0"})
+        self._hangup_channel(leg)
+        self._cdr(call, "ANSWERED", leg)
+        self._hangup_channel(caller)
+        member.calls_taken += 1
+        member.last_call = int(time.time())
+        for m in self._memberships(member.interface):
+            m.calls_taken, m.last_call = member.calls_taken, member.last_call
+        device = self.devices[member.state_interface]
+        device.busy_with = None
+        device.free_at = time.monotonic() + queue.config.wrapup_s
+        asyncio.get_running_loop().call_later(queue.config.wrapup_s + 0.01, self.dispatch)
+        self._device_state(member.interface, "NOT_INUSE")
+
+    def _abandon(self, call: _Call) -> None:
+        caller = call.caller
+        self.emit("HangupRequest", "call,all", caller.fields())
+        for attempt in list(call.attempts.values()):
+            if attempt.task is not None:
+                attempt.task.cancel()
+            self._end_ring(call, attempt, ("CANCEL", "CANCEL"))
+        queue = self.queues[call.queue]
+        queue.abandoned += 1
+        position = queue.waiting.index(call) + 1
+        self.emit("QueueCallerAbandon", "agent,all", caller.fields(), {
+            "Queue": call.queue, "Position": str(position),
+            "OriginalPosition": str(call.original_position),
+            "HoldTime": str(int(time.monotonic() - call.joined)),
+        })  # fmt: skip
+        self._leave(call)
+        self.emit("SoftHangupRequest", "call,all", caller.fields(), {"Cause": "16"})
+        self._hangup_channel(caller, cause=0)
+        self._cdr(call, "NO ANSWER", None)
+        self.dispatch()
+
+    def _cdr(self, call: _Call, disposition: str, leg: Channel | None) -> None:
+        c = call.caller
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(c.created))
+        ended = time.strftime("%Y-%m-%d %H:%M:%S")
+        duration = str(int(time.time() - c.created))
+        self.emit("Cdr", "cdr,all", {
+            "AccountCode": "", "Source": c.caller_num, "Destination": c.exten,
+            "DestinationContext": c.context, "CallerID": f'"{c.caller_name}" <{c.caller_num}>',
+            "Channel": c.name, "DestinationChannel": leg.name if leg else "",
+            "LastApplication": "Queue", "LastData": f"{call.queue},t,,,45",
+            "StartTime": started, "AnswerTime": started, "EndTime": ended,
+            "Duration": duration, "BillableSeconds": duration, "Disposition": disposition,
+            "AMAFlags": "DOCUMENTATION", "UniqueID": c.uniqueid, "UserField": "",
+            "Linkedid": c.linkedid,
+        })  # fmt: skip
+
+    # --- actions ------------------------------------------------------------------------
+
+    def _memberships(self, interface: str) -> list[_Member]:
+        return [q.members[interface] for q in self.queues.values() if interface in q.members]
+
+    def _member_status(self, member: _Member) -> tuple[int, bool]:
+        device = self.devices.get(member.state_interface)
+        if device is None:
+            return NOT_INUSE, False
+        if device.busy_with is not None:
+            return INUSE, True
+        return (RINGING if device.ringing else NOT_INUSE), False
+
+    def member_fields(self, member: _Member, live: bool) -> Fields:
+        """QueueMember list items say Name/Location; live member events MemberName/Interface."""
+        status, in_call = self._member_status(member)
+        fields: Fields = {"Queue": member.queue}
+        if live:
+            fields.update({"MemberName": member.config.name, "Interface": member.interface})
+        else:
+            fields.update({"Name": member.config.name, "Location": member.interface})
+        fields.update({
+            "StateInterface": member.state_interface,
+            "Membership": "dynamic" if member.dynamic else "static",
+            "Penalty": str(member.penalty), "CallsTaken": str(member.calls_taken),
+            "LastCall": str(member.last_call), "LastPause": str(member.last_pause),
+            "LoginTime": str(member.login_time), "InCall": str(int(in_call)),
+            "Status": str(status), "Paused": str(int(member.paused)),
+            "PausedReason": member.reason,
+        })  # fmt: skip
+        if live:
+            fields["Ringinuse"] = "0"
+        fields["Wrapuptime"] = str(int(self.queues[member.queue].config.wrapup_s))
+        return fields
+
+    def queue_pause(self, action_id: str | None, interface: str, paused: bool, queue: str,
+                    reason: str) -> Fields:  # fmt: skip
+        members = [m for m in self._memberships(interface) if not queue or m.queue == queue]
+        if not members:
+            return response(action_id, False, "Interface not found")
+        for member in members:
+            member.paused, member.reason = paused, reason if paused else ""
+            if paused:
+                member.last_pause = int(time.time())
+            self.emit("QueueMemberPause", "agent,all", self.member_fields(member, live=True))
+        if not paused:
+            self.dispatch()
+        word = "paused" if paused else "unpaused"
+        return response(action_id, True, f"Interface {word} successfully")
+
+    def queue_add(self, action_id: str | None, queue_name: str, interface: str, name: str,
+                  penalty: int, paused: bool, state_interface: str) -> Fields:  # fmt: skip
+        queue = self.queues.get(queue_name)
+        if queue is None:
+            return response(action_id, False, "Unable to add interface to queue: No such queue")
+        if interface in queue.members:
+            return response(action_id, False, "Unable to add interface: Already there")
+        config = MemberConfig(interface, name or interface, state_interface=state_interface)
+        member = _Member(config, queue_name, int(time.time()), paused=paused, penalty=penalty,
+                         dynamic=True)  # fmt: skip
+        queue.members[interface] = member
+        self.devices.setdefault(member.state_interface, _Device(answers=True))
+        self.emit("QueueMemberAdded", "agent,all", self.member_fields(member, live=True))
+        self.dispatch()
+        return response(action_id, True, "Added interface to queue")
+
+    def queue_remove(self, action_id: str | None, queue_name: str, interface: str) -> Fields:
+        queue = self.queues.get(queue_name)
+        if queue is None:
+            return response(action_id, False,
+                            "Unable to remove interface from queue: No such queue")  # fmt: skip
+        member = queue.members.get(interface)
+        if member is None:
+            return response(action_id, False, "Unable to remove interface: Not there")
+        fields = self.member_fields(member, live=True)
+        del queue.members[interface]
+        self.emit("QueueMemberRemoved", "agent,all", fields)
+        return response(action_id, True, "Removed interface from queue")
+
+    def hangup_channel(self, action_id: str | None, name: str) -> Fields:
+        channel = self.channels.get(name)
+        if channel is None:
+            return response(action_id, False, "No such channel")
+        call = self.calls.get(channel.linkedid)
+        if call is None:  # an originated channel, not part of a queue call
+            self._hangup_channel(channel)
+        elif channel is call.caller:
+            self.hangup(call.caller.linkedid, "caller")
+        elif call.agent is not None and channel is call.agent.channel:
+            self.hangup(call.caller.linkedid, "agent")
+        else:  # a ringing phone rejected: counts as no answer there
+            for attempt in list(call.attempts.values()):
+                if attempt.channel is channel:
+                    if attempt.task is not None:
+                        attempt.task.cancel()
+                    self._end_ring(call, attempt, ("BUSY",))
+                    call.retry_at = time.monotonic() + self.queues[call.queue].config.retry_s
+        return response(action_id, True, "Channel Hungup")
+
+    def redirect(self, action_id: str | None, name: str, context: str, exten: str) -> Fields:
+        channel = self.channels.get(name)
+        if channel is None:
+            return response(action_id, False, f"Channel does not exist: {name}")
+        call = self.calls.get(channel.linkedid)
+        target = next((q for q in self.queues.values() if q.config.did == exten), None)
+        channel.context, channel.exten = context, exten
+        self._exten(channel, 1, "NoOp", f"Redirected to {exten}")
+        if call is not None and channel is call.caller and call.queue and target is not None \
+                and call in self.queues[call.queue].waiting:  # fmt: skip
+            for attempt in list(call.attempts.values()):
+                if attempt.task is not None:
+                    attempt.task.cancel()
+                self._end_ring(call, attempt, ("CANCEL",))
+            self._leave(call)
+            self._exten(channel, 2, "Queue", f"{target.config.name},t,,,45")
+            self._join(call, target.config.name)
+        return response(action_id, True, "Redirect successful")
+
+    def originate(self, action_id: str | None, fields: Fields) -> Fields:
+        """An originated leg that lives until hung up (e.g. a supervisor's ChanSpy)."""
+        target = fields.get("Channel", "")
+        if "/" not in target:
+            return response(action_id, False, "Invalid channel")
+        display, _, number = fields.get("CallerID", "").partition("<")  # "Name" <number>
+        context, exten = fields.get("Context", "default"), fields.get("Exten", "s")
+        leg = self._new_channel(target, number.rstrip(">").strip(), display.strip(' "'), None,
+                                context, exten)  # fmt: skip
+        leg.application, leg.app_data = fields.get("Application", ""), fields.get("Data", "")
+        self._state(leg, 6)
+        self.emit("OriginateResponse", "call,all", {
+            "ActionID": action_id or "", "Response": "Success", "Channel": leg.name,
+            "Context": leg.context, "Exten": leg.exten, "Application": leg.application,
+            "Data": leg.app_data, "Reason": "4", "Uniqueid": leg.uniqueid,
+            "CallerIDNum": leg.caller_num or UNKNOWN, "CallerIDName": leg.caller_name or UNKNOWN,
+        })  # fmt: skip
+        return response(action_id, True, "Originate successfully queued")
+
+    def mixmonitor_mute(self, action_id: str | None, name: str, state: str) -> Fields:
+        channel = self.channels.get(name)
+        if channel is None:
+            return response(action_id, False, "No such channel")
+        self.emit("MixMonitorMute", "call,all", channel.fields(),
+                  {"Direction": "both", "State": "1" if state in ("1", "true", "yes") else "0"})
+        return response(action_id, True)
+
+    # --- lists --------------------------------------------------------------------------
+
+    def queue_status(self, action_id: str | None, only: str) -> list[Fields]:
+        items: list[Fields] = []
+        now = time.monotonic()
+        for queue in self.queues.values():
+            if only and queue.config.name != only:
+                continue
+            done = queue.completed
+            items.append({
+                "Event": "QueueParams", "Queue": queue.config.name, "Max": "0",
+                "Strategy": queue.config.strategy, "Calls": str(len(queue.waiting)),
+                "Holdtime": str(queue.hold_total // done if done else 0),
+                "TalkTime": str(queue.talk_total // done if done else 0),
+                "Completed": str(done), "Abandoned": str(queue.abandoned),
+                "ServiceLevel": str(queue.config.service_level_s),
+                "ServicelevelPerf": "0.0", "ServicelevelPerf2": "0.0", "Weight": "0",
+            })  # fmt: skip
+            for member in queue.members.values():
+                items.append({"Event": "QueueMember", **self.member_fields(member, live=False)})
+            for position, call in enumerate(queue.waiting, start=1):
+                c = call.caller
+                items.append({
+                    "Event": "QueueEntry", "Queue": queue.config.name,
+                    "Position": str(position), "Channel": c.name, "Uniqueid": c.uniqueid,
+                    "CallerIDNum": c.caller_num or "unknown",
+                    "CallerIDName": c.caller_name or "unknown",
+                    "ConnectedLineNum": "unknown", "ConnectedLineName": "unknown",
+                    "Wait": str(int(now - call.joined)), "Priority": "0",
+                })  # fmt: skip
+        return _as_list(action_id, "Queue status will follow", "QueueStatusComplete", items)
+
+    def queue_summary(self, action_id: str | None, only: str) -> list[Fields]:
+        items: list[Fields] = []
+        now = time.monotonic()
+        for queue in self.queues.values():
+            if only and queue.config.name != only:
+                continue
+            free = sum(self._is_free(m, now) for m in queue.members.values())
+            done = queue.completed
+            longest = max((int(now - c.joined) for c in queue.waiting), default=0)
+            items.append({
+                "Event": "QueueSummary", "Queue": queue.config.name,
+                "LoggedIn": str(len(queue.members)), "Available": str(free),
+                "Callers": str(len(queue.waiting)),
+                "HoldTime": str(queue.hold_total // done if done else 0),
+                "TalkTime": str(queue.talk_total // done if done else 0),
+                "LongestHoldTime": str(longest),
+            })  # fmt: skip
+        return _as_list(action_id, "Queue summary will follow", "QueueSummaryComplete", items)
+
+    def core_show_channels(self, action_id: str | None) -> list[Fields]:
+        items: list[Fields] = []
+        for channel in self.channels.values():
+            seconds = int(time.time() - channel.created)
+            items.append({
+                "Event": "CoreShowChannel", "ActionID": action_id or "", **channel.fields(),
+                "Application": channel.application, "ApplicationData": channel.app_data,
+                "Duration": f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}",
+                "BridgeId": channel.bridge,
+            })  # fmt: skip
+        return _as_list(action_id, "Channels will follow", "CoreShowChannelsComplete", items)
+
+    def status(self, action_id: str | None) -> list[Fields]:
+        items: list[Fields] = []
+        for channel in self.channels.values():
+            fields = channel.fields()
+            items.append({
+                "Event": "Status", "Privilege": "Call", **fields, "Type": "SIP", "DNID": "",
+                "TimeToHangup": "0", "BridgeID": channel.bridge,
+                "Application": channel.application, "Data": channel.app_data,
+                "Seconds": str(int(time.time() - channel.created)),
+            })  # fmt: skip
+        listed = _as_list(action_id, "Channel status will follow", "StatusComplete", items)
+        listed[-1]["Items"] = str(len(items))
+        return listed
+
+    # --- owned tasks ----------------------------------------------------------------------
+
+    def _own(self, coroutine: object, name: str) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(
+            coroutine, name=name  # type: ignore[arg-type]
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("simulator task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _as_list(action_id: str | None, opening: str, complete: str,
+             items: list[Fields]) -> list[Fields]:  # fmt: skip
+    """A list action's answer: the opening response, the items, the Complete event."""
+    for item in items:
+        if action_id is not None:
+            item["ActionID"] = action_id
+    closing: Fields = {"Event": complete}
+    if action_id is not None:
+        closing["ActionID"] = action_id
+    closing.update({"EventList": "Complete", "ListItems": str(len(items))})
+    return [_opening(action_id, opening), *items, closing]
+
+
+def _opening(action_id: str | None, message: str) -> Fields:
+    fields: Fields = {"Response": "Success"}
+    if action_id is not None:
+        fields["ActionID"] = action_id
+    fields.update({"EventList": "start", "Message": message})
+    return fields

@@ -1,0 +1,246 @@
+"""The simulator's AMI server: TCP sessions, Login, actions, and the event broadcast.
+
+Each client connection is a ``_Session`` with its own reader task. Until it logs in, a
+session may only send Login or Logoff (Asterisk answers anything else with "Permission
+denied"). A wrong secret is answered with ``Authentication failed`` and the connection is
+closed, exactly as in ``../shared/ami-captures/login-failure.ami``. Logged-in sessions that
+asked for events receive every event the ``Pbx`` emits. A client that stops reading is
+disconnected once its send buffer passes ``MAX_BUFFER`` (Asterisk's writetimeout does the
+same), so one stuck client never slows the PBX down.
+
+For tests, ``drop_clients`` closes every connection (Asterisk restarting) and
+``freeze_clients`` stops answering while keeping the sockets open (a half-open link).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from cti.simulator.config import SimConfig
+from cti.simulator.pbx import CallSpec, Pbx
+from cti.simulator.wire import BANNER, Fields, encode, parse_action, response
+
+log = logging.getLogger(__name__)
+
+MAX_BUFFER = 8 * 1024 * 1024
+MAX_ACTION = 64 * 1024
+
+
+class _Session:
+    def __init__(self, server: Simulator, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter) -> None:  # fmt: skip
+        self.server = server
+        self.reader = reader
+        self.writer = writer
+        self.authenticated = False
+        self.events = True
+        self.frozen = False
+
+    def send(self, data: bytes) -> None:
+        if self.frozen or self.writer.is_closing():
+            return
+        transport = self.writer.transport
+        if transport.get_write_buffer_size() > MAX_BUFFER:
+            log.warning("simulator: client stopped reading; disconnecting it")
+            transport.abort()
+            return
+        self.writer.write(data)
+
+    def reply(self, *frames: Fields) -> None:
+        self.send(b"".join(encode(frame) for frame in frames))
+
+    async def serve(self) -> None:
+        self.send(BANNER)
+        while True:
+            try:
+                frame = await self.reader.readuntil(b"\r\n\r\n")
+            except asyncio.LimitOverrunError:
+                log.warning("simulator: action larger than %d bytes; disconnecting", MAX_ACTION)
+                return
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            if self.frozen:
+                continue  # a half-open link: read and drop, answer nothing
+            if not self.handle(parse_action(frame)):
+                return
+
+    def handle(self, action: Fields) -> bool:
+        """Answer one action; False ends the session."""
+        name = action.get("Action", "").lower()
+        action_id = action.get("ActionID")
+        if name == "login":
+            return self.login(action_id, action)
+        if name == "logoff":
+            self.reply(response(action_id, False, "Thanks for all the fish.") | {
+                "Response": "Goodbye"})
+            return False
+        if not self.authenticated:
+            self.reply(response(action_id, False, "Permission denied"))
+            return True
+        pbx = self.server.pbx
+        if name == "ping":
+            self.reply(response(action_id, True, None, Ping="Pong",
+                                Timestamp=f"{time.time():.6f}"))
+        elif name in _LISTS:
+            self.reply(*_LISTS[name](pbx, action_id, action))
+        elif name in _ACTIONS:
+            self.reply(_ACTIONS[name](pbx, action_id, action))
+        else:
+            self.reply(response(action_id, False, f"Invalid/unknown command: "
+                                f"{action.get('Action', '')}. Use Action: ListCommands to "
+                                "show available commands."))  # fmt: skip
+        return True
+
+    def login(self, action_id: str | None, action: Fields) -> bool:
+        config = self.server.config
+        if action.get("Username") != config.username or action.get("Secret") != config.secret:
+            self.reply(response(action_id, False, "Authentication failed"))
+            return False  # Asterisk closes the connection after a failed login
+        self.authenticated = True
+        self.events = action.get("Events", "on").lower() not in ("off", "no", "0")
+        self.reply(response(action_id, True, "Authentication accepted"))
+        if self.events:
+            uptime = str(int(asyncio.get_running_loop().time() - self.server.started))
+            self.reply({"Event": "FullyBooted", "Privilege": "system,all", "Uptime": uptime,
+                        "LastReload": uptime, "Status": "Fully Booted"})  # fmt: skip
+        return True
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes", "on")
+
+
+Handler = Callable[[Pbx, str | None, Fields], Fields]
+ListHandler = Callable[[Pbx, str | None, Fields], list[Fields]]
+
+_ACTIONS: dict[str, Handler] = {
+    "queuepause": lambda pbx, aid, a: pbx.queue_pause(
+        aid, a.get("Interface", ""), _flag(a.get("Paused")), a.get("Queue", ""),
+        a.get("Reason", "")),
+    "queueadd": lambda pbx, aid, a: pbx.queue_add(
+        aid, a.get("Queue", ""), a.get("Interface", ""), a.get("MemberName", ""),
+        int(a.get("Penalty") or 0), _flag(a.get("Paused")), a.get("StateInterface", "")),
+    "queueremove": lambda pbx, aid, a: pbx.queue_remove(
+        aid, a.get("Queue", ""), a.get("Interface", "")),
+    "hangup": lambda pbx, aid, a: pbx.hangup_channel(aid, a.get("Channel", "")),
+    "redirect": lambda pbx, aid, a: pbx.redirect(
+        aid, a.get("Channel", ""), a.get("Context", ""), a.get("Exten", "")),
+    "originate": lambda pbx, aid, a: pbx.originate(aid, a),
+    "mixmonitormute": lambda pbx, aid, a: pbx.mixmonitor_mute(
+        aid, a.get("Channel", ""), a.get("State", "")),
+}  # fmt: skip
+
+_LISTS: dict[str, ListHandler] = {
+    "queuestatus": lambda pbx, aid, a: pbx.queue_status(aid, a.get("Queue", "")),
+    "queuesummary": lambda pbx, aid, a: pbx.queue_summary(aid, a.get("Queue", "")),
+    "coreshowchannels": lambda pbx, aid, a: pbx.core_show_channels(aid),
+    "status": lambda pbx, aid, a: pbx.status(aid),
+}
+
+
+class Simulator:
+    """The PBX simulator: ``await start()``, then connect an AMI client to ``port``."""
+
+    def __init__(self, config: SimConfig, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.config = config
+        self.host = host
+        self._port = port
+        self.pbx = Pbx(config, self._broadcast)
+        self.sessions: set[_Session] = set()
+        self.started = 0.0
+        self._server: asyncio.Server | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
+        self._traffic: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            return self._port
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        self.started = asyncio.get_running_loop().time()
+        self._server = await asyncio.start_server(self._accept, self.host, self._port,
+                                                  limit=MAX_ACTION)  # fmt: skip
+
+    async def stop(self) -> None:
+        if self._traffic is not None:
+            self._traffic.cancel()
+            await asyncio.gather(self._traffic, return_exceptions=True)
+        if self._server is not None:
+            self._server.close()
+        await self.drop_clients()
+        await self.pbx.close()
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = _Session(self, reader, writer)
+        self.sessions.add(session)
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+        try:
+            await session.serve()
+            with contextlib.suppress(ConnectionError):
+                await writer.drain()
+        finally:
+            self.sessions.discard(session)
+            if task is not None:
+                self._handlers.discard(task)
+            writer.transport.abort()
+
+    def _broadcast(self, frame: bytes) -> None:
+        for session in list(self.sessions):
+            if session.authenticated and session.events:
+                session.send(frame)
+
+    # --- traffic ------------------------------------------------------------------------
+
+    def start_traffic(self) -> None:
+        """Poisson arrivals at ``config.arrival_rate`` calls per second, until stop()."""
+        if self._traffic is None and self.config.arrival_rate > 0:
+            self._traffic = asyncio.get_running_loop().create_task(self._arrivals())
+
+    async def _arrivals(self) -> None:
+        rng = self.pbx.rng
+        while True:
+            await asyncio.sleep(rng.expovariate(self.config.arrival_rate))
+            self.pbx.place_call(self.pbx.random_call())
+
+    async def place_call(self, number: str, name: str, queue: str, consent: str | None = None,
+                         answer_after: float | None = 2.0, talk_s: float = 20.0,
+                         patience_s: float | None = None) -> str:  # fmt: skip
+        """One call now, with every choice made by the caller of this method (for tests);
+        ``answer_after=None`` rings until ``answer()`` or the ring timeout."""
+        self.config.queue(queue)  # a clear error for a queue the simulator does not have
+        return self.pbx.place_call(
+            CallSpec(number, name, queue, consent, answer_after, talk_s, patience_s))
+
+    def answer(self, linkedid: str, interface: str | None = None) -> bool:
+        return self.pbx.answer(linkedid, interface)
+
+    def is_answered(self, linkedid: str) -> bool:
+        return self.pbx.is_answered(linkedid)
+
+    async def hangup(self, linkedid: str, by: str = "caller") -> None:
+        self.pbx.hangup(linkedid, by)
+        await asyncio.sleep(0)  # let the call's task emit its hangup events
+
+    # --- faults, for tests ----------------------------------------------------------------
+
+    async def drop_clients(self) -> None:
+        for session in list(self.sessions):
+            session.writer.transport.abort()
+        handlers = list(self._handlers)
+        if handlers:
+            await asyncio.wait(handlers, timeout=2)
+
+    def freeze_clients(self) -> None:
+        for session in self.sessions:
+            session.frozen = True
