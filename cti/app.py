@@ -126,7 +126,8 @@ async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
         service_level_targets={},
     ))  # fmt: skip
     task = asyncio.create_task(client.run())
-    await asyncio.wait({client.first_login, task}, timeout=AMI_STARTUP_WAIT_S)
+    await asyncio.wait({client.first_login, task}, timeout=AMI_STARTUP_WAIT_S,
+                       return_when=asyncio.FIRST_COMPLETED)
     if client.first_login.done() and client.first_login.exception() is not None:
         await stop_tasks([task])
         raise client.first_login.exception()  # type: ignore[misc]

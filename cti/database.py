@@ -74,7 +74,8 @@ class Database:
     async def reachable(self) -> bool:
         try:
             pool = await self.pool()
-            await asyncio.wait_for(pool.fetchval("SELECT 1"), CONNECT_TIMEOUT_S)
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                await pool.fetchval("SELECT 1")
         except (DatabaseUnavailable, OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
                 TimeoutError):  # fmt: skip
             return False

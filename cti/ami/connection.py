@@ -14,6 +14,10 @@ after a capped exponential backoff with jitter.
 A wrong secret is reported loudly with user, host and port (panoramisk retries silently
 forever). On the very first attempt it is fatal when ``exit_on_auth_failure`` is set, so
 ``cti serve`` exits non-zero at startup; later it is logged and retried like any failure.
+
+Deadlines use ``asyncio.timeout``, never ``asyncio.wait_for``: on Python 3.11, ``wait_for``
+swallows a cancellation that arrives as its awaitable completes, and this task would then
+outlive the shutdown that cancelled it (seen in CI as a test hanging in teardown).
 """
 
 from __future__ import annotations
@@ -154,7 +158,8 @@ class AmiClient:
             raise AmiDisconnected("not connected to Asterisk AMI")
         future = self.manager.send_action(dict(fields))
         try:
-            return await asyncio.wait_for(future, timeout or self.config.action_timeout)
+            async with asyncio.timeout(timeout or self.config.action_timeout):
+                return await future
         except TimeoutError:
             raise AmiTimeout(f"no answer to {fields.get('Action')} within "
                              f"{timeout or self.config.action_timeout} s") from None  # fmt: skip
@@ -173,10 +178,8 @@ class AmiClient:
 
         self.stats.sessions += 1
         try:
-            _, protocol = await asyncio.wait_for(
-                loop.create_connection(make_protocol, config.host, config.port),
-                config.connect_timeout,
-            )
+            async with asyncio.timeout(config.connect_timeout):
+                _, protocol = await loop.create_connection(make_protocol, config.host, config.port)
         except (OSError, TimeoutError) as exc:
             raise AmiUnreachable(config.host, config.port, str(exc) or "timed out") from None
         self._protocol = protocol
@@ -215,7 +218,8 @@ class AmiClient:
             action_id = f"cti-resync-{next(self._action_ids)}"
             listed = protocol.send_streamed({"Action": action, "ActionID": action_id})
             try:
-                await asyncio.wait_for(listed, self.config.action_timeout * 4)
+                async with asyncio.timeout(self.config.action_timeout * 4):
+                    await listed
             except TimeoutError:
                 raise AmiTimeout(f"{action} list not complete in time") from None
 

@@ -150,7 +150,8 @@ class CallLogWriter:
         """Up to BATCH_MAX_ROWS rows, waiting at most BATCH_WAIT_S once the first arrived."""
         timeout = None if not self.spool.pending else max(0.05, self._next_try - time.monotonic())
         try:
-            first = await asyncio.wait_for(self._queue.get(), timeout)
+            async with asyncio.timeout(timeout):
+                first = await self._queue.get()
         except TimeoutError:
             return []
         batch = [first]
@@ -160,7 +161,8 @@ class CallLogWriter:
             if remaining <= 0:
                 break
             try:
-                batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+                async with asyncio.timeout(remaining):
+                    batch.append(await self._queue.get())
             except TimeoutError:
                 break
         return batch
