@@ -6,21 +6,20 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
+from harness import PASSWORD, TEST_USERS, Daemon, free_port, live_sim_config
 from pgserver import get_server, pg_ctl  # type: ignore[attr-defined]
 
 from cti.app import create_app
 from cti.auth.users import set_user
 from cti.keys import DATABASE
 from cti.settings import Settings
-from cti.simulator import MemberConfig, QueueConfig, SimConfig, Simulator
+from cti.simulator import Simulator
 
 REPO = Path(__file__).resolve().parent.parent
 CAPTURES = REPO.parent / "shared" / "ami-captures"
@@ -79,50 +78,11 @@ def own_pg(tmp_path: Path) -> Iterator[PgServer]:
     server.server.cleanup()
 
 
-# --- the whole daemon, live: simulator + database + panel --------------------------------
-
-PASSWORD = "correct horse battery"
-TEST_USERS = (  # username, display name, role, phones
-    ("agent1", "Ayla Demir", "agent", ("SIP/1001",)),
-    ("agent2", "Burak Kaya", "agent", ("SIP/1002",)),
-    ("boss", "Selin Aydın", "supervisor", ()),
-    ("root", "Admin", "admin", ()),
-)
-
-
-@dataclass
-class Daemon:
-    """A running daemon: its panel at ``url``, its PBX ``sim``, its users (PASSWORD)."""
-
-    url: str
-    sim: Simulator
-    app: web.Application
-    users: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def live_sim_config() -> SimConfig:
-    """Both support phones ring at once (ringall), so a pop can be taken by one agent and
-    withdrawn from the other; calls wait for the test to answer them."""
-    support = QueueConfig("support", "4440", (MemberConfig("SIP/1001", "Agent 1001"),
-                                              MemberConfig("SIP/1002", "Agent 1002")),
-                          "ringall", consent="explicit", ring_timeout_s=60)
-    sales = QueueConfig("sales", "4441", (MemberConfig("SIP/1003", "Agent 1003"),),
-                        "rrmemory", consent="implied", ring_timeout_s=60)
-    return SimConfig(queues=(support, sales), username="cti", secret="sim-secret",
-                     announcement_s=0.05, arrival_rate=0)
-
-
 @pytest.fixture
 async def daemon(database_url: str, tmp_path: Path) -> AsyncIterator[Daemon]:
     sim = Simulator(live_sim_config(), port=0)
     await sim.start()
-    port = _free_port()
+    port = free_port()
     settings = Settings(ami_port=sim.port, ami_username="cti", ami_secret="sim-secret",
                         http_port=port, database_url=database_url, data_dir=tmp_path)
 

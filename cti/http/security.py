@@ -26,7 +26,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 ROLE_ATTRIBUTE = "cti_role"
 SESSION_COOKIE = "cti_session"
-SESSION_KEY = "cti_session"
+SESSION_KEY = web.RequestKey("cti_session", Session)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SECURITY_HEADERS = {
     # Caller ID is attacker-controlled: the panel renders it as text, and the CSP makes
@@ -50,7 +50,7 @@ def route(role: str, handler: Handler) -> Handler:
 
 
 def session_of(request: web.Request) -> Session:
-    session: Session = request[SESSION_KEY]
+    session = request[SESSION_KEY]
     return session
 
 

@@ -57,5 +57,12 @@ async def _drain(ws: web.WebSocketResponse) -> None:
             return
 
 
+async def _close_all(app: web.Application) -> None:
+    """At shutdown, end every panel connection now: the browsers reconnect to the next
+    daemon, and aiohttp does not wait its shutdown timeout for sockets that never close."""
+    await app[HUB].close()
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/ws", route("agent", websocket))
+    app.on_shutdown.append(_close_all)

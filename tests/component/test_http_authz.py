@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import aiohttp
-from conftest import PASSWORD, Daemon
+from harness import PASSWORD, Daemon
 
 from cti.http.security import ROLE_ATTRIBUTE
 

@@ -1,0 +1,80 @@
+"""An agent's day in real headless Chromium (Debian's package, driven by Playwright) against
+the live daemon and the simulator: pops arrive, are withdrawn or kept, and hostile caller
+names stay text."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+
+import pytest
+from harness import PASSWORD, Daemon
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+
+# This machine's network is closed: without these flags Chromium spends its start-up trying
+# to reach Google's services. --no-sandbox because CI runs as root.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("Debian's chromium is not installed; scripts/test installs it "
+                    "(apt-get install chromium)")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, headless=True,
+                                                   args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+async def signed_in(browser: Browser, daemon: Daemon, username: str) -> Page:
+    """A fresh browser profile, signed in, on the page its role lands on, live."""
+    page = await (await browser.new_context()).new_page()
+    page.set_default_timeout(10_000)
+    await page.goto(f"{daemon.url}/login")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{daemon.url}/agent")
+    await expect(page.locator("#link")).to_have_text("live")
+    return page
+
+
+def pop(page: Page, caller_name: str) -> Locator:
+    return page.locator("article.pop", has=page.locator(".caller-name", has_text=caller_name))
+
+
+async def test_pop_is_withdrawn_from_the_agent_who_did_not_answer(
+    browser: Browser, daemon: Daemon
+) -> None:
+    ayla = await signed_in(browser, daemon, "agent1")  # SIP/1001
+    burak = await signed_in(browser, daemon, "agent2")  # SIP/1002
+    linkedid = await daemon.sim.place_call("905301110001", "Zeynep Arslan", "support",
+                                           consent="granted", answer_after=None, talk_s=60)
+    for page in (ayla, burak):  # ringall: both phones ring, both see the caller
+        card = pop(page, "Zeynep Arslan")
+        await expect(card).to_be_visible()
+        await expect(card.locator(".caller-number")).to_have_text("905301110001")
+        await expect(card.locator(".queue")).to_have_text("support")
+        await expect(card.locator(".pop-status")).to_have_text("ringing")
+    assert daemon.sim.answer(linkedid, "SIP/1002")
+    await expect(pop(ayla, "Zeynep Arslan")).to_have_count(0)
+    await expect(pop(burak, "Zeynep Arslan").locator(".pop-status")).to_have_text("on call")
+    await daemon.sim.hangup(linkedid)
+    await expect(pop(burak, "Zeynep Arslan").locator(".pop-status")).to_contain_text("ended")
+
+
+@pytest.mark.parametrize("hostile", ['<img src=x onerror="window.__xss=1">',
+                                     '"><script>window.__xss=2</script>'])
+async def test_hostile_caller_names_render_as_text(browser: Browser, daemon: Daemon,
+                                                   hostile: str) -> None:
+    page = await signed_in(browser, daemon, "agent1")
+    await daemon.sim.place_call("15551234567", hostile, "support", answer_after=None)
+    card = page.locator("article.pop")
+    await expect(card.locator(".caller-name")).to_have_text(hostile)
+    assert await card.locator("img, script").count() == 0
+    assert await page.evaluate("window.__xss") is None
