@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 from aiohttp import web
 
@@ -21,8 +22,9 @@ from cti.auth.ratelimit import AttemptLimiter
 from cti.auth.users import SessionStore
 from cti.calllog.spool import Spool
 from cti.calllog.writer import CallLogWriter
+from cti.customers.records import find_by_number
 from cti.database import Database
-from cti.http import agent, auth
+from cti.http import agent, auth, customers
 from cti.http.security import add_security_headers, authorize
 from cti.http.status import add_routes
 from cti.keys import (
@@ -70,6 +72,11 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
                            settings.center_region,
                            on_write=app[METRICS].db_write.observe)  # fmt: skip
     app[CALL_LOG] = writer
+
+    async def lookup(number: str) -> list[dict[str, Any]]:
+        return await find_by_number(await database.pool(), number, settings.center_region)
+
+    app[HUB].lookup = lookup  # the pop shows at once; the customer card follows it
     if not await database.reachable():
         log.error("PostgreSQL is not reachable; calls are kept in the spool until it is")
     task = asyncio.create_task(writer.run())
@@ -156,6 +163,7 @@ def create_app(
     add_routes(app)
     auth.add_routes(app)
     agent.add_routes(app)
+    customers.add_routes(app)
     ws.add_routes(app)
     return app
 

@@ -162,6 +162,37 @@ def user_add(args: argparse.Namespace) -> None:
         raise SettingsError(str(exc)) from None
 
 
+def import_customers_command(args: argparse.Namespace) -> None:
+    """Load customers from CSV (columns: see cti/customers/importer.py), with a progress bar."""
+    from cti.customers.importer import ImportFileError, import_customers
+    from cti.database import Database
+
+    settings = load_settings(config_file=args.config)
+
+    def progress(done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        bar = "#" * int(share * 30)
+        print(f"\r[{bar:<30}] {done:,}/{total:,} rows", end="", file=sys.stderr, flush=True)
+
+    async def run() -> None:
+        database = await Database.open(settings.database_url, settings.data_dir)
+        try:
+            report = await import_customers(await database.pool(), Path(args.file),
+                                            settings.center_region, progress)  # fmt: skip
+        finally:
+            await database.close()
+        print(file=sys.stderr)
+        for line, problem in report.errors:
+            print(f"{args.file}:{line}: {problem}", file=sys.stderr)
+        print(f"{report.inserted:,} customers added, {report.updated:,} updated, "
+              f"{len(report.errors):,} rows skipped")  # fmt: skip
+
+    try:
+        asyncio.run(run())
+    except ImportFileError as exc:
+        raise SettingsError(str(exc)) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="cti", description=__doc__)
     parser.add_argument("--config", type=Path, help="TOML settings file (or CTI_CONFIG)")
@@ -178,6 +209,9 @@ def main(argv: list[str] | None = None) -> None:
     replay_parser.set_defaults(func=replay_command)
     commands.add_parser("migrate", help="apply database migrations, write spooled rows"
                         ).set_defaults(func=migrate_command)  # fmt: skip
+    import_parser = commands.add_parser("import-customers", help="load customers from CSV")
+    import_parser.add_argument("file")
+    import_parser.set_defaults(func=import_customers_command)
     user_parser = commands.add_parser("user", help="manage panel users")
     user_commands = user_parser.add_subparsers(dest="user_command", required=True)
     add_parser = user_commands.add_parser("add", help="create a user")

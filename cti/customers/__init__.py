@@ -1,0 +1,1 @@
+"""Customers: the records behind the screen-pop, and bulk import."""

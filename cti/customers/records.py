@@ -1,0 +1,269 @@
+"""Customer records for the screen-pop, and what agents record about them.
+
+Everything returns plain JSON-ready dicts (money as strings, dates ISO 8601), because their
+one consumer is the panel. The pop path is latency-sensitive: ``find_by_number`` is one
+query that builds whole cards (phones, addresses, open promises and callbacks, the last
+calls with their notes) in PostgreSQL. Texts are stored as given: escaping is the page's job
+(it only ever sets ``textContent``). SQL never contains user text; values are parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import asyncpg
+
+from cti.phone import to_e164
+
+MASK = "•"
+SHOWN_ID_DIGITS = 4
+LAST_CALLS = 5
+
+
+class CustomerError(ValueError):
+    """Input an agent can correct; the message says what is wrong."""
+
+
+_CARDS = f"""
+SELECT c.id, c.full_name, c.national_id, c.balance::text AS balance, c.currency,
+  (SELECT coalesce(json_agg(json_build_object('e164', p.e164) ORDER BY p.e164), '[]')
+     FROM customer_phones p WHERE p.customer_id = c.id) AS phones,
+  (SELECT coalesce(json_agg(json_build_object('line1', a.line1, 'line2', a.line2,
+            'postal_code', a.postal_code, 'city', a.city, 'country', a.country)
+            ORDER BY a.id), '[]')
+     FROM customer_addresses a WHERE a.customer_id = c.id) AS addresses,
+  (SELECT coalesce(json_agg(json_build_object('id', pr.id, 'amount', pr.amount::text,
+            'currency', pr.currency, 'due_date', pr.due_date::text) ORDER BY pr.due_date), '[]')
+     FROM promises pr WHERE pr.customer_id = c.id AND pr.status = 'open') AS open_promises,
+  (SELECT coalesce(json_agg(json_build_object('id', cb.id, 'due_at', cb.due_at,
+            'reason', cb.reason) ORDER BY cb.due_at), '[]')
+     FROM callbacks cb WHERE cb.customer_id = c.id AND cb.done_at IS NULL) AS open_callbacks,
+  (SELECT coalesce(json_agg(recent ORDER BY recent.started_at DESC), '[]') FROM (
+      SELECT k.linkedid, k.started_at, k.agent, k.outcome, k.talk_s,
+        (SELECT coalesce(json_agg(json_build_object('agent_username', u.username,
+                  'disposition', n.disposition, 'text', n.text, 'created_at', n.created_at)
+                  ORDER BY n.created_at), '[]')
+           FROM call_notes n JOIN users u ON u.id = n.user_id
+          WHERE n.linkedid = k.linkedid) AS notes
+        FROM calls k
+       WHERE k.caller_e164 IN (SELECT e164 FROM customer_phones WHERE customer_id = c.id)
+       ORDER BY k.started_at DESC NULLS LAST LIMIT {LAST_CALLS}) recent) AS last_calls
+FROM customers c
+"""
+_BY_NUMBER = _CARDS + (
+    "WHERE c.id IN (SELECT customer_id FROM customer_phones WHERE e164 = $1) ORDER BY c.id")
+_BY_ID = _CARDS + "WHERE c.id = $1"
+_JSON_COLUMNS = ("phones", "addresses", "open_promises", "open_callbacks", "last_calls")
+
+
+def mask_national_id(national_id: str | None) -> str | None:
+    if not national_id:
+        return None
+    hidden = max(0, len(national_id) - SHOWN_ID_DIGITS)
+    return MASK * hidden + national_id[hidden:]
+
+
+def _card(row: asyncpg.Record) -> dict[str, Any]:
+    card: dict[str, Any] = {
+        "id": row["id"], "full_name": row["full_name"],
+        "national_id_masked": mask_national_id(row["national_id"]),
+        "balance": row["balance"], "currency": row["currency"],
+    }  # fmt: skip
+    for column in _JSON_COLUMNS:
+        card[column] = json.loads(row[column])
+    return card
+
+
+async def find_by_number(pool: asyncpg.Pool, number: str, region: str) -> list[dict[str, Any]]:
+    e164 = to_e164(number, region)
+    if e164 is None:
+        return []
+    return [_card(row) for row in await pool.fetch(_BY_NUMBER, e164)]
+
+
+async def card(pool: asyncpg.Pool, customer_id: int) -> dict[str, Any]:
+    row = await pool.fetchrow(_BY_ID, customer_id)
+    if row is None:
+        raise CustomerError("no such customer")
+    return _card(row)
+
+
+def _text(value: Any, name: str, limit: int, required: bool = False) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise CustomerError(f"{name} is required")
+        return None
+    if not isinstance(value, str):
+        raise CustomerError(f"{name} must be text")
+    text: str = value.strip()
+    if len(text) > limit:
+        raise CustomerError(f"{name} is longer than {limit} characters")
+    return text
+
+
+def phone_e164(raw: Any, region: str) -> str:
+    text = _text(raw, "phone", 40, required=True)
+    assert text is not None
+    e164 = to_e164(text, region)
+    if e164 is None:
+        raise CustomerError(f"{text!r} is not a phone number")
+    return e164
+
+
+async def create_customer(pool: asyncpg.Pool, region: str,
+                          fields: dict[str, Any]) -> dict[str, Any]:
+    """A new customer from the pop of an unknown caller (number prefilled), with an address."""
+    name = _text(fields.get("full_name"), "name", 200, required=True)
+    raw_phone = _text(fields.get("phone"), "phone", 40, required=True)
+    e164 = phone_e164(raw_phone, region)
+    line1 = _text(fields.get("line1"), "address", 200)
+    city = _text(fields.get("city"), "city", 100)
+    async with pool.acquire() as conn, conn.transaction():
+        customer_id = await conn.fetchval(
+            "INSERT INTO customers (full_name) VALUES ($1) RETURNING id", name)
+        await conn.execute("INSERT INTO customer_phones (customer_id, e164, raw) "
+                           "VALUES ($1, $2, $3)", customer_id, e164, raw_phone)  # fmt: skip
+        if line1:
+            await conn.execute("INSERT INTO customer_addresses (customer_id, line1, city) "
+                               "VALUES ($1, $2, $3)", customer_id, line1, city)  # fmt: skip
+    return await card(pool, customer_id)
+
+
+async def reveal_national_id(pool: asyncpg.Pool, customer_id: int, user_id: int,
+                             linkedid: str | None) -> str:  # fmt: skip
+    """The full ID number, once the agent has verified the caller; every reveal is audited."""
+    async with pool.acquire() as conn, conn.transaction():
+        national_id = await conn.fetchval(
+            "SELECT national_id FROM customers WHERE id = $1", customer_id)
+        if national_id is None:
+            raise CustomerError("this customer has no ID number on file")
+        await conn.execute("INSERT INTO identity_checks (customer_id, user_id, linkedid) "
+                           "VALUES ($1, $2, $3)", customer_id, user_id, linkedid)  # fmt: skip
+    return str(national_id)
+
+
+async def add_note(pool: asyncpg.Pool, linkedid: str, user_id: int, customer_id: int | None,
+                   disposition: Any, text: Any, dispositions: tuple[str, ...]) -> None:  # fmt: skip
+    chosen = _text(disposition, "disposition", 100)
+    if chosen is not None and chosen not in dispositions:
+        choices = ", ".join(dispositions)
+        raise CustomerError(f"unknown disposition {chosen!r}; use one of: {choices}")
+    note = _text(text, "note", 4000) or ""
+    if chosen is None and not note:
+        raise CustomerError("write a note or choose a disposition")
+    await pool.execute(
+        "INSERT INTO call_notes (linkedid, customer_id, user_id, disposition, text) "
+        "VALUES ($1, $2, $3, $4, $5)", linkedid, customer_id, user_id, chosen, note)  # fmt: skip
+
+
+def _amount(value: Any) -> Decimal:
+    try:
+        amount = Decimal(str(value).strip().replace(",", "."))
+    except (InvalidOperation, ValueError):
+        raise CustomerError(f"{value!r} is not an amount") from None
+    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise CustomerError("the amount must be positive, with at most 2 decimals")
+    if amount >= Decimal("1e12"):
+        raise CustomerError("the amount is too large")
+    return amount
+
+
+async def add_promise(pool: asyncpg.Pool, customer_id: int, user_id: int, amount: Any,
+                      due_date: Any, linkedid: str | None, today: date) -> dict[str, Any]:
+    value = _amount(amount)
+    try:
+        due = date.fromisoformat(str(due_date))
+    except ValueError:
+        raise CustomerError(f"{due_date!r} is not a date (YYYY-MM-DD)") from None
+    if due < today:
+        raise CustomerError("a promise cannot be due in the past")
+    row = await pool.fetchrow(
+        "INSERT INTO promises (customer_id, user_id, linkedid, amount, currency, due_date) "
+        "SELECT id, $2, $3, $4, currency, $5 FROM customers WHERE id = $1 "
+        "RETURNING id, amount::text AS amount, currency, due_date::text AS due_date",
+        customer_id, user_id, linkedid, value, due,
+    )  # fmt: skip
+    if row is None:
+        raise CustomerError("no such customer")
+    return dict(row)
+
+
+async def add_callback(pool: asyncpg.Pool, customer_id: int, user_id: int, due_at: Any,
+                       reason: Any, linkedid: str | None, now: datetime) -> dict[str, Any]:
+    try:
+        when = datetime.fromisoformat(str(due_at).replace("Z", "+00:00"))
+    except ValueError:
+        raise CustomerError(f"{due_at!r} is not a date and time") from None
+    if when.tzinfo is None:
+        raise CustomerError("the callback time needs a time zone")
+    if when < now - timedelta(minutes=5):
+        raise CustomerError("a callback cannot be due in the past")
+    why = _text(reason, "reason", 200) or ""
+    row = await pool.fetchrow(
+        "INSERT INTO callbacks (customer_id, user_id, linkedid, due_at, reason) "
+        "SELECT id, $2, $3, $4, $5 FROM customers WHERE id = $1 RETURNING id, due_at, reason",
+        customer_id, user_id, linkedid, when, why,
+    )  # fmt: skip
+    if row is None:
+        raise CustomerError("no such customer")
+    return {"id": row["id"], "due_at": row["due_at"].isoformat(), "reason": row["reason"]}
+
+
+async def agent_home(pool: asyncpg.Pool, user_id: int, interfaces: list[str], today: date,
+                     day_start: datetime, day_end: datetime, now: datetime) -> dict[str, Any]:
+    """The agent's day so far, follow-ups due (overdue first), and recent calls."""
+    day = await pool.fetchrow(
+        "SELECT count(*) AS calls, coalesce(sum(talk_s), 0) AS talk_s, "
+        "coalesce(round(avg(coalesce(talk_s, 0) + hold_s + coalesce(wrapup_s, 0))), 0) AS aht_s "
+        "FROM calls WHERE agent = ANY($1) AND answered_at >= $2 AND answered_at < $3",
+        interfaces, day_start, day_end,
+    )  # fmt: skip
+    promises_made = await pool.fetchval(
+        "SELECT count(*) FROM promises WHERE user_id = $1 AND created_at >= $2 "
+        "AND created_at < $3", user_id, day_start, day_end)  # fmt: skip
+    followups: list[dict[str, Any]] = []
+    for row in await pool.fetch(
+        "SELECT p.id, p.amount::text AS amount, p.currency, p.due_date, c.id AS customer_id, "
+        "c.full_name, (SELECT min(raw) FROM customer_phones WHERE customer_id = c.id) AS phone "
+        "FROM promises p JOIN customers c ON c.id = p.customer_id "
+        "WHERE p.user_id = $1 AND p.status = 'open' AND p.due_date <= $2", user_id, today,
+    ):  # fmt: skip
+        late_days = (today - row["due_date"]).days
+        followups.append({
+            "kind": "promise", "id": row["id"], "amount": row["amount"],
+            "currency": row["currency"], "due": row["due_date"].isoformat(), "reason": None,
+            "customer_id": row["customer_id"], "customer_name": row["full_name"],
+            "phone": row["phone"], "overdue_s": max(0, late_days) * 86400,
+        })  # fmt: skip
+    for row in await pool.fetch(
+        "SELECT cb.id, cb.due_at, cb.reason, c.id AS customer_id, c.full_name, "
+        "(SELECT min(raw) FROM customer_phones WHERE customer_id = c.id) AS phone "
+        "FROM callbacks cb JOIN customers c ON c.id = cb.customer_id "
+        "WHERE cb.user_id = $1 AND cb.done_at IS NULL AND cb.due_at < $2", user_id, day_end,
+    ):  # fmt: skip
+        followups.append({
+            "kind": "callback", "id": row["id"], "amount": None, "currency": None,
+            "due": row["due_at"].isoformat(), "reason": row["reason"],
+            "customer_id": row["customer_id"], "customer_name": row["full_name"],
+            "phone": row["phone"], "overdue_s": max(0, int((now - row["due_at"]).total_seconds())),
+        })  # fmt: skip
+    followups.sort(key=lambda f: (-f["overdue_s"], f["due"]))
+    recent = await pool.fetch(
+        "SELECT k.linkedid, k.started_at, k.caller_number, k.caller_name, k.outcome, k.talk_s, "
+        "(SELECT c.full_name FROM customer_phones p JOIN customers c ON c.id = p.customer_id "
+        " WHERE p.e164 = k.caller_e164 ORDER BY c.id LIMIT 1) AS customer_name "
+        "FROM calls k WHERE k.agent = ANY($1) ORDER BY k.started_at DESC NULLS LAST LIMIT 10",
+        interfaces,
+    )  # fmt: skip
+    return {
+        "day": {"calls": day["calls"], "talk_s": day["talk_s"], "aht_s": int(day["aht_s"]),
+                "promises": promises_made},
+        "followups": followups,
+        "recent_calls": [
+            {**dict(r), "started_at": r["started_at"].isoformat() if r["started_at"] else None}
+            for r in recent
+        ],
+    }  # fmt: skip

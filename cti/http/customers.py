@@ -1,0 +1,128 @@
+"""Customer records from the agent's pop, and the agent's home page.
+
+Any agent may read and create customers (whoever answers may need them); notes belong to a
+call the agent took or is taking; unmasking a national ID number is tied to such a call and
+audited. Validation errors are 400 with the reason, in the agent's words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from cti.customers import records
+from cti.customers.records import CustomerError
+from cti.http.agent import json_body, require_call
+from cti.http.security import route, session_of
+from cti.keys import DATABASE, SETTINGS
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _refusing_bad_input(handler: Handler) -> Handler:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except CustomerError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+
+    return wrapped
+
+
+def _customer_id(request: web.Request) -> int:
+    return int(request.match_info["customer_id"])
+
+
+def _linkedid(body: dict[str, Any]) -> str | None:
+    value = body.get("linkedid")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        raise web.HTTPBadRequest(text="linkedid must be a call id")
+    return value
+
+
+async def home(request: web.Request) -> web.Response:
+    user = session_of(request).user
+    settings = request.app[SETTINGS]
+    zone = ZoneInfo(settings.center_timezone)
+    now = datetime.now(UTC)
+    today = now.astimezone(zone).date()
+    day_start = datetime.combine(today, time(), zone)
+    pool = await request.app[DATABASE].pool()
+    page = await records.agent_home(pool, user.id, list(user.interfaces), today, day_start,
+                                    day_start + timedelta(days=1), now)  # fmt: skip
+    return web.json_response(page)
+
+
+@_refusing_bad_input
+async def add_note(request: web.Request) -> web.Response:
+    user = session_of(request).user
+    linkedid = request.match_info["linkedid"]
+    await require_call(request, user, linkedid)
+    body = await json_body(request)
+    customer_id = body.get("customer_id")
+    if customer_id is not None and not isinstance(customer_id, int):
+        raise web.HTTPBadRequest(text="customer_id must be a number or null")
+    pool = await request.app[DATABASE].pool()
+    await records.add_note(pool, linkedid, user.id, customer_id, body.get("disposition"),
+                           body.get("text"), request.app[SETTINGS].center_dispositions)  # fmt: skip
+    return web.json_response({"saved": True}, status=201)
+
+
+@_refusing_bad_input
+async def create_customer(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    pool = await request.app[DATABASE].pool()
+    card = await records.create_customer(pool, request.app[SETTINGS].center_region, body)
+    return web.json_response(card, status=201)
+
+
+@_refusing_bad_input
+async def add_promise(request: web.Request) -> web.Response:
+    user = session_of(request).user
+    body = await json_body(request)
+    zone = ZoneInfo(request.app[SETTINGS].center_timezone)
+    pool = await request.app[DATABASE].pool()
+    promise = await records.add_promise(
+        pool, _customer_id(request), user.id, body.get("amount"), body.get("due_date"),
+        _linkedid(body), datetime.now(zone).date())  # fmt: skip
+    return web.json_response(promise, status=201)
+
+
+@_refusing_bad_input
+async def add_callback(request: web.Request) -> web.Response:
+    user = session_of(request).user
+    body = await json_body(request)
+    pool = await request.app[DATABASE].pool()
+    callback = await records.add_callback(
+        pool, _customer_id(request), user.id, body.get("due_at"), body.get("reason"),
+        _linkedid(body), datetime.now(UTC))  # fmt: skip
+    return web.json_response(callback, status=201)
+
+
+@_refusing_bad_input
+async def verify(request: web.Request) -> web.Response:
+    """The agent has verified the caller's identity: show the full ID number (audited)."""
+    user = session_of(request).user
+    linkedid = _linkedid(await json_body(request))
+    if linkedid is None:
+        raise web.HTTPBadRequest(text="identity is verified on a call: linkedid is required")
+    await require_call(request, user, linkedid)
+    pool = await request.app[DATABASE].pool()
+    national_id = await records.reveal_national_id(pool, _customer_id(request), user.id, linkedid)
+    return web.json_response({"national_id": national_id})
+
+
+def add_routes(app: web.Application) -> None:
+    customer = r"/api/customers/{customer_id:[0-9]{1,18}}"
+    app.router.add_get("/api/agent/home", route("agent", home))
+    app.router.add_post(r"/api/calls/{linkedid:[0-9.]{1,40}}/notes", route("agent", add_note))
+    app.router.add_post("/api/customers", route("agent", create_customer))
+    app.router.add_post(customer + "/promises", route("agent", add_promise))
+    app.router.add_post(customer + "/callbacks", route("agent", add_callback))
+    app.router.add_post(customer + "/verify", route("agent", verify))
