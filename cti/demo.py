@@ -73,6 +73,14 @@ async def seed_demo_customers(pool: asyncpg.Pool, owner: str) -> None:
             await conn.execute(
                 "INSERT INTO promises (customer_id, user_id, amount, currency, due_date)"
                 " VALUES ($1, $2, 500, 'TRY', current_date + 3)", first, user_id)
+            await conn.execute(  # yesterday's call, so the pop has history to show
+                "INSERT INTO calls (linkedid, caller_number, caller_e164, caller_name, dialed,"
+                " direction, queue, agent, agent_name, outcome, started_at, queued_at,"
+                " answered_at, ended_at, wait_s, talk_s) VALUES ('demo-history',"
+                " '905321234567', '+905321234567', 'Ayşe Çağrı Yılmaz', '4440', 'inbound',"
+                " 'support', 'SIP/1001', 'Agent 1001', 'answered', now() - interval '1 day',"
+                " now() - interval '1 day', now() - interval '1 day' + interval '4 s',"
+                " now() - interval '1 day' + interval '99 s', 4, 95) ON CONFLICT DO NOTHING")
             await conn.execute(
                 "INSERT INTO call_notes (linkedid, customer_id, user_id, disposition, text)"
                 " VALUES ('demo-history', $1, $2, 'Payment promised', 'Will pay 500 TRY on"
