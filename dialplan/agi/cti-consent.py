@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""AGI: ask the caller for recording consent, set CONSENT, report it with a UserEvent.
+
+Called from dialplan/extensions_cti.conf as
+    AGI(cti-consent.py,<mode>,<default>,<timeout seconds>)
+mode: ``implied`` (the announcement alone: staying on the line is consent) or ``explicit``
+(press 1 to accept, 2 to decline; no key within the timeout: ``default``).
+
+It sets the channel variable CONSENT (granted|declined) and CONSENT_METHOD
+(implied|dtmf|timeout), and sends ``UserEvent(RecordingConsent,Consent: …,Method: …)``, which
+the CTI daemon records per call. Any failure exits non-zero before CONSENT is set: the
+dialplan then applies the configured default itself and still reports it (Method: fallback).
+"""
+
+from __future__ import annotations
+
+import sys
+
+NOTICE = "cti/recording-notice"  # "this call may be recorded for quality purposes"
+QUESTION = "cti/press-1-accept-2-decline"
+CHOICES = {"1": "granted", "2": "declined"}
+
+
+def decide(mode: str, digits: str, default: str) -> tuple[str, str]:
+    """(consent, method) from what the caller pressed; pure, so it is tested alone."""
+    if mode == "implied":
+        return "granted", "implied"
+    choice = CHOICES.get(digits[:1])
+    if choice is None:
+        return default, "timeout"
+    return choice, "dtmf"
+
+
+def main(argv: list[str]) -> int:
+    from asterisk.agi import AGI  # pyst2
+
+    mode = argv[1] if len(argv) > 1 else "explicit"
+    default = argv[2] if len(argv) > 2 else "granted"
+    timeout_s = float(argv[3]) if len(argv) > 3 else 5.0
+    if mode not in ("implied", "explicit") or default not in ("granted", "declined"):
+        print(f"cti-consent: bad arguments {argv[1:]!r}", file=sys.stderr)
+        return 2
+    agi = AGI(stderr=open("/dev/null", "w"))  # noqa: SIM115 (lives as long as the script)
+    digits = ""
+    if mode == "implied":
+        agi.stream_file(NOTICE)
+    else:
+        digits = agi.get_data(QUESTION, int(timeout_s * 1000), 1)
+    consent, method = decide(mode, digits, default)
+    agi.set_variable("CONSENT", consent)
+    agi.set_variable("CONSENT_METHOD", method)
+    agi.appexec("UserEvent", f"RecordingConsent,Consent: {consent},Method: {method}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv))
+    except Exception as exc:  # the dialplan falls back to the default and reports it
+        print(f"cti-consent: {type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.exit(1)
