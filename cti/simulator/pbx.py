@@ -482,6 +482,7 @@ class Pbx:
                       {"BridgeNumChannels": str(count), "BridgeVideoSourceMode": "none"},
                       channel.fields())  # fmt: skip
         call.connected.set_result(attempt)
+        self.dispatch()  # phones that stopped ringing here may take the next caller
 
     # --- the end of a call --------------------------------------------------------------
 

@@ -124,3 +124,36 @@ async def test_an_agent_receives_only_its_own_pops(daemon: Daemon) -> None:
         assert refused.status == 403
     finally:
         await agent.close()
+
+
+async def test_an_agent_mutes_and_unmutes_the_recording_of_their_call(daemon: Daemon) -> None:
+    from cti.keys import DATABASE, STATE
+
+    agent, csrf = await signed_in(daemon, "agent1")
+    other, other_csrf = await signed_in(daemon, "agent2")
+    headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
+    recorded = await daemon.sim.place_call("905301110001", "Zeynep Arslan", "support",
+                                           consent="granted", answer_after=None, talk_s=60)
+    declined = await daemon.sim.place_call("905301110002", "Emre Şahin", "support",
+                                           consent="declined", answer_after=None, talk_s=60)
+    state = daemon.app[STATE]
+    try:
+        for linkedid, phone in ((recorded, "SIP/1001"), (declined, "SIP/1002")):
+            while linkedid not in state.calls or phone not in state.calls[linkedid].ringing:
+                await asyncio.sleep(0.02)
+            assert daemon.sim.answer(linkedid, phone)
+            while state.calls[linkedid].agent != phone:
+                await asyncio.sleep(0.02)
+        for muted in (True, False):
+            async with agent.post(f"/api/calls/{recorded}/recording", json={"muted": muted},
+                                  headers=headers) as r:
+                assert r.status == 200, await r.text()
+        async with other.post(f"/api/calls/{declined}/recording", json={"muted": True},
+                              headers={"X-CSRF-Token": other_csrf, "Origin": daemon.url}) as r:
+            assert r.status == 409 and "not being recorded" in await r.text()
+        pool = await daemon.app[DATABASE].pool()
+        rows = await pool.fetch("SELECT linkedid, muted, by_user FROM recording_mutes ORDER BY id")
+        assert [tuple(r) for r in rows] == [(recorded, True, "agent1"), (recorded, False, "agent1")]
+    finally:
+        await agent.close()
+        await other.close()
