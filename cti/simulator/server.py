@@ -164,8 +164,7 @@ class Simulator:
 
     async def start(self) -> None:
         self.started = asyncio.get_running_loop().time()
-        self._server = await asyncio.start_server(self._accept, self.host, self._port,
-                                                  limit=MAX_ACTION)  # fmt: skip
+        await self.go_online()
 
     async def stop(self) -> None:
         if self._traffic is not None:
@@ -240,6 +239,20 @@ class Simulator:
         handlers = list(self._handlers)
         if handlers:
             await asyncio.wait(handlers, timeout=2)
+
+    async def go_offline(self) -> None:
+        """Close the AMI port and drop every session, as an Asterisk restart would; calls
+        in progress carry on inside the PBX. ``go_online`` listens on the same port again."""
+        self._port = self.port
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        await self.drop_clients()
+
+    async def go_online(self) -> None:
+        if self._server is None:
+            self._server = await asyncio.start_server(self._accept, self.host, self._port,
+                                                      limit=MAX_ACTION)  # fmt: skip
 
     def freeze_clients(self) -> None:
         for session in self.sessions:
