@@ -155,7 +155,8 @@ def create_app(
     app[LOGIN_LIMITER] = AttemptLimiter()
     state = CtiState()
     app[STATE] = state
-    metrics = app[METRICS] = Metrics(state, settings.center_timezone)
+    metrics = app[METRICS] = Metrics(state, settings.center_timezone,
+                                     settings.center_pause_reasons)
     app[HUB] = Hub(state, on_pop_written=metrics.screen_pop_latency.observe)
     app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.extend(before)

@@ -29,6 +29,7 @@ from prometheus_client.registry import Collector
 
 from cti.state.changes import (
     AgentRingEnded,
+    AgentState,
     CallAbandoned,
     CallAnswered,
     CallEnded,
@@ -85,8 +86,11 @@ class _ServiceLevel:
 class Metrics:
     """A pipeline sink; also owns the registry every figure is exported from."""
 
-    def __init__(self, state: CtiState, timezone: str = "UTC") -> None:
+    def __init__(self, state: CtiState, timezone: str = "UTC",
+                 pause_reasons: Sequence[str] = ()) -> None:  # fmt: skip
         self.state = state
+        # Asterisk lets a phone set any pause reason text; only configured ones become labels.
+        self.pause_reasons = frozenset(pause_reasons)
         self.registry = CollectorRegistry(auto_describe=True)
         self.zone = ZoneInfo(timezone)
         r = self.registry
@@ -209,14 +213,22 @@ class _LiveCollector(Collector):
             longest.add_metric([name], max(0.0, now - oldest) if oldest else 0.0)
             targets.add_metric([name], live.service_level_targets.get(
                 name, DEFAULT_SERVICE_LEVEL_TARGET))  # fmt: skip
+        paused = gauge("cti_agents_paused", "Paused agents by queue and configured reason "
+                       "('other' for any reason not configured)", ["queue", "reason"])
         by_state: Counter[tuple[str, str]] = Counter()
+        by_reason: Counter[tuple[str, str]] = Counter()
         for agent in state.agents.values():
-            agent_state = str(agent.derive_state(now)[0])
+            agent_state, reason = agent.derive_state(now)
+            reason = reason if reason in self.metrics.pause_reasons else "other"
             for queue_name in agent.memberships:
-                by_state[(queue_name, agent_state)] += 1
-        for (queue_name, agent_state), count in sorted(by_state.items()):
-            agents.add_metric([queue_name, agent_state], count)
-        yield from (waiting, longest, targets, agents)
+                by_state[(queue_name, str(agent_state))] += 1
+                if agent_state is AgentState.PAUSED:
+                    by_reason[(queue_name, reason)] += 1
+        for (queue_name, agent_state_name), count in sorted(by_state.items()):
+            agents.add_metric([queue_name, agent_state_name], count)
+        for (queue_name, reason), count in sorted(by_reason.items()):
+            paused.add_metric([queue_name, reason], count)
+        yield from (waiting, longest, targets, agents, paused)
 
         service = gauge("cti_queue_service_level_ratio",
                         "Answered within the queue's threshold / answered", ["queue", "window"])

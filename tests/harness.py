@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass, field
 
+import aiohttp
 from aiohttp import web
 
 from cti.simulator import MemberConfig, QueueConfig, SimConfig, Simulator
@@ -48,3 +49,11 @@ def live_sim_config() -> SimConfig:
                      announcement_s=0.05, arrival_rate=0)
 
 
+async def signed_in(daemon: Daemon, username: str) -> tuple[aiohttp.ClientSession, str]:
+    # unsafe=True: keep cookies of an IP-address host (127.0.0.1), as a browser does.
+    session = aiohttp.ClientSession(daemon.url, cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with session.post("/api/login", json={"username": username, "password": PASSWORD}) as r:
+        assert r.status == 200, await r.text()
+    async with session.get("/api/me") as r:
+        csrf = (await r.json())["csrf"]
+    return session, csrf

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import aiohttp
-from harness import PASSWORD, Daemon
+from harness import Daemon, signed_in
 
 from cti.http.security import ROLE_ATTRIBUTE
 
@@ -32,16 +32,6 @@ def routes(daemon: Daemon) -> list[tuple[str, str, str]]:
             assert role in RANK, f"{route.method} {template} declares no role"
             found.append((route.method, path, role))
     return found
-
-
-async def signed_in(daemon: Daemon, username: str) -> tuple[aiohttp.ClientSession, str]:
-    # unsafe=True: keep cookies of an IP-address host (127.0.0.1), as a browser does.
-    session = aiohttp.ClientSession(daemon.url, cookie_jar=aiohttp.CookieJar(unsafe=True))
-    async with session.post("/api/login", json={"username": username, "password": PASSWORD}) as r:
-        assert r.status == 200, await r.text()
-    async with session.get("/api/me") as r:
-        csrf = (await r.json())["csrf"]
-    return session, csrf
 
 
 async def test_every_route_refuses_who_may_not_use_it(daemon: Daemon) -> None:

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import aiohttp
 import asyncpg
-from harness import Daemon
+from harness import Daemon, signed_in
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -31,6 +31,7 @@ BOUNDED_LABELS = {
     "window": re.compile(r"^(15m|60m|today)$"),
     "event": re.compile(r"^[A-Za-z]+$"),
     "pbx": re.compile(r"^asterisk$"),
+    "reason": re.compile(r"^(Break|Lunch|Training|Meeting|Back office|other)$"),
     "le": re.compile(r"^([0-9.]+|\+Inf)$"),
 }
 
@@ -129,6 +130,22 @@ async def test_readiness_follows_the_ami_link_and_metrics_parse(daemon: Daemon) 
         up = await metrics()
         assert up['cti_ami_connected{pbx="asterisk"}'] == 1
         assert up["cti_ami_reconnects_total{}"] >= 1
+
+    agent, csrf = await signed_in(daemon, "agent1")
+    async with agent:
+        headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
+        async with agent.post("/api/agent/state", json={"paused": True, "reason": "Lunch"},
+                              headers=headers) as response:  # fmt: skip
+            assert response.status == 200, await response.text()
+        async with aiohttp.ClientSession() as http:
+
+            async def paused() -> dict[str, float]:
+                async with http.get(f"{daemon.url}/metrics") as response:
+                    return parsed(await response.text())
+
+            samples = await wait_for_async(
+                paused, lambda s: 'cti_agents_paused{queue="support",reason="Lunch"}' in s)
+    assert samples['cti_agents{queue="support",state="paused"}'] == 1
 
 
 Result = TypeVar("Result")
