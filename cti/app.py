@@ -22,6 +22,7 @@ from cti.auth.ratelimit import AttemptLimiter
 from cti.auth.users import SessionStore
 from cti.calllog.spool import Spool
 from cti.calllog.writer import CallLogWriter
+from cti.customers.crm import Crm
 from cti.customers.records import find_by_number
 from cti.database import Database
 from cti.http import agent, auth, customers
@@ -43,7 +44,7 @@ from cti.metrics import LiveSources, Metrics
 from cti.pipeline import Pipeline, Sink
 from cti.push import ws
 from cti.push.hub import Hub
-from cti.settings import Settings
+from cti.settings import Settings, SettingsError
 from cti.state.store import CtiState
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,21 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     await stop_tasks([task])
     await writer.drain()  # the pipeline has handed over its last changes by now
     await database.close()
+
+
+async def crm_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if not settings.crm_url:
+        yield
+        return
+    try:
+        crm = Crm(settings.crm_url, settings.crm_timeout_s, settings.crm_token,
+                  settings.center_region)  # fmt: skip
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    app[HUB].crm = crm.lookup
+    yield
+    await crm.close()
 
 
 async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -160,7 +176,7 @@ def create_app(
     app[HUB] = Hub(state, on_pop_written=metrics.screen_pop_latency.observe)
     app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.extend(before)
-    app.cleanup_ctx.extend([database_ctx, pipeline_ctx, ami_ctx, *after])
+    app.cleanup_ctx.extend([database_ctx, crm_ctx, pipeline_ctx, ami_ctx, *after])
     add_routes(app)
     auth.add_routes(app)
     agent.add_routes(app)

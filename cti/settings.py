@@ -42,10 +42,16 @@ class Settings:
         "Resolved", "Payment promised", "Callback requested", "Wrong number", "Complaint",
         "Information given", "Escalated",
     )  # fmt: skip
+    # After a queue call the agent stays in wrap-up (paused in Asterisk, reason "Wrap-up")
+    # until they press Ready, or at most this many seconds; 0 leaves it to Asterisk.
+    center_wrapup_s: float = 0.0
+    crm_url: str = ""  # external CRM lookup, a template with {number}; empty: none
+    crm_timeout_s: float = 2.0  # the pop never waits for it; a slower answer is dropped
+    crm_token: str = ""  # bearer token for the CRM, if it needs one
 
     def __repr__(self) -> str:  # secrets never reach a log line
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
-        for name in ("ami_secret", "metrics_token", "database_url"):
+        for name in ("ami_secret", "metrics_token", "database_url", "crm_token"):
             if shown[name]:
                 shown[name] = "***"
         return f"Settings({shown})"
@@ -64,7 +70,8 @@ class Settings:
             )
 
 
-_SECTIONS = {"ami": "ami_", "http": "http_", "database": "database_", "center": "center_"}
+_SECTIONS = {"ami": "ami_", "http": "http_", "database": "database_", "center": "center_",
+             "crm": "crm_"}  # fmt: skip
 _ENV = {f"CTI_{f.name.upper()}": f.name for f in fields(Settings)}
 
 

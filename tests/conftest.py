@@ -11,15 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from harness import PASSWORD, TEST_USERS, Daemon, free_port, live_sim_config
+from harness import Daemon, running_daemon
 from pgserver import get_server, pg_ctl  # type: ignore[attr-defined]
-
-from cti.app import create_app
-from cti.auth.users import set_user
-from cti.keys import DATABASE
-from cti.settings import Settings
-from cti.simulator import Simulator
 
 REPO = Path(__file__).resolve().parent.parent
 CAPTURES = REPO.parent / "shared" / "ami-captures"
@@ -80,25 +73,5 @@ def own_pg(tmp_path: Path) -> Iterator[PgServer]:
 
 @pytest.fixture
 async def daemon(database_url: str, tmp_path: Path) -> AsyncIterator[Daemon]:
-    sim = Simulator(live_sim_config(), port=0)
-    await sim.start()
-    port = free_port()
-    settings = Settings(ami_port=sim.port, ami_username="cti", ami_secret="sim-secret",
-                        http_port=port, database_url=database_url, data_dir=tmp_path)
-
-    async def users_ctx(app: web.Application) -> AsyncIterator[None]:
-        pool = await app[DATABASE].pool()
-        for username, name, role, phones in TEST_USERS:
-            await set_user(pool, username, name, role, PASSWORD, phones)
-        yield
-
-    app = create_app(settings, after=[users_ctx])
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield Daemon(f"http://127.0.0.1:{port}", sim, app,
-                     {u: phones for u, _, _, phones in TEST_USERS})
-    finally:
-        await runner.cleanup()
-        await sim.stop()
+    async with running_daemon(database_url, tmp_path) as live:
+        yield live

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from cti.app import create_app
+from cti.auth.users import set_user
+from cti.keys import DATABASE
+from cti.settings import Settings
 from cti.simulator import MemberConfig, QueueConfig, SimConfig, Simulator
 
 # --- the whole daemon, live: simulator + database + panel --------------------------------
@@ -57,3 +67,45 @@ async def signed_in(daemon: Daemon, username: str) -> tuple[aiohttp.ClientSessio
     async with session.get("/api/me") as r:
         csrf = (await r.json())["csrf"]
     return session, csrf
+
+
+@asynccontextmanager
+async def running_daemon(database_url: str, data_dir: Path, **settings: Any
+                         ) -> AsyncIterator[Daemon]:  # fmt: skip
+    """The simulator, then the daemon on a free port with the test users; ``settings``
+    override the daemon's settings."""
+
+    async def users_ctx(app: web.Application) -> AsyncIterator[None]:
+        pool = await app[DATABASE].pool()
+        for username, name, role, phones in TEST_USERS:
+            await set_user(pool, username, name, role, PASSWORD, phones)
+        yield
+
+    sim = Simulator(live_sim_config(), port=0)
+    await sim.start()
+    try:
+        port = free_port()
+        config = Settings(ami_port=sim.port, ami_username="cti", ami_secret="sim-secret",
+                          http_port=port, database_url=database_url, data_dir=data_dir,
+                          **settings)  # fmt: skip
+        app = create_app(config, after=[users_ctx])
+        runner = web.AppRunner(app)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            yield Daemon(f"http://127.0.0.1:{port}", sim, app,
+                         {u: phones for u, _, _, phones in TEST_USERS})
+        finally:
+            await runner.cleanup()
+    finally:
+        await sim.stop()
+
+
+async def next_message(ws: aiohttp.ClientWebSocketResponse, kind: str, timeout: float = 10) -> dict[str, Any]:
+    async def read() -> dict[str, Any]:
+        while True:
+            message = json.loads((await ws.receive()).data)
+            if message.get("type") == kind:
+                return message  # type: ignore[no-any-return]
+
+    return await asyncio.wait_for(read(), timeout)

@@ -223,6 +223,36 @@ function wireForms(card, pop) {
   $(".dismiss", card).addEventListener("click", () => removePop(linkedid));
 }
 
+// The external CRM's answer: its text stays text, its link opens apart from the panel.
+function renderCrm(card, crm, error) {
+  const box = $(".crm", card);
+  box.hidden = false;
+  if (error) {
+    box.replaceChildren(el("p", `CRM: ${error}`, "muted"));
+    return;
+  }
+  if (!crm) {
+    box.replaceChildren(el("p", "CRM: no record for this number", "muted"));
+    return;
+  }
+  const title = el("h4", `CRM: ${crm.name || "record"}`);
+  const parts = [title];
+  if (crm.summary) parts.push(el("p", crm.summary));
+  if (crm.fields.length) {
+    const facts = el("dl", "", "figures");
+    for (const [label, value] of crm.fields) facts.append(el("dt", label), el("dd", value));
+    parts.push(facts);
+  }
+  if (crm.url) {
+    const link = el("a", "Open in CRM");
+    link.href = crm.url; // the server kept only http(s) links
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    parts.push(link);
+  }
+  box.replaceChildren(...parts);
+}
+
 // --- live updates ----------------------------------------------------------------------
 
 function setLink(up, reason) {
@@ -252,6 +282,11 @@ function handle(message) {
     case "pop_customers": {
       const card = pops.get(message.linkedid);
       if (card) renderCustomers(card, message.customers, message.linkedid);
+      break;
+    }
+    case "pop_crm": {
+      const card = pops.get(message.linkedid);
+      if (card) renderCrm(card, message.crm, message.error);
       break;
     }
     case "pop_withdrawn":

@@ -13,7 +13,8 @@ audience only:
 (its page reconnects and gets a fresh snapshot) rather than slow the pipeline.
 
 The customer record is looked up after the pop is sent (``enrich``), so the caller's number
-and name show within milliseconds even when the database or the CRM is slow.
+and name show within milliseconds even when the database or the CRM is slow; each lookup
+is a task of the hub's own, cancelled on close.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 OUTBOX_SIZE = 500
 Message = dict[str, Any]
 CustomerLookup = Callable[[str], Awaitable[list[dict[str, Any]]]]
+CrmLookup = Callable[[str], Awaitable[dict[str, Any] | None]]
 
 
 @dataclass(eq=False, slots=True)
@@ -68,6 +70,7 @@ class Hub:
     ) -> None:  # fmt: skip
         self.state = state
         self.lookup = lookup
+        self.crm: CrmLookup | None = None
         self.on_pop_written = on_pop_written  # pop latency, for the metrics
         self.clients: set[Client] = set()
         self._by_interface: dict[str, set[Client]] = {}
@@ -145,21 +148,36 @@ class Hub:
             return
         started = time.monotonic()
         self._send(audience, {"type": "pop", **_fields(ring)}, started)
-        if self.lookup is not None and ring.caller_number:
-            task = asyncio.get_running_loop().create_task(self._enrich(ring))
-            self._lookups.add(task)
-            task.add_done_callback(self._lookups.discard)
+        if not ring.caller_number:
+            return
+        if self.lookup is not None:
+            self._start_lookup(self._enrich(ring, self.lookup))
+        if self.crm is not None:
+            self._start_lookup(self._ask_crm(ring, self.crm))
 
-    async def _enrich(self, ring: AgentRinging) -> None:
-        assert self.lookup is not None
+    def _start_lookup(self, lookup: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(lookup)
+        self._lookups.add(task)
+        task.add_done_callback(self._lookups.discard)
+
+    async def _enrich(self, ring: AgentRinging, lookup: CustomerLookup) -> None:
         try:
-            customers = await self.lookup(ring.caller_number)
+            customers = await lookup(ring.caller_number)
         except Exception:
             log.exception("customer lookup failed for a pop; the pop stays without it")
             return
         self._send(self._agents_of(ring.interface),
                    {"type": "pop_customers", "linkedid": ring.linkedid,
                     "customers": customers})  # fmt: skip
+
+    async def _ask_crm(self, ring: AgentRinging, crm: CrmLookup) -> None:
+        message: Message = {"type": "pop_crm", "linkedid": ring.linkedid}
+        try:
+            message["crm"] = await crm(ring.caller_number)
+        except Exception as exc:  # the CRM is someone else's system: say why, carry on
+            log.warning("CRM lookup for a pop failed: %s", exc)
+            message |= {"crm": None, "error": str(exc)}
+        self._send(self._agents_of(ring.interface), message)
 
     async def close(self) -> None:
         for task in list(self._lookups):

@@ -5,12 +5,10 @@ an agent's websocket carries only that agent's pops."""
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-from typing import Any
 
 import aiohttp
-from harness import Daemon, signed_in
+from harness import Daemon, next_message, signed_in
 
 from cti.http.security import ROLE_ATTRIBUTE
 
@@ -82,16 +80,6 @@ async def test_wrong_password_and_bad_requests_get_clear_errors(daemon: Daemon) 
             assert r.status in (403, 404)
     finally:
         await agent.close()
-
-
-async def next_message(ws: aiohttp.ClientWebSocketResponse, kind: str, timeout: float = 10) -> dict[str, Any]:
-    async def read() -> dict[str, Any]:
-        while True:
-            message = json.loads((await ws.receive()).data)
-            if message.get("type") == kind:
-                return message  # type: ignore[no-any-return]
-
-    return await asyncio.wait_for(read(), timeout)
 
 
 async def test_an_agent_receives_only_its_own_pops(daemon: Daemon) -> None:
