@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cti.ami import actions
 from cti.ami.connection import AmiClient, AmiConfig
 from cti.ami.events import Tick
 from cti.auth.ratelimit import AttemptLimiter
@@ -46,6 +47,7 @@ from cti.push import ws
 from cti.push.hub import Hub
 from cti.settings import Settings, SettingsError
 from cti.state.store import CtiState
+from cti.wrapup import WrapUp
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,14 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB]
     # The hub first: a screen-pop must not wait behind the call log or the metrics.
     sinks: list[Sink] = [hub, app[CALL_LOG], metrics]
+    wrapup = None
+    if app[SETTINGS].center_wrapup_s > 0:
+
+        async def pause(interface: str, paused: bool, reason: str) -> None:
+            await actions.queue_pause(app[AMI], interface, paused, reason=reason)
+
+        wrapup = WrapUp(app[STATE], pause, app[SETTINGS].center_wrapup_s)
+        sinks.append(wrapup)
     pipeline = Pipeline(app[STATE], sinks, on_lag=metrics.event_lag.observe)
     app[PIPELINE] = pipeline
 
@@ -120,6 +130,8 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     await stop_tasks(tasks)
     await pipeline.drain()  # what arrived before shutdown still reaches the sinks
     await hub.close()
+    if wrapup is not None:
+        await wrapup.close()
 
 
 async def ami_ctx(app: web.Application) -> AsyncIterator[None]:

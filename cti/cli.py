@@ -70,8 +70,10 @@ def demo(args: argparse.Namespace) -> None:
         simulator_config = replace(simulator_config, arrival_rate=args.rate)
     ami_port = args.ami_port or _free_port()  # known before the app starts its AMI client
     simulator = Simulator(simulator_config, host="127.0.0.1", port=ami_port)
+    # The demo shows wrap-up (15 s unless configured) so agents see it after each call.
     settings = replace(settings, ami_host="127.0.0.1", ami_username=DEMO_AMI_USER,
-                       ami_secret=secret, ami_port=ami_port)  # fmt: skip
+                       ami_secret=secret, ami_port=ami_port,
+                       center_wrapup_s=settings.center_wrapup_s or 15.0)  # fmt: skip
 
     async def simulator_ctx(app: web.Application) -> AsyncIterator[None]:
         await simulator.start()

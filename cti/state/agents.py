@@ -17,6 +17,9 @@ DEVICE_STATE_BY_CODE = {
     0: "UNKNOWN", 1: "NOT_INUSE", 2: "INUSE", 3: "BUSY", 4: "INVALID",
     5: "UNAVAILABLE", 6: "RINGING", 7: "RINGINUSE", 8: "ONHOLD",
 }  # fmt: skip
+# The pause reason the daemon sets for its own wrap-up (cti/wrapup.py): such a pause is
+# shown as wrap-up, not as a break.
+WRAP_UP_REASON = "Wrap-up"
 _UNREACHABLE = frozenset({"UNAVAILABLE", "INVALID"})
 _IN_USE = frozenset({"INUSE", "BUSY", "RINGINUSE", "ONHOLD"})
 
@@ -58,5 +61,7 @@ class Agent:
             return AgentState.WRAP_UP, ""
         paused = [m for m in self.memberships.values() if m.paused]
         if paused and len(paused) == len(self.memberships):
+            if paused[0].paused_reason == WRAP_UP_REASON:
+                return AgentState.WRAP_UP, ""
             return AgentState.PAUSED, paused[0].paused_reason
         return AgentState.READY, ""
