@@ -26,7 +26,7 @@ from cti.calllog.writer import CallLogWriter
 from cti.customers.crm import Crm
 from cti.customers.records import find_by_number
 from cti.database import Database
-from cti.http import agent, auth, customers
+from cti.http import agent, auth, customers, supervisor
 from cti.http.security import add_security_headers, authorize
 from cti.http.status import add_routes
 from cti.keys import (
@@ -193,6 +193,7 @@ def create_app(
     auth.add_routes(app)
     agent.add_routes(app)
     customers.add_routes(app)
+    supervisor.add_routes(app)
     ws.add_routes(app)
     return app
 

@@ -31,6 +31,8 @@ class Settings:
     http_port: int = 8080
     database_url: str = ""  # empty: an embedded PostgreSQL in data_dir
     data_dir: Path = Path("var")
+    # Where Asterisk's MixMonitor writes (/var/spool/asterisk/monitor); empty: data_dir/recordings
+    recordings_dir: str = ""
     http_secure_cookies: bool = False  # set true behind HTTPS
     session_hours: float = 8.0
     metrics_token: str = ""  # empty: /metrics is open (it carries no personal data)
@@ -45,6 +47,7 @@ class Settings:
     # After a queue call the agent stays in wrap-up (paused in Asterisk, reason "Wrap-up")
     # until they press Ready, or at most this many seconds; 0 leaves it to Asterisk.
     center_wrapup_s: float = 0.0
+    center_max_wait_s: int = 60  # a caller waiting longer raises a wallboard alert
     crm_url: str = ""  # external CRM lookup, a template with {number}; empty: none
     crm_timeout_s: float = 2.0  # the pop never waits for it; a slower answer is dropped
     crm_token: str = ""  # bearer token for the CRM, if it needs one
@@ -55,6 +58,10 @@ class Settings:
             if shown[name]:
                 shown[name] = "***"
         return f"Settings({shown})"
+
+    @property
+    def recordings_path(self) -> Path:
+        return Path(self.recordings_dir) if self.recordings_dir else self.data_dir / "recordings"
 
     def require_ami_login(self) -> None:
         missing = [

@@ -7,7 +7,7 @@ import json
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ PASSWORD = "correct horse battery"
 TEST_USERS = (  # username, display name, role, phones
     ("agent1", "Ayla Demir", "agent", ("SIP/1001",)),
     ("agent2", "Burak Kaya", "agent", ("SIP/1002",)),
-    ("boss", "Selin Aydın", "supervisor", ()),
+    ("boss", "Selin Aydın", "supervisor", ("SIP/1009",)),  # her phone, for listening in
     ("root", "Admin", "admin", ()),
 )
 
@@ -81,7 +81,7 @@ async def running_daemon(database_url: str, data_dir: Path, **settings: Any
             await set_user(pool, username, name, role, PASSWORD, phones)
         yield
 
-    sim = Simulator(live_sim_config(), port=0)
+    sim = Simulator(replace(live_sim_config(), recordings_dir=data_dir / "recordings"), port=0)
     await sim.start()
     try:
         port = free_port()

@@ -55,7 +55,7 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 
 async def supervisor_page(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(WEB_DIR / "status.html")
+    return web.FileResponse(WEB_DIR / "wallboard.html")
 
 
 async def asset(request: web.Request) -> web.FileResponse:

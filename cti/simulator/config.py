@@ -8,6 +8,7 @@ and the captures exercise the same code paths.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 STRATEGIES = ("rrmemory", "leastrecent", "fewestcalls", "random", "ringall")
 CONSENT_MODES = ("explicit", "implied", "none")  # none: the dialplan never asks
@@ -85,6 +86,9 @@ class SimConfig:
     hostile_ratio: float = 0.0  # share of calls from HOSTILE_CALLERS
     seed: int | None = None
     queue_weights: tuple[float, ...] = field(default=())
+    # Where MixMonitor "records" (a short tone per recorded call, named <Uniqueid>.wav as
+    # our dialplan names it); None: no files.
+    recordings_dir: Path | None = None
 
     @classmethod
     def demo(cls) -> SimConfig:

@@ -22,11 +22,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import math
 import random
+import struct
 import time
 import uuid
+import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cti.simulator.config import HOSTILE_CALLERS, MemberConfig, QueueConfig, SimConfig
 from cti.simulator.wire import Fields, encode, response
@@ -37,6 +41,21 @@ STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
 UNKNOWN = "<unknown>"
 # app_queue's member Status codes (AST_DEVICE_*).
 NOT_INUSE, INUSE, RINGING = 1, 2, 6
+
+
+def write_tone(path: Path, seconds: float = 2.0, hertz: float = 440.0) -> None:
+    """A stand-in recording: 8 kHz mono 16-bit PCM, as MixMonitor writes .wav files."""
+    rate = 8000
+    frames = b"".join(
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * hertz * i / rate)))
+        for i in range(int(rate * seconds))
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(frames)
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +339,8 @@ class Pbx:
             self._exten(c, 6, "MixMonitor", f"{c.uniqueid}.wav,b")
             self._varset(c, "MIXMONITOR_FILENAME", f"/var/spool/asterisk/monitor/{c.uniqueid}.wav")
             self.emit("MixMonitorStart", "call,all", c.fields())
+            if self.config.recordings_dir is not None:
+                write_tone(self.config.recordings_dir / f"{c.uniqueid}.wav")
 
     def _hang_up_unqueued(self, call: _Call) -> None:
         self.emit("HangupRequest", "call,all", call.caller.fields())

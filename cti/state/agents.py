@@ -45,6 +45,7 @@ class Agent:
     wrapup_until: float | None = None
     # What was last announced, so a change is emitted only when something moved.
     announced: tuple[AgentState, str] | None = None
+    state_since: float | None = None  # when the announced state began (time in state)
 
     def derive_state(self, now: float | None) -> tuple[AgentState, str]:
         if not self.memberships:

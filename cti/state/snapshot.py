@@ -37,6 +37,8 @@ def snapshot(state: CtiState) -> dict[str, Any]:
                 "reason": a.derive_state(now)[1],
                 "queues": sorted(a.memberships),
                 "talking": a.talking,
+                "state_since": a.state_since,
+                "calls_taken": sum(m.calls_taken for m in a.memberships.values()),
             }
             for a in sorted(state.agents.values(), key=lambda a: a.interface)
         ],

@@ -199,6 +199,7 @@ class CtiState:
         state = agent.derive_state(self.clock)
         if state != agent.announced:
             agent.announced = state
+            agent.state_since = ts if ts is not None else self.clock
             out.append(
                 AgentStateChanged(
                     ts, agent.interface, agent.member_name, state[0], state[1],
@@ -586,6 +587,9 @@ class CtiState:
         call = self.calls.get(channel.linkedid if channel else e.linkedid)
         if call is not None:
             call.recorded = True
+            # Our dialplan names the file after the recorded channel (MixMonitor
+            # ${UNIQUEID}.wav); a Recording field in the consent event wins if it came.
+            call.recording = call.recording or f"{e.uniqueid}.wav"
 
     # --- hold and transfer ------------------------------------------------------------
 

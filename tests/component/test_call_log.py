@@ -89,9 +89,9 @@ async def test_rows_match_the_capture_readme(captures: Path, database_url: str, 
     finally:
         await connection.close()
     assert [tuple(r) for r in rows] == [
-        ("905321234567", "+905321234567", "Ayşe Çağrı Yılmaz", "support", "SIP/1001", "answered", 2, 2, "granted", None),
+        ("905321234567", "+905321234567", "Ayşe Çağrı Yılmaz", "support", "SIP/1001", "answered", 2, 2, "granted", "1795343720.0.wav"),
         ("905551112233", "+905551112233", "Mehmet Öztürk", "support", "SIP/1002", "answered", 2, 2, "declined", None),
-        ("74951234567", "+74951234567", "Иван Петров", "support", "SIP/1001", "answered", 3, 1, "granted", None),
+        ("74951234567", "+74951234567", "Иван Петров", "support", "SIP/1001", "answered", 3, 1, "granted", "1795343724.4.wav"),
         ("15551234567", "+15551234567", "<img src=x onerror=alert(1)>", "sales", "SIP/1003", "answered", 2, 2, None, None),
         ("4930123456", "+4930123456", "José Müller", "sales", "SIP/1003", "answered", 2, 2, None, None),
     ]

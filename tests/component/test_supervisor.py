@@ -1,0 +1,166 @@
+"""The supervisor's API on the live daemon: KPIs recomputed from replayed captures against
+figures worked out by hand from the captures' README, the call history and its CSV,
+recordings by call id with Range, and audited actions on agents."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from harness import Daemon, signed_in
+
+from cti.calllog.spool import Spool
+from cti.calllog.writer import CallLogWriter
+from cti.keys import DATABASE, STATE
+from cti.replay import capture_bytes, replay
+
+
+def capture_period(path: Path) -> dict[str, str]:
+    """from/to around a capture's first and last Timestamp."""
+    stamps = [float(s) for s in re.findall(rb"Timestamp: ([0-9.]+)", path.read_bytes())]
+    return {"from": datetime.fromtimestamp(int(min(stamps)) - 1, UTC).isoformat(),
+            "to": datetime.fromtimestamp(int(max(stamps)) + 2, UTC).isoformat()}
+
+
+async def replay_captures(daemon: Daemon, captures: Path, names: tuple[str, ...],
+                          spool: Path) -> None:  # fmt: skip
+    writer = CallLogWriter(daemon.app[DATABASE], Spool(spool), "TR")
+    for name in names:
+        replay(capture_bytes(captures / name), sinks=[writer])
+    await writer.drain()
+    assert writer.spool_depth == 0
+
+
+async def kpi(session: aiohttp.ClientSession, **params: Any) -> dict[str, Any]:
+    async with session.get("/api/kpi", params={k: str(v) for k, v in params.items()}) as r:
+        assert r.status == 200, await r.text()
+        return await r.json()  # type: ignore[no-any-return]
+
+
+async def test_kpis_from_replayed_captures_match_the_readme(
+    daemon: Daemon, captures: Path, tmp_path: Path
+) -> None:
+    names = ("basic-queue-calls.ami", "ring-no-answer.ami", "load-6cps.ami")
+    await replay_captures(daemon, captures, names, tmp_path / "replay.spool")
+    boss, _ = await signed_in(daemon, "boss")
+    async with boss:
+        basic = capture_period(captures / names[0])
+        # support: waits 2, 2, 3 and talks 2, 2, 1 (README table)
+        support = (await kpi(boss, **basic, queue="support", threshold=2))["queues"]["support"]
+        assert (support["offered"], support["answered"], support["abandoned"]) == (3, 3, 0)
+        assert support["asa_s"] == round(7 / 3, 2) and support["aht_s"] == round(5 / 3, 2)
+        assert support["service_level"] == round(2 / 3, 4)  # 3 s is over T = 2
+        again = (await kpi(boss, **basic, queue="support", threshold=3))["queues"]["support"]
+        assert again["service_level"] == 1.0  # the same calls, another threshold after the fact
+        sales = (await kpi(boss, **basic, queue="sales"))["queues"]["sales"]
+        assert (sales["offered"], sales["answered"], sales["asa_s"]) == (2, 2, 2.0)
+
+        # ring-no-answer: Fatma answered after 2 s; Ali abandoned after 24 s.
+        rna = capture_period(captures / names[1])
+        figures = (await kpi(boss, **rna, queue="support", threshold=20))["queues"]["support"]
+        assert (figures["offered"], figures["answered"], figures["abandoned"]) == (2, 1, 1)
+        assert figures["abandon_rate"] == 0.5 and figures["short_abandoned"] == 0
+        assert figures["service_level"] == 1.0 and figures["service_level_2"] == 0.5
+        longer = (await kpi(boss, **rna, queue="support", threshold=30))["queues"]["support"]
+        assert longer["service_level_2"] == 1.0  # Ali gave up within 30 s
+
+        # load-6cps: 240 calls into bulk, all answered, total wait 360 s.
+        load = (await kpi(boss, **capture_period(captures / names[2])))["queues"]
+        assert list(load) == ["bulk"]
+        assert (load["bulk"]["offered"], load["bulk"]["answered"]) == (240, 240)
+        assert load["bulk"]["asa_s"] == 1.5
+        assert "÷" in (await kpi(boss, **basic))["definitions"]["service_level"]
+
+        async with boss.get("/api/kpi", params={"from": "yesterday"}) as r:
+            assert r.status == 400 and "ISO 8601" in await r.text()
+        async with boss.get("/api/kpi", params={"threshold": "-3"}) as r:
+            assert r.status == 400
+
+
+async def wait_for(condition: Any, timeout: float = 15.0) -> None:
+    async def poll() -> None:
+        while not await condition():
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+async def logged(daemon: Daemon, *linkedids: str) -> bool:
+    pool = await daemon.app[DATABASE].pool()
+    count = await pool.fetchval("SELECT count(*) FROM calls WHERE linkedid = ANY($1)",
+                                list(linkedids))  # fmt: skip
+    return bool(count == len(linkedids))
+
+
+async def test_history_csv_and_recordings(daemon: Daemon) -> None:
+    sim = daemon.sim
+    recorded = await sim.place_call("905321112233", "Fatma Demir", "sales", consent="granted",
+                                    answer_after=0.05, talk_s=0.2)  # fmt: skip
+    formula = await sim.place_call("4930123456", '=HYPERLINK("http://evil.example","x")',
+                                   "sales", consent="declined", answer_after=0.05, talk_s=0.2)
+    await wait_for(lambda: logged(daemon, recorded, formula))
+    boss, _ = await signed_in(daemon, "boss")
+    async with boss:
+        async with boss.get("/api/history", params={"number": "+90 532 111 22 33"}) as r:
+            rows = await r.json()
+        assert [row["linkedid"] for row in rows] == [recorded]
+        assert rows[0]["has_recording"] and rows[0]["consent"] == "granted"
+        async with boss.get("/api/history", params={"consent": "declined"}) as r:
+            assert [row["linkedid"] for row in await r.json()] == [formula]
+        async with boss.get("/api/history", params={"outcome": "maybe"}) as r:
+            assert r.status == 400
+        async with boss.get("/api/history.csv") as r:
+            assert r.headers["Content-Type"].startswith("text/csv")
+            table = list(csv.DictReader(io.StringIO(await r.text())))
+        names = {row["linkedid"]: row["caller_name"] for row in table}
+        assert names[formula].startswith("'=HYPERLINK")  # a spreadsheet shows it, never runs it
+
+        async with boss.get(f"/api/recordings/{recorded}", headers={"Range": "bytes=0-99"}) as r:
+            assert r.status == 206 and r.headers["Content-Type"] == "audio/wav"
+            body = await r.read()
+        assert len(body) == 100 and body[:4] == b"RIFF"
+        async with boss.get(f"/api/recordings/{formula}") as r:
+            assert r.status == 404 and "no recording" in await r.text()
+    agent, _ = await signed_in(daemon, "agent1")
+    async with agent, agent.get(f"/api/recordings/{recorded}") as r:
+        assert r.status == 403
+
+
+@pytest.mark.parametrize("mode", ["listen", "barge"])
+async def test_supervisor_actions_are_audited_and_refusals_explained(
+    daemon: Daemon, mode: str
+) -> None:
+    boss, csrf = await signed_in(daemon, "boss")
+    headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
+    members = daemon.sim.pbx.queues["support"].members
+    async with boss:
+        while "SIP/1001" not in daemon.app[STATE].agents:
+            await asyncio.sleep(0.05)
+        async with boss.post("/api/supervisor/pause", headers=headers,
+                             json={"interface": "SIP/1001", "paused": True, "reason": "Meeting"}) as r:
+            assert r.status == 200, await r.text()
+        assert members["SIP/1001"].paused and members["SIP/1001"].reason == "Meeting"
+        async with boss.post("/api/supervisor/pause", headers=headers,
+                             json={"interface": "SIP/4242", "paused": True, "reason": "Meeting"}) as r:
+            assert r.status == 404
+        async with boss.post("/api/supervisor/spy", headers=headers,
+                             json={"interface": "SIP/1001", "mode": mode}) as r:
+            assert r.status == 200, await r.text()
+        assert any(c.exten == f"{mode}-1001" and c.context == "cti-spy"
+                   for c in daemon.sim.pbx.channels.values())
+        await daemon.sim.go_offline()  # Asterisk away: the action fails and says so
+        async with boss.post("/api/supervisor/pause", headers=headers,
+                             json={"interface": "SIP/1001", "paused": False}) as r:
+            assert r.status == 502 and "Asterisk refused to unpause SIP/1001" in await r.text()
+        async with boss.get("/api/supervisor/audit") as r:
+            audit = await r.json()
+    assert [(a["username"], a["action"], a["target"], a["accepted"]) for a in reversed(audit)] == [
+        ("boss", "pause", "SIP/1001", True), ("boss", mode, "SIP/1001", True),
+        ("boss", "unpause", "SIP/1001", False)]

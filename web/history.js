@@ -1,0 +1,56 @@
+// Call history: search the call log, export the same filter as CSV, play recordings
+// (served by call id to supervisors only). Every value is set as text, never as HTML.
+
+const $ = (selector, root = document) => root.querySelector(selector);
+
+function el(tag, value) {
+  const node = document.createElement(tag);
+  node.textContent = value == null ? "" : String(value);
+  return node;
+}
+
+function query(form) {
+  const params = new URLSearchParams();
+  for (const [name, value] of new FormData(form)) {
+    if (value) params.set(name, value);
+  }
+  return params;
+}
+
+async function search(event) {
+  if (event) event.preventDefault();
+  const params = query($("#search"));
+  $("#csv").href = `/api/history.csv?${params}`;
+  const response = await fetch(`/api/history?${params}`, { credentials: "same-origin" });
+  if (response.status === 401) window.location.assign("/login");
+  if (!response.ok) {
+    $("#notice").textContent = await response.text();
+    return;
+  }
+  const rows = await response.json();
+  $("#notice").textContent = `${rows.length} call(s)`;
+  $("#history tbody").replaceChildren(...rows.map((call) => {
+    const tr = document.createElement("tr");
+    tr.dataset.linkedid = call.linkedid;
+    const started = call.started_at ? new Date(call.started_at).toLocaleString() : "";
+    for (const value of [started, call.caller_name, call.caller_number, call.customer, call.queue,
+      call.agent_name || call.agent, call.outcome, call.wait_s, call.talk_s, call.consent ?? "not asked"]) {
+      tr.append(el("td", value));
+    }
+    const cell = document.createElement("td");
+    if (call.has_recording) {
+      const audio = document.createElement("audio");
+      audio.controls = true;
+      audio.preload = "none";
+      audio.src = `/api/recordings/${encodeURIComponent(call.linkedid)}`;
+      cell.append(audio);
+    } else {
+      cell.textContent = call.consent === "declined" ? "declined" : "none";
+    }
+    tr.append(cell);
+    return tr;
+  }));
+}
+
+$("#search").addEventListener("submit", (event) => search(event).catch((e) => { $("#notice").textContent = e.message; }));
+search().catch((e) => { $("#notice").textContent = e.message; });

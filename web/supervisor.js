@@ -1,0 +1,213 @@
+// The supervisor's page: queue wallboard (figures from the call log via /api/wallboard),
+// agents and calls now (/api/state), and actions on agents. Caller ID is attacker-controlled
+// text: every value reaches the page through textContent, never as HTML.
+
+const $ = (selector, root = document) => root.querySelector(selector);
+let csrf = "";
+let config = { pause_reasons: [] };
+
+function text(node, value) {
+  node.textContent = value == null ? "" : String(value);
+  return node;
+}
+
+function el(tag, value, className) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  return text(node, value);
+}
+
+function notice(message) {
+  text($("#notice"), message);
+}
+
+async function api(path, body) {
+  const options = { credentials: "same-origin", headers: {} };
+  if (body !== undefined) {
+    options.method = "POST";
+    options.headers["Content-Type"] = "application/json";
+    options.headers["X-CSRF-Token"] = csrf;
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, options);
+  if (response.status === 401) window.location.assign("/login");
+  if (!response.ok) throw new Error(await response.text());
+  return response.json();
+}
+
+const pct = (value) => (value == null ? "—" : `${Math.round(value * 100)}%`);
+const secs = (value) => (value == null ? "—" : `${Math.round(value)} s`);
+
+function since(ts) {
+  return ts == null ? "" : secs(Date.now() / 1000 - ts);
+}
+
+// --- queues ----------------------------------------------------------------------------
+
+function chart(svg, buckets) {
+  const ns = "http://www.w3.org/2000/svg";
+  const max = Math.max(1, ...buckets.map((b) => b.offered));
+  const parts = [];
+  for (const bucket of buckets) {
+    const start = new Date(bucket.start);
+    const slot = start.getHours() * 4 + Math.floor(start.getMinutes() / 15); // 96 per day
+    for (const [i, key] of ["offered", "answered", "abandoned"].entries()) {
+      const height = (bucket[key] / max) * 100;
+      const bar = document.createElementNS(ns, "rect");
+      bar.setAttribute("x", String(slot * 10 + i * 3));
+      bar.setAttribute("y", String(110 - height));
+      bar.setAttribute("width", "3");
+      bar.setAttribute("height", String(height));
+      bar.setAttribute("class", key);
+      const title = document.createElementNS(ns, "title");
+      title.textContent = `${start.toLocaleTimeString()} ${key} ${bucket[key]}; SL ${pct(bucket.service_level)}`;
+      bar.append(title);
+      parts.push(bar);
+    }
+  }
+  svg.replaceChildren(...parts);
+}
+
+function queueCard(queue) {
+  let card = $(`.queue-card[data-queue="${CSS.escape(queue.queue)}"]`);
+  if (!card) {
+    card = $("#queue-template").content.firstElementChild.cloneNode(true);
+    card.dataset.queue = queue.queue;
+    $("#queue-cards").append(card);
+  }
+  const today = queue.windows.today;
+  text($(".queue-name", card), queue.queue);
+  text($(".waiting", card), queue.waiting);
+  text($(".longest", card), secs(queue.longest_wait_s));
+  text($(".sl-label", card), `SL (${queue.threshold_s} s, target ${pct(queue.target)})`);
+  text($(".sl", card), pct(today.service_level));
+  text($(".sl2", card), pct(today.service_level_2));
+  text($(".abandon", card), `${pct(today.abandon_rate)} (${today.short_abandoned} short)`);
+  text($(".asa", card), secs(today.asa_s));
+  text($(".aht", card), secs(today.aht_s));
+  const a = queue.agents;
+  text($(".agents-line", card), `Agents: ${a.logged_in} logged in · ${a.ready} ready · ${a.on_call} on call · ` +
+    `${a.ringing} ringing · ${a.paused} paused · ${a.wrap_up} wrap-up`);
+  text($(".alerts", card), queue.alerts.join(" · "));
+  card.classList.toggle("breach", queue.alerts.length > 0);
+  const rows = ["today", "60m", "15m"].map((name) => {
+    const w = queue.windows[name];
+    const tr = document.createElement("tr");
+    for (const value of [name === "today" ? "since midnight" : `last ${name}`, w.offered, w.answered,
+      `${w.abandoned} (${w.short_abandoned})`, pct(w.service_level), pct(w.service_level_2), secs(w.asa_s), secs(w.aht_s)]) {
+      tr.append(el("td", value));
+    }
+    return tr;
+  });
+  $(".windows tbody", card).replaceChildren(...rows);
+  chart($(".chart", card), queue.buckets);
+}
+
+async function refreshWallboard() {
+  const board = await api("/api/wallboard");
+  for (const queue of board.queues) queueCard(queue);
+  const defs = Object.entries(board.definitions).flatMap(([name, meaning]) => [el("dt", name), el("dd", meaning)]);
+  $("#definitions").replaceChildren(...defs);
+}
+
+// --- agents and calls ------------------------------------------------------------------
+
+function actionCell(agent) {
+  const td = document.createElement("td");
+  const reason = el("select", "");
+  reason.setAttribute("aria-label", `Pause reason for ${agent.interface}`);
+  reason.replaceChildren(...config.pause_reasons.map((r) => el("option", r)));
+  const act = (label, run) => {
+    const button = el("button", label, "secondary small");
+    button.type = "button";
+    button.addEventListener("click", async () => {
+      try {
+        await run();
+        notice(`${label}: ${agent.name || agent.interface} — done`);
+        refreshState();
+      } catch (error) {
+        notice(`${label}: ${error.message}`);
+      }
+    });
+    return button;
+  };
+  td.append(reason,
+    act("Pause", () => api("/api/supervisor/pause", { interface: agent.interface, paused: true, reason: reason.value })),
+    act("Ready", () => api("/api/supervisor/pause", { interface: agent.interface, paused: false })));
+  if (agent.talking) {
+    for (const mode of ["listen", "whisper", "barge"]) {
+      td.append(act(mode[0].toUpperCase() + mode.slice(1), () => api("/api/supervisor/spy", { interface: agent.interface, mode })));
+    }
+  }
+  return td;
+}
+
+let lastAgents = "";
+async function refreshState() {
+  const state = await api("/api/state");
+  const link = $("#link");
+  text(link, state.ami_connected ? "Asterisk connected" : "Asterisk link down");
+  link.className = state.ami_connected ? "link up" : "link down";
+  const calls = new Map(state.calls.map((c) => [c.linkedid, c]));
+  // Rebuild the agents' rows only when they changed, so an open reason list stays open.
+  const key = JSON.stringify(state.agents.map((a) => [a.interface, a.state, a.reason, a.talking, a.calls_taken]));
+  if (key !== lastAgents) {
+    lastAgents = key;
+    $("#agents tbody").replaceChildren(...state.agents.map((agent) => {
+      const tr = document.createElement("tr");
+      tr.dataset.interface = agent.interface;
+      const call = agent.talking ? calls.get(agent.talking) : null;
+      for (const value of [agent.name, agent.interface, agent.reason ? `${agent.state} (${agent.reason})` : agent.state]) {
+        tr.append(el("td", value));
+      }
+      tr.append(el("td", since(agent.state_since), "since"));
+      tr.lastChild.dataset.since = agent.state_since ?? "";
+      for (const value of [call ? call.caller_name || call.caller_number : "", agent.queues.join(", "), agent.calls_taken]) {
+        tr.append(el("td", value));
+      }
+      tr.append(actionCell(agent));
+      return tr;
+    }));
+  }
+  for (const cell of document.querySelectorAll("td.since")) {
+    if (cell.dataset.since) text(cell, since(Number(cell.dataset.since)));
+  }
+  $("#calls tbody").replaceChildren(...state.calls.map((c) => {
+    const tr = document.createElement("tr");
+    for (const value of [c.caller_name, c.caller_number, c.queue, c.agent, since(c.answered_at), c.consent ?? "not asked"]) {
+      tr.append(el("td", value));
+    }
+    return tr;
+  }));
+}
+
+// --- start -----------------------------------------------------------------------------
+
+function every(ms, run) {
+  const tick = async () => {
+    try {
+      await run();
+    } catch (error) {
+      text($("#link"), `offline (${error.message})`);
+      $("#link").className = "link down";
+    }
+    setTimeout(tick, ms);
+  };
+  tick();
+}
+
+async function start() {
+  const me = await api("/api/me");
+  csrf = me.csrf;
+  config = await api("/api/agent/config");
+  if (new URLSearchParams(location.search).has("wall")) document.body.classList.add("wall");
+  $("#wall").addEventListener("click", () => document.body.classList.toggle("wall"));
+  $("#logout").addEventListener("click", async () => {
+    await api("/api/logout", {});
+    window.location.assign("/login");
+  });
+  every(1000, refreshState);
+  every(2000, refreshWallboard);
+}
+
+start().catch((error) => notice(String(error.message || error)));
