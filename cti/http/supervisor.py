@@ -26,6 +26,7 @@ from cti.http.agent import json_body
 from cti.http.security import route, session_of
 from cti.http.status import WEB_DIR
 from cti.keys import AMI, DATABASE, SETTINGS, STATE
+from cti.phone import to_e164
 from cti.state.changes import AgentState
 
 DEFAULT_THRESHOLD_S = 20
@@ -248,8 +249,9 @@ def _filter(request: web.Request) -> reports.CallFilter:
     if consent is not None and consent not in ("granted", "declined", "none"):
         raise web.HTTPBadRequest(text="consent must be granted, declined or none")
     number = q.get("number") or None
-    if number is not None:
-        number = re.sub(r"[\s()-]", "", number)
+    if number is not None:  # '0532 111 22 33' and '+90 532 111 22 33' find the same calls
+        number = to_e164(number, request.app[SETTINGS].center_region) or re.sub(
+            r"[\s()-]", "", number)
     return reports.CallFilter(
         since, until, number, q.get("customer") or None, q.get("agent") or None,
         q.get("queue") or None, outcome, consent, _int(request, "limit", 500, 1, 10_000),

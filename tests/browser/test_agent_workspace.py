@@ -4,44 +4,10 @@ names stay text."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
-
 import pytest
-from harness import PASSWORD, Daemon
-from playwright.async_api import Browser, Locator, Page, async_playwright, expect
-
-# This machine's network is closed: without these flags Chromium spends its start-up trying
-# to reach Google's services. --no-sandbox because CI runs as root.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.fail("Debian's chromium is not installed; scripts/test installs it "
-                    "(apt-get install chromium)")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium, headless=True,
-                                                   args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
-
-
-async def signed_in(browser: Browser, daemon: Daemon, username: str) -> Page:
-    """A fresh browser profile, signed in, on the page its role lands on, live."""
-    page = await (await browser.new_context()).new_page()
-    page.set_default_timeout(10_000)
-    await page.goto(f"{daemon.url}/login")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{daemon.url}/agent")
-    await expect(page.locator("#link")).to_have_text("live")
-    return page
+from browsing import signed_in
+from harness import Daemon
+from playwright.async_api import Browser, Locator, Page, expect
 
 
 def pop(page: Page, caller_name: str) -> Locator:

@@ -1,0 +1,74 @@
+"""A supervisor's page in real headless Chromium against the live daemon and the simulator:
+the wallboard follows simulated calls, an agent is paused from the grid, and a recorded call
+is played from the call history."""
+
+from __future__ import annotations
+
+import asyncio
+
+from browsing import signed_in
+from harness import Daemon
+from playwright.async_api import Browser, expect
+
+from cti.keys import DATABASE, STATE
+
+HOSTILE = '<img src=x onerror="document.title=\'owned\'">'
+
+
+async def test_wallboard_follows_calls_and_an_agent_is_paused(
+    browser: Browser, daemon: Daemon
+) -> None:
+    page = await signed_in(browser, daemon, "boss", lands_on="/supervisor")
+    linkedid = await daemon.sim.place_call("15551234567", HOSTILE, "support", consent="granted",
+                                           answer_after=None, talk_s=60)  # fmt: skip
+    support = page.locator('.queue-card[data-queue="support"]')
+    await expect(support.locator(".waiting")).to_have_text("1")
+    await expect(page.locator("#calls tbody")).to_contain_text(HOSTILE)  # as text
+    assert await page.locator("#calls img").count() == 0 and await page.title() != "owned"
+
+    state = daemon.app[STATE]
+    while "SIP/1001" not in state.calls[linkedid].ringing:
+        await asyncio.sleep(0.02)
+    assert daemon.sim.answer(linkedid, "SIP/1001")
+    await expect(support.locator(".waiting")).to_have_text("0")
+    today = support.locator(".windows tbody tr").first
+    await expect(today.locator("td").nth(2)).to_have_text("1")  # answered since midnight
+    await expect(support.locator(".chart rect.answered")).to_have_count(1)
+    await daemon.sim.hangup(linkedid)
+
+    row = page.locator('#agents tr[data-interface="SIP/1002"]')
+    await row.locator("select").select_option("Lunch")
+    await row.get_by_role("button", name="Pause").click()
+    await expect(row.locator("td").nth(2)).to_have_text("paused (Lunch)")
+    await expect(page.locator("#notice")).to_contain_text("Pause")
+    pool = await daemon.app[DATABASE].pool()
+    audit = await pool.fetch("SELECT action, target, detail, accepted FROM supervisor_actions")
+    assert [tuple(a) for a in audit] == [("pause", "SIP/1002", "Lunch", True)]
+
+
+async def test_a_recorded_call_plays_from_the_history(browser: Browser, daemon: Daemon) -> None:
+    recorded = await daemon.sim.place_call("905321112233", "Fatma Demir", "sales",
+                                           consent="granted", answer_after=0.05, talk_s=0.2)
+    declined = await daemon.sim.place_call("905551112233", "Mehmet Öztürk", "sales",
+                                           consent="declined", answer_after=0.05, talk_s=0.2)
+    pool = await daemon.app[DATABASE].pool()
+    while await pool.fetchval("SELECT count(*) FROM calls") < 2:
+        await asyncio.sleep(0.05)
+    page = await signed_in(browser, daemon, "boss", lands_on="/supervisor")
+    await page.goto(f"{daemon.url}/history")
+    await expect(page.locator("#history tbody tr")).to_have_count(2)
+    declined_row = page.locator(f'#history tr[data-linkedid="{declined}"]')
+    await expect(declined_row.locator("td").last).to_have_text("declined")
+    audio = page.locator(f'#history tr[data-linkedid="{recorded}"] audio')
+    duration = await audio.evaluate(
+        """audio => new Promise((resolve, reject) => {
+             audio.addEventListener("loadedmetadata", () => resolve(audio.duration));
+             audio.addEventListener("error", () => reject(new Error("cannot load")));
+             audio.load();
+           })"""
+    )
+    assert abs(duration - 2.0) < 0.1  # the simulator's 2 s recording, fetched by call id
+
+    await page.fill("input[name=number]", "0532 111 22 33")  # national format finds it too
+    await page.click("button[type=submit]")
+    await expect(page.locator("#history tbody tr")).to_have_count(1)
