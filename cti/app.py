@@ -12,10 +12,12 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
 
+from cti import quality
 from cti.ami import actions
 from cti.ami.connection import AmiClient, AmiConfig
 from cti.ami.events import Tick
@@ -27,6 +29,7 @@ from cti.customers.crm import Crm
 from cti.customers.records import find_by_number
 from cti.database import Database
 from cti.http import agent, auth, customers, supervisor
+from cti.http import quality as quality_routes
 from cti.http.security import add_security_headers, authorize
 from cti.http.status import add_routes
 from cti.keys import (
@@ -47,6 +50,7 @@ from cti.push import ws
 from cti.push.hub import Hub
 from cti.settings import Settings, SettingsError
 from cti.state.store import CtiState
+from cti.wallboard import Alert, watch_alerts
 from cti.wrapup import WrapUp
 
 log = logging.getLogger(__name__)
@@ -173,11 +177,29 @@ async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
     await stop_tasks([task])
 
 
+async def alerts_ctx(app: web.Application) -> AsyncIterator[None]:
+    hub, metrics = app[HUB], app[METRICS]
+
+    def publish(alert: Alert) -> None:
+        if alert.raised:
+            metrics.alerts_raised.labels(alert.queue, alert.kind).inc()
+        hub.to_supervisors({"type": "alert", **asdict(alert)})
+
+    task = asyncio.create_task(
+        watch_alerts(app[SETTINGS], app[STATE], app[DATABASE], publish))
+    yield
+    await stop_tasks([task])
+
+
 def create_app(
     settings: Settings, before: Sequence[CleanupCtx] = (), after: Sequence[CleanupCtx] = ()
 ) -> web.Application:
     """The daemon's application; ``before`` runs first (the demo's simulator), ``after``
     once the core is up (the demo's seed data)."""
+    try:
+        quality.parse_form(settings.center_qa_form)
+    except ValueError as exc:
+        raise SettingsError(f"CTI_CENTER_QA_FORM: {exc}") from None
     app = web.Application(middlewares=[authorize], client_max_size=1 << 20)
     app[SETTINGS] = settings
     app[LOGIN_LIMITER] = AttemptLimiter()
@@ -188,12 +210,13 @@ def create_app(
     app[HUB] = Hub(state, on_pop_written=metrics.screen_pop_latency.observe)
     app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.extend(before)
-    app.cleanup_ctx.extend([database_ctx, crm_ctx, pipeline_ctx, ami_ctx, *after])
+    app.cleanup_ctx.extend([database_ctx, crm_ctx, pipeline_ctx, ami_ctx, alerts_ctx, *after])
     add_routes(app)
     auth.add_routes(app)
     agent.add_routes(app)
     customers.add_routes(app)
     supervisor.add_routes(app)
+    quality_routes.add_routes(app)
     ws.add_routes(app)
     return app
 

@@ -120,6 +120,9 @@ class Metrics:
         self.db_write = Histogram("cti_call_log_write_seconds",
                                   "Duration of one call-log database write", buckets=LAG_BUCKETS,
                                   registry=r)  # fmt: skip
+        self.alerts_raised = PromCounter("cti_alerts_raised",
+                                         "Wallboard alerts raised (service level, long wait)",
+                                         ["queue", "kind"], registry=r)  # fmt: skip
         self.service_level = _ServiceLevel()
 
     def thresholds(self) -> dict[str, int]:

@@ -48,6 +48,14 @@ class Settings:
     # until they press Ready, or at most this many seconds; 0 leaves it to Asterisk.
     center_wrapup_s: float = 0.0
     center_max_wait_s: int = 60  # a caller waiting longer raises a wallboard alert
+    # Quality review form, "criterion:weight" items (see cti/quality.py), and how many of
+    # each agent's recorded calls are proposed for review each week.
+    center_qa_form: tuple[str, ...] = (
+        "Greeting and identification:15", "Identity checked before account details:25",
+        "Accurate and complete information:25", "Courtesy and empathy:20",
+        "Disposition and notes recorded:15",
+    )  # fmt: skip
+    center_qa_sample_per_week: int = 3
     crm_url: str = ""  # external CRM lookup, a template with {number}; empty: none
     crm_timeout_s: float = 2.0  # the pop never waits for it; a slower answer is dropped
     crm_token: str = ""  # bearer token for the CRM, if it needs one

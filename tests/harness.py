@@ -16,7 +16,7 @@ from aiohttp import web
 
 from cti.app import create_app
 from cti.auth.users import set_user
-from cti.keys import DATABASE
+from cti.keys import DATABASE, STATE
 from cti.settings import Settings
 from cti.simulator import MemberConfig, QueueConfig, SimConfig, Simulator
 
@@ -67,6 +67,23 @@ async def signed_in(daemon: Daemon, username: str) -> tuple[aiohttp.ClientSessio
     async with session.get("/api/me") as r:
         csrf = (await r.json())["csrf"]
     return session, csrf
+
+
+async def handled_call(daemon: Daemon, interface: str, consent: str = "granted") -> str:
+    """A support call answered at ``interface`` and hung up; returns once it is logged."""
+    sim, state = daemon.sim, daemon.app[STATE]
+    linkedid = await sim.place_call("905321112233", "Fatma Demir", "support", consent=consent,
+                                    answer_after=None)  # fmt: skip
+    while linkedid not in state.calls or interface not in state.calls[linkedid].ringing:
+        await asyncio.sleep(0.02)
+    assert sim.answer(linkedid, interface)
+    while state.calls[linkedid].agent != interface:
+        await asyncio.sleep(0.02)
+    await sim.hangup(linkedid)
+    pool = await daemon.app[DATABASE].pool()
+    while not await pool.fetchval("SELECT count(*) FROM calls WHERE linkedid = $1", linkedid):
+        await asyncio.sleep(0.05)
+    return linkedid
 
 
 @asynccontextmanager

@@ -3,45 +3,23 @@
 // Caller ID and customer data are attacker-controllable text: they only ever reach the page
 // through textContent / value, never as HTML.
 
-const $ = (selector, root = document) => root.querySelector(selector);
-let csrf = "";
+import { $, api as request, connect, el, text, whoAmI } from "/static/panel.js";
+
 let config = { pause_reasons: [], dispositions: [] };
 const pops = new Map(); // linkedid -> card element
 
-function notice(text) {
-  $("#notice").textContent = text;
+function notice(message) {
+  $("#notice").textContent = message;
 }
 
-function text(element, value) {
-  element.textContent = value ?? "";
-  return element;
-}
-
-function el(tag, value, className) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  return text(node, value);
-}
-
+// The page's calls show the server's refusal where the agent looks.
 async function api(path, body) {
-  const options = { credentials: "same-origin", headers: {} };
-  if (body !== undefined) {
-    options.method = "POST";
-    options.headers["Content-Type"] = "application/json";
-    options.headers["X-CSRF-Token"] = csrf;
-    options.body = JSON.stringify(body);
+  try {
+    return await request(path, body);
+  } catch (error) {
+    notice(error.message);
+    throw error;
   }
-  const response = await fetch(path, options);
-  if (response.status === 401) {
-    window.location.assign("/login");
-    throw new Error("signed out");
-  }
-  if (!response.ok) {
-    const message = await response.text();
-    notice(message);
-    throw new Error(message);
-  }
-  return response.json();
 }
 
 function seconds(value) {
@@ -87,6 +65,15 @@ async function loadHome() {
     return tr;
   });
   $("#recent tbody").replaceChildren(...rows);
+  const reviews = await api("/api/agent/reviews");
+  $("#reviews").replaceChildren(...reviews.map((review) => {
+    const li = el("li", "");
+    const marks = review.form.map((c) => `${c.name} ${review.marks[c.name]}/5`).join(" · ");
+    li.append(el("strong", `${review.score}%`), el("span", ` call of ${when(review.started_at)} (${review.caller_number || "unknown"}), by ${review.reviewer}: ${marks}`));
+    if (review.comment) li.append(el("p", review.comment, "muted"));
+    return li;
+  }));
+  if (!reviews.length) $("#reviews").append(el("li", "No review yet.", "muted"));
 }
 
 // --- pops ------------------------------------------------------------------------------
@@ -322,24 +309,10 @@ function handle(message) {
   }
 }
 
-let retry = 0;
-function connect() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/ws`);
-  socket.addEventListener("open", () => { retry = 0; });
-  socket.addEventListener("message", (event) => handle(JSON.parse(event.data)));
-  socket.addEventListener("close", () => {
-    setLink(false, "offline — reconnecting");
-    retry = Math.min(retry + 1, 5);
-    setTimeout(connect, 500 * 2 ** retry);
-  });
-}
-
 // --- start -----------------------------------------------------------------------------
 
 async function start() {
-  const me = await api("/api/me");
-  csrf = me.csrf;
+  const me = await whoAmI();
   text($("#who"), `${me.user.name} (${me.user.interfaces.join(", ") || "no phone"})`);
   const home = await api("/api/agent/config");
   config = home;
@@ -351,7 +324,7 @@ async function start() {
     await api("/api/logout", {});
     window.location.assign("/login");
   });
-  connect();
+  connect(handle, () => setLink(false, "offline — reconnecting"));
   await loadHome();
 }
 

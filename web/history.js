@@ -43,7 +43,9 @@ async function search(event) {
       audio.controls = true;
       audio.preload = "none";
       audio.src = `/api/recordings/${encodeURIComponent(call.linkedid)}`;
-      cell.append(audio);
+      const review = el("a", "Review");
+      review.href = `/quality?call=${encodeURIComponent(call.linkedid)}`;
+      cell.append(audio, review);
     } else {
       cell.textContent = call.consent === "declined" ? "declined" : "none";
     }

@@ -2,38 +2,14 @@
 // agents and calls now (/api/state), and actions on agents. Caller ID is attacker-controlled
 // text: every value reaches the page through textContent, never as HTML.
 
-const $ = (selector, root = document) => root.querySelector(selector);
-let csrf = "";
+import { $, api, connect, el, text, whoAmI } from "/static/panel.js";
+
 let config = { pause_reasons: [] };
-
-function text(node, value) {
-  node.textContent = value == null ? "" : String(value);
-  return node;
-}
-
-function el(tag, value, className) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  return text(node, value);
-}
 
 function notice(message) {
   text($("#notice"), message);
 }
 
-async function api(path, body) {
-  const options = { credentials: "same-origin", headers: {} };
-  if (body !== undefined) {
-    options.method = "POST";
-    options.headers["Content-Type"] = "application/json";
-    options.headers["X-CSRF-Token"] = csrf;
-    options.body = JSON.stringify(body);
-  }
-  const response = await fetch(path, options);
-  if (response.status === 401) window.location.assign("/login");
-  if (!response.ok) throw new Error(await response.text());
-  return response.json();
-}
 
 const pct = (value) => (value == null ? "—" : `${Math.round(value * 100)}%`);
 const secs = (value) => (value == null ? "—" : `${Math.round(value)} s`);
@@ -44,7 +20,7 @@ function since(ts) {
 
 // --- queues ----------------------------------------------------------------------------
 
-function chart(svg, buckets) {
+function chart(svg, buckets, targetRatio) {
   const ns = "http://www.w3.org/2000/svg";
   const max = Math.max(1, ...buckets.map((b) => b.offered));
   const parts = [];
@@ -64,6 +40,26 @@ function chart(svg, buckets) {
       bar.append(title);
       parts.push(bar);
     }
+  }
+  // The day's service level so far, as a line over the bars (0–100% on the same height),
+  // with the target as a dashed line.
+  const y = (ratio) => String(110 - ratio * 100);
+  const points = buckets.filter((b) => b.service_level_to_date != null).map((b) => {
+    const start = new Date(b.start);
+    return `${(start.getHours() * 4 + Math.floor(start.getMinutes() / 15)) * 10 + 5},${y(b.service_level_to_date)}`;
+  });
+  const target = document.createElementNS(ns, "line");
+  for (const [k, v] of [["x1", "0"], ["x2", "960"], ["y1", y(targetRatio)], ["y2", y(targetRatio)]]) target.setAttribute(k, v);
+  target.setAttribute("class", "sl-target");
+  parts.push(target);
+  if (points.length) {
+    const line = document.createElementNS(ns, "polyline");
+    line.setAttribute("points", points.join(" "));
+    line.setAttribute("class", "sl-line");
+    const title = document.createElementNS(ns, "title");
+    title.textContent = "service level of the day so far";
+    line.append(title);
+    parts.push(line);
   }
   svg.replaceChildren(...parts);
 }
@@ -88,7 +84,7 @@ function queueCard(queue) {
   const a = queue.agents;
   text($(".agents-line", card), `Agents: ${a.logged_in} logged in · ${a.ready} ready · ${a.on_call} on call · ` +
     `${a.ringing} ringing · ${a.paused} paused · ${a.wrap_up} wrap-up`);
-  text($(".alerts", card), queue.alerts.join(" · "));
+  text($(".alerts", card), queue.alerts.map((a) => a.text).join(" · "));
   card.classList.toggle("breach", queue.alerts.length > 0);
   const rows = ["today", "60m", "15m"].map((name) => {
     const w = queue.windows[name];
@@ -100,7 +96,7 @@ function queueCard(queue) {
     return tr;
   });
   $(".windows tbody", card).replaceChildren(...rows);
-  chart($(".chart", card), queue.buckets);
+  chart($(".chart", card), queue.buckets, queue.target);
 }
 
 async function refreshWallboard() {
@@ -157,7 +153,14 @@ async function refreshState() {
       const tr = document.createElement("tr");
       tr.dataset.interface = agent.interface;
       const call = agent.talking ? calls.get(agent.talking) : null;
-      for (const value of [agent.name, agent.interface, agent.reason ? `${agent.state} (${agent.reason})` : agent.state]) {
+      const nameCell = document.createElement("td");
+      const open = el("button", agent.name || agent.interface, "link-button");
+      open.type = "button";
+      open.title = "Show this agent's day";
+      open.addEventListener("click", () => showAgentDay(agent.interface).catch((error) => notice(error.message)));
+      nameCell.append(open);
+      tr.append(nameCell);
+      for (const value of [agent.interface, agent.reason ? `${agent.state} (${agent.reason})` : agent.state]) {
         tr.append(el("td", value));
       }
       tr.append(el("td", since(agent.state_since), "since"));
@@ -181,6 +184,39 @@ async function refreshState() {
   }));
 }
 
+// --- one agent's day ------------------------------------------------------------------
+
+function rows(tbody, items, columns) {
+  tbody.replaceChildren(...items.map((item) => {
+    const tr = document.createElement("tr");
+    for (const column of columns) tr.append(el("td", column(item)));
+    return tr;
+  }));
+}
+
+async function showAgentDay(iface) {
+  const day = await api(`/api/supervisor/agent-day?interface=${encodeURIComponent(iface)}`);
+  const box = $("#agent-day");
+  box.hidden = false;
+  text($(".who", box), `${day.name} (${day.username}, ${day.interfaces.join(", ")})`);
+  text($(".day-figures", box), `${day.day.calls} calls · talk ${secs(day.day.talk_s)} · AHT ${secs(day.day.aht_s)} · ${day.day.promises} promises`);
+  const when = (iso) => (iso ? new Date(iso).toLocaleTimeString() : "");
+  rows($(".day-calls tbody", box), day.recent_calls, [(c) => when(c.started_at), (c) => c.customer_name || c.caller_name, (c) => c.caller_number, (c) => c.outcome, (c) => secs(c.talk_s)]);
+  rows($(".day-notes tbody", box), day.notes, [(n) => when(n.created_at), (n) => n.customer_name, (n) => n.disposition, (n) => n.text]);
+  rows($(".day-promises tbody", box), day.promises, [(p) => when(p.created_at), (p) => p.customer_name, (p) => `${p.amount} ${p.currency}`, (p) => p.due_date, (p) => p.status]);
+  box.scrollIntoView({ block: "nearest" });
+}
+
+// --- alerts: raised by the daemon even when no page is open, pushed over the websocket ---
+
+function showAlert(alert) {
+  const item = el("li", `${new Date(alert.at * 1000).toLocaleTimeString()} ${alert.queue}: ` +
+    (alert.raised ? alert.text : `cleared (${alert.kind.replace("_", " ")})`), alert.raised ? "raised" : "cleared");
+  $("#alert-feed").prepend(item);
+  while ($("#alert-feed").children.length > 50) $("#alert-feed").lastElementChild.remove();
+  if (alert.raised) refreshWallboard().catch(() => {});
+}
+
 // --- start -----------------------------------------------------------------------------
 
 function every(ms, run) {
@@ -197,14 +233,16 @@ function every(ms, run) {
 }
 
 async function start() {
-  const me = await api("/api/me");
-  csrf = me.csrf;
+  await whoAmI();
   config = await api("/api/agent/config");
   if (new URLSearchParams(location.search).has("wall")) document.body.classList.add("wall");
   $("#wall").addEventListener("click", () => document.body.classList.toggle("wall"));
   $("#logout").addEventListener("click", async () => {
     await api("/api/logout", {});
     window.location.assign("/login");
+  });
+  connect((message) => {
+    if (message.type === "alert") showAlert(message);
   });
   every(1000, refreshState);
   every(2000, refreshWallboard);

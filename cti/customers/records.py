@@ -267,3 +267,23 @@ async def agent_home(pool: asyncpg.Pool, user_id: int, interfaces: list[str], to
             for r in recent
         ],
     }  # fmt: skip
+
+
+async def notes_and_promises(pool: asyncpg.Pool, user_id: int, since: datetime,
+                             until: datetime) -> dict[str, Any]:  # fmt: skip
+    """What an agent wrote in a period, for their supervisor."""
+    notes = await pool.fetch(
+        "SELECT n.created_at, n.linkedid, n.disposition, n.text, c.full_name AS customer_name "
+        "FROM call_notes n LEFT JOIN customers c ON c.id = n.customer_id "
+        "WHERE n.user_id = $1 AND n.created_at >= $2 AND n.created_at < $3 "
+        "ORDER BY n.created_at DESC", user_id, since, until)  # fmt: skip
+    promises = await pool.fetch(
+        "SELECT p.created_at, p.amount::text AS amount, p.currency, p.due_date, p.status, "
+        "c.full_name AS customer_name FROM promises p JOIN customers c ON c.id = p.customer_id "
+        "WHERE p.user_id = $1 AND p.created_at >= $2 AND p.created_at < $3 "
+        "ORDER BY p.created_at DESC", user_id, since, until)  # fmt: skip
+    return {
+        "notes": [{**dict(r), "created_at": r["created_at"].isoformat()} for r in notes],
+        "promises": [{**dict(r), "created_at": r["created_at"].isoformat(),
+                      "due_date": r["due_date"].isoformat()} for r in promises],
+    }  # fmt: skip

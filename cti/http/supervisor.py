@@ -1,9 +1,8 @@
 """The supervisor's HTTP API: wallboard, KPIs, agents' actions, call history, recordings.
 
-Figures come from the call log's per-call events through ``cti.kpi`` (so the wallboard,
-the KPI API and a later re-computation with another threshold agree by construction); what
-is happening right now (callers waiting, agents' states) comes from the live state.
-Every action on an agent is audited with who, what, when and whether Asterisk accepted it.
+The wallboard and the KPI API both compute through ``cti.kpi`` from the stored per-call
+events (see ``cti.wallboard``). Every action on an agent is audited with who, what, when
+and whether Asterisk accepted it.
 """
 
 from __future__ import annotations
@@ -11,27 +10,23 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from cti import kpi
+from cti import kpi, wallboard
 from cti.ami import actions
 from cti.ami.protocol import AmiError
 from cti.calllog import reports
+from cti.customers import records
 from cti.http.agent import json_body
 from cti.http.security import route, session_of
 from cti.http.status import WEB_DIR
 from cti.keys import AMI, DATABASE, SETTINGS, STATE
 from cti.phone import to_e164
-from cti.state.changes import AgentState
 
-DEFAULT_THRESHOLD_S = 20
-WINDOWS = {"15m": timedelta(minutes=15), "60m": timedelta(minutes=60)}
-BUCKET = timedelta(minutes=15)
 SPY_MODES = ("listen", "whisper", "barge")
 OUTCOMES = ("answered", "abandoned", "transferred", "timed_out", "unanswered", "failed", "unknown")
 # Recording references are file names the dialplan made (<Uniqueid>.wav), never paths.
@@ -62,24 +57,13 @@ def _int(request: web.Request, name: str, default: int, low: int = 0, high: int 
     return int(value)
 
 
-def _midnight(request: web.Request, now: datetime) -> datetime:
-    zone = ZoneInfo(request.app[SETTINGS].center_timezone)
-    local = now.astimezone(zone)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def _threshold(request: web.Request, queue: str) -> int:
-    known = request.app[STATE].queues.get(queue)
-    return known.service_level_s if known and known.service_level_s else DEFAULT_THRESHOLD_S
-
-
 # --- KPIs ------------------------------------------------------------------------------
 
 
 async def kpi_report(request: web.Request) -> web.Response:
     """KPIs per queue for any period and threshold, from the stored per-call events."""
     now = datetime.now(UTC)
-    since = _time(request, "from", _midnight(request, now))
+    since = _time(request, "from", wallboard.midnight(request.app[SETTINGS], now))
     until = _time(request, "to", now)
     if until <= since:
         raise web.HTTPBadRequest(text="to must be after from")
@@ -93,80 +77,19 @@ async def kpi_report(request: web.Request) -> web.Response:
         by_queue.setdefault(call.queue, []).append(call)
     if queue:
         by_queue.setdefault(queue, [])
+    state = request.app[STATE]
     queues = {
-        name: kpi.compute(members, threshold or _threshold(request, name), short)
+        name: kpi.compute(members, threshold or wallboard.threshold_of(state, name), short)
         for name, members in sorted(by_queue.items())
     }
     return web.json_response({"from": since.isoformat(), "to": until.isoformat(),
                               "queues": queues, "definitions": kpi.DEFINITIONS})  # fmt: skip
 
 
-async def build_wallboard(request: web.Request) -> dict[str, Any]:
-    settings, state = request.app[SETTINGS], request.app[STATE]
-    now = datetime.now(UTC)
-    midnight = _midnight(request, now)
-    since = min(midnight, now - max(WINDOWS.values()))
-    pool = await request.app[DATABASE].pool()
-    calls = await reports.queue_calls(pool, since, now + timedelta(seconds=1))
-    names = sorted(set(state.queues) | {c.queue for c in calls})
-    agents_by_queue: dict[str, Counter[str]] = {name: Counter() for name in names}
-    for agent in state.agents.values():
-        agent_state = str(agent.derive_state(state.clock)[0])
-        for name in agent.memberships:
-            agents_by_queue.setdefault(name, Counter())[agent_state] += 1
-    board = []
-    for name in names:
-        threshold = _threshold(request, name)
-        mine = [c for c in calls if c.queue == name]
-        today = [c for c in mine if c.entered_at >= midnight.timestamp()]
-        windows = {"today": kpi.compute(today, threshold)}
-        for window, span in WINDOWS.items():
-            start = (now - span).timestamp()
-            windows[window] = kpi.compute([c for c in mine if c.entered_at >= start], threshold)
-        live = state.queues.get(name)
-        oldest = live.oldest_queued_at() if live else None
-        longest = round(max(0.0, now.timestamp() - oldest)) if oldest else 0
-        counts = agents_by_queue.get(name, Counter())
-        logged_in = sum(n for s, n in counts.items() if s != AgentState.LOGGED_OUT)
-        alerts = []
-        sl = windows["today"]["service_level"]
-        if sl is not None and sl < settings.center_service_level_target:
-            alerts.append(f"service level {sl:.0%} is below the target "
-                          f"{settings.center_service_level_target:.0%}")  # fmt: skip
-        if longest > settings.center_max_wait_s:
-            alerts.append(f"a caller has waited {longest} s (limit {settings.center_max_wait_s} s)")
-        board.append({
-            "queue": name, "threshold_s": threshold,
-            "target": settings.center_service_level_target,
-            "waiting": len(live.callers) if live else 0, "longest_wait_s": longest,
-            "agents": {"logged_in": logged_in, **{str(s): counts.get(str(s), 0) for s in (
-                AgentState.READY, AgentState.ON_CALL, AgentState.RINGING, AgentState.PAUSED,
-                AgentState.WRAP_UP, AgentState.BUSY, AgentState.UNAVAILABLE)}},
-            "windows": windows, "buckets": _buckets(today, midnight, threshold),
-            "alerts": alerts,
-        })  # fmt: skip
-    return {"at": now.isoformat(), "queues": board, "definitions": kpi.DEFINITIONS,
-            "ami_connected": state.link_up}  # fmt: skip
-
-
-def _buckets(calls: list[kpi.QueueCall], midnight: datetime, threshold: int
-             ) -> list[dict[str, Any]]:  # fmt: skip
-    """Offered/answered/abandoned and service level per 15 minutes of today, for charts."""
-    grouped: dict[int, list[kpi.QueueCall]] = {}
-    for call in calls:
-        grouped.setdefault(int((call.entered_at - midnight.timestamp()) // BUCKET.seconds),
-                           []).append(call)  # fmt: skip
-    out = []
-    for index, members in sorted(grouped.items()):
-        figures = kpi.compute(members, threshold)
-        out.append({"start": (midnight + index * BUCKET).isoformat(),
-                    **{k: figures[k] for k in ("offered", "answered", "abandoned",
-                                               "service_level")}})  # fmt: skip
-    return out
-
-
-async def wallboard(request: web.Request) -> web.Response:
-    return web.json_response(await build_wallboard(request))
+async def wallboard_report(request: web.Request) -> web.Response:
+    app = request.app
+    board = await wallboard.build(app[SETTINGS], app[STATE], await app[DATABASE].pool())
+    return web.json_response(board)
 
 
 # --- actions on agents ----------------------------------------------------------------
@@ -235,12 +158,34 @@ async def audit_log(request: web.Request) -> web.Response:
     return web.json_response([dict(r) | {"at": r["at"].isoformat()} for r in rows])
 
 
+async def agent_day(request: web.Request) -> web.Response:
+    """One agent's day as they see it on their home page, plus what they wrote today."""
+    pool = await request.app[DATABASE].pool()
+    # By user name, or by the phone the agents grid shows.
+    user = await pool.fetchrow(
+        "SELECT id, username, display_name, interfaces FROM users "
+        "WHERE username = $1 OR $2 = ANY(interfaces) ORDER BY id LIMIT 1",
+        request.query.get("username", ""), request.query.get("interface", ""))  # fmt: skip
+    if user is None:
+        raise web.HTTPNotFound(text="no user has that name or phone")
+    now = datetime.now(UTC)
+    day_start = wallboard.midnight(request.app[SETTINGS], now)
+    day_end = day_start + timedelta(days=1)
+    page = await records.agent_home(pool, user["id"], list(user["interfaces"]),
+                                    day_start.date(), day_start, day_end, now)  # fmt: skip
+    written = await records.notes_and_promises(pool, user["id"], day_start, day_end)
+    who = {"username": user["username"], "name": user["display_name"],
+           "interfaces": list(user["interfaces"])}  # fmt: skip
+    return web.json_response(who | page | written)
+
+
 # --- call history and recordings ------------------------------------------------------
 
 
 def _filter(request: web.Request) -> reports.CallFilter:
     now = datetime.now(UTC)
-    since = _time(request, "from", _midnight(request, now) - timedelta(days=7))
+    week_ago = wallboard.midnight(request.app[SETTINGS], now) - timedelta(days=7)
+    since = _time(request, "from", week_ago)
     until = _time(request, "to", now + timedelta(minutes=1))
     q = request.query
     outcome, consent = q.get("outcome") or None, q.get("consent") or None
@@ -304,11 +249,12 @@ async def history_page(request: web.Request) -> web.FileResponse:
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/history", route("supervisor", history_page))
-    app.router.add_get("/api/wallboard", route("supervisor", wallboard))
+    app.router.add_get("/api/wallboard", route("supervisor", wallboard_report))
     app.router.add_get("/api/kpi", route("supervisor", kpi_report))
     app.router.add_post("/api/supervisor/pause", route("supervisor", pause_agent))
     app.router.add_post("/api/supervisor/spy", route("supervisor", spy))
     app.router.add_get("/api/supervisor/audit", route("supervisor", audit_log))
+    app.router.add_get("/api/supervisor/agent-day", route("supervisor", agent_day))
     app.router.add_get("/api/history", route("supervisor", call_history))
     app.router.add_get("/api/history.csv", route("supervisor", call_history_csv))
     app.router.add_get(r"/api/recordings/{linkedid:[0-9.]{1,40}}", route("supervisor", recording))

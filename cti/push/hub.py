@@ -8,7 +8,8 @@ audience only:
 - an agent's pops (ringing, withdrawn, answered, ended) go to the clients of the user whose
   phone interfaces include the agent interface — never to anyone else;
 - queue, agent-state and call overviews go to supervisors and admins;
-- the AMI link going up or down goes to everyone.
+- the AMI link going up or down goes to everyone; wallboard alerts (``to_supervisors``) to
+  supervisors.
 ``offer`` never waits: a client whose outbox is full is too slow to follow, so it is dropped
 (its page reconnects and gets a fresh snapshot) rather than slow the pipeline.
 
@@ -141,6 +142,9 @@ class Hub:
                     self._send(self.clients, {"type": "link", "up": up, "reason": reason})
                 case _:
                     pass
+
+    def to_supervisors(self, message: Message) -> None:
+        self._send(self._supervisors(), message)
 
     def _pop(self, ring: AgentRinging) -> None:
         audience = self._agents_of(ring.interface)

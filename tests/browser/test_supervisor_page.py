@@ -1,13 +1,14 @@
 """A supervisor's page in real headless Chromium against the live daemon and the simulator:
-the wallboard follows simulated calls, an agent is paused from the grid, and a recorded call
-is played from the call history."""
+the wallboard follows simulated calls, an agent is paused from the grid, a recorded call
+is played from the call history, an agent's day is opened from the grid, and a sampled call
+is scored and the review reaches the agent's home page."""
 
 from __future__ import annotations
 
 import asyncio
 
 from browsing import signed_in
-from harness import Daemon
+from harness import Daemon, handled_call
 from playwright.async_api import Browser, expect
 
 from cti.keys import DATABASE, STATE
@@ -72,3 +73,30 @@ async def test_a_recorded_call_plays_from_the_history(browser: Browser, daemon: 
     await page.fill("input[name=number]", "0532 111 22 33")  # national format finds it too
     await page.click("button[type=submit]")
     await expect(page.locator("#history tbody tr")).to_have_count(1)
+
+
+async def test_a_call_is_reviewed_and_the_agent_reads_the_review(
+    browser: Browser, daemon: Daemon
+) -> None:
+    linkedid = await handled_call(daemon, "SIP/1001")
+    boss = await signed_in(browser, daemon, "boss", lands_on="/supervisor")
+    # The agent's day from the grid: the call shows there.
+    await boss.locator('#agents tr[data-interface="SIP/1001"] button.link-button').click()
+    await expect(boss.locator("#agent-day .day-calls tbody tr")).to_have_count(1)
+    await expect(boss.locator("#agent-day .who")).to_contain_text("agent1")
+
+    await boss.goto(f"{daemon.url}/quality")
+    row = boss.locator(f'#sample tr[data-linkedid="{linkedid}"]')
+    await expect(row.locator("td").nth(5)).to_have_text("not reviewed")
+    await row.get_by_role("button", name="Review").click()
+    await boss.locator("select[name='Courtesy and empathy']").select_option("2")
+    await boss.fill("textarea[name=comment]", HOSTILE)
+    await boss.get_by_role("button", name="Save review").click()
+    await expect(boss.locator("#notice")).to_have_text("Saved: 88% for SIP/1001")
+    await expect(row.locator("td").nth(5)).to_have_text("88%")
+    await expect(boss.locator("#reviews tbody")).to_contain_text(HOSTILE)  # as text
+
+    agent = await signed_in(browser, daemon, "agent1")
+    await expect(agent.locator("#reviews li").first).to_contain_text("88%")
+    await expect(agent.locator("#reviews li").first).to_contain_text(HOSTILE)
+    assert await agent.locator("#reviews img").count() == 0 and await agent.title() != "owned"

@@ -14,11 +14,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from harness import Daemon, signed_in
+from harness import Daemon, handled_call, next_message, running_daemon, signed_in
 
 from cti.calllog.spool import Spool
 from cti.calllog.writer import CallLogWriter
-from cti.keys import DATABASE, STATE
+from cti.keys import DATABASE, METRICS, STATE
 from cti.replay import capture_bytes, replay
 
 
@@ -164,3 +164,64 @@ async def test_supervisor_actions_are_audited_and_refusals_explained(
     assert [(a["username"], a["action"], a["target"], a["accepted"]) for a in reversed(audit)] == [
         ("boss", "pause", "SIP/1001", True), ("boss", mode, "SIP/1001", True),
         ("boss", "unpause", "SIP/1001", False)]
+
+
+async def test_a_supervisor_reads_an_agents_day(daemon: Daemon) -> None:
+    linkedid = await handled_call(daemon, "SIP/1001")
+    agent, csrf = await signed_in(daemon, "agent1")
+    headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
+    async with agent:
+        async with agent.post("/api/customers", headers=headers,
+                              json={"full_name": "Fatma Demir", "phone": "0532 111 22 33"}) as r:
+            customer = (await r.json())["id"]
+        async with agent.post(f"/api/calls/{linkedid}/notes", headers=headers,
+                              json={"customer_id": customer, "disposition": "Payment promised",
+                                    "text": "Pays on Friday"}) as r:  # fmt: skip
+            assert r.status == 201, await r.text()
+        async with agent.post(f"/api/customers/{customer}/promises", headers=headers,
+                              json={"amount": "250.00", "due_date": "2099-01-02",
+                                    "linkedid": linkedid}) as r:  # fmt: skip
+            assert r.status == 201, await r.text()
+        async with agent.get("/api/supervisor/agent-day", params={"interface": "SIP/1001"}) as r:
+            assert r.status == 403
+    boss, _ = await signed_in(daemon, "boss")
+    async with boss:
+        async with boss.get("/api/supervisor/agent-day", params={"interface": "SIP/1001"}) as r:
+            day = await r.json()
+        assert (day["username"], day["day"]["calls"], day["day"]["promises"]) == ("agent1", 1, 1)
+        assert [(n["customer_name"], n["text"]) for n in day["notes"]] == [
+            ("Fatma Demir", "Pays on Friday")]
+        assert [(p["amount"], p["due_date"]) for p in day["promises"]] == [("250.00", "2099-01-02")]
+        assert day["recent_calls"][0]["linkedid"] == linkedid
+        async with boss.get("/api/supervisor/agent-day", params={"username": "agent2"}) as r:
+            assert (await r.json())["day"]["calls"] == 0
+        async with boss.get("/api/supervisor/agent-day", params={"interface": "SIP/4242"}) as r:
+            assert r.status == 404
+
+
+async def test_a_long_wait_raises_and_clears_an_alert_pushed_to_supervisors(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_daemon(database_url, tmp_path, center_max_wait_s=1) as daemon:
+        boss, _ = await signed_in(daemon, "boss")
+        agent, _ = await signed_in(daemon, "agent1")
+        async with boss, agent, boss.ws_connect("/ws", headers={"Origin": daemon.url}) as ws, \
+                agent.ws_connect("/ws", headers={"Origin": daemon.url}) as agent_ws:  # fmt: skip
+            await next_message(ws, "snapshot")
+            await next_message(agent_ws, "snapshot")
+            linkedid = await daemon.sim.place_call("905321112233", "Fatma Demir", "sales",
+                                                   answer_after=None)  # fmt: skip
+            raised = await next_message(ws, "alert", timeout=15)
+            assert (raised["queue"], raised["kind"], raised["raised"]) == ("sales", "long_wait", True)
+            assert "limit 1 s" in raised["text"]
+            async with boss.get("/api/wallboard") as r:
+                sales = next(q for q in (await r.json())["queues"] if q["queue"] == "sales")
+            assert [a["kind"] for a in sales["alerts"]] == ["long_wait"]
+            assert daemon.sim.answer(linkedid)
+            cleared = await next_message(ws, "alert", timeout=15)
+            assert (cleared["queue"], cleared["kind"], cleared["raised"]) == ("sales", "long_wait", False)
+            raised_total = daemon.app[METRICS].registry.get_sample_value(
+                "cti_alerts_raised_total", {"queue": "sales", "kind": "long_wait"})
+            assert raised_total == 1.0  # one event for the whole wait, not one per check
+            with pytest.raises(TimeoutError):  # agents are not told about the center's alerts
+                await next_message(agent_ws, "alert", timeout=0.5)
