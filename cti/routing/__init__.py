@@ -1,0 +1,1 @@
+"""Automatic call distribution: which waiting call goes to which agent, and why."""
