@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -48,6 +49,8 @@ from cti.metrics import LiveSources, Metrics
 from cti.pipeline import Pipeline, Sink
 from cti.push import ws
 from cti.push.hub import Hub
+from cti.routing.config import RoutingConfigError, load_routing
+from cti.routing.route_point import ENVIRONMENT_LIMIT, RoutePoint
 from cti.settings import Settings, SettingsError
 from cti.state.store import CtiState
 from cti.wallboard import Alert, watch_alerts
@@ -191,6 +194,35 @@ async def alerts_ctx(app: web.Application) -> AsyncIterator[None]:
     await stop_tasks([task])
 
 
+async def routing_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The FastAGI server Asterisk's route points ask (only with a routing file)."""
+    settings, metrics = app[SETTINGS], app[METRICS]
+    if not settings.routing_file:
+        yield
+        return
+    try:
+        config = load_routing(Path(settings.routing_file))
+    except RoutingConfigError as exc:
+        raise SettingsError(str(exc)) from None
+
+    def observe(route: str, outcome: str, seconds: float) -> None:
+        metrics.routing_decisions.labels(route, outcome).inc()
+        metrics.routing_seconds.observe(seconds)
+
+    route_point = RoutePoint(config, app[STATE], app[DATABASE], settings.center_region, observe)
+    try:
+        server = await asyncio.start_server(route_point.handle, settings.routing_agi_host,
+                                            settings.routing_agi_port, limit=ENVIRONMENT_LIMIT)
+    except OSError as exc:
+        raise SettingsError(f"cannot listen for FastAGI on {settings.routing_agi_host}:"
+                            f"{settings.routing_agi_port} ({exc}); set CTI_ROUTING_AGI_PORT"
+                            ) from None  # fmt: skip
+    yield
+    server.close()
+    await server.wait_closed()
+    await route_point.close()
+
+
 def create_app(
     settings: Settings, before: Sequence[CleanupCtx] = (), after: Sequence[CleanupCtx] = ()
 ) -> web.Application:
@@ -210,7 +242,8 @@ def create_app(
     app[HUB] = Hub(state, on_pop_written=metrics.screen_pop_latency.observe)
     app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.extend(before)
-    app.cleanup_ctx.extend([database_ctx, crm_ctx, pipeline_ctx, ami_ctx, alerts_ctx, *after])
+    app.cleanup_ctx.extend([database_ctx, crm_ctx, pipeline_ctx, ami_ctx, alerts_ctx,
+                            routing_ctx, *after])  # fmt: skip
     add_routes(app)
     auth.add_routes(app)
     agent.add_routes(app)

@@ -124,6 +124,8 @@ def check_deployment(conf_dir: Path, dialplan_dir: Path) -> list[str]:
             if queue not in queue_names:
                 problems.append(f"{path.name}: Queue({queue}) is not in queues.conf")
         for script in re.findall(r"\bAGI\(([^,)]+)", text):
+            if script.startswith(("agi://", "${")):  # FastAGI: the daemon's route point
+                continue
             agi = dialplan_dir / "agi" / script
             if not agi.is_file() or not os.access(agi, os.X_OK):
                 problems.append(f"{path.name}: AGI({script}) is not an executable file in "

@@ -123,6 +123,12 @@ class Metrics:
         self.alerts_raised = PromCounter("cti_alerts_raised",
                                          "Wallboard alerts raised (service level, long wait)",
                                          ["queue", "kind"], registry=r)  # fmt: skip
+        self.routing_decisions = PromCounter(
+            "cti_routing_decisions", "Route point answers: to an agent, or to the plain queue",
+            ["route", "outcome"], registry=r)  # fmt: skip
+        self.routing_seconds = Histogram("cti_routing_decision_seconds",
+                                         "From the route point's request to its answer",
+                                         buckets=LAG_BUCKETS, registry=r)  # fmt: skip
         self.service_level = _ServiceLevel()
 
     def thresholds(self) -> dict[str, int]:

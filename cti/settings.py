@@ -59,6 +59,9 @@ class Settings:
     crm_url: str = ""  # external CRM lookup, a template with {number}; empty: none
     crm_timeout_s: float = 2.0  # the pop never waits for it; a slower answer is dropped
     crm_token: str = ""  # bearer token for the CRM, if it needs one
+    routing_file: str = ""  # ACD routes and skills (cti/routing/config.py); empty: no ACD
+    routing_agi_host: str = "127.0.0.1"  # FastAGI for the route points: keep it private
+    routing_agi_port: int = 4573
 
     def __repr__(self) -> str:  # secrets never reach a log line
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -86,7 +89,7 @@ class Settings:
 
 
 _SECTIONS = {"ami": "ami_", "http": "http_", "database": "database_", "center": "center_",
-             "crm": "crm_"}  # fmt: skip
+             "crm": "crm_", "routing": "routing_"}  # fmt: skip
 _ENV = {f"CTI_{f.name.upper()}": f.name for f in fields(Settings)}
 
 

@@ -26,6 +26,7 @@ from cti.http.security import route, session_of
 from cti.http.status import WEB_DIR
 from cti.keys import AMI, DATABASE, SETTINGS, STATE
 from cti.phone import to_e164
+from cti.routing.route_point import decisions_for
 
 SPY_MODES = ("listen", "whisper", "barge")
 OUTCOMES = ("answered", "abandoned", "transferred", "timed_out", "unanswered", "failed", "unknown")
@@ -179,6 +180,15 @@ async def agent_day(request: web.Request) -> web.Response:
     return web.json_response(who | page | written)
 
 
+async def routing_decisions(request: web.Request) -> web.Response:
+    """Why the ACD sent a call where it went: each decision and the agents considered."""
+    linkedid = request.query.get("linkedid", "")
+    if not RECORDING_NAME.match(linkedid):
+        raise web.HTTPBadRequest(text="linkedid must be a call id")
+    pool = await request.app[DATABASE].pool()
+    return web.json_response(await decisions_for(pool, linkedid))
+
+
 # --- call history and recordings ------------------------------------------------------
 
 
@@ -255,6 +265,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/supervisor/spy", route("supervisor", spy))
     app.router.add_get("/api/supervisor/audit", route("supervisor", audit_log))
     app.router.add_get("/api/supervisor/agent-day", route("supervisor", agent_day))
+    app.router.add_get("/api/routing/decisions", route("supervisor", routing_decisions))
     app.router.add_get("/api/history", route("supervisor", call_history))
     app.router.add_get("/api/history.csv", route("supervisor", call_history_csv))
     app.router.add_get(r"/api/recordings/{linkedid:[0-9.]{1,40}}", route("supervisor", recording))
