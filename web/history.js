@@ -1,13 +1,7 @@
 // Call history: search the call log, export the same filter as CSV, play recordings
 // (served by call id to supervisors only). Every value is set as text, never as HTML.
 
-const $ = (selector, root = document) => root.querySelector(selector);
-
-function el(tag, value) {
-  const node = document.createElement(tag);
-  node.textContent = value == null ? "" : String(value);
-  return node;
-}
+import { $, api, el } from "/static/panel.js";
 
 function query(form) {
   const params = new URLSearchParams();
@@ -21,13 +15,7 @@ async function search(event) {
   if (event) event.preventDefault();
   const params = query($("#search"));
   $("#csv").href = `/api/history.csv?${params}`;
-  const response = await fetch(`/api/history?${params}`, { credentials: "same-origin" });
-  if (response.status === 401) window.location.assign("/login");
-  if (!response.ok) {
-    $("#notice").textContent = await response.text();
-    return;
-  }
-  const rows = await response.json();
+  const rows = await api(`/api/history?${params}`);
   $("#notice").textContent = `${rows.length} call(s)`;
   $("#history tbody").replaceChildren(...rows.map((call) => {
     const tr = document.createElement("tr");
@@ -37,7 +25,7 @@ async function search(event) {
       call.agent_name || call.agent, call.outcome, call.wait_s, call.talk_s, call.consent ?? "not asked"]) {
       tr.append(el("td", value));
     }
-    const cell = document.createElement("td");
+    const cell = el("td", "", "recording");
     if (call.has_recording) {
       const audio = document.createElement("audio");
       audio.controls = true;
@@ -49,7 +37,7 @@ async function search(event) {
     } else {
       cell.textContent = call.consent === "declined" ? "declined" : "none";
     }
-    tr.append(cell);
+    tr.append(cell, el("td", call.routing));
     return tr;
   }));
 }

@@ -54,14 +54,16 @@ class CallFilter:
 
 HISTORY_COLUMNS = ("linkedid", "started_at", "caller_number", "caller_e164", "caller_name",
                    "customer", "queue", "agent", "agent_name", "outcome", "wait_s", "talk_s",
-                   "hold_s", "consent", "has_recording")  # fmt: skip
+                   "hold_s", "consent", "has_recording", "routing")  # fmt: skip
 
 SEARCH = """
 SELECT k.linkedid, k.started_at, k.caller_number, k.caller_e164, k.caller_name,
        (SELECT c.full_name FROM customer_phones p JOIN customers c ON c.id = p.customer_id
         WHERE p.e164 = k.caller_e164 ORDER BY c.id LIMIT 1) AS customer,
        k.queue, k.agent, k.agent_name, k.outcome, k.wait_s, k.talk_s, k.hold_s, k.consent,
-       k.recording IS NOT NULL AS has_recording
+       k.recording IS NOT NULL AS has_recording,
+       (SELECT r.reason FROM routing_decisions r WHERE r.linkedid = k.linkedid
+        ORDER BY r.id DESC LIMIT 1) AS routing  -- why the ACD sent it there, if it did
 FROM calls k
 WHERE k.started_at >= $1 AND k.started_at < $2
   AND ($3::text IS NULL OR k.caller_e164 = $3 OR k.caller_number = $3)

@@ -59,7 +59,7 @@ async def test_a_recorded_call_plays_from_the_history(browser: Browser, daemon: 
     await page.goto(f"{daemon.url}/history")
     await expect(page.locator("#history tbody tr")).to_have_count(2)
     declined_row = page.locator(f'#history tr[data-linkedid="{declined}"]')
-    await expect(declined_row.locator("td").last).to_have_text("declined")
+    await expect(declined_row.locator("td.recording")).to_have_text("declined")
     audio = page.locator(f'#history tr[data-linkedid="{recorded}"] audio')
     duration = await audio.evaluate(
         """audio => new Promise((resolve, reject) => {

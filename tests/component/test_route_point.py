@@ -114,6 +114,14 @@ async def test_route_point_decisions(database_url: str, tmp_path: Path) -> None:
         why = {c["interface"]: c["why"] for c in decision["considered"]}
         assert why["SIP/1002"] == "turkish level 2 < 3, lacks collections"
         assert why["SIP/1003"] == "not ready"
+        await pool.execute(
+            "INSERT INTO calls (linkedid, caller_number, caller_e164, caller_name, dialed,"
+            " direction, agent, outcome, started_at) VALUES ('1.1', '905321112233',"
+            " '+905321112233', 'Fatma', '4442', 'inbound', 'SIP/1001', 'answered', now())")
+        boss, _ = await signed_in(daemon, "boss")
+        async with boss, boss.get("/api/history", params={"number": "905321112233"}) as r:
+            history = {row["linkedid"]: row["routing"] for row in await r.json()}
+        assert history["1.1"] == decision["reason"]  # the call history says why, too
         routed = daemon.app[METRICS].registry.get_sample_value(
             "cti_routing_decisions_total", {"route": "collections-tr", "outcome": "agent"})
         assert routed == 2.0
