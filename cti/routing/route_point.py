@@ -120,8 +120,7 @@ class RoutePoint:
         return [
             RoutingAgent(agent.interface, self.config.agent_skills.get(agent.interface, ()),
                          agent.derive_state(clock)[0] == AgentState.READY,
-                         agent.state_since or 0.0,
-                         sum(m.calls_taken for m in agent.memberships.values()))
+                         agent.state_since or 0.0, agent.calls_taken)
             for agent in self.state.agents.values()
         ]  # fmt: skip
 

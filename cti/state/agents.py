@@ -47,6 +47,11 @@ class Agent:
     announced: tuple[AgentState, str] | None = None
     state_since: float | None = None  # when the announced state began (time in state)
 
+    @property
+    def calls_taken(self) -> int:
+        """Asterisk's CallsTaken, summed over the member's queues."""
+        return sum(m.calls_taken for m in self.memberships.values())
+
     def derive_state(self, now: float | None) -> tuple[AgentState, str]:
         if not self.memberships:
             return AgentState.LOGGED_OUT, ""

@@ -38,7 +38,7 @@ def snapshot(state: CtiState) -> dict[str, Any]:
                 "queues": sorted(a.memberships),
                 "talking": a.talking,
                 "state_since": a.state_since,
-                "calls_taken": sum(m.calls_taken for m in a.memberships.values()),
+                "calls_taken": a.calls_taken,
             }
             for a in sorted(state.agents.values(), key=lambda a: a.interface)
         ],
