@@ -212,9 +212,11 @@ async def add_callback(pool: asyncpg.Pool, customer_id: int, user_id: int, due_a
     return {"id": row["id"], "due_at": row["due_at"].isoformat(), "reason": row["reason"]}
 
 
-async def agent_home(pool: asyncpg.Pool, user_id: int, interfaces: list[str], today: date,
-                     day_start: datetime, day_end: datetime, now: datetime) -> dict[str, Any]:
-    """The agent's day so far, follow-ups due (overdue first), and recent calls."""
+async def agent_home(pool: asyncpg.Pool, user_id: int, interfaces: list[str],
+                     day_start: datetime, now: datetime) -> dict[str, Any]:
+    """The agent's day so far, follow-ups due (overdue first), and recent calls;
+    ``day_start`` is midnight in the center's time zone."""
+    today, day_end = day_start.date(), day_start + timedelta(days=1)
     day = await pool.fetchrow(
         "SELECT count(*) AS calls, coalesce(sum(talk_s), 0) AS talk_s, "
         "coalesce(round(avg(coalesce(talk_s, 0) + hold_s + coalesce(wrapup_s, 0))), 0) AS aht_s "

@@ -8,12 +8,13 @@ audited. Validation errors are 400 with the reason, in the agent's words.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from cti import wallboard
 from cti.customers import records
 from cti.customers.records import CustomerError
 from cti.http.agent import json_body, require_call
@@ -48,14 +49,10 @@ def _linkedid(body: dict[str, Any]) -> str | None:
 
 async def home(request: web.Request) -> web.Response:
     user = session_of(request).user
-    settings = request.app[SETTINGS]
-    zone = ZoneInfo(settings.center_timezone)
     now = datetime.now(UTC)
-    today = now.astimezone(zone).date()
-    day_start = datetime.combine(today, time(), zone)
+    day_start = wallboard.midnight(request.app[SETTINGS], now)
     pool = await request.app[DATABASE].pool()
-    page = await records.agent_home(pool, user.id, list(user.interfaces), today, day_start,
-                                    day_start + timedelta(days=1), now)  # fmt: skip
+    page = await records.agent_home(pool, user.id, list(user.interfaces), day_start, now)
     return web.json_response(page)
 
 

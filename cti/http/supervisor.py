@@ -171,10 +171,9 @@ async def agent_day(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="no user has that name or phone")
     now = datetime.now(UTC)
     day_start = wallboard.midnight(request.app[SETTINGS], now)
-    day_end = day_start + timedelta(days=1)
-    page = await records.agent_home(pool, user["id"], list(user["interfaces"]),
-                                    day_start.date(), day_start, day_end, now)  # fmt: skip
-    written = await records.notes_and_promises(pool, user["id"], day_start, day_end)
+    page = await records.agent_home(pool, user["id"], list(user["interfaces"]), day_start, now)
+    written = await records.notes_and_promises(pool, user["id"], day_start,
+                                               day_start + timedelta(days=1))  # fmt: skip
     who = {"username": user["username"], "name": user["display_name"],
            "interfaces": list(user["interfaces"])}  # fmt: skip
     return web.json_response(who | page | written)

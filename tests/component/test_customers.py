@@ -99,8 +99,7 @@ async def test_notes_promises_callbacks_and_the_home_page(pool: asyncpg.Pool) ->
         " 'SIP/1001', 'answered', $1, $1, $1, 100, 10, 30)", now - timedelta(hours=1))
     await records.add_note(pool, "1.1", user, customer, "Resolved", "Paid by card", ("Resolved",))
     start = datetime(2026, 11, 23, tzinfo=UTC)
-    home = await records.agent_home(pool, user, ["SIP/1001"], today, start,
-                                    start + timedelta(days=1), now)
+    home = await records.agent_home(pool, user, ["SIP/1001"], start, now)
     assert home["day"] == {"calls": 1, "talk_s": 100, "aht_s": 140, "promises": 1}
     kinds = [(f["kind"], f["overdue_s"]) for f in home["followups"]]
     assert kinds == [("promise", 2 * 86400), ("callback", 3600), ("callback", 0)]
