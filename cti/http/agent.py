@@ -7,6 +7,7 @@ answered on one of their own phones (supervisors on any). Commands to Asterisk g
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -28,6 +29,17 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="the body must be a JSON object")
     return body
+
+
+# Asterisk's Linkedid ("1795343720.0"), as the routes' {linkedid:[0-9.]{1,40}} take it.
+LINKEDID = re.compile(r"[0-9.]{1,40}")
+
+
+def call_id(value: Any) -> str:
+    """A call id from a body or query, or 400."""
+    if not isinstance(value, str) or not LINKEDID.fullmatch(value):
+        raise web.HTTPBadRequest(text="linkedid must be a call id")
+    return value
 
 
 def live_call_is_theirs(request: web.Request, user: User, linkedid: str) -> bool:

@@ -17,7 +17,7 @@ from aiohttp import web
 from cti import wallboard
 from cti.customers import records
 from cti.customers.records import CustomerError
-from cti.http.agent import json_body, require_call
+from cti.http.agent import call_id, json_body, require_call
 from cti.http.security import route, session_of
 from cti.keys import DATABASE, SETTINGS
 
@@ -40,11 +40,7 @@ def _customer_id(request: web.Request) -> int:
 
 def _linkedid(body: dict[str, Any]) -> str | None:
     value = body.get("linkedid")
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or len(value) > 40:
-        raise web.HTTPBadRequest(text="linkedid must be a call id")
-    return value
+    return None if value is None or value == "" else call_id(value)
 
 
 async def home(request: web.Request) -> web.Response:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from cti import quality
-from cti.http.agent import json_body
+from cti.http.agent import call_id, json_body
 from cti.http.security import route, session_of
 from cti.http.status import WEB_DIR
 from cti.keys import DATABASE, SETTINGS
@@ -51,9 +51,7 @@ async def list_reviews(request: web.Request) -> web.Response:
 
 async def add_review(request: web.Request) -> web.Response:
     body = await json_body(request)
-    linkedid = body.get("linkedid")
-    if not isinstance(linkedid, str) or not 0 < len(linkedid) <= 40:
-        raise web.HTTPBadRequest(text="linkedid must be a call id")
+    linkedid = call_id(body.get("linkedid"))
     try:
         review = await quality.add_review(
             await request.app[DATABASE].pool(), _form(request), linkedid,

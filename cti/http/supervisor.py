@@ -21,7 +21,7 @@ from cti.ami import actions
 from cti.ami.protocol import AmiError
 from cti.calllog import reports
 from cti.customers import records
-from cti.http.agent import json_body
+from cti.http.agent import call_id, json_body
 from cti.http.security import route, session_of
 from cti.http.status import WEB_DIR
 from cti.keys import AMI, DATABASE, SETTINGS, STATE
@@ -181,9 +181,7 @@ async def agent_day(request: web.Request) -> web.Response:
 
 async def routing_decisions(request: web.Request) -> web.Response:
     """Why the ACD sent a call where it went: each decision and the agents considered."""
-    linkedid = request.query.get("linkedid", "")
-    if not RECORDING_NAME.match(linkedid):
-        raise web.HTTPBadRequest(text="linkedid must be a call id")
+    linkedid = call_id(request.query.get("linkedid"))
     pool = await request.app[DATABASE].pool()
     return web.json_response(await decisions_for(pool, linkedid))
 
