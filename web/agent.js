@@ -3,7 +3,7 @@
 // Caller ID and customer data are attacker-controllable text: they only ever reach the page
 // through textContent / value, never as HTML.
 
-import { $, api as request, connect, el, text, whoAmI } from "/static/panel.js";
+import { $, api as request, connect, el, text, when, whoAmI } from "/static/panel.js";
 
 let config = { pause_reasons: [], dispositions: [] };
 const pops = new Map(); // linkedid -> card element
@@ -26,10 +26,6 @@ function seconds(value) {
   if (value == null) return "";
   const s = Math.round(value);
   return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
-}
-
-function when(iso) {
-  return iso ? new Date(iso).toLocaleString() : "";
 }
 
 // --- home page -------------------------------------------------------------------------

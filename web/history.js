@@ -1,7 +1,7 @@
 // Call history: search the call log, export the same filter as CSV, play recordings
 // (served by call id to supervisors only). Every value is set as text, never as HTML.
 
-import { $, api, el } from "/static/panel.js";
+import { $, api, el, when } from "/static/panel.js";
 
 function query(form) {
   const params = new URLSearchParams();
@@ -20,8 +20,7 @@ async function search(event) {
   $("#history tbody").replaceChildren(...rows.map((call) => {
     const tr = document.createElement("tr");
     tr.dataset.linkedid = call.linkedid;
-    const started = call.started_at ? new Date(call.started_at).toLocaleString() : "";
-    for (const value of [started, call.caller_name, call.caller_number, call.customer, call.queue,
+    for (const value of [when(call.started_at), call.caller_name, call.caller_number, call.customer, call.queue,
       call.agent_name || call.agent, call.outcome, call.wait_s, call.talk_s, call.consent ?? "not asked"]) {
       tr.append(el("td", value));
     }

@@ -14,6 +14,9 @@ export function el(tag, value, className) {
   return text(node, value);
 }
 
+// An ISO time from the API in the browser's locale; "" when there is none.
+export const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
+
 let csrf = "";
 
 // The signed-in user; also keeps the session's CSRF token for the changes that follow.

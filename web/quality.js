@@ -1,7 +1,7 @@
 // Quality review: this week's sample of recorded calls, the scoring form, past reviews.
 // Every value is set as text, never as HTML.
 
-import { $, api, el, whoAmI } from "/static/panel.js";
+import { $, api, el, when, whoAmI } from "/static/panel.js";
 
 let form = { scale: 5, criteria: [] };
 let reviewing = null; // linkedid under review
@@ -10,8 +10,6 @@ function notice(message) {
   $("#notice").textContent = message;
 }
 
-
-const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
 
 function openReview(linkedid) {
   reviewing = linkedid;

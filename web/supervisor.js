@@ -20,48 +20,40 @@ function since(ts) {
 
 // --- queues ----------------------------------------------------------------------------
 
-function chart(svg, buckets, targetRatio) {
-  const ns = "http://www.w3.org/2000/svg";
+// The chart is 96 slots of 15 minutes, 10 units wide each, 100 high above a 10-unit margin.
+const SVG = "http://www.w3.org/2000/svg";
+const slotX = (iso) => {
+  const start = new Date(iso);
+  return (start.getHours() * 4 + Math.floor(start.getMinutes() / 15)) * 10;
+};
+const chartY = (ratio) => 110 - ratio * 100;
+
+function svg(tag, attributes, title) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  if (title) node.append(text(document.createElementNS(SVG, "title"), title));
+  return node;
+}
+
+function chart(box, buckets, targetRatio) {
   const max = Math.max(1, ...buckets.map((b) => b.offered));
   const parts = [];
   for (const bucket of buckets) {
-    const start = new Date(bucket.start);
-    const slot = start.getHours() * 4 + Math.floor(start.getMinutes() / 15); // 96 per day
     for (const [i, key] of ["offered", "answered", "abandoned"].entries()) {
       const height = (bucket[key] / max) * 100;
-      const bar = document.createElementNS(ns, "rect");
-      bar.setAttribute("x", String(slot * 10 + i * 3));
-      bar.setAttribute("y", String(110 - height));
-      bar.setAttribute("width", "3");
-      bar.setAttribute("height", String(height));
-      bar.setAttribute("class", key);
-      const title = document.createElementNS(ns, "title");
-      title.textContent = `${start.toLocaleTimeString()} ${key} ${bucket[key]}; SL ${pct(bucket.service_level)}`;
-      bar.append(title);
-      parts.push(bar);
+      parts.push(svg("rect", { x: slotX(bucket.start) + i * 3, y: 110 - height, width: 3, height, class: key },
+        `${new Date(bucket.start).toLocaleTimeString()} ${key} ${bucket[key]}; SL ${pct(bucket.service_level)}`));
     }
   }
   // The day's service level so far, as a line over the bars (0–100% on the same height),
   // with the target as a dashed line.
-  const y = (ratio) => String(110 - ratio * 100);
-  const points = buckets.filter((b) => b.service_level_to_date != null).map((b) => {
-    const start = new Date(b.start);
-    return `${(start.getHours() * 4 + Math.floor(start.getMinutes() / 15)) * 10 + 5},${y(b.service_level_to_date)}`;
-  });
-  const target = document.createElementNS(ns, "line");
-  for (const [k, v] of [["x1", "0"], ["x2", "960"], ["y1", y(targetRatio)], ["y2", y(targetRatio)]]) target.setAttribute(k, v);
-  target.setAttribute("class", "sl-target");
-  parts.push(target);
+  parts.push(svg("line", { x1: 0, x2: 960, y1: chartY(targetRatio), y2: chartY(targetRatio), class: "sl-target" }));
+  const points = buckets.filter((b) => b.service_level_to_date != null)
+    .map((b) => `${slotX(b.start) + 5},${chartY(b.service_level_to_date)}`);
   if (points.length) {
-    const line = document.createElementNS(ns, "polyline");
-    line.setAttribute("points", points.join(" "));
-    line.setAttribute("class", "sl-line");
-    const title = document.createElementNS(ns, "title");
-    title.textContent = "service level of the day so far";
-    line.append(title);
-    parts.push(line);
+    parts.push(svg("polyline", { points: points.join(" "), class: "sl-line" }, "service level of the day so far"));
   }
-  svg.replaceChildren(...parts);
+  box.replaceChildren(...parts);
 }
 
 function queueCard(queue) {
