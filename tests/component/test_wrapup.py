@@ -7,22 +7,9 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from harness import Daemon, next_message, running_daemon, signed_in
+from harness import handled_call, next_message, running_daemon, signed_in
 
 from cti.keys import STATE
-
-
-async def take_and_end_a_call(daemon: Daemon) -> str:
-    linkedid = await daemon.sim.place_call("905321112233", "Fatma Demir", "support",
-                                           consent="granted", answer_after=None)  # fmt: skip
-    state = daemon.app[STATE]
-    while linkedid not in state.calls or "SIP/1001" not in state.calls[linkedid].ringing:
-        await asyncio.sleep(0.02)
-    assert daemon.sim.answer(linkedid, "SIP/1001")
-    while state.calls[linkedid].agent != "SIP/1001":
-        await asyncio.sleep(0.02)
-    await daemon.sim.hangup(linkedid)
-    return linkedid
 
 
 async def next_state(ws: Any) -> str:
@@ -34,7 +21,7 @@ async def test_wrap_up_lasts_until_the_agent_presses_ready(database_url: str, tm
         agent, csrf = await signed_in(daemon, "agent1")
         async with agent, agent.ws_connect("/ws", headers={"Origin": daemon.url}) as ws:
             await next_message(ws, "snapshot")
-            await take_and_end_a_call(daemon)
+            await handled_call(daemon, "SIP/1001")
             while (state := await next_state(ws)) != "wrap_up":
                 assert state in ("ringing", "on_call", "ready"), state
             members = daemon.sim.pbx.queues["support"].members
@@ -57,7 +44,7 @@ async def test_wrap_up_ends_by_itself_after_the_limit(database_url: str, tmp_pat
         agent, _ = await signed_in(daemon, "agent1")
         async with agent, agent.ws_connect("/ws", headers={"Origin": daemon.url}) as ws:
             await next_message(ws, "snapshot")
-            await take_and_end_a_call(daemon)
+            await handled_call(daemon, "SIP/1001")
             while await next_state(ws) != "wrap_up":
                 pass
             assert await next_state(ws) == "ready"
