@@ -137,7 +137,7 @@ class Hub:
                 case QueueChanged() | CallOffered() | CallAbandoned():
                     kind = {"QueueChanged": "queue", "CallOffered": "call_offered",
                             "CallAbandoned": "call_abandoned"}[type(change).__name__]
-                    self._send(self._supervisors(), {"type": kind, **_fields(change)})
+                    self.to_supervisors({"type": kind, **_fields(change)})
                 case LinkChanged(up=up, reason=reason):
                     self._send(self.clients, {"type": "link", "up": up, "reason": reason})
                 case _:
