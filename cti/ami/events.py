@@ -185,6 +185,52 @@ class AgentCompleted:
     reason: str
 
 
+# --- the ACD route point: a Dial of the chosen agent, outside app_queue ---------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DialStarted:
+    """DialBegin. app_queue sends it too, after AgentCalled, for each member it rings."""
+
+    ts: float | None
+    uniqueid: str
+    linkedid: str
+    dest_channel: str
+    dest_uniqueid: str
+
+
+@dataclass(frozen=True, slots=True)
+class DialEnded:
+    ts: float | None
+    uniqueid: str
+    linkedid: str
+    dest_uniqueid: str
+    status: str  # ANSWER, NOANSWER, BUSY, CANCEL, CHANUNAVAIL ...
+
+
+@dataclass(frozen=True, slots=True)
+class RouteEntered:
+    """``UserEvent: CtiRoute`` from [cti-route]: the call asks the ACD; until an agent
+    answers it counts as waiting in ``queue``, the route's holding queue."""
+
+    ts: float | None
+    uniqueid: str
+    linkedid: str
+    route: str
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class RouteNoAnswer:
+    """``UserEvent: CtiRouteNoAnswer``: the agent the ACD chose did not take the call."""
+
+    ts: float | None
+    uniqueid: str
+    linkedid: str
+    interface: str
+    dial_status: str
+
+
 # --- queue members ----------------------------------------------------------------------
 
 
@@ -349,6 +395,10 @@ AmiEvent = (
     | AgentRingNoAnswer
     | AgentConnected
     | AgentCompleted
+    | DialStarted
+    | DialEnded
+    | RouteEntered
+    | RouteNoAnswer
     | MemberReported
     | MemberRemoved
     | DeviceStateChanged
@@ -462,6 +512,20 @@ def _agent_complete(m: Message, t: float | None) -> AgentCompleted:
     )  # fmt: skip
 
 
+def _dial_begin(m: Message, t: float | None) -> DialStarted:
+    return DialStarted(
+        t, m.get("Uniqueid", ""), m.get("Linkedid", ""), m.get("DestChannel", ""),
+        m.get("DestUniqueid", ""),
+    )  # fmt: skip
+
+
+def _dial_end(m: Message, t: float | None) -> DialEnded:
+    return DialEnded(
+        t, m.get("Uniqueid", ""), m.get("Linkedid", ""), m.get("DestUniqueid", ""),
+        m.get("DialStatus", ""),
+    )  # fmt: skip
+
+
 def _member(m: Message, t: float | None) -> MemberReported:
     # The QueueStatus list item names the fields Name/Location; the live events
     # (QueueMemberAdded/Status/Pause) name them MemberName/Interface.
@@ -511,13 +575,22 @@ def _channel_listed(m: Message, t: float | None) -> ChannelListed:
     )  # fmt: skip
 
 
-def _user_event(m: Message, t: float | None) -> ConsentReported | None:
-    if m.get("UserEvent") != "RecordingConsent":
-        return None
-    return ConsentReported(
-        t, m.get("Uniqueid", ""), m.get("Linkedid", ""), m.get("Consent", "").lower(),
-        m.get("Method", ""), m.get("Recording", ""),
-    )  # fmt: skip
+def _user_event(m: Message, t: float | None) -> AmiEvent | None:
+    """The UserEvents our dialplan sends; any other is someone else's business."""
+    uniqueid, linkedid = m.get("Uniqueid", ""), m.get("Linkedid", "")
+    match m.get("UserEvent"):
+        case "RecordingConsent":
+            return ConsentReported(
+                t, uniqueid, linkedid, m.get("Consent", "").lower(), m.get("Method", ""),
+                m.get("Recording", ""),
+            )  # fmt: skip
+        case "CtiRoute":
+            return RouteEntered(t, uniqueid, linkedid, m.get("Route", ""), m.get("Queue", ""))
+        case "CtiRouteNoAnswer":
+            return RouteNoAnswer(
+                t, uniqueid, linkedid, m.get("Agent", ""), m.get("DialStatus", ""))
+        case _:
+            return None
 
 
 def _mixmonitor_start(m: Message, t: float | None) -> RecordingStarted:
@@ -547,6 +620,8 @@ BUILDERS: dict[str, Builder] = {
     "AgentRingNoAnswer": _agent_ring_no_answer,
     "AgentConnect": _agent_connect,
     "AgentComplete": _agent_complete,
+    "DialBegin": _dial_begin,
+    "DialEnd": _dial_end,
     "QueueMember": _member,
     "QueueMemberAdded": _member,
     "QueueMemberStatus": _member,

@@ -56,13 +56,16 @@ class Call:
     no_answer_count: int = 0
     ringing: set[str] = field(default_factory=set)  # interfaces whose phones ring for it
     answering: str | None = None  # interface whose leg went Up, before AgentConnect says so
+    route: str | None = None  # the ACD route point it entered (UserEvent CtiRoute)
+    hold_queue: str | None = None  # where that route's calls wait for the ACD
 
     def absorb(self, other: Call) -> None:
         """Merge facts of a call whose channels were re-linked into this one."""
         for name in (
             "caller_number", "caller_name", "dialed", "queue", "queued_at", "left_queue_at",
             "answered_at", "agent", "agent_name", "wait_s", "talk_s", "abandon_position",
-            "consent", "consent_method", "consent_at", "recording", "hangup_cause",
+            "consent", "consent_method", "consent_at", "recording", "hangup_cause", "route",
+            "hold_queue",
         ):  # fmt: skip
             if not getattr(self, name) and getattr(other, name):
                 setattr(self, name, getattr(other, name))

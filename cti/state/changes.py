@@ -122,6 +122,29 @@ class CallEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class RoutedRingMissed:
+    """The agent the ACD chose let the call ring out (``dial_status`` NOANSWER) or could
+    not take it (BUSY, CHANUNAVAIL); the call goes back to wait for the ACD."""
+
+    ts: float | None
+    linkedid: str
+    interface: str
+    route: str
+    dial_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class RouteFellBack:
+    """A call that entered an ACD route point joined the plain Asterisk ``queue`` instead:
+    the daemon was down or slow, or did not move it from the holding queue in time."""
+
+    ts: float | None
+    linkedid: str
+    route: str
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallsMerged:
     """Asterisk re-linked channels to an older Linkedid; ``absorbed`` is gone now."""
 
@@ -180,6 +203,8 @@ Change = (
     | CallAnswered
     | CallAbandoned
     | CallEnded
+    | RoutedRingMissed
+    | RouteFellBack
     | CallsMerged
     | ConsentRecorded
     | AgentStateChanged

@@ -45,6 +45,8 @@ from cti.state.changes import (
     ConsentRecorded,
     LinkChanged,
     QueueChanged,
+    RoutedRingMissed,
+    RouteFellBack,
 )
 from cti.state.queues import Queue, QueuedCaller
 
@@ -83,6 +85,7 @@ class CtiState:
         self.seq = 0
         self._listings: dict[str, _Listing] = {}
         self._in_wrapup: set[str] = set()
+        self._route_dials: dict[str, str] = {}  # agent leg Uniqueid -> interface, ACD Dials
         self._handlers: dict[type[Any], Callable[[Any, Out], None]] = {
             ev.ChannelCreated: self._channel_created,
             ev.ChannelStateChanged: self._channel_state,
@@ -95,6 +98,10 @@ class CtiState:
             ev.AgentRingNoAnswer: self._agent_ring_no_answer,
             ev.AgentConnected: self._agent_connect,
             ev.AgentCompleted: self._agent_complete,
+            ev.RouteEntered: self._route_entered,
+            ev.DialStarted: self._dial_started,
+            ev.DialEnded: self._dial_ended,
+            ev.RouteNoAnswer: self._route_no_answer,
             ev.MemberReported: self._member_reported,
             ev.MemberRemoved: self._member_removed,
             ev.DeviceStateChanged: self._device_state,
@@ -210,6 +217,16 @@ class CtiState:
     def _announce_queue(self, queue: Queue, ts: float | None, out: Out) -> None:
         out.append(QueueChanged(ts, queue.name, len(queue.callers), queue.oldest_queued_at()))
 
+    def _start_ring(self, agent: Agent, leg: str, call: Call, ts: float | None,
+                    out: Out) -> None:  # fmt: skip
+        agent.ringing[leg] = call.linkedid
+        call.ringing.add(agent.interface)
+        out.append(
+            AgentRinging(ts, agent.interface, agent.member_name, call.linkedid, call.queue or "",
+                         call.caller_number, call.caller_name, call.queued_at)
+        )  # fmt: skip
+        self._announce_agent(agent, ts, out)
+
     def _stop_ring(self, agent: Agent, leg: str, reason: str, ts: float | None, out: Out) -> None:
         linkedid = agent.ringing.pop(leg, None)
         if linkedid is None:
@@ -247,6 +264,7 @@ class CtiState:
     def _drop_channel(self, channel: Channel, ts: float | None, lost: bool, out: Out) -> None:
         uniqueid = channel.uniqueid
         del self.channels[uniqueid]
+        self._route_dials.pop(uniqueid, None)
         call = self.calls.get(channel.linkedid)
         for interface in list(call.ringing) if call else ():
             agent = self.agents.get(interface)
@@ -313,8 +331,13 @@ class CtiState:
             _, call = self._add_channel(e.channel, e.uniqueid, e.linkedid, "Up", e.ts)
         else:
             call = self._call(channel.linkedid, e.ts)
+        back_on_hold = call.route is not None and e.queue == call.hold_queue
+        if call.route is not None and not back_on_hold:
+            out.append(RouteFellBack(e.ts, call.linkedid, call.route, e.queue))
         call.queue = e.queue
-        call.queued_at = e.ts
+        if call.route is None or call.queued_at is None:
+            call.queued_at = e.ts  # an ACD call waits from the route point on
+        call.left_queue_at = None
         if not call.caller_number and not call.caller_name:
             call.caller_number, call.caller_name = e.caller_number, e.caller_name
         queue = self._queue(e.queue)
@@ -322,10 +345,11 @@ class CtiState:
             e.uniqueid, call.linkedid, e.position, e.ts, e.caller_number, e.caller_name,
             self.seq,
         )  # fmt: skip
-        out.append(
-            CallOffered(e.ts, call.linkedid, e.queue, call.caller_number, call.caller_name,
-                        e.position)
-        )  # fmt: skip
+        if not back_on_hold:  # the route point already offered it to this queue
+            out.append(
+                CallOffered(e.ts, call.linkedid, e.queue, call.caller_number,
+                            call.caller_name, e.position)
+            )  # fmt: skip
         self._announce_queue(queue, e.ts, out)
 
     def _caller_leave(self, e: ev.QueueCallerLeft, out: Out) -> None:
@@ -382,7 +406,7 @@ class CtiState:
         call = self._call(channel.linkedid if channel else e.linkedid, e.ts)
         agent = self._agent(e.interface, e.member_name)
         call.agent, call.agent_name = e.interface, agent.member_name
-        call.answered_at, call.wait_s = e.ts, e.hold_s
+        call.answered_at, call.wait_s = e.ts, self._waited(call, e.ts, e.hold_s)
         call.queue = call.queue or e.queue
         agent.talking = call.linkedid
         self._stop_ring(agent, e.agent_uniqueid, "answered", e.ts, out)
@@ -392,7 +416,8 @@ class CtiState:
                 if linkedid == call.linkedid and other is not None:
                     self._stop_ring(other, leg, "answered_elsewhere", e.ts, out)
         out.append(
-            CallAnswered(e.ts, call.linkedid, e.queue, e.interface, agent.member_name, e.hold_s)
+            CallAnswered(e.ts, call.linkedid, e.queue, e.interface, agent.member_name,
+                         call.wait_s)
         )
         self._announce_agent(agent, e.ts, out)
 
@@ -418,6 +443,77 @@ class CtiState:
                 agent.wrapup_until = e.ts + membership.wrapup_s
                 self._in_wrapup.add(agent.interface)
         self._announce_agent(agent, e.ts, out)
+
+    # --- the ACD route point: the chosen agent is dialled, not rung by app_queue ----------
+
+    @staticmethod
+    def _waited(call: Call, ts: float | None, asterisk_hold_s: int) -> int:
+        """An ACD call waits from the route point on; app_queue's HoldTime only counts its
+        own queue, which for such a call may be the fallback joined late."""
+        if call.route is None or call.queued_at is None or ts is None:
+            return asterisk_hold_s
+        return max(0, round(ts - call.queued_at))
+
+    def _route_entered(self, e: ev.RouteEntered, out: Out) -> None:
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        if call is None:
+            out.append(Anomaly(e.ts, "route_of_unknown_call", e.linkedid))
+            return
+        # Names from our dialplan, bounded all the same: they end up in labels and logs.
+        call.route, call.hold_queue = e.route[:80], e.queue[:80]
+        if call.queue != call.hold_queue:
+            call.queue, call.queued_at, call.left_queue_at = call.hold_queue, e.ts, None
+            out.append(CallOffered(e.ts, call.linkedid, call.hold_queue, call.caller_number,
+                                   call.caller_name, 0))  # fmt: skip
+
+    def _dial_started(self, e: ev.DialStarted, out: Out) -> None:
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        if call is None or call.route is None:
+            return  # app_queue's legs (AgentCalled told us) and Dials outside the ACD
+        agent = _member_for_channel(self.agents, e.dest_channel)
+        if agent is None:
+            out.append(Anomaly(e.ts, "route_dial_to_unknown_member", e.dest_channel))
+            return
+        if e.dest_uniqueid in agent.ringing:
+            return  # a fallback queue's leg: AgentCalled came first
+        self._route_dials[e.dest_uniqueid] = agent.interface
+        call.left_queue_at = None  # still waiting, for this agent now
+        self._start_ring(agent, e.dest_uniqueid, call, e.ts, out)
+
+    def _dial_ended(self, e: ev.DialEnded, out: Out) -> None:
+        interface = self._route_dials.pop(e.dest_uniqueid, None)
+        if interface is None:
+            return
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        agent = self.agents.get(interface)
+        if call is None or agent is None:
+            return
+        if e.status != "ANSWER":
+            if e.status == "NOANSWER":
+                call.no_answer_count += 1
+            reason = {"NOANSWER": "no_answer", "CANCEL": "caller_gone"}.get(e.status, "refused")
+            self._stop_ring(agent, e.dest_uniqueid, reason, e.ts, out)
+            return
+        wait_s = self._waited(call, e.ts, 0)
+        call.agent, call.agent_name = interface, agent.member_name
+        call.answered_at, call.wait_s, call.bridged = e.ts, wait_s, True
+        agent.talking = call.linkedid
+        self._stop_ring(agent, e.dest_uniqueid, "answered", e.ts, out)
+        out.append(CallAnswered(e.ts, call.linkedid, call.queue or "", interface,
+                                agent.member_name, wait_s))  # fmt: skip
+        self._announce_agent(agent, e.ts, out)
+
+    def _route_no_answer(self, e: ev.RouteNoAnswer, out: Out) -> None:
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        if call is None or call.route is None or e.interface not in self.agents:
+            out.append(Anomaly(e.ts, "route_no_answer_unmatched", e.interface[:80]))
+            return
+        out.append(RoutedRingMissed(e.ts, call.linkedid, e.interface, call.route,
+                                    e.dial_status[:20]))  # fmt: skip
 
     # --- members ----------------------------------------------------------------------
 
@@ -524,14 +620,7 @@ class CtiState:
             agent.talking = call.linkedid
             self._announce_agent(agent, e.ts, out)
         elif e.uniqueid not in agent.ringing:
-            agent.ringing[e.uniqueid] = call.linkedid
-            call.ringing.add(agent.interface)
-            out.append(
-                AgentRinging(e.ts, agent.interface, agent.member_name, call.linkedid,
-                             call.queue or "", call.caller_number, call.caller_name,
-                             call.queued_at)
-            )  # fmt: skip
-            self._announce_agent(agent, e.ts, out)
+            self._start_ring(agent, e.uniqueid, call, e.ts, out)
 
     def _list_completed(self, e: ev.ListCompleted, out: Out) -> None:
         listing = self._listings.pop(e.action_id, None)
