@@ -49,12 +49,13 @@ from cti.metrics import LiveSources, Metrics
 from cti.pipeline import Pipeline, Sink
 from cti.push import ws
 from cti.push.hub import Hub
+from cti.routing.acd import Acd
 from cti.routing.config import RoutingConfigError, load_routing
 from cti.routing.route_point import ENVIRONMENT_LIMIT, RoutePoint
 from cti.settings import Settings, SettingsError
 from cti.state.store import CtiState
 from cti.wallboard import Alert, watch_alerts
-from cti.wrapup import WrapUp
+from cti.wrapup import WrapUp, seconds_by_queue
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +118,14 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     # The hub first: a screen-pop must not wait behind the call log or the metrics.
     sinks: list[Sink] = [hub, app[CALL_LOG], metrics]
     wrapup = None
-    if app[SETTINGS].center_wrapup_s > 0:
+    settings = app[SETTINGS]
+    wrapup_by_queue = seconds_by_queue(settings.center_wrapup_by_queue)
+    if settings.center_wrapup_s > 0 or any(s > 0 for s in wrapup_by_queue.values()):
 
         async def pause(interface: str, paused: bool, reason: str) -> None:
             await actions.queue_pause(app[AMI], interface, paused, reason=reason)
 
-        wrapup = WrapUp(app[STATE], pause, app[SETTINGS].center_wrapup_s)
+        wrapup = WrapUp(app[STATE], pause, settings.center_wrapup_s, wrapup_by_queue)
         sinks.append(wrapup)
     pipeline = Pipeline(app[STATE], sinks, on_lag=metrics.event_lag.observe)
     app[PIPELINE] = pipeline
@@ -205,11 +208,22 @@ async def routing_ctx(app: web.Application) -> AsyncIterator[None]:
     except RoutingConfigError as exc:
         raise SettingsError(str(exc)) from None
 
-    def observe(route: str, outcome: str, seconds: float) -> None:
+    def observe(route: str, outcome: str, seconds: float | None) -> None:
         metrics.routing_decisions.labels(route, outcome).inc()
-        metrics.routing_seconds.observe(seconds)
+        if seconds is not None:
+            metrics.routing_seconds.observe(seconds)
 
-    route_point = RoutePoint(config, app[STATE], app[DATABASE], settings.center_region, observe)
+    async def move(channel: str, agent: str) -> None:
+        # One AMI session runs its actions in order: the variable is set before the
+        # Redirect makes [cti-route] agent dial it.
+        await actions.setvar(app[AMI], channel, "CTI_ROUTE_AGENT", agent)
+        await actions.redirect(app[AMI], channel, "cti-route", "agent")
+
+    async def pause(interface: str, reason: str) -> None:
+        await actions.queue_pause(app[AMI], interface, True, reason=reason)
+
+    acd = Acd(config, app[STATE], app[DATABASE], move, pause, observe)
+    route_point = RoutePoint(acd, app[DATABASE], settings.center_region)
     try:
         server = await asyncio.start_server(route_point.handle, settings.routing_agi_host,
                                             settings.routing_agi_port, limit=ENVIRONMENT_LIMIT)
@@ -217,10 +231,14 @@ async def routing_ctx(app: web.Application) -> AsyncIterator[None]:
         raise SettingsError(f"cannot listen for FastAGI on {settings.routing_agi_host}:"
                             f"{settings.routing_agi_port} ({exc}); set CTI_ROUTING_AGI_PORT"
                             ) from None  # fmt: skip
+    app[PIPELINE].sinks.append(acd)
+    task = asyncio.create_task(acd.run())
     yield
     server.close()
     await server.wait_closed()
-    await route_point.close()
+    await stop_tasks([task])
+    app[PIPELINE].sinks.remove(acd)
+    await acd.close()
 
 
 def create_app(
@@ -232,6 +250,10 @@ def create_app(
         quality.parse_form(settings.center_qa_form)
     except ValueError as exc:
         raise SettingsError(f"CTI_CENTER_QA_FORM: {exc}") from None
+    try:
+        seconds_by_queue(settings.center_wrapup_by_queue)
+    except ValueError as exc:
+        raise SettingsError(f"CTI_CENTER_WRAPUP_BY_QUEUE: {exc}") from None
     app = web.Application(middlewares=[authorize], client_max_size=1 << 20)
     app[SETTINGS] = settings
     app[LOGIN_LIMITER] = AttemptLimiter()

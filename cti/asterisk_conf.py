@@ -123,6 +123,9 @@ def check_deployment(conf_dir: Path, dialplan_dir: Path) -> list[str]:
         for queue in re.findall(r"\bQueue\(([^,)$]+)", text):
             if queue not in queue_names:
                 problems.append(f"{path.name}: Queue({queue}) is not in queues.conf")
+        for variable, queue in re.findall(r"\bSet\((CTI_(?:HOLD_)?QUEUE)=([^)]+)\)", text):
+            if queue not in queue_names:
+                problems.append(f"{path.name}: {variable}={queue} is not in queues.conf")
         for script in re.findall(r"\bAGI\(([^,)]+)", text):
             if script.startswith(("agi://", "${")):  # FastAGI: the daemon's route point
                 continue

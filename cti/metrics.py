@@ -35,6 +35,7 @@ from cti.state.changes import (
     CallEnded,
     CallOffered,
     Change,
+    RouteFellBack,
 )
 from cti.state.store import CtiState
 
@@ -124,11 +125,16 @@ class Metrics:
                                          "Wallboard alerts raised (service level, long wait)",
                                          ["queue", "kind"], registry=r)  # fmt: skip
         self.routing_decisions = PromCounter(
-            "cti_routing_decisions", "Route point answers: to an agent, or to the plain queue",
+            "cti_routing_decisions",
+            "ACD decisions: a new call to an agent, on hold or to the plain queue; a held "
+            "call moved to an agent",
             ["route", "outcome"], registry=r)  # fmt: skip
         self.routing_seconds = Histogram("cti_routing_decision_seconds",
                                          "From the route point's request to its answer",
                                          buckets=LAG_BUCKETS, registry=r)  # fmt: skip
+        self.routing_fallbacks = PromCounter(
+            "cti_routing_fallbacks", "Calls of an ACD route point that the plain queue took "
+            "(daemon down or slow, or held too long)", ["route", "queue"], registry=r)
         self.service_level = _ServiceLevel()
 
     def thresholds(self) -> dict[str, int]:
@@ -156,6 +162,8 @@ class Metrics:
                     self.wait.labels(queue).observe(wait_s)
                 case AgentRingEnded(queue=queue, reason="no_answer"):
                     self.ring_no_answer.labels(queue).inc()
+                case RouteFellBack(route=route, queue=queue):
+                    self.routing_fallbacks.labels(route, queue).inc()
                 case CallEnded(record=record) if record.queue and record.talk_s is not None:
                     self.talk.labels(record.queue).observe(record.talk_s)
                 case _:

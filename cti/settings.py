@@ -47,6 +47,8 @@ class Settings:
     # After a queue call the agent stays in wrap-up (paused in Asterisk, reason "Wrap-up")
     # until they press Ready, or at most this many seconds; 0 leaves it to Asterisk.
     center_wrapup_s: float = 0.0
+    # Per queue, "queue:seconds" items (e.g. "collections:60, sales:10"); others: the above.
+    center_wrapup_by_queue: tuple[str, ...] = ()
     center_max_wait_s: int = 60  # a caller waiting longer raises a wallboard alert
     # Quality review form, "criterion:weight" items (see cti/quality.py), and how many of
     # each agent's recorded calls are proposed for review each week.

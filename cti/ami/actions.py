@@ -70,6 +70,10 @@ async def redirect(
                                Priority=priority))  # fmt: skip
 
 
+async def setvar(client: AmiClient, channel: str, variable: str, value: str) -> None:
+    await _run(client, _fields("Setvar", Channel=channel, Variable=variable, Value=value))
+
+
 async def originate(
     client: AmiClient, channel: str, context: str, exten: str, priority: int = 1,
     caller_id: str = "", timeout_s: int = 30,

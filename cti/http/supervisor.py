@@ -26,7 +26,7 @@ from cti.http.security import route, session_of
 from cti.http.status import WEB_DIR
 from cti.keys import AMI, DATABASE, SETTINGS, STATE
 from cti.phone import to_e164
-from cti.routing.route_point import decisions_for
+from cti.routing.acd import decisions_for
 
 SPY_MODES = ("listen", "whisper", "barge")
 OUTCOMES = ("answered", "abandoned", "transferred", "timed_out", "unanswered", "failed", "unknown")

@@ -3,6 +3,7 @@
 ```toml
 policy = "longest_idle"        # or fewest_calls, highest_skill
 ring_s = 20                    # how long the chosen agent's phone rings
+sticky_wait_s = 30             # how long a call waits for the customer's busy last agent
 debt_priority_over = 10000     # a caller owing more than this is served one level sooner
 
 [routes.collections-tr]        # the route point's name, as the dialplan passes it
@@ -41,6 +42,7 @@ class Route:
 class RoutingConfig:
     policy: Policy = Policy.LONGEST_IDLE
     ring_s: int = 20
+    sticky_wait_s: float = 30.0
     debt_priority_over: Decimal | None = None
     routes: Mapping[str, Route] = field(default_factory=dict)
     agent_skills: Mapping[str, SkillLevels] = field(default_factory=dict)
@@ -58,7 +60,8 @@ def load_routing(path: Path) -> RoutingConfig:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise RoutingConfigError(f"cannot read routing file {path}: {exc}") from None
-    unknown = set(document) - {"policy", "ring_s", "debt_priority_over", "routes", "agents"}
+    known = {"policy", "ring_s", "sticky_wait_s", "debt_priority_over", "routes", "agents"}
+    unknown = set(document) - known
     if unknown:
         raise RoutingConfigError(f"{path}: unknown keys {', '.join(sorted(unknown))}")
     try:
@@ -85,5 +88,6 @@ def load_routing(path: Path) -> RoutingConfig:
             raise RoutingConfigError(f"{path}: [agents] {interface}: {exc}") from None
     return RoutingConfig(
         policy, int(_number(document, "ring_s", 20, path)),
+        _number(document, "sticky_wait_s", 30, path),
         None if debt is None else Decimal(str(debt)), routes, agents,
     )  # fmt: skip

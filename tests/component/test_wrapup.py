@@ -1,5 +1,6 @@
 """Wrap-up held by the daemon: after a queue call the agent is paused with reason Wrap-up
-(shown as the wrap-up state) until they press Ready, or until the configured limit."""
+(shown as the wrap-up state) until they press Ready, or until the configured limit, the
+center's or the queue's."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from harness import handled_call, next_message, running_daemon, signed_in
 
 from cti.keys import STATE
+from cti.wrapup import seconds_by_queue
 
 
 async def next_state(ws: Any) -> str:
@@ -39,8 +42,15 @@ async def test_wrap_up_lasts_until_the_agent_presses_ready(database_url: str, tm
             assert await next_state(ws) in ("ready", "ringing")  # ringall: maybe at once
 
 
-async def test_wrap_up_ends_by_itself_after_the_limit(database_url: str, tmp_path: Path) -> None:
-    async with running_daemon(database_url, tmp_path, center_wrapup_s=0.5) as daemon:
+@pytest.mark.parametrize("limits", [
+    {"center_wrapup_s": 0.5},
+    # The queue's own time wins over the center's.
+    {"center_wrapup_s": 300, "center_wrapup_by_queue": ("sales:300", "support:0.5")},
+])  # fmt: skip
+async def test_wrap_up_ends_by_itself_after_the_limit(
+    database_url: str, tmp_path: Path, limits: dict[str, Any]
+) -> None:
+    async with running_daemon(database_url, tmp_path, **limits) as daemon:
         agent, _ = await signed_in(daemon, "agent1")
         async with agent, agent.ws_connect("/ws", headers={"Origin": daemon.url}) as ws:
             await next_message(ws, "snapshot")
@@ -49,3 +59,11 @@ async def test_wrap_up_ends_by_itself_after_the_limit(database_url: str, tmp_pat
                 pass
             assert await next_state(ws) == "ready"
             assert not daemon.sim.pbx.queues["support"].members["SIP/1001"].paused
+
+
+def test_per_queue_wrap_up_times_are_checked() -> None:
+    assert seconds_by_queue(["support:30", " collections : 0 "]) == {
+        "support": 30.0, "collections": 0.0}
+    for wrong in ("support", "support:soon", ":30", "support:-1", "support:99999"):
+        with pytest.raises(ValueError, match="queue:seconds"):
+            seconds_by_queue([wrong])

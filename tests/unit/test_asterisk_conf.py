@@ -48,11 +48,13 @@ def test_too_much_ami_privilege_is_reported(tmp_path: Path) -> None:
 def test_unknown_queue_missing_endpoint_and_agi_are_reported(tmp_path: Path) -> None:
     conf, dialplan = broken_copy(tmp_path)
     plan = dialplan / "extensions_cti.conf"
-    plan.write_text(plan.read_text().replace("Queue(${CTI_QUEUE}", "Queue(billing"))
+    plan.write_text(plan.read_text().replace("Queue(${CTI_QUEUE}", "Queue(billing")
+                    .replace("CTI_HOLD_QUEUE=collections", "CTI_HOLD_QUEUE=colections"))
     queues = conf / "queues.conf"
     queues.write_text(queues.read_text() + "member => PJSIP/1999,0,Ghost\n")
     (dialplan / "agi" / "cti-consent.py").chmod(0o644)
     problems = check_deployment(conf, dialplan)
     assert "extensions_cti.conf: Queue(billing) is not in queues.conf" in problems
+    assert "extensions_cti.conf: CTI_HOLD_QUEUE=colections is not in queues.conf" in problems
     assert "queues.conf: [sales] member PJSIP/1999 has no endpoint in pjsip.conf" in problems
     assert any("AGI(cti-consent.py) is not an executable" in p for p in problems)

@@ -46,3 +46,15 @@ priority = 2
 def test_mistakes_are_named(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(RoutingConfigError, match=message):
         load_routing(write(tmp_path, text))
+
+
+def test_the_example_routing_file_matches_the_example_dialplan() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    config = load_routing(repo / "deploy" / "routing.toml")
+    dialplan = (repo / "dialplan" / "extensions_cti.conf").read_text(encoding="utf-8")
+    queues = (repo / "asterisk-conf" / "queues.conf").read_text(encoding="utf-8")
+    assert config.routes and config.sticky_wait_s == 30
+    for name in config.routes:
+        assert f"Set(CTI_ROUTE_POINT={name})" in dialplan
+    for interface in config.agent_skills:
+        assert f"member => {interface}," in queues

@@ -1,0 +1,245 @@
+"""The live ACD: which waiting call goes to which agent, now and whenever an agent frees up.
+
+Calls reach it two ways:
+
+- A new call at a route point: the FastAGI server (``route_point.py``) asks ``decide_new``
+  and the dialplan dials the agent chosen, or holds the call.
+- Calls on hold wait in their route's holding queue, an Asterisk queue without members
+  (music on hold, and the wallboard counts them like any waiting caller). Whenever an agent
+  becomes ready or a call joins a holding queue, and at least every ``ROUND_INTERVAL_S``
+  (a sticky wait may run out), a routing round gives free agents to holding calls, best
+  call first, and moves each call with AMI ``Setvar CTI_ROUTE_AGENT`` + ``Redirect`` to
+  ``[cti-route]`` ``agent``, which dials that agent.
+
+A new call is decided together with the calls on hold, so it never overtakes one that has
+waited longer at the same priority. An agent offered a call (Redirect sent, not ringing yet)
+sits out the rounds, with that call, until the ring shows or ``OFFER_GRACE_S`` has passed.
+
+Ring-no-answer: the agent is paused with ``NO_ANSWER_REASON`` in every queue, so neither the
+ACD nor Asterisk's queues offer them calls until they come back; the dialplan puts the call
+back on hold, where it keeps the time it started waiting: first in line again.
+
+Every decision that gives a call an agent (and every decision on a new call) is stored with
+its reason and the agents considered, for supervisors (``routing_decisions``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import asyncpg
+
+from cti.ami.protocol import AmiError
+from cti.database import Database, DatabaseUnavailable
+from cti.routing.config import RoutingConfig
+from cti.routing.policy import Decision, RoutingAgent, WaitingCall, decide
+from cti.state.changes import (
+    AgentRinging,
+    AgentState,
+    AgentStateChanged,
+    CallAnswered,
+    CallEnded,
+    Change,
+    QueueChanged,
+    RoutedRingMissed,
+)
+from cti.state.store import CtiState
+
+log = logging.getLogger(__name__)
+
+NO_ANSWER_REASON = "No answer"
+ROUND_INTERVAL_S = 1.0
+OFFER_GRACE_S = 5.0  # from Redirect to the ring showing, on a loaded Asterisk
+
+# move(caller channel, agent interface): Setvar CTI_ROUTE_AGENT + Redirect to [cti-route] agent.
+Move = Callable[[str, str], Awaitable[None]]
+# pause(interface, reason): QueuePause in every queue of the member.
+Pause = Callable[[str, str], Awaitable[None]]
+# observe(route, outcome, seconds the route point took to answer, or None for a move).
+Observe = Callable[[str, str, float | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Offer:
+    agent: str
+    at: float  # monotonic
+
+
+class Acd:
+    """A pipeline sink plus one owned task (``run``) for the routing rounds."""
+
+    def __init__(self, config: RoutingConfig, state: CtiState, database: Database, move: Move,
+                 pause: Pause, observe: Observe | None = None) -> None:  # fmt: skip
+        self.config = config
+        self.state = state
+        self.database = database
+        self.move = move
+        self.pause = pause
+        self.observe = observe
+        self.routed: dict[str, WaitingCall] = {}  # by Linkedid: each call as its route saw it
+        self.offers: dict[str, _Offer] = {}  # by Linkedid
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- what the rounds look at --------------------------------------------------------
+
+    def _agents(self) -> list[RoutingAgent]:
+        clock = self.state.clock
+        offered = {offer.agent for offer in self.offers.values()}
+        return [
+            RoutingAgent(agent.interface, self.config.agent_skills.get(agent.interface, ()),
+                         agent.derive_state(clock)[0] == AgentState.READY
+                         and agent.interface not in offered,
+                         agent.state_since or 0.0, agent.calls_taken)
+            for agent in self.state.agents.values()
+        ]  # fmt: skip
+
+    def _holding(self) -> dict[str, tuple[WaitingCall, str]]:
+        """Calls in their route's holding queue and not offered yet: Linkedid -> (the call,
+        its caller channel's name for the Redirect)."""
+        holding = {}
+        for queue in self.state.queues.values():
+            for caller in queue.callers.values():
+                call = self.state.calls.get(caller.linkedid)
+                channel = self.state.channels.get(caller.uniqueid)
+                if (call is None or channel is None or call.route is None
+                        or call.hold_queue != queue.name or call.linkedid in self.offers):
+                    continue  # fmt: skip
+                waiting = self.routed.get(call.linkedid)
+                if waiting is None:
+                    # Held before this daemon started: route it on its route's skills.
+                    route = self.config.routes.get(call.route)
+                    if route is None:
+                        continue
+                    waiting = WaitingCall(call.linkedid, route.skills, route.priority,
+                                          call.queued_at or caller.queued_at or time.time())
+                holding[call.linkedid] = (waiting, channel.name)
+        return holding
+
+    def _drop_stale_offers(self) -> None:
+        oldest = time.monotonic() - self.config.ring_s - OFFER_GRACE_S
+        for linkedid, offer in list(self.offers.items()):
+            if offer.at < oldest:
+                del self.offers[linkedid]
+
+    # --- decisions ----------------------------------------------------------------------
+
+    def decide_new(self, call: WaitingCall, route: str) -> Decision:
+        """The route point's question: an agent for this new call now, or hold it."""
+        self._drop_stale_offers()
+        self.routed[call.call_id] = call
+        holding = [waiting for waiting, _ in self._holding().values()
+                   if waiting.call_id != call.call_id]  # fmt: skip
+        decisions = decide(self._agents(), [*holding, call], time.time(), self.config.policy)
+        mine = next(d for d in decisions if d.call_id == call.call_id)
+        if mine.agent is not None:
+            self.offers[call.call_id] = _Offer(mine.agent, time.monotonic())
+        self.record(route, call.priority, mine)
+        return mine
+
+    def routing_round(self) -> None:
+        """Give free agents to calls on hold; each given call is moved by its own task."""
+        if not self.state.link_up:
+            return  # a Redirect could not be sent; the resync after login wakes us
+        self._drop_stale_offers()
+        holding = self._holding()
+        if not holding:
+            return
+        calls = [waiting for waiting, _ in holding.values()]
+        for decision in decide(self._agents(), calls, time.time(), self.config.policy):
+            if decision.agent is None:
+                continue
+            waiting, channel = holding[decision.call_id]
+            self.offers[decision.call_id] = _Offer(decision.agent, time.monotonic())
+            call = self.state.calls.get(decision.call_id)
+            route = call.route if call is not None and call.route else "unknown"
+            self.record(route, waiting.priority, decision)
+            if self.observe is not None:
+                self.observe(route, "moved", None)
+            self._spawn(self._move(decision.call_id, channel, decision.agent))
+
+    async def _move(self, linkedid: str, channel: str, agent: str) -> None:
+        try:
+            await self.move(channel, agent)
+        except (AmiError, ConnectionError, TimeoutError) as exc:
+            # The call stays on hold; the next round tries again (or its hold ends and the
+            # plain queue takes it).
+            log.warning("could not move call %s to %s: %s", linkedid, agent, exc)
+            self.offers.pop(linkedid, None)
+
+    async def _pause_after_no_answer(self, interface: str) -> None:
+        try:
+            await self.pause(interface, NO_ANSWER_REASON)
+            log.info("%s let an ACD call ring out: paused (%s)", interface, NO_ANSWER_REASON)
+        except (AmiError, ConnectionError, TimeoutError) as exc:
+            log.warning("could not pause %s after a ring-no-answer: %s", interface, exc)
+
+    # --- the pipeline sink and the rounds ------------------------------------------------
+
+    def offer(self, changes: Sequence[Change]) -> None:
+        for change in changes:
+            match change:
+                case AgentRinging(linkedid=linkedid) | CallAnswered(linkedid=linkedid):
+                    self.offers.pop(linkedid, None)  # the offer was taken up
+                case CallEnded(record=record):
+                    self.offers.pop(record.linkedid, None)
+                    self.routed.pop(record.linkedid, None)
+                case RoutedRingMissed(linkedid=linkedid, interface=interface,
+                                      dial_status="NOANSWER"):  # fmt: skip
+                    self.offers.pop(linkedid, None)
+                    self._spawn(self._pause_after_no_answer(interface))
+                case AgentStateChanged(state=AgentState.READY) | QueueChanged():
+                    self._wake.set()
+                case _:
+                    pass
+
+    async def run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), ROUND_INTERVAL_S)
+            self._wake.clear()
+            self.routing_round()
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Let moves, pauses and decision writes under way finish (each is short)."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # --- the decision log ---------------------------------------------------------------
+
+    def record(self, route: str, priority: int, decision: Decision) -> None:
+        log.info("route %s call %s: %s", route, decision.call_id, decision.reason)
+        self._spawn(self._write(route, priority, decision))
+
+    async def _write(self, route: str, priority: int, decision: Decision) -> None:
+        considered: list[dict[str, Any]] = [asdict(c) for c in decision.considered]
+        try:
+            pool = await self.database.pool()
+            await pool.execute(
+                "INSERT INTO routing_decisions (linkedid, route, priority, agent, reason,"
+                " considered) VALUES ($1, $2, $3, $4, $5, $6)",
+                decision.call_id, route, priority, decision.agent, decision.reason,
+                json.dumps(considered))  # fmt: skip
+        except (DatabaseUnavailable, OSError, asyncpg.PostgresError,
+                asyncpg.InterfaceError) as exc:  # fmt: skip
+            # The call was routed; only the explanation is lost, and the log line keeps it.
+            log.warning("routing decision for %s not stored: %s", decision.call_id, exc)
+
+
+async def decisions_for(pool: asyncpg.Pool, linkedid: str) -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        "SELECT decided_at, route, priority, agent, reason, considered FROM routing_decisions"
+        " WHERE linkedid = $1 ORDER BY id", linkedid)  # fmt: skip
+    return [{**dict(r), "decided_at": r["decided_at"].isoformat(),
+             "considered": json.loads(r["considered"])} for r in rows]  # fmt: skip
