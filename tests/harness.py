@@ -41,6 +41,20 @@ class Daemon:
     users: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+def frames(data: bytes) -> list[dict[str, str]]:
+    """AMI frames as the wire carries them (banner dropped), each a dict in field order."""
+    out = []
+    for block in data.replace(b"Asterisk Call Manager/9.0.0\r\n", b"").split(b"\r\n\r\n"):
+        fields = {}
+        for line in block.decode().split("\r\n"):
+            key, sep, value = line.partition(": ")
+            if sep:
+                fields[key] = value
+        if fields:
+            out.append(fields)
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -87,10 +101,24 @@ async def handled_call(daemon: Daemon, interface: str, consent: str = "granted")
 
 
 @asynccontextmanager
-async def running_daemon(database_url: str, data_dir: Path, **settings: Any
-                         ) -> AsyncIterator[Daemon]:  # fmt: skip
-    """The simulator, then the daemon on a free port with the test users; ``settings``
-    override the daemon's settings."""
+async def running_daemon(database_url: str, data_dir: Path, sim_config: SimConfig | None = None,
+                         **settings: Any) -> AsyncIterator[Daemon]:  # fmt: skip
+    """The simulator (``live_sim_config`` unless given), then the daemon on a free port with
+    the test users; ``settings`` override the daemon's settings."""
+    config = sim_config or live_sim_config()
+    sim = Simulator(replace(config, recordings_dir=data_dir / "recordings"), port=0)
+    await sim.start()
+    try:
+        async with daemon_on(sim, database_url, data_dir, **settings) as daemon:
+            yield daemon
+    finally:
+        await sim.stop()
+
+
+@asynccontextmanager
+async def daemon_on(sim: Simulator, database_url: str, data_dir: Path, **settings: Any
+                    ) -> AsyncIterator[Daemon]:  # fmt: skip
+    """The daemon alone, for a simulator the test runs (and may keep running after it)."""
 
     async def users_ctx(app: web.Application) -> AsyncIterator[None]:
         pool = await app[DATABASE].pool()
@@ -98,24 +126,19 @@ async def running_daemon(database_url: str, data_dir: Path, **settings: Any
             await set_user(pool, username, name, role, PASSWORD, phones)
         yield
 
-    sim = Simulator(replace(live_sim_config(), recordings_dir=data_dir / "recordings"), port=0)
-    await sim.start()
+    port = free_port()
+    config = Settings(ami_port=sim.port, ami_username="cti", ami_secret="sim-secret",
+                      http_port=port, database_url=database_url, data_dir=data_dir,
+                      **settings)  # fmt: skip
+    app = create_app(config, after=[users_ctx])
+    runner = web.AppRunner(app)
+    await runner.setup()
     try:
-        port = free_port()
-        config = Settings(ami_port=sim.port, ami_username="cti", ami_secret="sim-secret",
-                          http_port=port, database_url=database_url, data_dir=data_dir,
-                          **settings)  # fmt: skip
-        app = create_app(config, after=[users_ctx])
-        runner = web.AppRunner(app)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, "127.0.0.1", port).start()
-            yield Daemon(f"http://127.0.0.1:{port}", sim, app,
-                         {u: phones for u, _, _, phones in TEST_USERS})
-        finally:
-            await runner.cleanup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        yield Daemon(f"http://127.0.0.1:{port}", sim, app,
+                     {u: phones for u, _, _, phones in TEST_USERS})
     finally:
-        await sim.stop()
+        await runner.cleanup()
 
 
 async def next_message(ws: aiohttp.ClientWebSocketResponse, kind: str, timeout: float = 10) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from cti.database import Database, DatabaseUnavailable
 from cti.routing.config import RoutingConfig
 from cti.routing.policy import Decision, RoutingAgent, WaitingCall, decide
 from cti.state.changes import (
+    AgentRingEnded,
     AgentRinging,
     AgentState,
     AgentStateChanged,
@@ -85,18 +86,22 @@ class Acd:
         self.observe = observe
         self.routed: dict[str, WaitingCall] = {}  # by Linkedid: each call as its route saw it
         self.offers: dict[str, _Offer] = {}  # by Linkedid
+        # Agents whose ring just ended unanswered, until (monotonic): the pause that follows
+        # takes a moment, and a round meanwhile must not hand them the same call again.
+        self.resting: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- what the rounds look at --------------------------------------------------------
 
     def _agents(self) -> list[RoutingAgent]:
-        clock = self.state.clock
-        offered = {offer.agent for offer in self.offers.values()}
+        clock, now = self.state.clock, time.monotonic()
+        busy = {offer.agent for offer in self.offers.values()}
+        busy |= {interface for interface, until in self.resting.items() if until > now}
         return [
             RoutingAgent(agent.interface, self.config.agent_skills.get(agent.interface, ()),
                          agent.derive_state(clock)[0] == AgentState.READY
-                         and agent.interface not in offered,
+                         and agent.interface not in busy,
                          agent.state_since or 0.0, agent.calls_taken)
             for agent in self.state.agents.values()
         ]  # fmt: skip
@@ -124,10 +129,14 @@ class Acd:
         return holding
 
     def _drop_stale_offers(self) -> None:
-        oldest = time.monotonic() - self.config.ring_s - OFFER_GRACE_S
+        now = time.monotonic()
+        oldest = now - self.config.ring_s - OFFER_GRACE_S
         for linkedid, offer in list(self.offers.items()):
             if offer.at < oldest:
                 del self.offers[linkedid]
+        for interface, until in list(self.resting.items()):
+            if until <= now:
+                del self.resting[interface]
 
     # --- decisions ----------------------------------------------------------------------
 
@@ -188,6 +197,9 @@ class Acd:
             match change:
                 case AgentRinging(linkedid=linkedid) | CallAnswered(linkedid=linkedid):
                     self.offers.pop(linkedid, None)  # the offer was taken up
+                case AgentRingEnded(interface=interface, linkedid=linkedid,
+                                    reason="no_answer") if linkedid in self.routed:  # fmt: skip
+                    self.resting[interface] = time.monotonic() + OFFER_GRACE_S
                 case CallEnded(record=record):
                     self.offers.pop(record.linkedid, None)
                     self.routed.pop(record.linkedid, None)

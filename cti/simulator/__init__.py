@@ -4,7 +4,10 @@
 """
 
 from cti.simulator.capture import CaptureServer
-from cti.simulator.config import Caller, MemberConfig, QueueConfig, SimConfig
+from cti.simulator.config import Caller, MemberConfig, QueueConfig, RoutePointConfig, SimConfig
 from cti.simulator.server import Simulator
 
-__all__ = ["Caller", "CaptureServer", "MemberConfig", "QueueConfig", "SimConfig", "Simulator"]
+__all__ = [
+    "Caller", "CaptureServer", "MemberConfig", "QueueConfig", "RoutePointConfig", "SimConfig",
+    "Simulator",
+]

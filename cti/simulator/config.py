@@ -1,8 +1,10 @@
-"""What the simulated call center looks like: queues, agents' phones, callers, traffic.
+"""What the simulated call center looks like: queues, route points, agents' phones, callers,
+traffic.
 
 Defaults follow the real captures in ``../shared/ami-captures/`` (queues ``support`` and
 ``sales``, chan_sip agents ``SIP/1001``…, DID 4440 with explicit consent), so the simulator
-and the captures exercise the same code paths.
+and the captures exercise the same code paths. Route points follow ``[cti-route]`` in
+``dialplan/extensions_cti.conf``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,30 @@ class QueueConfig:
             raise ValueError(f"queue {self.name}: strategy must be one of {STRATEGIES}")
         if self.consent not in CONSENT_MODES:
             raise ValueError(f"queue {self.name}: consent must be one of {CONSENT_MODES}")
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePointConfig:
+    """An ACD route point: a DID whose calls ask the daemon's FastAGI where to go: one agent
+    (Dial), or a wait in ``hold_queue`` until the daemon redirects the call to an agent.
+    ``fallback_queue`` takes the call when the daemon is away, says anything else, or leaves
+    it holding longer than ``hold_s``."""
+
+    name: str  # the route, passed as the AGI's argument (a [routes.<name>] of the daemon)
+    did: str
+    hold_queue: str  # a queue without members: music until the daemon moves the call
+    fallback_queue: str
+    consent: str = "implied"
+    hold_s: float = 60.0  # CTI_HOLD_S: Queue()'s timeout in the hold queue
+    agi_timeout_s: float = 3.0  # no complete AGI answer within it: AGISTATUS=FAILURE
+    ring_s: float = 15.0  # the Dial's timeout when the AGI sets no CTI_ROUTE_RING_S
+
+    def __post_init__(self) -> None:
+        if self.consent not in CONSENT_MODES:
+            raise ValueError(f"route point {self.name}: consent must be one of {CONSENT_MODES}")
+        if min(self.hold_s, self.agi_timeout_s, self.ring_s) <= 0:
+            raise ValueError(f"route point {self.name}: hold_s, agi_timeout_s and ring_s "
+                             "must be positive")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +111,35 @@ class SimConfig:
     decline_ratio: float = 0.25  # share of callers who decline recording when asked
     hostile_ratio: float = 0.0  # share of calls from HOSTILE_CALLERS
     seed: int | None = None
+    # Random traffic's share per destination(), in its order; empty: all alike.
     queue_weights: tuple[float, ...] = field(default=())
     # Where MixMonitor "records" (a short tone per recorded call, named <Uniqueid>.wav as
     # our dialplan names it); None: no files.
     recordings_dir: Path | None = None
+    route_points: tuple[RoutePointConfig, ...] = ()
+    agi_host: str = "127.0.0.1"  # the daemon's FastAGI server (CTI_FASTAGI in the dialplan)
+    agi_port: int = 4573
+
+    def __post_init__(self) -> None:
+        queues = {q.name: q for q in self.queues}
+        dids = {q.did: q.name for q in self.queues}
+        for point in self.route_points:
+            for role, name in (("hold", point.hold_queue), ("fallback", point.fallback_queue)):
+                if name not in queues:
+                    raise ValueError(f"route point {point.name}: its {role} queue {name!r} is "
+                                     f"not one of the queues ({', '.join(queues)})")  # fmt: skip
+            if queues[point.hold_queue].members:
+                raise ValueError(f"route point {point.name}: hold queue {point.hold_queue!r} "
+                                 "must have no members (nobody rings there; the daemon moves "
+                                 "the call)")  # fmt: skip
+            # place_call() and random traffic name a destination by its name, calls arrive
+            # by DID: both must say which one they mean.
+            if point.name in queues:
+                raise ValueError(f"route point {point.name}: a queue has the same name")
+            if point.did in dids:
+                raise ValueError(f"route point {point.name}: DID {point.did} already leads to "
+                                 f"{dids[point.did]!r}")  # fmt: skip
+            dids[point.did] = point.name
 
     @classmethod
     def demo(cls) -> SimConfig:
@@ -99,7 +150,11 @@ class SimConfig:
                 QueueConfig("sales", "4441", (*_agents("1003"), MemberConfig(
                     "SIP/1004", "Agent 1004", answers=False)), "leastrecent", 30,
                             consent="implied", wrapup_s=3.0),
+                # The ACD route point's holding queue (cti demo writes the routing file).
+                QueueConfig("collections", "4449", (), "ringall", 20, consent="none"),
             ),
+            route_points=(RoutePointConfig("collections-tr", "4442", "collections", "support",
+                                           hold_s=120),),
             hostile_ratio=0.1,
         )  # fmt: skip
 
@@ -107,5 +162,29 @@ class SimConfig:
         for queue in self.queues:
             if queue.name == name:
                 return queue
-        raise KeyError(f"no queue {name!r} in the simulator (have: "
-                       f"{', '.join(q.name for q in self.queues)})")  # fmt: skip
+        raise self._unknown(name)
+
+    def route_point(self, name: str) -> RoutePointConfig:
+        for point in self.route_points:
+            if point.name == name:
+                return point
+        raise self._unknown(name)
+
+    def destination(self, name: str) -> QueueConfig | RoutePointConfig:
+        """Where a call named by ``name`` goes: a queue's DID or a route point's DID."""
+        places: tuple[QueueConfig | RoutePointConfig, ...] = (*self.queues, *self.route_points)
+        for where in places:
+            if where.name == name:
+                return where
+        raise self._unknown(name)
+
+    def destinations(self) -> tuple[QueueConfig | RoutePointConfig, ...]:
+        """Where callers dial: every queue but the route points' hold queues (reached only
+        through their route point), then the route points."""
+        holds = {p.hold_queue for p in self.route_points}
+        return (*(q for q in self.queues if q.name not in holds), *self.route_points)
+
+    def _unknown(self, name: str) -> KeyError:
+        return KeyError(f"no queue or route point {name!r} in the simulator (queues: "
+                        f"{', '.join(q.name for q in self.queues) or 'none'}; route points: "
+                        f"{', '.join(p.name for p in self.route_points) or 'none'})")  # fmt: skip

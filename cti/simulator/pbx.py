@@ -15,6 +15,15 @@ consent, MixMonitor, Queue. In the queue, ``_dispatch`` rings free members by th
 strategy; a ring is one ``_Attempt`` whose task answers after the call's answer delay or
 gives up after the queue's ring timeout (AgentRingNoAnswer). The caller's task waits for the
 first of: an answer, its patience running out (abandon), or a hangup request.
+
+A call to a route point's DID walks ``[cti-route]`` instead (``_route_point``): the UserEvent
+CtiRoute, then a real FastAGI conversation with the daemon (``agi.py``), whose variables pick
+the next extension: ``agent`` (a Dial of one phone, outside app_queue: DialBegin/DialEnd but
+no AgentCalled), ``hold`` (a queue without members, left by the daemon's Setvar + Redirect or
+after ``hold_s``) or ``fallback`` (an ordinary queue call from then on). A phone is one
+``_Device`` whichever way it rings, so a queue never rings a phone a Dial rings, and back.
+The caller's patience starts once, before the route point: moving between extensions never
+renews it.
 """
 
 from __future__ import annotations
@@ -28,11 +37,19 @@ import struct
 import time
 import uuid
 import wave
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
-from cti.simulator.config import HOSTILE_CALLERS, MemberConfig, QueueConfig, SimConfig
+from cti.simulator import agi
+from cti.simulator.config import (
+    HOSTILE_CALLERS,
+    MemberConfig,
+    QueueConfig,
+    RoutePointConfig,
+    SimConfig,
+)
 from cti.simulator.wire import Fields, encode, response
 
 log = logging.getLogger(__name__)
@@ -41,6 +58,9 @@ STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
 UNKNOWN = "<unknown>"
 # app_queue's member Status codes (AST_DEVICE_*).
 NOT_INUSE, INUSE, RINGING = 1, 2, 6
+ROUTE_CONTEXT = "cti-route"  # the route point's context in dialplan/extensions_cti.conf
+
+_T = TypeVar("_T")
 
 
 def write_tone(path: Path, seconds: float = 2.0, hertz: float = 440.0) -> None:
@@ -86,6 +106,8 @@ class Channel:
     application: str = ""
     app_data: str = ""
     bridge: str = ""
+    # Channel variables: the dialplan's Set, AGI's SET VARIABLE and AMI's Setvar write them.
+    variables: dict[str, str] = field(default_factory=dict)
 
     def fields(self, prefix: str = "") -> Fields:
         return {
@@ -159,18 +181,39 @@ class _Attempt:
 
 
 @dataclass(eq=False, slots=True)
+class _Dial:
+    """Dial() of one phone from [cti-route]: the phone is a device, not a queue member."""
+
+    interface: str
+    device: str  # its key in Pbx.devices
+    channel: Channel
+    app_data: str  # Dial's arguments, for the Cdr
+    outcome: asyncio.Future[str]  # ANSWER, or BUSY when the phone rejected the call
+    task: asyncio.Task[None] | None = None  # answers after the call's answer delay
+    answered_at: float | None = None  # monotonic
+
+
+@dataclass(eq=False, slots=True)
 class _Call:
     spec: CallSpec
     caller: Channel
     connected: asyncio.Future[_Attempt]
     hangup_by: asyncio.Future[str]  # "caller" or "agent"
+    point: RoutePointConfig | None = None
+    deadline: float | None = None  # monotonic end of the caller's patience
     queue: str = ""
     joined: float = 0.0  # monotonic
+    leave_at: float | None = None  # Queue()'s own timeout in the current queue
+    priority: int = 0  # QUEUE_PRIO: app_queue seats higher priorities first
     original_position: int = 0
     attempts: dict[str, _Attempt] = field(default_factory=dict)
     retry_at: float = 0.0
     agent: _Attempt | None = None
     answered_at: float = 0.0
+    dial: _Dial | None = None
+    # Pending while a Redirect into [cti-route] can move the call (it waits in a queue or
+    # a Dial rings); its result is the extension to run.
+    redirect: asyncio.Future[str] | None = None
 
 
 class Pbx:
@@ -183,6 +226,8 @@ class Pbx:
         self.calls: dict[str, _Call] = {}  # by linkedid
         self.devices: dict[str, _Device] = {}
         self.queues: dict[str, _Queue] = {}
+        self.route_points = {p.name: p for p in config.route_points}
+        self.globals: dict[str, str] = {}  # AMI Setvar without a channel
         now = int(self.booted)
         for q in config.queues:
             members = {m.interface: _Member(m, q.name, now) for m in q.members}
@@ -191,7 +236,7 @@ class Pbx:
                 self.devices.setdefault(m.state_interface or m.interface, _Device(m.answers))
         self._uniqueids = itertools.count(0)
         self._channel_numbers = itertools.count(0)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     # --- events -----------------------------------------------------------------------
 
@@ -223,6 +268,7 @@ class Pbx:
                   {"Extension": channel.exten, "Application": app, "AppData": data})  # fmt: skip
 
     def _varset(self, channel: Channel, variable: str, value: str) -> None:
+        channel.variables[variable] = value
         self.emit("VarSet", "dialplan,all", channel.fields(),
                   {"Variable": variable, "Value": value})  # fmt: skip
 
@@ -238,12 +284,14 @@ class Pbx:
     # --- calls ------------------------------------------------------------------------
 
     def place_call(self, spec: CallSpec) -> str:
-        """Start an inbound call to ``spec.queue``'s DID; returns its Linkedid."""
-        queue = self.queues[spec.queue].config
+        """Start an inbound call to the DID of ``spec.queue`` (a queue or a route point);
+        returns its Linkedid."""
+        point = self.route_points.get(spec.queue)
+        did = point.did if point is not None else self.queues[spec.queue].config.did
         loop = asyncio.get_running_loop()
         caller = self._new_channel(self.config.trunk, spec.number, spec.name, None,
-                                   "from-trunk", queue.did)  # fmt: skip
-        call = _Call(spec, caller, loop.create_future(), loop.create_future())
+                                   "from-trunk", did)  # fmt: skip
+        call = _Call(spec, caller, loop.create_future(), loop.create_future(), point)
         self.calls[caller.linkedid] = call
         self._own(self._run_call(call), f"call {caller.linkedid}")
         return caller.linkedid
@@ -252,22 +300,26 @@ class Pbx:
         config, rng = self.config, self.rng
         hostile = rng.random() < config.hostile_ratio
         who = rng.choice(HOSTILE_CALLERS if hostile else config.callers)
-        weights = config.queue_weights or tuple(1.0 for _ in config.queues)
-        queue = rng.choices(config.queues, weights)[0]
+        destinations = config.destinations()
+        weights = config.queue_weights or tuple(1.0 for _ in destinations)
+        where = rng.choices(destinations, weights)[0]
         consent: str | None = None
-        if queue.consent == "implied":
+        if where.consent == "implied":
             consent = "granted"
-        elif queue.consent == "explicit":
+        elif where.consent == "explicit":
             consent = "declined" if rng.random() < config.decline_ratio else "granted"
         return CallSpec(
-            who.number, who.name, queue.name, consent,
+            who.number, who.name, where.name, consent,
             answer_after=rng.uniform(*config.answer_delay_s),
             talk_s=rng.uniform(*config.talk_s), patience_s=rng.uniform(*config.patience_s),
         )  # fmt: skip
 
     def is_answered(self, linkedid: str) -> bool:
         call = self.calls.get(linkedid)
-        return call is not None and call.agent is not None
+        if call is None:
+            return False
+        return call.agent is not None or (call.dial is not None and
+                                          call.dial.answered_at is not None)  # fmt: skip
 
     def hangup(self, linkedid: str, by: str = "caller") -> None:
         call = self.calls.get(linkedid)
@@ -275,10 +327,15 @@ class Pbx:
             call.hangup_by.set_result(by)
 
     def answer(self, linkedid: str, interface: str | None = None) -> bool:
-        """Answer a ringing call now, at ``interface`` or whichever phone rings."""
+        """Answer a ringing call now, at ``interface`` or whichever phone rings (a queue's
+        member or a route point's Dial)."""
         call = self.calls.get(linkedid)
-        if call is None or call.agent is not None:
+        if call is None or self.is_answered(linkedid):
             return False
+        dial = call.dial
+        if dial is not None and not dial.outcome.done() and interface in (None, dial.interface):
+            self._dial_answer(call, dial)
+            return True
         for attempt in call.attempts.values():
             if interface in (None, attempt.member.interface):
                 self._answer(call, attempt)
@@ -286,27 +343,66 @@ class Pbx:
         return False
 
     async def _run_call(self, call: _Call) -> None:
-        caller, spec = call.caller, call.spec
-        queue = self.queues[spec.queue].config
+        caller, spec, point = call.caller, call.spec, call.point
+        mode = point.consent if point is not None else self.queues[spec.queue].config.consent
         try:
             self._arrive(call)
-            if spec.consent is not None and queue.consent != "none":
+            if spec.consent is not None and mode != "none":
                 if await self._until_hangup(call, self.config.announcement_s):
                     return self._hang_up_unqueued(call)
-                self._consent(call, spec.consent, queue.consent)
-            self._exten(caller, 7, "Queue", f"{queue.name},t,,,45")
-            self._join(call, queue.name)
-            waits: set[asyncio.Future[object]] = {call.connected, call.hangup_by}  # type: ignore[arg-type]
-            await asyncio.wait(waits, timeout=spec.patience_s, return_when=asyncio.FIRST_COMPLETED)
-            if not call.connected.done():
-                return self._abandon(call)
-            talk_ends = await self._until_hangup(call, spec.talk_s)
-            self._complete(call, call.hangup_by.result() if talk_ends else "caller")
+                self._consent(call, spec.consent, mode)
+            # Patience runs from here whatever the caller then waits in (a Dial, holding,
+            # queues): a route point that holds the call again and again cannot renew it.
+            if spec.patience_s is not None:
+                call.deadline = time.monotonic() + spec.patience_s
+            if point is not None:
+                return await self._route_point(call)
+            self._exten(caller, 7, "Queue", f"{spec.queue},t,,,45")
+            self._join(call, spec.queue)
+            await self._wait_in_queue(call)
         finally:
             for attempt in list(call.attempts.values()):
                 if attempt.task is not None:
                     attempt.task.cancel()
+            if call.dial is not None and call.dial.task is not None:
+                call.dial.task.cancel()
             self.calls.pop(caller.linkedid, None)
+
+    async def _wait_in_queue(self, call: _Call) -> str | None:
+        """The caller in app_queue until answered (then the talk and the end), gone
+        (abandon), moved by a Redirect into [cti-route] (returns that extension), or past
+        Queue()'s own timeout (leaves; returns None). "": the call has ended."""
+        if call.point is not None:
+            call.redirect = asyncio.get_running_loop().create_future()
+        try:
+            while True:
+                ends = [t for t in (call.deadline, call.leave_at) if t is not None]
+                timeout = max(0.0, min(ends) - time.monotonic()) if ends else None
+                waits: set[asyncio.Future[Any]] = {call.connected, call.hangup_by}
+                if call.redirect is not None:
+                    waits.add(call.redirect)
+                await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                now = time.monotonic()
+                if call.connected.done():
+                    break
+                if call.redirect is not None and call.redirect.done():
+                    self._stop_ringing(call)
+                    self._leave(call)
+                    return call.redirect.result()
+                if call.hangup_by.done() or (call.deadline is not None and now >= call.deadline):
+                    self._abandon(call)
+                    return ""
+                if call.leave_at is not None and now >= call.leave_at:
+                    self._stop_ringing(call)
+                    self._leave(call)
+                    return None
+                # Otherwise a Redirect to another queue's DID moved the caller out of a queue
+                # with a timeout into one without: wait on there.
+        finally:
+            call.redirect = None
+        talk_ends = await self._until_hangup(call, call.spec.talk_s)
+        self._complete(call, call.hangup_by.result() if talk_ends else "caller")
+        return ""
 
     async def _until_hangup(self, call: _Call, seconds: float) -> bool:
         """Sleep; True when a hangup was asked for meanwhile."""
@@ -348,12 +444,15 @@ class Pbx:
 
     def _join(self, call: _Call, queue_name: str) -> None:
         queue = self.queues[queue_name]
-        call.queue, call.joined = queue_name, time.monotonic()
-        queue.waiting.append(call)
-        call.original_position = len(queue.waiting)
+        call.queue, call.joined, call.leave_at = queue_name, time.monotonic(), None
+        # app_queue seats a caller behind everyone of the same or a higher priority.
+        position = next((i for i, other in enumerate(queue.waiting)
+                         if other.priority < call.priority), len(queue.waiting))  # fmt: skip
+        queue.waiting.insert(position, call)
+        call.original_position = position + 1
         self._device_state(f"Queue:{queue_name}", "RINGING")
         self.emit("QueueCallerJoin", "agent,all", call.caller.fields(), {
-            "Queue": queue_name, "Position": str(len(queue.waiting)),
+            "Queue": queue_name, "Position": str(position + 1),
             "Count": str(len(queue.waiting)),
         })  # fmt: skip
         self.dispatch()
@@ -367,6 +466,243 @@ class Pbx:
         self.emit("QueueCallerLeave", "agent,all", call.caller.fields(), {
             "Queue": call.queue, "Position": str(position), "Count": str(len(queue.waiting)),
         })  # fmt: skip
+
+    # --- the ACD route point ([cti-route]) ----------------------------------------------
+
+    async def _route_point(self, call: _Call) -> None:
+        """Walk [cti-route] from ``s``; each extension's step returns the one to run next
+        ("" once the call has ended), and a Redirect may choose any of them."""
+        steps: dict[str, Callable[[_Call], Awaitable[str]]] = {
+            "s": self._route_ask, "agent": self._route_dial, "hold": self._route_hold,
+            "fallback": self._route_fallback,
+        }  # fmt: skip
+        step = "s"
+        while step:
+            run = steps.get(step)
+            if run is None:  # no such extension: Asterisk ends the channel
+                log.info("simulator: %s sent to %s,%s, which does not exist; hanging up",
+                         call.caller.name, ROUTE_CONTEXT, step)  # fmt: skip
+                return self._hang_up_unqueued(call)
+            step = await run(call)
+
+    def _goto(self, call: _Call, exten: str) -> RoutePointConfig:
+        assert call.point is not None
+        call.caller.context, call.caller.exten = ROUTE_CONTEXT, exten
+        return call.point
+
+    def _patience_left(self, call: _Call) -> float | None:
+        return None if call.deadline is None else max(0.0, call.deadline - time.monotonic())
+
+    async def _route_ask(self, call: _Call) -> str:
+        """``s``: tell the daemon the call is here, ask its FastAGI, follow the answer."""
+        caller, point = call.caller, self._goto(call, "s")
+        self._exten(caller, 1, "UserEvent",
+                    f"CtiRoute,Route: {point.name},Queue: {point.hold_queue}")  # fmt: skip
+        self.emit("UserEvent", "user,all", caller.fields(), {
+            "UserEvent": "CtiRoute", "Route": point.name, "Queue": point.hold_queue,
+        })  # fmt: skip
+        self._exten(caller, 2, "Set", "CTI_ROUTE=")
+        self._varset(caller, "CTI_ROUTE", "")
+        self._exten(caller, 3, "Set", "CTI_ROUTE_PRIORITY=0")
+        self._varset(caller, "CTI_ROUTE_PRIORITY", "0")
+        host, port = self.config.agi_host, self.config.agi_port
+        self._exten(caller, 4, "AGI", f"agi://{host}:{port}/{agi.SCRIPT},{point.name}")
+        env = agi.environment(host, port, caller.name, caller.uniqueid, caller.caller_num,
+                              caller.caller_name, point.did, ROUTE_CONTEXT, "s", 4,
+                              (point.name,))  # fmt: skip
+        talk = self._own(agi.converse(host, port, env, lambda k, v: self._varset(caller, k, v),
+                                      point.agi_timeout_s), f"agi {caller.name}")  # fmt: skip
+        waits: set[asyncio.Future[Any]] = {talk, call.hangup_by}
+        await asyncio.wait(waits, timeout=self._patience_left(call),
+                           return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        if call.hangup_by.done() or not talk.done():  # the caller hung up meanwhile
+            talk.cancel()
+            self._hang_up_unqueued(call)
+            return ""
+        status = talk.result()
+        self._varset(caller, "AGISTATUS", status)
+        route = caller.variables.get("CTI_ROUTE", "")
+        self._exten(caller, 5, "GotoIf", f"{int(status != agi.SUCCESS)}?fallback,1")
+        if status == agi.SUCCESS and route in ("agent", "hold"):
+            self._exten(caller, 6 if route == "agent" else 7, "GotoIf", f"1?{route},1")
+            return route
+        return "fallback"  # no answer, or one the dialplan does not know: the safety net
+
+    async def _route_dial(self, call: _Call) -> str:
+        """``agent``: Dial(${CTI_ROUTE_AGENT},${CTI_ROUTE_RING_S}), outside app_queue (no
+        AgentCalled, no queue statistics); not answered: CtiRouteNoAnswer, then ``hold``."""
+        caller, point = call.caller, self._goto(call, "agent")
+        interface = caller.variables.get("CTI_ROUTE_AGENT", "")
+        ring_text = caller.variables.get("CTI_ROUTE_RING_S", "")
+        ring_s = _seconds(ring_text, point.ring_s)
+        self._exten(caller, 1, "Dial", f"{interface},{ring_text}")
+        if not interface:  # Dial without an argument fails, and the channel with it
+            log.info("simulator: %s: Dial without an interface; hanging up", caller.name)
+            self._hang_up_unqueued(call)
+            return ""
+        status = self._dial_refused(interface)
+        if status is None:
+            dial = self._dial_begin(call, interface, ring_s, f"{interface},{ring_text}")
+            redirect: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            call.redirect = redirect
+            left = self._patience_left(call)
+            waits: set[asyncio.Future[Any]] = {dial.outcome, call.hangup_by, redirect}
+            await asyncio.wait(waits, timeout=ring_s if left is None else min(ring_s, left),
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            call.redirect = None
+            if dial.answered_at is not None:
+                talk_ends = await self._until_hangup(call, call.spec.talk_s)
+                self._dial_complete(call, dial, call.hangup_by.result() if talk_ends else "caller")
+                return ""
+            if dial.outcome.done():
+                status = dial.outcome.result()  # the phone rejected it
+            elif redirect.done():
+                status = "CANCEL"
+            elif call.hangup_by.done() or (left is not None and left <= ring_s):
+                self._dial_abandon(call, dial)
+                return ""
+            else:
+                status = "NOANSWER"
+            self._dial_end(call, dial, status)
+            if redirect.done():
+                return redirect.result()
+        self._varset(caller, "DIALSTATUS", status)
+        self._exten(caller, 2, "UserEvent",
+                    f"CtiRouteNoAnswer,Agent: {interface},DialStatus: {status}")  # fmt: skip
+        self.emit("UserEvent", "user,all", caller.fields(), {
+            "UserEvent": "CtiRouteNoAnswer", "Agent": interface, "DialStatus": status,
+        })  # fmt: skip
+        self._exten(caller, 3, "Goto", "hold,1")
+        return "hold"
+
+    async def _route_hold(self, call: _Call) -> str:
+        """``hold``: the hold queue has no members, so the caller hears music until the
+        daemon redirects the call or Queue()'s timeout sends it to ``fallback``."""
+        point = self._goto(call, "hold")
+        self._queue_priority(call)
+        self._exten(call.caller, 2, "Queue", f"{point.hold_queue},,,,{point.hold_s:g}")
+        self._join(call, point.hold_queue)
+        call.leave_at = call.joined + point.hold_s
+        step = await self._wait_in_queue(call)
+        if step is None:  # held too long: the daemon may be down
+            self._exten(call.caller, 3, "Goto", "fallback,1")
+            return "fallback"
+        return step
+
+    async def _route_fallback(self, call: _Call) -> str:
+        """``fallback``: the plain queue, at the priority the daemon gave the call."""
+        point = self._goto(call, "fallback")
+        self._queue_priority(call)
+        self._exten(call.caller, 2, "Queue", f"{point.fallback_queue},t,,,45")
+        self._join(call, point.fallback_queue)
+        return await self._wait_in_queue(call) or ""
+
+    def _queue_priority(self, call: _Call) -> None:
+        value = call.caller.variables.get("CTI_ROUTE_PRIORITY", "0")
+        self._exten(call.caller, 1, "Set", f"QUEUE_PRIO={value}")
+        self._varset(call.caller, "QUEUE_PRIO", value)
+        try:
+            call.priority = int(value)
+        except ValueError:
+            call.priority = 0  # app_queue reads a priority that is not a number as 0
+
+    # --- Dial from the route point ----------------------------------------------------
+
+    def _device_of(self, interface: str) -> str | None:
+        """The device behind a dialled interface: a queue member's (Local/ members name
+        theirs), or a device by its own name."""
+        for queue in self.queues.values():
+            member = queue.members.get(interface)
+            if member is not None:
+                return member.state_interface
+        return interface if interface in self.devices else None
+
+    def _dial_refused(self, interface: str) -> str | None:
+        """The DIALSTATUS of a Dial that cannot ring (no channel is made), or None."""
+        device = self._device_of(interface)
+        if device is None:
+            return "CHANUNAVAIL"
+        # Ringing counts as busy too (ringinuse = no, as for queue members); paused does
+        # not: pausing is app_queue's business, Dial does not know about it.
+        if self.devices[device].busy_with is not None or self.devices[device].ringing:
+            return "BUSY"
+        return None
+
+    def _dial_begin(self, call: _Call, interface: str, ring_s: float, app_data: str) -> _Dial:
+        """The outgoing leg, with the events app_queue's legs have (``_ring``) but its own."""
+        caller = call.caller
+        device_name = self._device_of(interface)
+        assert device_name is not None
+        device = self.devices[device_name]
+        device.ringing += 1
+        leg = self._new_channel(interface, "", "", caller.linkedid, "agents", caller.exten)
+        leg.application, leg.app_data = "AppDial", "(Outgoing Line)"
+        leg.connected_num, leg.connected_name = caller.caller_num, caller.caller_name
+        dial = _Dial(interface, device_name, leg, app_data,
+                     asyncio.get_running_loop().create_future())  # fmt: skip
+        call.dial = dial
+        self.emit("DialBegin", "call,all", caller.fields(), leg.fields("Dest"),
+                  {"DialString": interface})  # fmt: skip
+        self._state(leg, 5)
+        self.emit("NewConnectedLine", "call,all", leg.fields())
+        self.emit("DialState", "call,all", caller.fields(), leg.fields("Dest"),
+                  {"DialStatus": "RINGING"})  # fmt: skip
+        self._device_state(interface, "NOT_INUSE")
+        delay = call.spec.answer_after
+        if device.answers and delay is not None and delay < ring_s:
+            dial.task = self._own(self._dial_rings(call, dial, delay), f"ring {leg.name}")
+        return dial
+
+    async def _dial_rings(self, call: _Call, dial: _Dial, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._dial_answer(call, dial)
+
+    def _dial_answer(self, call: _Call, dial: _Dial) -> None:
+        if dial.outcome.done():
+            return
+        if dial.task is not None and dial.task is not asyncio.current_task():
+            dial.task.cancel()
+        device = self.devices[dial.device]
+        device.ringing -= 1
+        device.busy_with = call.caller.linkedid
+        dial.answered_at = time.monotonic()
+        self._state(dial.channel, 6)
+        self.emit("DialEnd", "call,all", call.caller.fields(), dial.channel.fields("Dest"),
+                  {"DialStatus": "ANSWER"})  # fmt: skip
+        self._bridge(dial.channel, call.caller)
+        dial.outcome.set_result("ANSWER")
+
+    def _dial_end(self, call: _Call, dial: _Dial, status: str) -> None:
+        """The leg of a Dial that was not answered goes away."""
+        if dial.task is not None:
+            dial.task.cancel()
+        self.devices[dial.device].ringing -= 1
+        call.dial = None
+        self.emit("DialEnd", "call,all", call.caller.fields(), dial.channel.fields("Dest"),
+                  {"DialStatus": status})  # fmt: skip
+        self._hangup_channel(dial.channel)
+        self.dispatch()  # the phone is free for queue callers again
+
+    def _dial_abandon(self, call: _Call, dial: _Dial) -> None:
+        """The caller hangs up while the Dial rings."""
+        self.emit("HangupRequest", "call,all", call.caller.fields())
+        self._dial_end(call, dial, "CANCEL")
+        self._hangup_channel(call.caller)
+        self._cdr(call, "NO ANSWER", None, "Dial", dial.app_data)
+
+    def _dial_complete(self, call: _Call, dial: _Dial, by: str) -> None:
+        """A Dial's call ends: as a queue call does, without app_queue's AgentComplete and
+        statistics, and without wrap-up (app_queue only imposes it after its own calls)."""
+        leg, caller = dial.channel, call.caller
+        first, second = (caller, leg) if by == "caller" else (leg, caller)
+        self.emit("HangupRequest", "call,all", first.fields())
+        self._unbridge(first, second)
+        self._hangup_channel(leg)
+        self._cdr(call, "ANSWERED", leg, "Dial", dial.app_data)
+        self._hangup_channel(caller)
+        self.devices[dial.device].busy_with = None
+        self._device_state(dial.interface, "NOT_INUSE")
+        self.dispatch()
 
     # --- ringing members --------------------------------------------------------------
 
@@ -454,6 +790,12 @@ class Pbx:
                       {"DialStatus": status})  # fmt: skip
         self._hangup_channel(attempt.channel, cause)
 
+    def _stop_ringing(self, call: _Call, statuses: tuple[str, ...] = ("CANCEL",)) -> None:
+        for attempt in list(call.attempts.values()):
+            if attempt.task is not None:
+                attempt.task.cancel()
+            self._end_ring(call, attempt, statuses)
+
     def _no_answer(self, call: _Call, attempt: _Attempt) -> None:
         ring_ms = int((time.monotonic() - attempt.started) * 1000)
         self.emit("AgentRingNoAnswer", "agent,all", call.caller.fields(),
@@ -491,6 +833,11 @@ class Pbx:
             "MemberName": member.config.name, "HoldTime": str(hold),
             "RingTime": str(int(now - attempt.started)),
         })  # fmt: skip
+        self._bridge(leg, caller)
+        call.connected.set_result(attempt)
+        self.dispatch()  # phones that stopped ringing here may take the next caller
+
+    def _bridge(self, leg: Channel, caller: Channel) -> None:
         bridge = str(uuid.uuid4())
         bridge_fields = {"BridgeUniqueid": bridge, "BridgeType": "basic",
                          "BridgeTechnology": "simple_bridge", "BridgeCreator": UNKNOWN,
@@ -502,8 +849,18 @@ class Pbx:
             self.emit("BridgeEnter", "call,all", bridge_fields,
                       {"BridgeNumChannels": str(count), "BridgeVideoSourceMode": "none"},
                       channel.fields())  # fmt: skip
-        call.connected.set_result(attempt)
-        self.dispatch()  # phones that stopped ringing here may take the next caller
+
+    def _unbridge(self, first: Channel, second: Channel) -> None:
+        """``first`` hung up: both leave the bridge, which goes away."""
+        bridge_fields = {"BridgeUniqueid": first.bridge, "BridgeType": "basic",
+                         "BridgeTechnology": "simple_bridge", "BridgeCreator": UNKNOWN,
+                         "BridgeName": UNKNOWN, "BridgeVideoSourceMode": "none"}  # fmt: skip
+        self.emit("BridgeLeave", "call,all", bridge_fields, {"BridgeNumChannels": "1"},
+                  first.fields())  # fmt: skip
+        self.emit("SoftHangupRequest", "call,all", first.fields(), {"Cause": "16"})
+        self.emit("BridgeLeave", "call,all", bridge_fields, {"BridgeNumChannels": "0"},
+                  second.fields())  # fmt: skip
+        self.emit("BridgeDestroy", "call,all", bridge_fields, {"BridgeNumChannels": "0"})
 
     # --- the end of a call --------------------------------------------------------------
 
@@ -522,15 +879,7 @@ class Pbx:
             "MemberName": member.config.name, "HoldTime": str(hold), "TalkTime": str(talk),
             "Reason": by,
         })  # fmt: skip
-        bridge_fields = {"BridgeUniqueid": caller.bridge, "BridgeType": "basic",
-                         "BridgeTechnology": "simple_bridge", "BridgeCreator": UNKNOWN,
-                         "BridgeName": UNKNOWN, "BridgeVideoSourceMode": "none"}  # fmt: skip
-        self.emit("BridgeLeave", "call,all", bridge_fields, {"BridgeNumChannels": "1"},
-                  first.fields())  # fmt: skip
-        self.emit("SoftHangupRequest", "call,all", first.fields(), {"Cause": "16"})
-        self.emit("BridgeLeave", "call,all", bridge_fields, {"BridgeNumChannels": "0"},
-                  second.fields())  # fmt: skip
-        self.emit("BridgeDestroy", "call,all", bridge_fields, {"BridgeNumChannels": "0"})
+        self._unbridge(first, second)
         self._hangup_channel(leg)
         self._cdr(call, "ANSWERED", leg)
         self._hangup_channel(caller)
@@ -547,10 +896,7 @@ class Pbx:
     def _abandon(self, call: _Call) -> None:
         caller = call.caller
         self.emit("HangupRequest", "call,all", caller.fields())
-        for attempt in list(call.attempts.values()):
-            if attempt.task is not None:
-                attempt.task.cancel()
-            self._end_ring(call, attempt, ("CANCEL", "CANCEL"))
+        self._stop_ringing(call, ("CANCEL", "CANCEL"))
         queue = self.queues[call.queue]
         queue.abandoned += 1
         position = queue.waiting.index(call) + 1
@@ -565,7 +911,8 @@ class Pbx:
         self._cdr(call, "NO ANSWER", None)
         self.dispatch()
 
-    def _cdr(self, call: _Call, disposition: str, leg: Channel | None) -> None:
+    def _cdr(self, call: _Call, disposition: str, leg: Channel | None,
+             application: str = "Queue", data: str | None = None) -> None:  # fmt: skip
         c = call.caller
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(c.created))
         ended = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -574,7 +921,8 @@ class Pbx:
             "AccountCode": "", "Source": c.caller_num, "Destination": c.exten,
             "DestinationContext": c.context, "CallerID": f'"{c.caller_name}" <{c.caller_num}>',
             "Channel": c.name, "DestinationChannel": leg.name if leg else "",
-            "LastApplication": "Queue", "LastData": f"{call.queue},t,,,45",
+            "LastApplication": application,
+            "LastData": f"{call.queue},t,,,45" if data is None else data,
             "StartTime": started, "AnswerTime": started, "EndTime": ended,
             "Duration": duration, "BillableSeconds": duration, "Disposition": disposition,
             "AMAFlags": "DOCUMENTATION", "UniqueID": c.uniqueid, "UserField": "",
@@ -671,6 +1019,11 @@ class Pbx:
             self.hangup(call.caller.linkedid, "caller")
         elif call.agent is not None and channel is call.agent.channel:
             self.hangup(call.caller.linkedid, "agent")
+        elif call.dial is not None and channel is call.dial.channel:
+            if call.dial.answered_at is not None:
+                self.hangup(call.caller.linkedid, "agent")
+            elif not call.dial.outcome.done():
+                call.dial.outcome.set_result("BUSY")  # rejected at the phone
         else:  # a ringing phone rejected: counts as no answer there
             for attempt in list(call.attempts.values()):
                 if attempt.channel is channel:
@@ -685,19 +1038,35 @@ class Pbx:
         if channel is None:
             return response(action_id, False, f"Channel does not exist: {name}")
         call = self.calls.get(channel.linkedid)
+        if context == ROUTE_CONTEXT and call is not None and channel is call.caller \
+                and call.redirect is not None and not call.redirect.done():  # fmt: skip
+            # The route walk leaves what the call waits in (a queue, a ringing Dial) and
+            # runs that extension of [cti-route], as the async goto does in Asterisk.
+            call.redirect.set_result(exten)
+            return response(action_id, True, "Redirect successful")
         target = next((q for q in self.queues.values() if q.config.did == exten), None)
         channel.context, channel.exten = context, exten
         self._exten(channel, 1, "NoOp", f"Redirected to {exten}")
         if call is not None and channel is call.caller and call.queue and target is not None \
                 and call in self.queues[call.queue].waiting:  # fmt: skip
-            for attempt in list(call.attempts.values()):
-                if attempt.task is not None:
-                    attempt.task.cancel()
-                self._end_ring(call, attempt, ("CANCEL",))
+            self._stop_ringing(call)
             self._leave(call)
             self._exten(channel, 2, "Queue", f"{target.config.name},t,,,45")
             self._join(call, target.config.name)
         return response(action_id, True, "Redirect successful")
+
+    def setvar(self, action_id: str | None, name: str, variable: str, value: str) -> Fields:
+        """AMI Setvar, answered as manager.c's action_setvar does."""
+        if not variable:
+            return response(action_id, False, "No variable specified")
+        if not name:
+            self.globals[variable] = value
+            return response(action_id, True, "Variable Set")
+        channel = self.channels.get(name)
+        if channel is None:
+            return response(action_id, False, "No such channel")
+        self._varset(channel, variable, value)
+        return response(action_id, True, "Variable Set")
 
     def originate(self, action_id: str | None, fields: Fields) -> Fields:
         """An originated leg that lives until hung up (e.g. a supervisor's ChanSpy)."""
@@ -754,7 +1123,7 @@ class Pbx:
                     "CallerIDNum": c.caller_num or "unknown",
                     "CallerIDName": c.caller_name or "unknown",
                     "ConnectedLineNum": "unknown", "ConnectedLineName": "unknown",
-                    "Wait": str(int(now - call.joined)), "Priority": "0",
+                    "Wait": str(int(now - call.joined)), "Priority": str(call.priority),
                 })  # fmt: skip
         return _as_list(action_id, "Queue status will follow", "QueueStatusComplete", items)
 
@@ -805,15 +1174,13 @@ class Pbx:
 
     # --- owned tasks ----------------------------------------------------------------------
 
-    def _own(self, coroutine: object, name: str) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(
-            coroutine, name=name  # type: ignore[arg-type]
-        )
+    def _own(self, coroutine: Coroutine[Any, Any, _T], name: str) -> asyncio.Task[_T]:
+        task = asyncio.get_running_loop().create_task(coroutine, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
         return task
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("simulator task %s failed", task.get_name(), exc_info=task.exception())
@@ -822,6 +1189,15 @@ class Pbx:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _seconds(text: str, default: float) -> float:
+    """Dial's timeout argument: seconds, possibly with decimals; anything else: the default."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        return default
+    return seconds if math.isfinite(seconds) and seconds > 0 else default
 
 
 def _as_list(action_id: str | None, opening: str, complete: str,

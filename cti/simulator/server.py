@@ -129,6 +129,8 @@ _ACTIONS: dict[str, Handler] = {
     "hangup": lambda pbx, aid, a: pbx.hangup_channel(aid, a.get("Channel", "")),
     "redirect": lambda pbx, aid, a: pbx.redirect(
         aid, a.get("Channel", ""), a.get("Context", ""), a.get("Exten", "")),
+    "setvar": lambda pbx, aid, a: pbx.setvar(
+        aid, a.get("Channel", ""), a.get("Variable", ""), a.get("Value", "")),
     "originate": lambda pbx, aid, a: pbx.originate(aid, a),
     "mixmonitormute": lambda pbx, aid, a: pbx.mixmonitor_mute(
         aid, a.get("Channel", ""), a.get("State", "")),
@@ -216,12 +218,14 @@ class Simulator:
                          answer_after: float | None = 2.0, talk_s: float = 20.0,
                          patience_s: float | None = None) -> str:  # fmt: skip
         """One call now, with every choice made by the caller of this method (for tests);
+        ``queue`` names a queue or a route point (the call dials its DID);
         ``answer_after=None`` rings until ``answer()`` or the ring timeout."""
-        self.config.queue(queue)  # a clear error for a queue the simulator does not have
+        self.config.destination(queue)  # a clear error for one the simulator does not have
         return self.pbx.place_call(
             CallSpec(number, name, queue, consent, answer_after, talk_s, patience_s))
 
     def answer(self, linkedid: str, interface: str | None = None) -> bool:
+        """Answer a ringing call now: a queue member's ring or a route point's Dial."""
         return self.pbx.answer(linkedid, interface)
 
     def is_answered(self, linkedid: str) -> bool:

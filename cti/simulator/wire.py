@@ -33,7 +33,7 @@ _KNOWN_KEYS = {k.lower(): k for k in (
     "Action", "ActionID", "Username", "Secret", "Events", "Queue", "Interface", "Paused",
     "Reason", "MemberName", "Penalty", "StateInterface", "Channel", "ExtraChannel", "Context",
     "Exten", "Priority", "Application", "Data", "Async", "CallerID", "Timeout", "Variable",
-    "Direction", "State", "Cause",
+    "Direction", "State", "Cause", "Value",
 )}  # fmt: skip
 
 

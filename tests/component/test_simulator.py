@@ -9,25 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import frames
 
 from cti.ami.connection import AmiClient, AmiConfig
 from cti.pipeline import Pipeline
 from cti.simulator import MemberConfig, QueueConfig, SimConfig, Simulator
 from cti.state.changes import AgentRinging, CallEnded, CallRecord, Change, Outcome
 from cti.state.store import CtiState
-
-
-def frames(data: bytes) -> list[dict[str, str]]:
-    out = []
-    for block in data.replace(b"Asterisk Call Manager/9.0.0\r\n", b"").split(b"\r\n\r\n"):
-        fields = {}
-        for line in block.decode().split("\r\n"):
-            key, sep, value = line.partition(": ")
-            if sep:
-                fields[key] = value
-        if fields:
-            out.append(fields)
-    return out
 
 
 async def read_answer(reader: asyncio.StreamReader, action_id: str) -> list[dict[str, str]]:
