@@ -69,6 +69,18 @@ def demo(args: argparse.Namespace) -> None:
     if args.rate is not None:
         simulator_config = replace(simulator_config, arrival_rate=args.rate)
     ami_port = args.ami_port or _free_port()  # known before the app starts its AMI client
+    # The demo's route point asks this daemon's FastAGI, with the demo's routing file
+    # unless one is configured.
+    if not settings.routing_file:
+        from cti.demo import DEMO_ROUTING
+
+        routing_file = settings.data_dir / "demo-routing.toml"
+        routing_file.parent.mkdir(parents=True, exist_ok=True)
+        routing_file.write_text(DEMO_ROUTING, encoding="utf-8")
+        settings = replace(settings, routing_file=str(routing_file),
+                           routing_agi_port=_free_port())  # fmt: skip
+    simulator_config = replace(simulator_config, agi_host=settings.routing_agi_host,
+                               agi_port=settings.routing_agi_port)  # fmt: skip
     simulator = Simulator(simulator_config, host="127.0.0.1", port=ami_port)
     # The demo shows wrap-up (15 s unless configured) so agents see it after each call.
     settings = replace(settings, ami_host="127.0.0.1", ami_username=DEMO_AMI_USER,

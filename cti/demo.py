@@ -38,6 +38,26 @@ DEMO_CUSTOMERS = (
 )
 
 
+# The ACD for the simulator's route point collections-tr (SimConfig.demo): the demo's
+# agents and their skills, as deploy/routing.toml has them for the example PJSIP phones.
+DEMO_ROUTING = """
+policy = "longest_idle"
+ring_s = 15
+sticky_wait_s = 20
+debt_priority_over = 10000
+
+[routes.collections-tr]
+skills = "turkish:3, collections:2"
+priority = 1
+
+[agents]
+"SIP/1001" = "turkish:5, collections:3"
+"SIP/1002" = "turkish:2"
+"SIP/1003" = "turkish:4, collections:2, english:3"
+"SIP/1004" = "english:5"
+"""
+
+
 async def seed_demo(database: Database) -> list[tuple[str, str, str, tuple[str, ...]]]:
     pool = await database.pool()
     credentials = []
