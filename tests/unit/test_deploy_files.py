@@ -49,6 +49,11 @@ def test_compose_file_refers_to_files_and_variables_that_exist() -> None:
     defined = set(re.findall(r"^([A-Z_]+)=", example, re.MULTILINE))
     used = set(re.findall(r"(?<!\$)\$\{([A-Z_]+)\}", text))
     assert used <= defined, f"not in .env.example: {used - defined}"
+    # The route points reach the daemon's FastAGI through the line compose rewrites.
+    dialplan = (REPO / "dialplan" / "extensions_cti.conf").read_text()
+    assert re.search(r"^CTI_FASTAGI=agi://127\.0\.0\.1:4573/route$", dialplan, re.MULTILINE)
+    assert "s#^CTI_FASTAGI=.*#CTI_FASTAGI=agi://cti:4573/route#" in text
+    assert services["cti"]["environment"]["CTI_ROUTING_FILE"] == "/etc/cti/routing.toml"
 
 
 def test_alert_rules_are_complete_and_use_real_metrics() -> None:
