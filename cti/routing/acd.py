@@ -118,14 +118,8 @@ class Acd:
                         or call.hold_queue != queue.name or call.linkedid in self.offers):
                     continue  # fmt: skip
                 waiting = self.routed.get(call.linkedid)
-                if waiting is None:
-                    # Held before this daemon started: route it on its route's skills.
-                    route = self.config.routes.get(call.route)
-                    if route is None:
-                        continue
-                    waiting = WaitingCall(call.linkedid, route.skills, route.priority,
-                                          call.queued_at or caller.queued_at or time.time())
-                holding[call.linkedid] = (waiting, channel.name)
+                if waiting is not None:  # None: the route point never decided on it
+                    holding[call.linkedid] = (waiting, channel.name)
         return holding
 
     def _drop_stale_offers(self) -> None:
