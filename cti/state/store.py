@@ -149,6 +149,13 @@ class CtiState:
             self._relink(channel, linkedid, ts, out)
         return channel
 
+    def _seen_call(self, uniqueid: str, linkedid: str, ts: float | None, out: Out
+                   ) -> Call | None:  # fmt: skip
+        """The call an event on one leg belongs to, after ``_see`` noticed that leg; the
+        event's Linkedid when the leg is not known."""
+        channel = self._see(uniqueid, linkedid, ts, out)
+        return self.calls.get(channel.linkedid if channel else linkedid)
+
     def _relink(self, channel: Channel, linkedid: str, ts: float | None, out: Out) -> None:
         old = self.calls.get(channel.linkedid)
         new = self._call(linkedid, old.started_at if old else None)
@@ -353,8 +360,7 @@ class CtiState:
         self._announce_queue(queue, e.ts, out)
 
     def _caller_leave(self, e: ev.QueueCallerLeft, out: Out) -> None:
-        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
-        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        call = self._seen_call(e.uniqueid, e.linkedid, e.ts, out)
         if call is not None:
             call.left_queue_at = e.ts
         queue = self._queue(e.queue)
@@ -363,8 +369,7 @@ class CtiState:
         self._announce_queue(queue, e.ts, out)
 
     def _caller_abandon(self, e: ev.QueueCallerAbandoned, out: Out) -> None:
-        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
-        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        call = self._seen_call(e.uniqueid, e.linkedid, e.ts, out)
         if call is None:
             out.append(Anomaly(e.ts, "abandon_of_unknown_call", e.uniqueid))
             return
@@ -422,8 +427,7 @@ class CtiState:
         self._announce_agent(agent, e.ts, out)
 
     def _agent_complete(self, e: ev.AgentCompleted, out: Out) -> None:
-        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
-        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        call = self._seen_call(e.uniqueid, e.linkedid, e.ts, out)
         agent = self._agent(e.interface, e.member_name)
         if call is not None:
             call.talk_s = e.talk_s
@@ -455,8 +459,7 @@ class CtiState:
         return max(0, round(ts - call.queued_at))
 
     def _route_entered(self, e: ev.RouteEntered, out: Out) -> None:
-        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
-        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        call = self._seen_call(e.uniqueid, e.linkedid, e.ts, out)
         if call is None:
             out.append(Anomaly(e.ts, "route_of_unknown_call", e.linkedid))
             return
@@ -468,8 +471,7 @@ class CtiState:
                                    call.caller_name, 0))  # fmt: skip
 
     def _dial_started(self, e: ev.DialStarted, out: Out) -> None:
-        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
-        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        call = self._seen_call(e.uniqueid, e.linkedid, e.ts, out)
         if call is None or call.route is None:
             return  # app_queue's legs (AgentCalled told us) and Dials outside the ACD
         agent = _member_for_channel(self.agents, e.dest_channel)
@@ -486,8 +488,7 @@ class CtiState:
         interface = self._route_dials.pop(e.dest_uniqueid, None)
         if interface is None:
             return
-        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
-        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        call = self._seen_call(e.uniqueid, e.linkedid, e.ts, out)
         agent = self.agents.get(interface)
         if call is None or agent is None:
             return
@@ -507,8 +508,7 @@ class CtiState:
         self._announce_agent(agent, e.ts, out)
 
     def _route_no_answer(self, e: ev.RouteNoAnswer, out: Out) -> None:
-        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
-        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        call = self._seen_call(e.uniqueid, e.linkedid, e.ts, out)
         if call is None or call.route is None or e.interface not in self.agents:
             out.append(Anomaly(e.ts, "route_no_answer_unmatched", e.interface[:80]))
             return
@@ -657,8 +657,7 @@ class CtiState:
     # --- recording consent ------------------------------------------------------------
 
     def _consent(self, e: ev.ConsentReported, out: Out) -> None:
-        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
-        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        call = self._seen_call(e.uniqueid, e.linkedid, e.ts, out)
         if call is None:
             out.append(Anomaly(e.ts, "consent_for_unknown_call", e.linkedid))
             return
@@ -672,8 +671,7 @@ class CtiState:
         out.append(ConsentRecorded(e.ts, call.linkedid, e.consent, e.method, e.recording))
 
     def _recording_started(self, e: ev.RecordingStarted, out: Out) -> None:
-        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
-        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        call = self._seen_call(e.uniqueid, e.linkedid, e.ts, out)
         if call is not None:
             call.recorded = True
             # Our dialplan names the file after the recorded channel (MixMonitor
@@ -683,8 +681,7 @@ class CtiState:
     # --- hold and transfer ------------------------------------------------------------
 
     def _hold(self, e: ev.HoldChanged, out: Out) -> None:
-        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
-        call = self.calls.get(channel.linkedid if channel else e.linkedid)
+        call = self._seen_call(e.uniqueid, e.linkedid, e.ts, out)
         if call is None or e.ts is None:
             return
         if e.on_hold:
