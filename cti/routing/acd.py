@@ -114,8 +114,8 @@ class Acd:
             for caller in queue.callers.values():
                 call = self.state.calls.get(caller.linkedid)
                 channel = self.state.channels.get(caller.uniqueid)
-                if (call is None or channel is None or call.route is None
-                        or call.hold_queue != queue.name or call.linkedid in self.offers):
+                if (call is None or channel is None or call.hold_queue != queue.name
+                        or call.linkedid in self.offers):
                     continue  # fmt: skip
                 waiting = self.routed.get(call.linkedid)
                 if waiting is not None:  # None: the route point never decided on it

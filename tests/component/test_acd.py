@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from harness import Daemon, daemon_on, free_port, live_sim_config, running_daemon
 
 from cti.ami import actions
@@ -164,9 +165,9 @@ async def test_skills_and_priorities_decide_who_takes_which_call(
                                          {"route": "vip-tr", "outcome": "moved"}) == 1.0
 
 
-async def wait_rows(pool: object, *linkedids: str) -> list[dict[str, object]]:
+async def wait_rows(pool: asyncpg.Pool, *linkedids: str) -> list[dict[str, object]]:
     async def fetch() -> list[dict[str, object]]:
-        return [dict(r) for r in await pool.fetch(  # type: ignore[attr-defined]
+        return [dict(r) for r in await pool.fetch(
             "SELECT linkedid, agent, queue, outcome, wait_s FROM calls WHERE linkedid = ANY($1)",
             list(linkedids))]
 
