@@ -146,7 +146,8 @@ async def reveal_national_id(pool: asyncpg.Pool, customer_id: int, user_id: int,
 
 
 async def add_note(pool: asyncpg.Pool, linkedid: str, user_id: int, customer_id: int | None,
-                   disposition: Any, text: Any, dispositions: tuple[str, ...]) -> None:  # fmt: skip
+                   disposition: Any, text: Any, dispositions: tuple[str, ...],
+                   now: datetime) -> None:  # fmt: skip
     chosen = _text(disposition, "disposition", 100)
     if chosen is not None and chosen not in dispositions:
         choices = ", ".join(dispositions)
@@ -155,8 +156,10 @@ async def add_note(pool: asyncpg.Pool, linkedid: str, user_id: int, customer_id:
     if chosen is None and not note:
         raise CustomerError("write a note or choose a disposition")
     await pool.execute(
-        "INSERT INTO call_notes (linkedid, customer_id, user_id, disposition, text) "
-        "VALUES ($1, $2, $3, $4, $5)", linkedid, customer_id, user_id, chosen, note)  # fmt: skip
+        "INSERT INTO call_notes (linkedid, customer_id, user_id, disposition, text, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        linkedid, customer_id, user_id, chosen, note, now,
+    )  # fmt: skip
 
 
 def _amount(value: Any) -> Decimal:
@@ -172,8 +175,11 @@ def _amount(value: Any) -> Decimal:
 
 
 async def add_promise(pool: asyncpg.Pool, customer_id: int, user_id: int, amount: Any,
-                      due_date: Any, linkedid: str | None, today: date) -> dict[str, Any]:
+                      due_date: Any, linkedid: str | None, now: datetime) -> dict[str, Any]:
+    """``now`` is the caller's clock in the center's time zone: its date is "today", and it
+    stamps the promise (not PostgreSQL's now()), so the day it counts in is the same day."""
     value = _amount(amount)
+    today = now.date()
     try:
         due = date.fromisoformat(str(due_date))
     except ValueError:
@@ -181,10 +187,10 @@ async def add_promise(pool: asyncpg.Pool, customer_id: int, user_id: int, amount
     if due < today:
         raise CustomerError("a promise cannot be due in the past")
     row = await pool.fetchrow(
-        "INSERT INTO promises (customer_id, user_id, linkedid, amount, currency, due_date) "
-        "SELECT id, $2, $3, $4, currency, $5 FROM customers WHERE id = $1 "
+        "INSERT INTO promises (customer_id, user_id, linkedid, amount, currency, due_date, "
+        "created_at) SELECT id, $2, $3, $4, currency, $5, $6 FROM customers WHERE id = $1 "
         "RETURNING id, amount::text AS amount, currency, due_date::text AS due_date",
-        customer_id, user_id, linkedid, value, due,
+        customer_id, user_id, linkedid, value, due, now,
     )  # fmt: skip
     if row is None:
         raise CustomerError("no such customer")
@@ -203,9 +209,10 @@ async def add_callback(pool: asyncpg.Pool, customer_id: int, user_id: int, due_a
         raise CustomerError("a callback cannot be due in the past")
     why = _text(reason, "reason", 200) or ""
     row = await pool.fetchrow(
-        "INSERT INTO callbacks (customer_id, user_id, linkedid, due_at, reason) "
-        "SELECT id, $2, $3, $4, $5 FROM customers WHERE id = $1 RETURNING id, due_at, reason",
-        customer_id, user_id, linkedid, when, why,
+        "INSERT INTO callbacks (customer_id, user_id, linkedid, due_at, reason, created_at) "
+        "SELECT id, $2, $3, $4, $5, $6 FROM customers WHERE id = $1 "
+        "RETURNING id, due_at, reason",
+        customer_id, user_id, linkedid, when, why, now,
     )  # fmt: skip
     if row is None:
         raise CustomerError("no such customer")

@@ -63,7 +63,8 @@ async def add_note(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="customer_id must be a number or null")
     pool = await request.app[DATABASE].pool()
     await records.add_note(pool, linkedid, user.id, customer_id, body.get("disposition"),
-                           body.get("text"), request.app[SETTINGS].center_dispositions)  # fmt: skip
+                           body.get("text"), request.app[SETTINGS].center_dispositions,
+                           datetime.now(UTC))  # fmt: skip
     return web.json_response({"saved": True}, status=201)
 
 
@@ -83,7 +84,7 @@ async def add_promise(request: web.Request) -> web.Response:
     pool = await request.app[DATABASE].pool()
     promise = await records.add_promise(
         pool, _customer_id(request), user.id, body.get("amount"), body.get("due_date"),
-        _linkedid(body), datetime.now(zone).date())  # fmt: skip
+        _linkedid(body), datetime.now(zone))  # fmt: skip
     return web.json_response(promise, status=201)
 
 

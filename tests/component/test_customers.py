@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -78,15 +78,14 @@ async def test_notes_promises_callbacks_and_the_home_page(pool: asyncpg.Pool) ->
                                                       "phone": "0532 111 22 33", "line1": "Cad. 5",
                                                       "city": "Bursa"})
     customer = card["id"]
-    today = date(2026, 11, 23)
-    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # the one clock of the code under test
     with pytest.raises(CustomerError, match="past"):
-        await records.add_promise(pool, customer, user, "10", "2026-11-01", None, today)
+        await records.add_promise(pool, customer, user, "10", "2026-11-01", None, now)
     with pytest.raises(CustomerError, match="at most 2 decimals"):
-        await records.add_promise(pool, customer, user, "10.001", "2026-11-30", None, today)
+        await records.add_promise(pool, customer, user, "10.001", "2026-11-30", None, now)
     with pytest.raises(CustomerError, match="unknown disposition"):
-        await records.add_note(pool, "1.1", user, customer, "Bribed", "", ("Resolved",))
-    promise = await records.add_promise(pool, customer, user, "150.00", "2026-11-23", "1.1", today)
+        await records.add_note(pool, "1.1", user, customer, "Bribed", "", ("Resolved",), now)
+    promise = await records.add_promise(pool, customer, user, "150.00", "2026-11-23", "1.1", now)
     assert promise["amount"] == "150.00" and promise["currency"] == "TRY"
     await records.add_callback(pool, customer, user, "2026-11-23T11:00:00+00:00", "late one", None,
                                now - timedelta(hours=2))
@@ -97,7 +96,7 @@ async def test_notes_promises_callbacks_and_the_home_page(pool: asyncpg.Pool) ->
         " queue, agent, outcome, started_at, answered_at, ended_at, talk_s, hold_s, wrapup_s)"
         " VALUES ('1.1', '905321112233', '+905321112233', 'Fatma', '4440', 'inbound', 'support',"
         " 'SIP/1001', 'answered', $1, $1, $1, 100, 10, 30)", now - timedelta(hours=1))
-    await records.add_note(pool, "1.1", user, customer, "Resolved", "Paid by card", ("Resolved",))
+    await records.add_note(pool, "1.1", user, customer, "Resolved", "Paid by card", ("Resolved",), now)
     start = datetime(2026, 11, 23, tzinfo=UTC)
     home = await records.agent_home(pool, user, ["SIP/1001"], start, now)
     assert home["day"] == {"calls": 1, "talk_s": 100, "aht_s": 140, "promises": 1}
