@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
+
+from cti.agi.consent import NOTICE, QUESTION
 
 REPO = Path(__file__).resolve().parents[2]
 METRIC = re.compile(r"\bcti_[a-z_]+\b")
@@ -80,3 +83,60 @@ def test_dashboard_is_well_formed_and_uses_real_metrics() -> None:
 def test_the_metric_check_can_fail() -> None:
     assert unknown_metrics("rate(cti_queue_calls_dropped_total[5m])") == {
         "cti_queue_calls_dropped_total"}
+
+
+def dialplan_languages() -> set[str]:
+    """Every channel language [from-trunk] gives a call, and [cti-inbound]'s default."""
+    dialplan = (REPO / "dialplan" / "extensions_cti.conf").read_text()
+    languages = set(re.findall(r"Set\(CTI_LANGUAGE=(\w+)\)", dialplan))
+    # Set(CHANNEL(language)=${IF($["${CTI_LANGUAGE}" = ""]?tr:${CTI_LANGUAGE})})
+    default = re.search(r'CHANNEL\(language\)=\$\{IF\(\$\["\$\{CTI_LANGUAGE\}" = ""\]\?(\w+):',
+                        dialplan)
+    assert default, "[cti-inbound] sets the channel language from CTI_LANGUAGE"
+    return languages | {default.group(1)}
+
+
+def test_every_dialplan_language_has_the_consent_prompts() -> None:
+    # Asterisk plays <sounds>/<channel language>/cti/<name>.gsm; a missing one makes GET DATA
+    # fail and the call falls back to the default (declined): nobody would be recorded.
+    languages = dialplan_languages()
+    assert languages == {"tr", "en"}
+    for language in languages:
+        for prompt in (NOTICE, QUESTION):
+            path = REPO / "dialplan" / "sounds" / language / f"{prompt}.gsm"
+            assert path.is_file(), f"{path} is missing: run scripts/make-prompts"
+            data = path.read_bytes()
+            # GSM 06.10 as Asterisk's format_gsm reads it: no header, 33-byte frames of 20 ms,
+            # each opening with the signature nibble 0xD. A prompt of 1 to 15 s.
+            assert len(data) % 33 == 0 and 50 <= len(data) // 33 <= 750, (path, len(data))
+            assert all(byte >> 4 == 0xD for byte in data[::33]), path
+
+
+def test_compose_asterisk_mounts_the_prompts_and_installs_the_consent_agi() -> None:
+    asterisk = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["asterisk"]
+    for language in dialplan_languages():
+        assert (f"./dialplan/sounds/{language}/cti:/var/lib/asterisk/sounds/{language}/cti:ro"
+                in asterisk["volumes"])
+    assert not any("agi-bin" in volume for volume in asterisk["volumes"])  # the image's own
+    build = asterisk["build"]
+    assert build["context"] == "."
+    dockerfile = (REPO / build["dockerfile"]).read_text()
+    assert re.search(r"^FROM andrius/asterisk:20$", dockerfile, re.MULTILINE)
+    # The AGI the dialplan names is the console script pyproject.toml declares, installed
+    # with the package and linked into agi-bin.
+    dialplan = (REPO / "dialplan" / "extensions_cti.conf").read_text()
+    agis = set(re.findall(r"\bAGI\(([\w-]+),", dialplan))
+    assert agis == {"cti-consent"}
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["cti-consent"] == "cti.agi.consent:main"
+    venv = re.search(r"python3 -m venv (\S+)", dockerfile)
+    assert venv and re.search(rf"{venv.group(1)}/bin/pip install .*/src/cti\b", dockerfile)
+    assert (f"ln -sf {venv.group(1)}/bin/cti-consent /var/lib/asterisk/agi-bin/cti-consent"
+            in dockerfile)
+    assert f"{venv.group(1)}/bin/python -c \"import asterisk.agi, cti.agi.consent\"" in dockerfile
+    # What the image copies exists, and its Dockerfile's ignore file lets it through.
+    ignore = (REPO / f"{build['dockerfile']}.dockerignore").read_text().split()
+    for sources in re.findall(r"^COPY (.+) \S+$", dockerfile, re.MULTILINE):
+        for source in sources.split():
+            assert (REPO / source).exists(), source
+            assert f"!{source}" in ignore or f"!{source}/" in ignore, source
