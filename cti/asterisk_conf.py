@@ -2,16 +2,20 @@
 
 Asterisk has no offline config checker we can run here, so ``check_deployment`` checks what
 would otherwise fail only on a live PBX: the AMI user's least privilege, queues the dialplan
-uses, members with a PJSIP endpoint, AGI scripts that exist and are executable, includes that
-resolve. ``python -m cti.asterisk_conf asterisk-conf dialplan`` prints the problems.
+uses, members with a PJSIP endpoint, AGI scripts that exist and are executable (or are console
+scripts of ``cti.agi``, installed with the package), includes that resolve.
+``python -m cti.asterisk_conf asterisk-conf dialplan`` prints the problems.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
+import tomllib
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 
 AMI_USER = "cti"
@@ -82,6 +86,107 @@ def load(path: Path) -> ConfFile:
     return parse(path.read_text(encoding="utf-8"))
 
 
+def is_true(value: str | None) -> bool:
+    """A boolean option as Asterisk's ast_true reads it."""
+    return (value or "").strip().lower() in ("yes", "true", "y", "t", "1", "on")
+
+
+# --- dialplan extensions and Asterisk's pattern rules ------------------------------------
+
+
+def extensions(dialplan: ConfFile, context: str) -> list[str]:
+    """The extensions (names or ``_`` patterns) defined in one context of a dialplan."""
+    return [value.split(",", 1)[0].strip()
+            for section in dialplan.named(context)
+            for key, value in section.entries if key == "exten"]  # fmt: skip
+
+
+_PATTERN_LETTERS = {"x": "0123456789", "z": "123456789", "n": "23456789"}
+
+
+def extension_matches(pattern: str, exten: str) -> bool:
+    """Whether Asterisk runs the dialplan extension ``pattern`` for the dialled ``exten``.
+
+    Follows pbx.c's ``_extension_match_core`` (full match). A name without a leading ``_`` is
+    compared literally. After ``_``, letters are pattern characters even inside a word:
+    ``X`` is any digit, ``Z`` 1-9, ``N`` 2-9 (either case), ``[...]`` one character of a set
+    (``a-c`` is a range), ``.`` one or more characters, ``!`` zero or more. Anything else is
+    literal. ``-`` is decoration in both the pattern and the dialled string, and a ``/``
+    starts a caller ID match (not checked here). So ``_listen-.`` does not match
+    ``listen-1001``: its ``n`` wants a digit 2-9.
+    """
+    dialled = exten.replace("-", "")
+    if not pattern.startswith("_"):
+        return pattern.replace("-", "").replace(" ", "") == dialled.replace(" ", "")
+    pattern = pattern[1:].split("/", 1)[0]
+    i = j = 0  # positions in pattern and dialled
+    while i < len(pattern) and j < len(dialled):
+        char, digit = pattern[i], dialled[j]
+        if char in "- ":
+            i += 1
+            continue
+        if char in ".!":
+            return True  # what is left of the dialled string (at least one character)
+        if char == "[":
+            end = pattern.find("]", i + 1)
+            if end < 0:
+                return False  # Asterisk warns "Wrong usage of [] in the extension"
+            members = pattern[i + 1 : end]
+            if members:  # an empty set is skipped, it consumes nothing
+                if not _in_set(members, digit):
+                    return False
+                j += 1
+            i = end + 1
+            continue
+        digits = _PATTERN_LETTERS.get(char.lower())
+        if digits is not None and digit not in digits:
+            return False
+        if digits is None and digit != char:
+            return False
+        i, j = i + 1, j + 1
+    if j < len(dialled):
+        return False  # the dialled string is longer than the pattern
+    rest = pattern[i:].lstrip("- ")
+    return rest == "" or rest.startswith("!")  # "!" also matches nothing; "." needs a char
+
+
+def _in_set(chars: str, digit: str) -> bool:
+    """One character against the inside of ``[...]``: single characters and ``a-c`` ranges."""
+    k = 0
+    while k < len(chars):
+        if k + 2 < len(chars) and chars[k + 1] == "-":
+            if chars[k] <= digit <= chars[k + 2]:
+                return True
+            k += 3
+        else:
+            if chars[k] == digit:
+                return True
+            k += 1
+    return False
+
+
+def package_agis() -> set[str]:
+    """AGI programs of this package: console scripts that run a ``cti.agi`` module, which pip
+    writes with the package and a deployment links into Asterisk's agi-bin. Declared in the
+    installed package's metadata, or in the pyproject.toml of the checkout being checked."""
+    declared = {e.name: e.value for e in entry_points(group="console_scripts")}
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    if pyproject.is_file():
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+        declared.update(project.get("scripts", {}))
+    names: set[str] = set()
+    for name, target in declared.items():
+        module, _, function = target.partition(":")
+        if not module.startswith("cti.agi."):
+            continue
+        try:  # the module and its function exist in this code
+            if callable(getattr(importlib.import_module(module), function, None)):
+                names.add(name)
+        except ImportError:
+            continue
+    return names
+
+
 def check_deployment(conf_dir: Path, dialplan_dir: Path) -> list[str]:
     problems: list[str] = []
     manager = load(conf_dir / "manager.conf")
@@ -101,6 +206,17 @@ def check_deployment(conf_dir: Path, dialplan_dir: Path) -> list[str]:
             problems.append(f"manager.conf: [{AMI_USER}] must deny all and permit the daemon")
     queues = load(conf_dir / "queues.conf")
     queue_names = {s.name for s in queues.sections if "!" not in s.templates} - {"general"}
+    # Without autofill (off by default) app_queue offers only the head caller to free
+    # agents: a second caller waits while an agent is idle (seen on Asterisk 20).
+    queues_general = queues.named("general")
+    if not queues_general or not is_true(queues_general[0].get("autofill")):
+        problems.append("queues.conf: [general] needs autofill = yes (Asterisk's default is "
+                        "off: callers behind the first wait while agents are free)")  # fmt: skip
+    for section in queues.sections:
+        autofill = queues.value(section, "autofill")
+        if section.name in queue_names and autofill is not None and not is_true(autofill):
+            problems.append(f"queues.conf: [{section.name}] autofill = {autofill}: callers "
+                            "behind the first wait while agents are free")  # fmt: skip
     pjsip = load(conf_dir / "pjsip.conf")
     endpoints = {s.name for s in pjsip.sections if pjsip.value(s, "type") == "endpoint"}
     for section in queues.sections:
@@ -129,10 +245,12 @@ def check_deployment(conf_dir: Path, dialplan_dir: Path) -> list[str]:
         for script in re.findall(r"\bAGI\(([^,)]+)", text):
             if script.startswith(("agi://", "${")):  # FastAGI: the daemon's route point
                 continue
+            if script in package_agis():  # installed by pip, linked into agi-bin
+                continue
             agi = dialplan_dir / "agi" / script
             if not agi.is_file() or not os.access(agi, os.X_OK):
                 problems.append(f"{path.name}: AGI({script}) is not an executable file in "
-                                "dialplan/agi/")  # fmt: skip
+                                "dialplan/agi/ nor a console script of cti.agi")  # fmt: skip
     return problems
 
 

@@ -4,6 +4,13 @@ Nothing else builds actions: the web and the router call these. Each value is ch
 CR/LF first (a value with a line break could smuggle extra AMI headers or a whole second
 action), every call is bounded by the client's timeout, and a refusal from Asterisk becomes
 ``ActionFailed`` carrying Asterisk's own message.
+
+Each of these actions is settled by Asterisk's first answer; what follows it comes as events.
+panoramisk would otherwise guess from the answer's text that more messages belong to it:
+"Originate successfully queued" (Async) makes it wait for the OriginateResponse event, which
+comes only when the called phone answers (or gives up), and then hand back a list; "Added
+interface to queue" makes it wait for a second message that never comes. So we ask for the
+first answer only, and still read a list as its first message.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from cti.ami.connection import AmiClient
+from cti.ami.frames import Message
 from cti.ami.protocol import ActionFailed, AmiError
 
 
@@ -30,8 +38,17 @@ def _fields(action: str, **values: str | int | bool | None) -> dict[str, str]:
     return fields
 
 
-async def _run(client: AmiClient, fields: dict[str, str], timeout: float | None = None) -> Any:
-    answer = await client.send(fields, timeout)
+def first_answer(answer: Any) -> Message:
+    """The response that settles an action: panoramisk's answer, or the first message of the
+    list it hands back when it decided more messages belonged to the action."""
+    if isinstance(answer, list):
+        answer = answer[0] if answer else {}
+    return {str(key): str(value) for key, value in answer.items()}
+
+
+async def _run(client: AmiClient, fields: dict[str, str], timeout: float | None = None
+               ) -> Message:  # fmt: skip
+    answer = first_answer(await client.send(fields, timeout, first_answer_only=True))
     if answer.get("Response") != "Success":
         raise ActionFailed(fields["Action"], answer.get("Message", "") or "no reason given")
     return answer
@@ -78,10 +95,32 @@ async def originate(
     client: AmiClient, channel: str, context: str, exten: str, priority: int = 1,
     caller_id: str = "", timeout_s: int = 30,
 ) -> None:  # fmt: skip
-    """Queue an asynchronous Originate; its outcome arrives later as OriginateResponse."""
+    """Queue an asynchronous Originate. Returns once Asterisk has queued it ("Originate
+    successfully queued"), not when ``channel`` answers: the outcome arrives later as the
+    OriginateResponse event with the same ActionID."""
     await _run(client, _fields("Originate", Channel=channel, Context=context, Exten=exten,
                                Priority=priority, CallerID=caller_id or None,
                                Timeout=timeout_s * 1000, Async=True))  # fmt: skip
+
+
+SPY_MODES = ("listen", "whisper", "barge")
+
+
+def spy_destination(mode: str, agent_interface: str) -> tuple[str, str]:
+    """Where a supervisor's phone is sent to listen in: the context of the mode and the
+    agent's endpoint as the extension, as dialplan/extensions_cti.conf [cti-spy-<mode>]
+    expects (a context per mode: a mode's name inside a pattern would be read as digit
+    classes)."""
+    if mode not in SPY_MODES:
+        raise ValueError(f"spy mode must be one of {', '.join(SPY_MODES)}")
+    return f"cti-spy-{mode}", agent_interface.split("/", 1)[-1]
+
+
+async def spy(client: AmiClient, phone: str, mode: str, agent_interface: str) -> None:
+    """Ring the supervisor's ``phone``; once answered, ChanSpy joins the agent's call.
+    Returns when Asterisk has queued the call, without waiting for the supervisor."""
+    context, exten = spy_destination(mode, agent_interface)
+    await originate(client, phone, context, exten, caller_id=f'"{mode} {exten}" <{exten}>')
 
 
 async def hangup(client: AmiClient, channel: str) -> None:

@@ -4,12 +4,22 @@ Theory of operation
 -------------------
 ``AmiClient.run`` is one owned task that loops over sessions. A session connects with our
 ``CtiAmiProtocol`` through panoramisk's ``Manager`` (which keeps doing what it does well:
-ActionIDs and answer futures), logs in, announces ``LinkUp`` to the pipeline, asks for the
-snapshot lists (QueueStatus, CoreShowChannels) so the state core can rebuild itself, then
-watches the link: a Ping every ``ping_interval`` must be answered within ``ping_timeout``
-(panoramisk never checks), so a half-open TCP connection is noticed within two intervals.
-When a session ends for any reason the pipeline gets ``LinkDown`` and the next session starts
-after a capped exponential backoff with jitter.
+ActionIDs and answer futures), logs in, announces ``LinkUp`` to the pipeline, waits for
+Asterisk to be fully booted, asks for the snapshot lists (QueueStatus, CoreShowChannels) so
+the state core can rebuild itself, then watches the link: a Ping every ``ping_interval`` must
+be answered within ``ping_timeout`` (panoramisk never checks), so a half-open TCP connection
+is noticed within two intervals. When a session ends for any reason the pipeline gets
+``LinkDown`` and the next session starts after a capped exponential backoff with jitter. The
+backoff counts failures since the last successful login: an outage's long delays must not
+carry over to the next one (after a long freeze the delay had grown to 21 s and the daemon
+stayed blind 16 s after Asterisk came back).
+
+After ``core restart now`` Asterisk takes logins before app_queue is loaded, and QueueStatus
+is refused ("Invalid/unknown command") until it is. So the resync waits (at most
+``boot_timeout``) for ``FullyBooted``, which Asterisk sends at login when it is already
+booted and to every session once it is (read class ``system``); a snapshot list that is still
+refused is asked again after ``snapshot_retry_delay``, a few times, before the session gives
+up: a refusal is never taken for an empty PBX.
 
 A wrong secret is reported loudly with user, host and port (panoramisk retries silently
 forever). On the very first attempt it is fatal when ``exit_on_auth_failure`` is set, so
@@ -36,7 +46,7 @@ from panoramisk import Manager
 
 from cti.ami.events import AmiEvent, LinkDown, LinkUp
 from cti.ami.frames import Message
-from cti.ami.protocol import AmiDisconnected, AmiError, CtiAmiProtocol
+from cti.ami.protocol import ActionFailed, AmiDisconnected, AmiError, CtiAmiProtocol
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +85,9 @@ class AmiConfig:
     ping_timeout: float = 5.0
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
+    boot_timeout: float = 10.0  # waiting for FullyBooted before the resync
+    snapshot_attempts: int = 5  # a refused QueueStatus/CoreShowChannels is asked this often
+    snapshot_retry_delay: float = 1.0
 
     def __repr__(self) -> str:  # the secret must never reach a log line
         return f"AmiConfig(host={self.host!r}, port={self.port}, username={self.username!r})"
@@ -87,6 +100,9 @@ class AmiStats:
     login_failures: int = 0
     ping_timeouts: int = 0
     connected: bool = False
+    boot_waits_timed_out: int = 0  # no FullyBooted within boot_timeout after a login
+    snapshots_refused: int = 0  # snapshot lists Asterisk refused (asked again if attempts left)
+    reconnect_delay: float = 0.0  # the backoff before the latest new session, in seconds
 
 
 class _Manager(Manager):  # type: ignore[misc]
@@ -117,6 +133,7 @@ class AmiClient:
         self._protocol: CtiAmiProtocol | None = None
         self._skipped_before: Counter[bytes] = Counter()  # noise skipped by ended sessions
         self._action_ids = itertools.count(1)
+        self._failures = 0  # sessions in a row that ended without a successful login
 
     @property
     def connected(self) -> bool:
@@ -129,10 +146,13 @@ class AmiClient:
             counts.update(self._protocol.skipped)
         return {name.decode("ascii", "replace"): n for name, n in counts.items()}
 
+    def next_reconnect_delay(self) -> float:
+        """The backoff if the session ended now: the longest wait before the next attempt
+        (jitter takes up to half of it off). Back to ``backoff_initial`` at every login."""
+        return min(self.config.backoff_max, self.config.backoff_initial * 2.0**self._failures)
+
     async def run(self) -> None:
-        failures = 0
         while True:
-            started = time.monotonic()
             try:
                 await self._session()
             except AmiAuthError as exc:
@@ -143,20 +163,24 @@ class AmiClient:
                 log.error("%s", exc)
             except (AmiError, OSError, TimeoutError) as exc:
                 log.warning("AMI session ended: %s", exc)
-            if time.monotonic() - started > self.config.backoff_max:
-                failures = 0  # a long healthy session resets the backoff
-            delay = min(self.config.backoff_max, self.config.backoff_initial * 2**failures)
-            delay *= random.uniform(0.5, 1.0)  # jitter: many daemons must not retry in step
-            failures = min(failures + 1, 30)
-            log.info("reconnecting to AMI at %s:%s in %.1f s", self.config.host,
-                     self.config.port, delay)  # fmt: skip
+            # jitter: many daemons must not retry in step
+            delay = self.next_reconnect_delay() * random.uniform(0.5, 1.0)
+            self._failures = min(self._failures + 1, 30)
+            self.stats.reconnect_delay = delay
+            log.info("reconnecting to AMI at %s:%s in %.2f s (attempt %d since the last "
+                     "login)", self.config.host, self.config.port, delay,
+                     self._failures)  # fmt: skip
             await asyncio.sleep(delay)
 
-    async def send(self, fields: dict[str, str], timeout: float | None = None) -> Any:
-        """Send one action and return panoramisk's answer; never waits forever."""
+    async def send(self, fields: dict[str, str], timeout: float | None = None,
+                   first_answer_only: bool = False) -> Any:  # fmt: skip
+        """Send one action and return panoramisk's answer; never waits forever.
+        panoramisk answers with a list of messages when it guesses from the first answer
+        that more belong to the action; ``first_answer_only`` settles it with the first."""
         if self._protocol is None or self._protocol.closed:
             raise AmiDisconnected("not connected to Asterisk AMI")
-        future = self.manager.send_action(dict(fields))
+        future = self.manager.send_action(dict(fields),
+                                          as_list=False if first_answer_only else None)
         try:
             async with asyncio.timeout(timeout or self.config.action_timeout):
                 return await future
@@ -196,9 +220,11 @@ class AmiClient:
                                    answer.get("Message", ""))  # fmt: skip
             self.stats.logins += 1
             self.stats.connected = linked = True
+            self._failures = 0  # Asterisk is back: the next outage starts from the first step
             log.info("logged in to Asterisk AMI at %s:%s as %r", config.host, config.port,
                      config.username)  # fmt: skip
             self.on_event(LinkUp(time.time()))
+            await self._wait_fully_booted(protocol, lost)
             await self._resync(protocol)
             if not self.first_login.done():
                 self.first_login.set_result(None)
@@ -212,16 +238,46 @@ class AmiClient:
                 reason = lost.result() if lost.done() else "session ended"
                 self.on_event(LinkDown(time.time(), reason))
 
+    async def _wait_fully_booted(self, protocol: CtiAmiProtocol, lost: asyncio.Future[str]
+                                 ) -> None:  # fmt: skip
+        """Wait until Asterisk says FullyBooted (its modules, app_queue too, are loaded)."""
+        timeout = self.config.boot_timeout
+        either: set[asyncio.Future[Any]] = {protocol.fully_booted, lost}
+        done, _ = await asyncio.wait(either, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if lost in done:
+            raise AmiDisconnected(f"connection lost: {lost.result()}")
+        if protocol.fully_booted in done:
+            return
+        self.stats.boot_waits_timed_out += 1
+        log.warning("no FullyBooted from Asterisk within %.1f s of logging in: resyncing "
+                    "anyway. Asterisk may still be starting, or the AMI user %r lacks read "
+                    "class 'system' in manager.conf", timeout, self.config.username)  # fmt: skip
+
     async def _resync(self, protocol: CtiAmiProtocol) -> None:
         """Ask for the snapshot lists; their items reach the state core in stream order."""
         for action in ("QueueStatus", "CoreShowChannels"):
+            await self._snapshot(protocol, action)
+
+    async def _snapshot(self, protocol: CtiAmiProtocol, action: str) -> None:
+        attempts = self.config.snapshot_attempts
+        for attempt in range(1, attempts + 1):
             action_id = f"cti-resync-{next(self._action_ids)}"
             listed = protocol.send_streamed({"Action": action, "ActionID": action_id})
             try:
                 async with asyncio.timeout(self.config.action_timeout * 4):
                     await listed
+                return
             except TimeoutError:
                 raise AmiTimeout(f"{action} list not complete in time") from None
+            except ActionFailed as exc:
+                # Refused, not empty: after a restart app_queue answers only once loaded.
+                self.stats.snapshots_refused += 1
+                if attempt == attempts:
+                    raise
+                log.warning("Asterisk refused %s (%s), attempt %d of %d; asking again in "
+                            "%.1f s", action, exc.message, attempt, attempts,
+                            self.config.snapshot_retry_delay)  # fmt: skip
+                await asyncio.sleep(self.config.snapshot_retry_delay)
 
     async def _watch(self, lost: asyncio.Future[str]) -> None:
         config = self.config

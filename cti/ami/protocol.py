@@ -12,6 +12,8 @@ future resolved by the matching ``ActionID``) and replaces the receive path:
 - a message whose ActionID belongs to a *streamed* action (our resync lists) and every
   unsolicited event go to ``on_message``, the pipeline's one plain callback, in stream order;
 - an exception in ``on_message`` is logged and counted, never propagated;
+- ``FullyBooted`` (Asterisk has loaded every module) resolves ``fully_booted``: the client
+  waits for it before asking for snapshots; it reaches ``on_message`` too;
 - when the connection goes, every pending future fails with ``AmiDisconnected`` at once
   instead of waiting forever (panoramisk would queue them to be re-sent later).
 """
@@ -61,8 +63,9 @@ class CtiAmiProtocol(AMIProtocol):  # type: ignore[misc]
         self.encoding = "utf-8"
         self.callback_errors = 0
         self.closed: bool = False
-        self._splitter = FrameSplitter(WANTED_EVENTS)
-        self._streamed: dict[str, asyncio.Future[None]] = {}
+        self._splitter = FrameSplitter(WANTED_EVENTS | {"FullyBooted"})
+        self._streamed: dict[str, tuple[str, asyncio.Future[None]]] = {}  # action, done
+        self.fully_booted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     # panoramisk's Manager sets attributes on the protocol after the connection is made;
     # we create ours here so the protocol is usable on its own too.
@@ -79,7 +82,10 @@ class CtiAmiProtocol(AMIProtocol):  # type: ignore[misc]
         snapshot lands in the event stream exactly where Asterisk produced it. The future
         resolves when the list is complete."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._streamed[fields["ActionID"]] = future
+        if self.closed:  # close() has failed the others already; this one must not hang
+            future.set_exception(AmiDisconnected("AMI connection lost"))
+            return future
+        self._streamed[fields["ActionID"]] = (fields["Action"], future)
         text = "".join(f"{key}: {value}\r\n" for key, value in fields.items()) + "\r\n"
         self.transport.write(text.encode("utf-8"))
         return future
@@ -96,6 +102,8 @@ class CtiAmiProtocol(AMIProtocol):  # type: ignore[misc]
             log.warning("ignoring malformed AMI frame: %.200r", bad.text)
         self._splitter.malformed.clear()
         for message in messages:
+            if message.get("Event") == "FullyBooted" and not self.fully_booted.done():
+                self.fully_booted.set_result(None)
             action_id = message.get("ActionID")
             if action_id is not None and self._to_action(action_id, message):
                 continue
@@ -107,12 +115,12 @@ class CtiAmiProtocol(AMIProtocol):  # type: ignore[misc]
 
     def _to_action(self, action_id: str, message: Message) -> bool:
         """Route an answer to the action that asked for it; False if nobody asked."""
-        streamed = self._streamed.get(action_id)
-        if streamed is not None:
+        if action_id in self._streamed:
+            action, streamed = self._streamed[action_id]
             if message.get("Response") == "Error":
                 del self._streamed[action_id]
                 if not streamed.done():
-                    streamed.set_exception(ActionFailed("list", message.get("Message", "")))
+                    streamed.set_exception(ActionFailed(action, message.get("Message", "")))
                 return True
             if message.get("EventList") == "Complete":
                 del self._streamed[action_id]
@@ -147,7 +155,7 @@ class CtiAmiProtocol(AMIProtocol):  # type: ignore[misc]
             if not action.future.done():
                 action.future.set_exception(failure)
         self.responses.clear()
-        for future in self._streamed.values():
+        for _, future in self._streamed.values():
             if not future.done():
                 future.set_exception(failure)
         self._streamed.clear()

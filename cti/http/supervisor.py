@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,7 +29,6 @@ from cti.keys import AMI, DATABASE, SETTINGS, STATE
 from cti.phone import to_e164
 from cti.routing.acd import decisions_for
 
-SPY_MODES = ("listen", "whisper", "barge")
 OUTCOMES = ("answered", "abandoned", "transferred", "timed_out", "unanswered", "failed", "unknown")
 # Recording references are file names the dialplan made (<Uniqueid>.wav), never paths.
 RECORDING_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
@@ -105,6 +105,21 @@ async def _audit(request: web.Request, action: str, target: str, detail: str,
         session_of(request).user.id, action, target, detail, not error, error)
 
 
+async def _audited(request: web.Request, action: str, target: str, detail: str,
+                   attempt: Awaitable[None]) -> None:  # fmt: skip
+    """Run one action on an agent and audit it whatever happens: accepted, refused by
+    Asterisk (502 with Asterisk's reason), or failed in our own code (audited, then raised)."""
+    try:
+        await attempt
+    except AmiError as exc:
+        await _audit(request, action, target, detail, str(exc) or type(exc).__name__)
+        raise web.HTTPBadGateway(text=f"Asterisk refused to {action} {target}: {exc}") from None
+    except Exception as exc:
+        await _audit(request, action, target, detail, f"internal error: {type(exc).__name__}")
+        raise
+    await _audit(request, action, target, detail, "")
+
+
 def _known_agent(request: web.Request, interface: Any) -> str:
     if not isinstance(interface, str) or interface not in request.app[STATE].agents:
         raise web.HTTPNotFound(text="no such agent in the queues Asterisk reported")
@@ -120,35 +135,28 @@ async def pause_agent(request: web.Request) -> web.Response:
     if paused and reason not in request.app[SETTINGS].center_pause_reasons:
         raise web.HTTPBadRequest(text="pick a pause reason from the list")
     action = "pause" if paused else "unpause"
-    try:
-        await actions.queue_pause(request.app[AMI], interface, paused, reason=reason)
-    except AmiError as exc:
-        await _audit(request, action, interface, reason, str(exc) or type(exc).__name__)
-        raise web.HTTPBadGateway(text=f"Asterisk refused to {action} {interface}: {exc}") from None
-    await _audit(request, action, interface, reason, "")
+    await _audited(request, action, interface, reason,
+                   actions.queue_pause(request.app[AMI], interface, paused, reason=reason))
     return web.json_response({"interface": interface, "paused": paused, "reason": reason})
 
 
 async def spy(request: web.Request) -> web.Response:
     """Listen, whisper or barge: Asterisk rings the supervisor's own phone and, when it is
-    answered, ChanSpy joins the agent's call (dialplan/extensions_cti.conf [cti-spy])."""
+    answered, ChanSpy joins the agent's call (dialplan/extensions_cti.conf [cti-spy-<mode>]).
+    Answers as soon as Asterisk has queued the call: the supervisor may take a while to pick
+    up, and the request must not wait for that."""
     user = session_of(request).user
     body = await json_body(request)
     interface = _known_agent(request, body.get("interface"))
     mode = body.get("mode")
-    if mode not in SPY_MODES:
-        raise web.HTTPBadRequest(text=f"mode must be one of {', '.join(SPY_MODES)}")
+    if mode not in actions.SPY_MODES:
+        raise web.HTTPBadRequest(text=f"mode must be one of {', '.join(actions.SPY_MODES)}")
     if not user.interfaces:
         raise web.HTTPConflict(text="no phone is linked to your user; ask an admin")
-    endpoint = interface.split("/", 1)[-1]
-    try:
-        await actions.originate(request.app[AMI], user.interfaces[0], "cti-spy",
-                                f"{mode}-{endpoint}", caller_id=f'"{mode} {endpoint}" <{endpoint}>')
-    except AmiError as exc:
-        await _audit(request, mode, interface, user.interfaces[0], str(exc))
-        raise web.HTTPBadGateway(text=f"Asterisk refused to {mode}: {exc}") from None
-    await _audit(request, mode, interface, user.interfaces[0], "")
-    return web.json_response({"interface": interface, "mode": mode, "phone": user.interfaces[0]})
+    phone = user.interfaces[0]
+    await _audited(request, mode, interface, phone,
+                   actions.spy(request.app[AMI], phone, mode, interface))
+    return web.json_response({"interface": interface, "mode": mode, "phone": phone})
 
 
 async def audit_log(request: web.Request) -> web.Response:

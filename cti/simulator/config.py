@@ -119,6 +119,9 @@ class SimConfig:
     route_points: tuple[RoutePointConfig, ...] = ()
     agi_host: str = "127.0.0.1"  # the daemon's FastAGI server (CTI_FASTAGI in the dialplan)
     agi_port: int = 4573
+    # A phone called by an AMI Originate (a supervisor's, to listen in) answers after this;
+    # None: it rings until Simulator.answer_originated() or the Originate's Timeout.
+    originate_answer_s: float | None = 1.0
 
     def __post_init__(self) -> None:
         queues = {q.name: q for q in self.queues}

@@ -8,8 +8,10 @@ asked for events receive every event the ``Pbx`` emits. A client that stops read
 disconnected once its send buffer passes ``MAX_BUFFER`` (Asterisk's writetimeout does the
 same), so one stuck client never slows the PBX down.
 
-For tests, ``drop_clients`` closes every connection (Asterisk restarting) and
-``freeze_clients`` stops answering while keeping the sockets open (a half-open link).
+For tests, ``drop_clients`` closes every connection (Asterisk restarting),
+``freeze_clients`` stops answering while keeping the sockets open (a half-open link), and
+``core_restart`` plays what AMI clients see of ``core restart now``: logins are taken before
+app_queue is loaded, so its actions are unknown commands until FullyBooted.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ log = logging.getLogger(__name__)
 
 MAX_BUFFER = 8 * 1024 * 1024
 MAX_ACTION = 64 * 1024
+# Actions of app_queue: while Asterisk boots they do not exist yet.
+APP_QUEUE_ACTIONS = frozenset({"queuestatus", "queuesummary", "queuepause", "queueadd",
+                               "queueremove"})  # fmt: skip
 
 
 class _Session:
@@ -82,7 +87,10 @@ class _Session:
             self.reply(response(action_id, False, "Permission denied"))
             return True
         pbx = self.server.pbx
-        if name == "ping":
+        if name in APP_QUEUE_ACTIONS and not self.server.fully_booted:
+            self.server.refused_while_booting += 1
+            self.reply(_unknown_command(action_id, action))
+        elif name == "ping":
             self.reply(response(action_id, True, None, Ping="Pong",
                                 Timestamp=f"{time.time():.6f}"))
         elif name in _LISTS:
@@ -90,9 +98,7 @@ class _Session:
         elif name in _ACTIONS:
             self.reply(_ACTIONS[name](pbx, action_id, action))
         else:
-            self.reply(response(action_id, False, f"Invalid/unknown command: "
-                                f"{action.get('Action', '')}. Use Action: ListCommands to "
-                                "show available commands."))  # fmt: skip
+            self.reply(_unknown_command(action_id, action))
         return True
 
     def login(self, action_id: str | None, action: Fields) -> bool:
@@ -103,8 +109,10 @@ class _Session:
         self.authenticated = True
         self.events = action.get("Events", "on").lower() not in ("off", "no", "0")
         self.reply(response(action_id, True, "Authentication accepted"))
-        if self.events:
-            uptime = str(int(asyncio.get_running_loop().time() - self.server.started))
+        if not self.server.fully_booted:  # FullyBooted comes to every session at boot's end
+            self.server.boot_after_login()
+        elif self.events:
+            uptime = str(self.server.uptime())
             self.reply({"Event": "FullyBooted", "Privilege": "system,all", "Uptime": uptime,
                         "LastReload": uptime, "Status": "Fully Booted"})  # fmt: skip
         return True
@@ -112,6 +120,11 @@ class _Session:
 
 def _flag(value: str | None) -> bool:
     return (value or "").lower() in ("1", "true", "yes", "on")
+
+
+def _unknown_command(action_id: str | None, action: Fields) -> Fields:
+    return response(action_id, False, f"Invalid/unknown command: {action.get('Action', '')}. "
+                    "Use Action: ListCommands to show available commands.")  # fmt: skip
 
 
 Handler = Callable[[Pbx, str | None, Fields], Fields]
@@ -157,6 +170,11 @@ class Simulator:
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
         self._traffic: asyncio.Task[None] | None = None
+        # Booting after core_restart(): app_queue not loaded, no FullyBooted at login.
+        self.fully_booted = True
+        self.refused_while_booting = 0  # app_queue actions answered as unknown meanwhile
+        self._boot_after_login_s: float | None = None
+        self._boot: asyncio.TimerHandle | None = None
 
     @property
     def port(self) -> int:
@@ -169,6 +187,8 @@ class Simulator:
         await self.go_online()
 
     async def stop(self) -> None:
+        if self._boot is not None:
+            self._boot.cancel()
         if self._traffic is not None:
             self._traffic.cancel()
             await asyncio.gather(self._traffic, return_exceptions=True)
@@ -261,3 +281,38 @@ class Simulator:
     def freeze_clients(self) -> None:
         for session in self.sessions:
             session.frozen = True
+
+    def answer_originated(self, device: str) -> bool:
+        """The phone ``device`` (e.g. SIP/1009) answers the call an Originate placed to it."""
+        return self.pbx.answer_originated(device)
+
+    async def core_restart(self, boot_after_login_s: float | None = 0.2) -> None:
+        """What AMI clients see of ``core restart now``: every session is dropped, and the
+        manager takes logins again before app_queue is loaded, so QueueStatus and the other
+        queue actions are unknown commands and no FullyBooted is sent at login. Booting ends
+        ``boot_after_login_s`` after the next login, or at ``finish_boot()`` when None; then
+        every session gets FullyBooted. (Calls in progress carry on inside the PBX.)"""
+        self.fully_booted = False
+        self._boot_after_login_s = boot_after_login_s
+        await self.drop_clients()
+
+    def boot_after_login(self) -> None:
+        """A login while booting: the first one starts the clock of ``core_restart``."""
+        if self._boot is None and self._boot_after_login_s is not None:
+            self._boot = asyncio.get_running_loop().call_later(self._boot_after_login_s,
+                                                               self.finish_boot)  # fmt: skip
+
+    def finish_boot(self) -> None:
+        """Every module is loaded: FullyBooted to every session, as Asterisk broadcasts it."""
+        if self._boot is not None:
+            self._boot.cancel()
+            self._boot = None
+        if self.fully_booted:
+            return
+        self.fully_booted = True
+        uptime = str(self.uptime())
+        self.pbx.emit("FullyBooted", "system,all",
+                      {"Status": "Fully Booted", "Uptime": uptime, "LastReload": uptime})
+
+    def uptime(self) -> int:
+        return int(asyncio.get_running_loop().time() - self.started)

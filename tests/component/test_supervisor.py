@@ -153,7 +153,7 @@ async def test_supervisor_actions_are_audited_and_refusals_explained(
         async with boss.post("/api/supervisor/spy", headers=headers,
                              json={"interface": "SIP/1001", "mode": mode}) as r:
             assert r.status == 200, await r.text()
-        assert any(c.exten == f"{mode}-1001" and c.context == "cti-spy"
+        assert any(c.exten == "1001" and c.context == f"cti-spy-{mode}"
                    for c in daemon.sim.pbx.channels.values())
         await daemon.sim.go_offline()  # Asterisk away: the action fails and says so
         async with boss.post("/api/supervisor/pause", headers=headers,
