@@ -120,7 +120,10 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     wrapup = None
     settings = app[SETTINGS]
     wrapup_by_queue = seconds_by_queue(settings.center_wrapup_by_queue)
-    if settings.center_wrapup_s > 0 or any(s > 0 for s in wrapup_by_queue.values()):
+    # With the ACD on, even with no wrap-up set: its calls need Asterisk's wrapuptime held
+    # by a pause (cti/wrapup.py).
+    if (settings.routing_file or settings.center_wrapup_s > 0
+            or any(s > 0 for s in wrapup_by_queue.values())):  # fmt: skip
 
         async def pause(interface: str, paused: bool, reason: str) -> None:
             await actions.queue_pause(app[AMI], interface, paused, reason=reason)

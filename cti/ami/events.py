@@ -65,6 +65,7 @@ class ChannelCreated:
     caller_name: str
     exten: str
     state: str
+    context: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,20 @@ class ChannelHungUp:
     linkedid: str
     cause: int
     cause_text: str
+    context: str = ""  # where the channel's dialplan was when it ended
+
+
+@dataclass(frozen=True, slots=True)
+class HangupRequested:
+    """HangupRequest (the far end hung up: a SIP BYE) or SoftHangupRequest (something in
+    Asterisk asked: the dialplan, an AMI Hangup). Either comes before the channel's own
+    Hangup; a Redirect (async goto) sends neither."""
+
+    ts: float | None
+    channel: str
+    uniqueid: str
+    linkedid: str
+    soft: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +333,7 @@ class ChannelListed:
     duration_s: int
     bridge_id: str
     action_id: str
+    context: str = ""
 
 
 # --- recording -------------------------------------------------------------------------
@@ -387,6 +403,7 @@ AmiEvent = (
     ChannelCreated
     | ChannelStateChanged
     | ChannelHungUp
+    | HangupRequested
     | BridgeEntered
     | QueueCallerJoined
     | QueueCallerLeft
@@ -434,7 +451,7 @@ def _newchannel(m: Message, t: float | None) -> ChannelCreated:
     return ChannelCreated(
         t, m.get("Channel", ""), m.get("Uniqueid", ""), m.get("Linkedid", ""),
         _cid(m.get("CallerIDNum")), _cid(m.get("CallerIDName")), m.get("Exten", ""),
-        m.get("ChannelStateDesc", ""),
+        m.get("ChannelStateDesc", ""), m.get("Context", ""),
     )  # fmt: skip
 
 
@@ -448,7 +465,14 @@ def _newstate(m: Message, t: float | None) -> ChannelStateChanged:
 def _hangup(m: Message, t: float | None) -> ChannelHungUp:
     return ChannelHungUp(
         t, m.get("Channel", ""), m.get("Uniqueid", ""), m.get("Linkedid", ""),
-        _int(m.get("Cause")), m.get("Cause-txt", ""),
+        _int(m.get("Cause")), m.get("Cause-txt", ""), m.get("Context", ""),
+    )  # fmt: skip
+
+
+def _hangup_request(m: Message, t: float | None) -> HangupRequested:
+    return HangupRequested(
+        t, m.get("Channel", ""), m.get("Uniqueid", ""), m.get("Linkedid", ""),
+        m.get("Event") == "SoftHangupRequest",
     )  # fmt: skip
 
 
@@ -571,7 +595,7 @@ def _channel_listed(m: Message, t: float | None) -> ChannelListed:
         m.get("ChannelStateDesc", ""), _cid(m.get("CallerIDNum")),
         _cid(m.get("CallerIDName")), m.get("Application", ""),
         m.get("ApplicationData", ""), _hms(m.get("Duration")), m.get("BridgeId", ""),
-        m.get("ActionID", ""),
+        m.get("ActionID", ""), m.get("Context", ""),
     )  # fmt: skip
 
 
@@ -612,6 +636,10 @@ BUILDERS: dict[str, Builder] = {
     "Newchannel": _newchannel,
     "Newstate": _newstate,
     "Hangup": _hangup,
+    # Cheap (one or two per hang-up) and needed: they tell a caller who hung up in a queue
+    # from one the queue let go (timeout, Redirect), which app_queue reports alike.
+    "HangupRequest": _hangup_request,
+    "SoftHangupRequest": _hangup_request,
     "BridgeEnter": _bridge_enter,
     "QueueCallerJoin": _caller_join,
     "QueueCallerLeave": _caller_leave,

@@ -19,6 +19,32 @@ Ring-no-answer: the agent is paused with ``NO_ANSWER_REASON`` in every queue, so
 ACD nor Asterisk's queues offer them calls until they come back; the dialplan puts the call
 back on hold, where it keeps the time it started waiting: first in line again.
 
+Sharing agents with Asterisk's queues: the agents the ACD routes to are members of plain
+queues too, and Asterisk offers them those queues' callers by itself. The rule is *longest
+waiting first across both*: the ACD gives a free agent a held (or new) call only if that
+call has waited at least as long as the oldest caller who waits, not being rung, in a plain
+queue where the agent is a member and not paused. Otherwise that call leaves the agent to
+app_queue this round (with autofill it rings them at once, or within its ``retry``): it may
+take another agent no older caller is owed, and a held call that has waited longer than that
+queue caller may still take this one (``RoutingAgent.queue_wait`` in policy.py). Priorities
+order the ACD's own calls only: the state core does not learn queue callers' priorities
+(QueueCallerJoin does not carry them), so a held call's priority never outranks a queue
+caller who waited longer. Two agents freed at once for one queue caller are both left to
+app_queue for a moment; once it rings one, the caller no longer bars the other (the next
+round, within ``ROUND_INTERVAL_S``). Waits are measured in Asterisk's clock on both sides: a
+queue caller's from the earlier of their queue join and their call's (a route call that fell
+back counts from its route point), a held call's from its route point. A caller being rung
+is left out: app_queue offers them no second agent until that ring ends, and leaving the
+agent idle meanwhile would help nobody. Holding queues (where ACD calls wait) are not plain
+queues. Without this rule the ACD, which reacts within milliseconds while app_queue looks
+again only every second or so, took every agent who came free and starved the queues.
+
+Wrap-up: a call the route point dialled ends without app_queue's AgentComplete, so the state
+core starts the agent's wrap-up itself, as long as Asterisk's wrapuptime of the agent's queues
+(``Agent.routed_wrapup_s``); the ACD offers nothing to an agent in wrap-up. The WrapUp sink
+(cti/wrapup.py) pauses the agent with reason ``Wrap-up`` meanwhile, so app_queue, which knows
+nothing of that call, does not ring them either.
+
 Every decision that gives a call an agent (and every decision on a new call) is stored with
 its reason and the agents considered, for supervisors (``routing_decisions``).
 """
@@ -31,7 +57,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import asyncpg
@@ -39,7 +65,7 @@ import asyncpg
 from cti.ami.protocol import AmiError
 from cti.database import Database, DatabaseUnavailable
 from cti.routing.config import RoutingConfig
-from cti.routing.policy import Decision, RoutingAgent, WaitingCall, decide
+from cti.routing.policy import Decision, QueueWait, RoutingAgent, WaitingCall, decide
 from cti.state.changes import (
     AgentRingEnded,
     AgentRinging,
@@ -98,13 +124,43 @@ class Acd:
         clock, now = self.state.clock, time.monotonic()
         busy = {offer.agent for offer in self.offers.values()}
         busy |= {interface for interface, until in self.resting.items() if until > now}
-        return [
-            RoutingAgent(agent.interface, self.config.agent_skills.get(agent.interface, ()),
-                         agent.derive_state(clock)[0] == AgentState.READY
-                         and agent.interface not in busy,
-                         agent.state_since or 0.0, agent.calls_taken)
-            for agent in self.state.agents.values()
-        ]  # fmt: skip
+        oldest = self._oldest_queue_callers()
+        agents = []
+        for agent in self.state.agents.values():
+            # The plain queues that would offer this agent their next caller themselves.
+            owed = [oldest[name] for name, membership in agent.memberships.items()
+                    if not membership.paused and name in oldest]  # fmt: skip
+            agents.append(RoutingAgent(
+                agent.interface, self.config.agent_skills.get(agent.interface, ()),
+                agent.derive_state(clock)[0] == AgentState.READY and agent.interface not in busy,
+                agent.state_since or 0.0, agent.calls_taken,
+                min(owed, key=lambda wait: (wait.since, wait.queue)) if owed else None,
+            ))  # fmt: skip
+        return agents
+
+    def _oldest_queue_callers(self) -> dict[str, QueueWait]:
+        """Per plain queue, its longest waiting caller who is not being rung (the sharing
+        rule in the module's docstring)."""
+        oldest: dict[str, QueueWait] = {}
+        for queue in self.state.queues.values():
+            for caller in queue.callers.values():
+                call = self.state.calls.get(caller.linkedid)
+                if call is not None and (call.hold_queue == queue.name or call.ringing):
+                    continue  # an ACD call on hold, or app_queue is offering it an agent
+                times = [t for t in (caller.queued_at, call.queued_at if call else None)
+                         if t is not None]  # fmt: skip
+                if times and (queue.name not in oldest or min(times) < oldest[queue.name].since):
+                    oldest[queue.name] = QueueWait(queue.name, min(times))
+        return oldest
+
+    def _waited_from_route_point(self, waiting: WaitingCall) -> WaitingCall:
+        """The call as the rounds weigh it: waiting since it entered the route point, in
+        Asterisk's clock (RouteEntered's Timestamp), the clock of the queue callers' join
+        times it is compared with; as the route point saw it until the state knows."""
+        call = self.state.calls.get(waiting.call_id)
+        if call is None or call.queued_at is None or call.route is None:
+            return waiting
+        return replace(waiting, waiting_since=call.queued_at)
 
     def _holding(self) -> dict[str, tuple[WaitingCall, str]]:
         """Calls in their route's holding queue and not offered yet: Linkedid -> (the call,
@@ -119,7 +175,8 @@ class Acd:
                     continue  # fmt: skip
                 waiting = self.routed.get(call.linkedid)
                 if waiting is not None:  # None: the route point never decided on it
-                    holding[call.linkedid] = (waiting, channel.name)
+                    holding[call.linkedid] = (self._waited_from_route_point(waiting),
+                                              channel.name)  # fmt: skip
         return holding
 
     def _drop_stale_offers(self) -> None:
@@ -140,7 +197,8 @@ class Acd:
         self.routed[call.call_id] = call
         holding = [waiting for waiting, _ in self._holding().values()
                    if waiting.call_id != call.call_id]  # fmt: skip
-        decisions = decide(self._agents(), [*holding, call], time.time(), self.config.policy)
+        weighed = self._waited_from_route_point(call)
+        decisions = decide(self._agents(), [*holding, weighed], time.time(), self.config.policy)
         mine = next(d for d in decisions if d.call_id == call.call_id)
         if mine.agent is not None:
             self.offers[call.call_id] = _Offer(mine.agent, time.monotonic())

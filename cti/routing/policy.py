@@ -9,9 +9,13 @@ call that has waited longest. For each call:
    no one else meanwhile; later calls are served as if it were not there.
 3. Otherwise the best eligible agent by the policy gets it, or the call keeps waiting.
 
-An agent is eligible when ready, not already given a call in this round, and at or above
-every level the call requires. Every tie is broken by longest idle, then interface name,
-so the same situation always gives the same answer whatever order the lists come in.
+An agent is eligible when ready, not already given a call in this round, at or above every
+level the call requires, and not owed to a plain queue's caller who has waited longer than
+the call (``RoutingAgent.queue_wait``: the agents are shared with Asterisk's queues, and the
+longest waiting caller goes first across both; cti/routing/acd.py says how it is measured).
+Priorities order the ACD's own calls only: the queues' callers carry theirs inside Asterisk.
+Every tie is broken by longest idle, then interface name, so the same situation always gives
+the same answer whatever order the lists come in.
 
 Each ``Decision`` carries a short reason and every agent considered with why it could or
 could not take the call: supervisors read these to understand the ACD, so they are
@@ -86,12 +90,23 @@ def parse_skills(text: str) -> dict[str, int]:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueWait:
+    """The longest waiting caller a plain queue would offer an agent next."""
+
+    queue: str
+    since: float  # epoch seconds, the same clock as WaitingCall.waiting_since
+
+
+@dataclass(frozen=True, slots=True)
 class RoutingAgent:
     interface: str  # e.g. PJSIP/1001
     skills: SkillLevels
     available: bool  # ready: logged in, not paused, not on a call, not ringing
     idle_since: float  # epoch seconds when they last became free
     calls_handled: int
+    # The oldest caller waiting in a plain queue of theirs; only a call that has waited at
+    # least as long may take the agent (None: no such caller).
+    queue_wait: QueueWait | None = None
 
     def __post_init__(self) -> None:
         _check_levels(self.skills, f"agent {self.interface}")
@@ -201,7 +216,7 @@ def _decide_call(
 
     needs = _requirement(call)
     if not eligible:
-        reason = prefix + _nobody(call, agents, needs)
+        reason = prefix + _nobody(call, agents, needs, given)
         return Decision(call.call_id, None, reason, tuple(considered))
     best = eligible[0]
     of_whom = f"of {len(eligible)}" + (f" with {needs}" if needs else "")
@@ -230,8 +245,10 @@ def _skill_sum(agent: RoutingAgent, call: WaitingCall) -> int:
     return sum(levels.get(name, 0) for name, _ in call.required_skills)
 
 
-def _why_not(agent: RoutingAgent, call: WaitingCall, given: Mapping[str, str]) -> str | None:
-    """Why the agent cannot take the call now, or None when they can."""
+def _why_not(agent: RoutingAgent, call: WaitingCall, given: Mapping[str, str],
+             queues: bool = True) -> str | None:  # fmt: skip
+    """Why the agent cannot take the call now, or None when they can; ``queues=False``
+    leaves out the plain queues' claim on the agent."""
     if not agent.available:
         return "not ready"
     if agent.interface in given:
@@ -243,7 +260,13 @@ def _why_not(agent: RoutingAgent, call: WaitingCall, given: Mapping[str, str]) -
             shortfalls.append(f"lacks {name}")
         elif levels[name] < minimum:
             shortfalls.append(f"{name} level {levels[name]} < {minimum}")
-    return ", ".join(shortfalls) or None
+    if shortfalls:
+        return ", ".join(shortfalls)
+    wait = agent.queue_wait
+    if queues and wait is not None and call.waiting_since > wait.since:
+        return (f"left to queue {wait.queue}: a caller there has waited longer "
+                f"(since {_clock(wait.since)})")  # fmt: skip
+    return None
 
 
 def _describe(agent: RoutingAgent, call: WaitingCall, now: float) -> str:
@@ -253,15 +276,20 @@ def _describe(agent: RoutingAgent, call: WaitingCall, now: float) -> str:
     return ", ".join(parts)
 
 
-def _nobody(call: WaitingCall, agents: list[RoutingAgent], needs: str) -> str:
+def _nobody(call: WaitingCall, agents: list[RoutingAgent], needs: str,
+            given: Mapping[str, str]) -> str:  # fmt: skip
     # Tell "nobody here can do this" apart from "the ones who can were taken by calls served
-    # before this one": the first needs more staff or skills, the second just a moment.
-    fits = [agent for agent in agents if _why_not(agent, call, {}) is None]
+    # before this one" and "the ones who can are due to queue callers who waited longer":
+    # the first needs more staff or skills, the others just a moment.
+    fits = [agent for agent in agents if _why_not(agent, call, {}, queues=False) is None]
     if not fits:
         return f"no ready agent has {needs}" if needs else "no agent is ready"
-    if needs:
-        return f"ready agents with {needs} were all given calls this round"
-    return "ready agents were all given calls this round"
+    who = f"ready agents with {needs}" if needs else "ready agents"
+    owed = sorted({agent.queue_wait.queue for agent in fits
+                   if agent.interface not in given and agent.queue_wait is not None})
+    if owed:
+        return f"{who} are left to callers who waited longer in queue {', '.join(owed)}"
+    return f"{who} were all given calls this round"
 
 
 def _requirement(call: WaitingCall) -> str:

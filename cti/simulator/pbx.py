@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cti.asterisk_conf import extension_matches
 from cti.simulator import agi
 from cti.simulator.config import (
     HOSTILE_CALLERS,
@@ -58,6 +59,15 @@ STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
 UNKNOWN = "<unknown>"
 # app_queue's member Status codes (AST_DEVICE_*).
 NOT_INUSE, INUSE, RINGING = 1, 2, 6
+# The project's dialplan for an originated supervisor leg (dialplan/extensions_cti.conf):
+# context -> (its one extension pattern, ChanSpy's options).
+SPY_DIALPLAN = {
+    "cti-spy-listen": ("_X.", "qE"),
+    "cti-spy-whisper": ("_X.", "qwE"),
+    "cti-spy-barge": ("_X.", "qBE"),
+}
+# OriginateResponse's Reason: the last control frame of the dialled phone.
+REASON_NO_ANSWER, REASON_ANSWERED = 3, 4
 ROUTE_CONTEXT = "cti-route"  # the route point's context in dialplan/extensions_cti.conf
 
 _T = TypeVar("_T")
@@ -237,6 +247,7 @@ class Pbx:
         self._uniqueids = itertools.count(0)
         self._channel_numbers = itertools.count(0)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._originated: dict[str, asyncio.Future[None]] = {}  # ringing legs, by channel
 
     # --- events -----------------------------------------------------------------------
 
@@ -277,7 +288,8 @@ class Pbx:
 
     def _hangup_channel(self, channel: Channel, cause: int = 16) -> None:
         self.channels.pop(channel.name, None)
-        text = {0: "Unknown", 16: "Normal Clearing", 26: "Answered elsewhere"}.get(cause, "")
+        text = {0: "Unknown", 16: "Normal Clearing", 19: "User alerting, no answer",
+                26: "Answered elsewhere"}.get(cause, "")
         self.emit("Hangup", "call,all", channel.fields(),
                   {"Cause": str(cause), "Cause-txt": text})  # fmt: skip
 
@@ -386,15 +398,13 @@ class Pbx:
                 if call.connected.done():
                     break
                 if call.redirect is not None and call.redirect.done():
-                    self._stop_ringing(call)
-                    self._leave(call)
+                    self._let_go(call)
                     return call.redirect.result()
                 if call.hangup_by.done() or (call.deadline is not None and now >= call.deadline):
                     self._abandon(call)
                     return ""
                 if call.leave_at is not None and now >= call.leave_at:
-                    self._stop_ringing(call)
-                    self._leave(call)
+                    self._let_go(call)
                     return None
                 # Otherwise a Redirect to another queue's DID moved the caller out of a queue
                 # with a timeout into one without: wait on there.
@@ -456,6 +466,25 @@ class Pbx:
             "Count": str(len(queue.waiting)),
         })  # fmt: skip
         self.dispatch()
+
+    def _record_abandoned(self, call: _Call) -> None:
+        """app_queue's record_abandoned: every exit without an agent (the caller hanging up,
+        Queue()'s timeout, a Redirect) is a QueueCallerAbandon and counts in the queue's
+        Abandoned; only the caller's own hang-up is preceded by their HangupRequest."""
+        queue = self.queues[call.queue]
+        queue.abandoned += 1
+        self.emit("QueueCallerAbandon", "agent,all", call.caller.fields(), {
+            "Queue": call.queue, "Position": str(queue.waiting.index(call) + 1),
+            "OriginalPosition": str(call.original_position),
+            "HoldTime": str(int(time.monotonic() - call.joined)),
+        })  # fmt: skip
+
+    def _let_go(self, call: _Call) -> None:
+        """The caller leaves the queue unanswered and stays on the line: Queue()'s timeout,
+        or a Redirect (Asterisk's async goto hangs nothing up, so no HangupRequest)."""
+        self._stop_ringing(call)
+        self._record_abandoned(call)
+        self._leave(call)
 
     def _leave(self, call: _Call) -> None:
         queue = self.queues[call.queue]
@@ -894,17 +923,12 @@ class Pbx:
         self._device_state(member.interface, "NOT_INUSE")
 
     def _abandon(self, call: _Call) -> None:
+        """The caller hangs up in the queue: the far end's BYE is a HangupRequest, before
+        app_queue notices (ring-no-answer.ami, Ali Kaya)."""
         caller = call.caller
         self.emit("HangupRequest", "call,all", caller.fields())
         self._stop_ringing(call, ("CANCEL", "CANCEL"))
-        queue = self.queues[call.queue]
-        queue.abandoned += 1
-        position = queue.waiting.index(call) + 1
-        self.emit("QueueCallerAbandon", "agent,all", caller.fields(), {
-            "Queue": call.queue, "Position": str(position),
-            "OriginalPosition": str(call.original_position),
-            "HoldTime": str(int(time.monotonic() - call.joined)),
-        })  # fmt: skip
+        self._record_abandoned(call)
         self._leave(call)
         self.emit("SoftHangupRequest", "call,all", caller.fields(), {"Cause": "16"})
         self._hangup_channel(caller, cause=0)
@@ -1049,8 +1073,7 @@ class Pbx:
         self._exten(channel, 1, "NoOp", f"Redirected to {exten}")
         if call is not None and channel is call.caller and call.queue and target is not None \
                 and call in self.queues[call.queue].waiting:  # fmt: skip
-            self._stop_ringing(call)
-            self._leave(call)
+            self._let_go(call)
             self._exten(channel, 2, "Queue", f"{target.config.name},t,,,45")
             self._join(call, target.config.name)
         return response(action_id, True, "Redirect successful")
@@ -1069,23 +1092,74 @@ class Pbx:
         return response(action_id, True, "Variable Set")
 
     def originate(self, action_id: str | None, fields: Fields) -> Fields:
-        """An originated leg that lives until hung up (e.g. a supervisor's ChanSpy)."""
+        """AMI Originate, answered as manager.c answers one with Async (the only kind the
+        daemon sends): "Originate successfully queued" at once; the phone rings, and the
+        OriginateResponse event with the same ActionID follows when it answers (after
+        ``config.originate_answer_s``, or at ``answer_originated()``) or when the action's
+        Timeout runs out. The answered leg then runs its extension (``_run_originated``)."""
         target = fields.get("Channel", "")
         if "/" not in target:
             return response(action_id, False, "Invalid channel")
+        try:
+            timeout_s = int(fields.get("Timeout") or 30000) / 1000
+        except ValueError:
+            return response(action_id, False, "Invalid timeout")
         display, _, number = fields.get("CallerID", "").partition("<")  # "Name" <number>
         context, exten = fields.get("Context", "default"), fields.get("Exten", "s")
         leg = self._new_channel(target, number.rstrip(">").strip(), display.strip(' "'), None,
                                 context, exten)  # fmt: skip
         leg.application, leg.app_data = fields.get("Application", ""), fields.get("Data", "")
-        self._state(leg, 6)
-        self.emit("OriginateResponse", "call,all", {
+        self._state(leg, 5)
+        answered = self._originated[leg.name] = asyncio.get_running_loop().create_future()
+        self._own(self._ring_originated(leg, action_id, answered, timeout_s),
+                  f"originate {leg.name}")  # fmt: skip
+        return response(action_id, True, "Originate successfully queued")
+
+    def answer_originated(self, device: str) -> bool:
+        """Answer the ringing originated leg to ``device`` (e.g. a supervisor's SIP/1009)."""
+        for name, answered in self._originated.items():
+            if name.startswith(f"{device}-") and not answered.done():
+                answered.set_result(None)
+                return True
+        return False
+
+    async def _ring_originated(self, leg: Channel, action_id: str | None,
+                               answered: asyncio.Future[None], timeout_s: float) -> None:
+        answer_s = self.config.originate_answer_s
+        ring_s = answer_s if answer_s is not None and answer_s < timeout_s else timeout_s
+        try:
+            await asyncio.wait({answered}, timeout=ring_s)
+        finally:
+            del self._originated[leg.name]
+        picked_up = answered.done() or ring_s < timeout_s
+        outcome: Fields = {
             "ActionID": action_id or "", "Response": "Success", "Channel": leg.name,
             "Context": leg.context, "Exten": leg.exten, "Application": leg.application,
-            "Data": leg.app_data, "Reason": "4", "Uniqueid": leg.uniqueid,
+            "Data": leg.app_data, "Reason": str(REASON_ANSWERED), "Uniqueid": leg.uniqueid,
             "CallerIDNum": leg.caller_num or UNKNOWN, "CallerIDName": leg.caller_name or UNKNOWN,
-        })  # fmt: skip
-        return response(action_id, True, "Originate successfully queued")
+        }  # fmt: skip
+        if not picked_up or leg.name not in self.channels:  # no answer, or hung up meanwhile
+            if leg.name in self.channels:
+                self._hangup_channel(leg, cause=19)
+            outcome |= {"Response": "Failure", "Reason": str(REASON_NO_ANSWER),
+                        "Uniqueid": "<null>"}  # fmt: skip
+            self.emit("OriginateResponse", "call,all", outcome)
+            return
+        self._state(leg, 6)
+        self.emit("OriginateResponse", "call,all", outcome)
+        self._run_originated(leg)
+
+    def _run_originated(self, leg: Channel) -> None:
+        """The answered leg enters the dialplan: a [cti-spy-<mode>] extension starts ChanSpy
+        (the supervisor listens in); an extension the dialplan lacks is hung up, as Asterisk
+        does with "sent to invalid extension"."""
+        if leg.application:  # Originate with Application: that runs instead of an extension
+            return
+        spy = SPY_DIALPLAN.get(leg.context)
+        if spy is None or not extension_matches(spy[0], leg.exten):
+            self._hangup_channel(leg)
+            return
+        self._exten(leg, 1, "ChanSpy", f"PJSIP/{leg.exten}-,{spy[1]}")
 
     def mixmonitor_mute(self, action_id: str | None, name: str, state: str) -> Fields:
         channel = self.channels.get(name)

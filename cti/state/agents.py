@@ -42,6 +42,9 @@ class Agent:
     memberships: dict[str, Membership] = field(default_factory=dict)
     ringing: dict[str, str] = field(default_factory=dict)  # agent leg Uniqueid -> Linkedid
     talking: str | None = None  # Linkedid of the queue call it is on
+    # That call was dialled by the ACD's route point (Dial, not app_queue): no AgentComplete
+    # will end it, so the core starts its wrap-up when the call ends (``routed_wrapup_s``).
+    talking_routed: bool = False
     wrapup_until: float | None = None
     # What was last announced, so a change is emitted only when something moved.
     announced: tuple[AgentState, str] | None = None
@@ -51,6 +54,24 @@ class Agent:
     def calls_taken(self) -> int:
         """Asterisk's CallsTaken, summed over the member's queues."""
         return sum(m.calls_taken for m in self.memberships.values())
+
+    def routed_wrapup_s(self, hold_queue: str | None) -> int:
+        """Asterisk's wrap-up (``wrapuptime``) owed after a call the ACD dialled.
+
+        app_queue imposes wrapuptime only after calls it delivered, and a call the route point
+        dialled has no queue of the agent's behind it: the CtiRoute event names only the
+        route's holding queue (no members as a rule), not its fallback queue. So: the holding
+        queue's wrap-up if the agent is a member there, else the largest of the agent's
+        queues'. With ``shared_lastcall`` each queue waits out its own wrapuptime after a call
+        of the member's, so the largest is the longest any of them would have kept the agent
+        from a new call, and the fallback queue is one of them; in the shipped queues.conf
+        every queue has the same wrapuptime, the fallback queue's. Erring long never gives an
+        agent a routed call sooner after a call than a queue call would have.
+        """
+        membership = self.memberships.get(hold_queue) if hold_queue else None
+        if membership is not None:
+            return membership.wrapup_s
+        return max((m.wrapup_s for m in self.memberships.values()), default=0)
 
     def derive_state(self, now: float | None) -> tuple[AgentState, str]:
         if not self.memberships:

@@ -23,6 +23,9 @@ class Channel:
     state: str
     created_at: float | None
     last_seen_seq: int
+    # The channel asked to hang up (HangupRequest / SoftHangupRequest): what tells a caller
+    # who abandoned a queue from one the queue let go (see CtiState._caller_abandon).
+    hangup_requested: bool = False
 
 
 @dataclass(slots=True)
@@ -58,6 +61,7 @@ class Call:
     answering: str | None = None  # interface whose leg went Up, before AgentConnect says so
     route: str | None = None  # the ACD route point it entered (UserEvent CtiRoute)
     hold_queue: str | None = None  # where that route's calls wait for the ACD
+    spy: bool = False  # a supervisor's listen/whisper/barge leg, not a call to log
 
     def absorb(self, other: Call) -> None:
         """Merge facts of a call whose channels were re-linked into this one."""

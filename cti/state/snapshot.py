@@ -50,5 +50,6 @@ def snapshot(state: CtiState) -> dict[str, Any]:
                 "consent": c.consent,
             }
             for c in sorted(state.calls.values(), key=lambda c: c.started_at or 0)
+            if not c.spy
         ],
     }  # fmt: skip

@@ -18,6 +18,17 @@ is applied exactly where Asterisk took it. At ``ListCompleted`` whatever the sna
 list, and no event mentioned since the list started, vanished while we were away: channels
 are dropped and calls left without channels end, marked ``ended_while_disconnected``.
 
+Leaving a queue: app_queue sends QueueCallerAbandon for every exit without an agent, not only
+when the caller hangs up: Queue()'s timeout, a Redirect (the ACD moving a held call), an empty
+queue. A caller who really hung up shows it first: their channel's HangupRequest or
+SoftHangupRequest comes before QueueCallerAbandon (``ring-no-answer.ami``, Ali Kaya), so each
+exit is told apart when it happens. Only a true abandon is a ``CallAbandoned``; a caller the
+queue let go keeps waiting for what the dialplan does next, and a call that ends that way is
+``timed_out``.
+
+Supervisors' listen/whisper/barge legs are calls Asterisk makes to the supervisor's phone;
+they are followed like any channel but never logged (see ``_is_spy_leg``).
+
 An event that does not fit (an unknown channel hanging up, a member we never heard of) becomes
 an ``Anomaly`` change: counted and logged by the pipeline, never an exception.
 """
@@ -51,6 +62,20 @@ from cti.state.changes import (
 from cti.state.queues import Queue, QueuedCaller
 
 Out = list[Change]
+
+# The daemon originates a supervisor's listen/whisper/barge to the supervisor's own phone into
+# our [cti-spy...] dialplan, which runs ChanSpy (cti/http/supervisor.py). Asterisk creates that
+# channel in its endpoint's context and moves it to the Originate's only once the phone answers
+# (pbx.c, pbx_outgoing_exec); the Newexten events that would show it are skipped as noise. What
+# we do see is the context a Hangup reports (the last the channel ran), a CoreShowChannel's
+# context or Application, and a Newchannel's context for a channel born there (a Local channel,
+# the simulator). By prefix: the dialplan may give each mode its own (cti-spy-listen, ...).
+SPY_CONTEXT_PREFIX = "cti-spy"
+SPY_APPLICATION = "ChanSpy"
+
+
+def _is_spy_leg(context: str, application: str = "") -> bool:
+    return context.startswith(SPY_CONTEXT_PREFIX) or application == SPY_APPLICATION
 
 
 @dataclass(slots=True)
@@ -90,6 +115,7 @@ class CtiState:
             ev.ChannelCreated: self._channel_created,
             ev.ChannelStateChanged: self._channel_state,
             ev.ChannelHungUp: self._hangup,
+            ev.HangupRequested: self._hangup_requested,
             ev.BridgeEntered: self._bridge_enter,
             ev.QueueCallerJoined: self._caller_join,
             ev.QueueCallerLeft: self._caller_leave,
@@ -265,8 +291,10 @@ class CtiState:
             agent = self.agents.get(call.agent)
             if agent is not None and agent.talking == call.linkedid:
                 agent.talking = None
+                self._routed_call_over(agent, call, ts, lost)
                 self._announce_agent(agent, ts, out)
-        out.append(CallEnded(ts, call.to_record(ended_at, lost)))
+        if not call.spy:  # a supervisor listening in is not a call of the center
+            out.append(CallEnded(ts, call.to_record(ended_at, lost)))
 
     def _drop_channel(self, channel: Channel, ts: float | None, lost: bool, out: Out) -> None:
         uniqueid = channel.uniqueid
@@ -299,6 +327,7 @@ class CtiState:
             call.caller_number, call.caller_name, call.dialed = (
                 e.caller_number, e.caller_name, e.exten,
             )  # fmt: skip
+            call.spy = _is_spy_leg(e.context)
 
     def _channel_state(self, e: ev.ChannelStateChanged, out: Out) -> None:
         channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
@@ -320,7 +349,14 @@ class CtiState:
         call = self.calls.get(channel.linkedid)
         if call is not None and e.uniqueid == call.linkedid:
             call.hangup_cause = e.cause
+            # Only the leg that started its own call: a customer's call is never dropped.
+            call.spy = call.spy or _is_spy_leg(e.context)
         self._drop_channel(channel, e.ts, False, out)
+
+    def _hangup_requested(self, e: ev.HangupRequested, out: Out) -> None:
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        if channel is not None:
+            channel.hangup_requested = True
 
     def _bridge_enter(self, e: ev.BridgeEntered, out: Out) -> None:
         channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
@@ -369,15 +405,21 @@ class CtiState:
         self._announce_queue(queue, e.ts, out)
 
     def _caller_abandon(self, e: ev.QueueCallerAbandoned, out: Out) -> None:
-        call = self._seen_call(e.uniqueid, e.linkedid, e.ts, out)
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        call = self.calls.get(channel.linkedid if channel else e.linkedid)
         if call is None:
             out.append(Anomaly(e.ts, "abandon_of_unknown_call", e.uniqueid))
             return
+        call.queue = call.queue or e.queue
+        if channel is None or not channel.hangup_requested:
+            # The queue let the caller go (timeout, Redirect, empty queue): the caller is
+            # still there. QueueCallerLeave follows; how the call ends decides its outcome
+            # (timed_out, or answered elsewhere, e.g. an ACD call moved to an agent).
+            return
         call.abandoned = True
         call.abandon_position = e.position
-        call.wait_s = e.hold_s
-        call.queue = call.queue or e.queue
-        out.append(CallAbandoned(e.ts, call.linkedid, e.queue, e.position, e.hold_s))
+        call.wait_s = self._waited(call, e.ts, e.hold_s)
+        out.append(CallAbandoned(e.ts, call.linkedid, e.queue, e.position, call.wait_s))
 
     # --- agents handling a caller -----------------------------------------------------
 
@@ -501,7 +543,7 @@ class CtiState:
         wait_s = self._waited(call, e.ts, 0)
         call.agent, call.agent_name = interface, agent.member_name
         call.answered_at, call.wait_s, call.bridged = e.ts, wait_s, True
-        agent.talking = call.linkedid
+        agent.talking, agent.talking_routed = call.linkedid, True
         self._stop_ring(agent, e.dest_uniqueid, "answered", e.ts, out)
         out.append(CallAnswered(e.ts, call.linkedid, call.queue or "", interface,
                                 agent.member_name, wait_s))  # fmt: skip
@@ -514,6 +556,21 @@ class CtiState:
             return
         out.append(RoutedRingMissed(e.ts, call.linkedid, e.interface, call.route,
                                     e.dial_status[:20]))  # fmt: skip
+
+    def _routed_call_over(self, agent: Agent, call: Call, ts: float | None, lost: bool) -> None:
+        """A call the route point dialled has ended (from ``_end_call``). app_queue sends no
+        AgentComplete for it and starts no wrapuptime, so the wrap-up a queue call gets
+        (``_agent_complete``) starts here: Asterisk's wrap-up as ``Agent.routed_wrapup_s``
+        picks it. Without it the agent is ready the moment the call ends and the ACD hands
+        them the next held call at once. None for a call that ended while we were away (we
+        do not know when), as no AgentComplete would come for a queue call either."""
+        if not agent.talking_routed:
+            return
+        agent.talking_routed = False
+        seconds = agent.routed_wrapup_s(call.hold_queue)
+        if seconds and ts is not None and not lost:
+            agent.wrapup_until = ts + seconds
+            self._in_wrapup.add(agent.interface)
 
     # --- members ----------------------------------------------------------------------
 
@@ -602,6 +659,7 @@ class CtiState:
         if listing is not None:
             listing.channels.add(e.uniqueid)
         if e.uniqueid == call.linkedid:
+            call.spy = call.spy or _is_spy_leg(e.context, e.application)
             if not call.caller_number and not call.caller_name:
                 call.caller_number, call.caller_name = e.caller_number, e.caller_name
             if e.application == "Queue" and call.queue is None:

@@ -1,27 +1,29 @@
 """The ACD end to end: the simulator's route points ask the daemon's FastAGI over TCP, the
 daemon dials or holds, and moves held calls with AMI Redirects, as on a real Asterisk.
 
-Scenarios whose right assignment is known in advance (skills, priorities, ring-no-answer),
-and the safety net: with the daemon stopped mid-traffic, calls still reach agents through
-the plain queue.
+Scenarios whose right assignment is known in advance (skills, priorities, ring-no-answer,
+wrap-up after an ACD call, agents shared with the plain queues), and the safety net: with
+the daemon stopped mid-traffic, calls still reach agents through the plain queue.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 from harness import Daemon, daemon_on, free_port, live_sim_config, running_daemon
 
 from cti.ami import actions
-from cti.keys import AMI, DATABASE, METRICS, STATE
+from cti.keys import AMI, DATABASE, METRICS, PIPELINE, STATE
+from cti.routing.acd import Acd
 from cti.simulator import QueueConfig, RoutePointConfig, SimConfig, Simulator
-from cti.state.changes import AgentState
+from cti.state.changes import AgentState, AgentStateChanged, Change
 
 ROUTING = """
 policy = "longest_idle"
@@ -66,11 +68,20 @@ def routing_settings(data_dir: Path, agi_port: int) -> dict[str, Any]:
     return {"routing_file": str(routing), "routing_agi_port": agi_port}
 
 
+def with_plain_queues(config: SimConfig, **options: Any) -> SimConfig:
+    """The plain queues (support, sales) with app_queue's options changed (wrapup_s, ...)."""
+    holds = {point.hold_queue for point in config.route_points}
+    return replace(config, queues=tuple(q if q.name in holds else replace(q, **options)
+                                        for q in config.queues))  # fmt: skip
+
+
 @asynccontextmanager
-async def acd_daemon(database_url: str, data_dir: Path) -> AsyncIterator[Daemon]:
+async def acd_daemon(database_url: str, data_dir: Path, plain_queues: dict[str, Any] | None = None,
+                     **settings: Any) -> AsyncIterator[Daemon]:  # fmt: skip
     port = free_port()
-    async with running_daemon(database_url, data_dir, acd_sim_config(port),
-                              **routing_settings(data_dir, port)) as daemon:  # fmt: skip
+    config = with_plain_queues(acd_sim_config(port), **(plain_queues or {}))
+    async with running_daemon(database_url, data_dir, config,
+                              **routing_settings(data_dir, port), **settings) as daemon:  # fmt: skip
         yield daemon
 
 
@@ -233,3 +244,139 @@ async def test_calls_reach_agents_through_the_queue_while_the_daemon_is_stopped(
         assert {c.caller.linkedid for c in fallbacks} == {held, fresh}
     finally:
         await sim.stop()
+
+
+# --- wrap-up after ACD calls, and agents shared with the plain queues -------------------
+
+
+class StatesOf:
+    """A pipeline sink that keeps the states the daemon announces for one agent, in order."""
+
+    def __init__(self, interface: str) -> None:
+        self.interface = interface
+        self.states: list[AgentState] = []
+
+    def offer(self, changes: Sequence[Change]) -> None:
+        self.states += [c.state for c in changes
+                        if isinstance(c, AgentStateChanged) and c.interface == self.interface]
+
+
+def acd_of(daemon: Daemon) -> Acd:
+    return next(sink for sink in daemon.app[PIPELINE].sinks if isinstance(sink, Acd))
+
+
+def no_answers(daemon: Daemon, linkedid: str) -> int:
+    call = daemon.app[STATE].calls.get(linkedid)
+    return call.no_answer_count if call is not None else -1
+
+
+async def agents_known(daemon: Daemon) -> None:
+    state = daemon.app[STATE]
+    await until(lambda: all(i in state.agents for i in ("SIP/1001", "SIP/1002", "SIP/1003")),
+                "agents known")  # fmt: skip
+
+
+@pytest.mark.parametrize("center_wrapup_s", [0, 300], ids=["wrapuptime", "center-wrap-up"])
+async def test_an_acd_call_ends_in_wrap_up_before_the_agent_gets_a_held_call(
+    database_url: str, tmp_path: Path, center_wrapup_s: float
+) -> None:
+    # The queues' wrapuptime is 3 s, as queues.conf's (5 s) keeps agents between queue calls.
+    # A call the route point dialled gets it too, although app_queue never saw that call:
+    # in the state core (the ACD) and through a Wrap-up pause (Asterisk's queues). With a
+    # center wrap-up set, that one holds, until the agent presses Ready.
+    async with acd_daemon(database_url, tmp_path, {"wrapup_s": 3.0},
+                          center_wrapup_s=center_wrapup_s) as daemon:  # fmt: skip
+        state = daemon.app[STATE]
+        await agents_known(daemon)
+        await set_paused(daemon, "SIP/1003", True)  # SIP/1001 alone has collections skills
+        first = await call(daemon, "collections-tr", "905300000001")
+        await answered_by(daemon, first, "SIP/1001")
+        held = await call(daemon, "collections-tr", "905300000002")
+        await until(lambda: holding(daemon) == [held], "the second call on hold")
+        seen = StatesOf("SIP/1001")
+        daemon.app[PIPELINE].sinks.append(seen)
+
+        await daemon.sim.hangup(first)
+        member = daemon.sim.pbx.queues["support"].members["SIP/1001"]
+        await until(lambda: member.paused and member.reason == "Wrap-up",
+                    "SIP/1001 paused for wrap-up in Asterisk's queues")  # fmt: skip
+        assert state.agents["SIP/1001"].derive_state(state.clock)[0] is AgentState.WRAP_UP
+        assert holding(daemon) == [held] and not ringing_at(daemon, held)
+        if center_wrapup_s:
+            await actions.queue_pause(daemon.app[AMI], "SIP/1001", False)  # Ready
+        await answered_by(daemon, held, "SIP/1001")
+        # From the first call straight into wrap-up, ready only after it, then the held call.
+        before_ring = seen.states[:seen.states.index(AgentState.RINGING)]
+        assert [s for s in before_ring if s in (AgentState.READY, AgentState.WRAP_UP)] == [
+            AgentState.WRAP_UP, AgentState.READY]
+
+
+async def test_an_agent_freed_while_an_older_queue_caller_waits_is_left_to_the_queue(
+    database_url: str, tmp_path: Path
+) -> None:
+    # A sales call rings SIP/1003 out (2 s); app_queue tries again only after its retry
+    # (60 s here): SIP/1003 is free meanwhile, and the sales caller waits longer than the
+    # ACD's call, so the ACD leaves SIP/1003 to the sales queue.
+    async with acd_daemon(database_url, tmp_path,
+                          {"ring_timeout_s": 2.0, "retry_s": 60.0}) as daemon:  # fmt: skip
+        state = daemon.app[STATE]
+        await agents_known(daemon)
+        await set_paused(daemon, "SIP/1001", True)  # SIP/1003 alone has collections skills
+        sales = await daemon.sim.place_call("905300000011", "Elif Koç", "sales",
+                                            answer_after=None, talk_s=600)  # fmt: skip
+        await until(lambda: ringing_at(daemon, sales) == {"SIP/1003"}, "the sales call ringing")
+        routed = await call(daemon, "collections-tr", "905300000012")
+        await until(lambda: holding(daemon) == [routed], "the ACD call on hold")
+        await until(lambda: no_answers(daemon, sales) == 1 and state.agents["SIP/1003"]
+                    .derive_state(state.clock)[0] is AgentState.READY,
+                    "SIP/1003 free after letting the sales call ring out")  # fmt: skip
+        acd = acd_of(daemon)
+        acd.routing_round()
+        assert holding(daemon) == [routed] and not ringing_at(daemon, routed)
+        assert routed not in acd.offers
+        # The sales caller gives up: nobody has waited longer now, and the ACD takes SIP/1003.
+        await daemon.sim.hangup(sales)
+        await answered_by(daemon, routed, "SIP/1003")
+
+
+async def test_with_both_kinds_of_callers_waiting_both_sides_are_answered(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Two agents, each in a plain queue with a caller who came before the ACD's two calls.
+    # Each agent lets their queue call ring out (2 s) and is free until app_queue rings them
+    # again (its retry, 3 s): the ACD's calls, younger, must not take them meanwhile; once
+    # the queue callers are served, the ACD's calls get the agents, the oldest first.
+    async with acd_daemon(database_url, tmp_path,
+                          {"ring_timeout_s": 2.0, "retry_s": 3.0}) as daemon:  # fmt: skip
+        await agents_known(daemon)
+        await set_paused(daemon, "SIP/1002", True)  # support rings SIP/1001 alone
+        support = await daemon.sim.place_call("905300000021", "Emre Şahin", "support",
+                                              answer_after=None, talk_s=600)  # fmt: skip
+        sales = await daemon.sim.place_call("905300000022", "Elif Koç", "sales",
+                                            answer_after=None, talk_s=600)  # fmt: skip
+        await until(lambda: ringing_at(daemon, support) == {"SIP/1001"}
+                    and ringing_at(daemon, sales) == {"SIP/1003"}, "both queue calls ringing")
+        first = await call(daemon, "collections-tr", "905300000023")
+        await until(lambda: holding(daemon) == [first], "the first ACD call on hold")
+        second = await call(daemon, "collections-tr", "905300000024")
+        await until(lambda: set(holding(daemon)) == {first, second}, "both ACD calls on hold")
+        await until(lambda: no_answers(daemon, support) == no_answers(daemon, sales) == 1,
+                    "both queue calls rung out once")  # fmt: skip
+        await answered_by(daemon, support, "SIP/1001")
+        await answered_by(daemon, sales, "SIP/1003")
+        assert set(holding(daemon)) == {first, second}
+
+        await daemon.sim.hangup(support)
+        await answered_by(daemon, first, "SIP/1001")
+        await daemon.sim.hangup(sales)
+        await answered_by(daemon, second, "SIP/1003")
+        for linkedid in (first, second):
+            await daemon.sim.hangup(linkedid)
+        pool = await daemon.app[DATABASE].pool()
+        rows = await wait_rows(pool, support, sales, first, second)
+        assert {r["linkedid"]: (r["agent"], r["queue"], r["outcome"]) for r in rows} == {
+            support: ("SIP/1001", "support", "answered"),
+            sales: ("SIP/1003", "sales", "answered"),
+            first: ("SIP/1001", "collections", "answered"),
+            second: ("SIP/1003", "collections", "answered"),
+        }

@@ -151,6 +151,15 @@ def names(events: list[Frame]) -> list[str]:
     return [f.get("UserEvent") or f["Event"] for f in events if "Event" in f]
 
 
+def queue_exit(ami: Ami, linkedid: str, joined: int, left: int) -> list[str]:
+    """The caller's hang-up requests and app_queue's exit events, from joining to leaving:
+    Asterisk sends QueueCallerAbandon for every exit without an agent, and a caller who
+    hung up shows a HangupRequest first (ring-no-answer.ami)."""
+    wanted = {"HangupRequest", "SoftHangupRequest", "QueueCallerAbandon", "QueueCallerLeave"}
+    return [f["Event"] for f in ami.frames[joined + 1:left + 1]
+            if f.get("Uniqueid") == linkedid and f.get("Event") in wanted]  # fmt: skip
+
+
 AGENT = {"CTI_ROUTE": "agent", "CTI_ROUTE_AGENT": "SIP/1001", "CTI_ROUTE_RING_S": "5",
          "CTI_ROUTE_PRIORITY": "1"}  # fmt: skip
 HOSTILE = 'Evil "Caller"\r\nagi_arg_1: forged\n<script>alert(1)</script>'
@@ -211,6 +220,9 @@ async def test_agent_does_not_answer_so_the_call_holds() -> None:
         assert "AgentCalled" not in got
         await sim.hangup(linkedid)
         await ami.event("QueueCallerAbandon", joined, Linkedid=linkedid, Queue="collections")
+        left = await ami.event("QueueCallerLeave", joined, Linkedid=linkedid)
+        assert queue_exit(ami, linkedid, joined, left) == [
+            "HangupRequest", "QueueCallerAbandon", "QueueCallerLeave"]
 
 
 async def test_hold_then_the_daemon_moves_the_call_to_an_agent() -> None:
@@ -227,6 +239,7 @@ async def test_hold_then_the_daemon_moves_the_call_to_an_agent() -> None:
                                   Exten="agent", Priority="1")
         assert (answer["Response"], answer["Message"]) == ("Success", "Redirect successful")
         left = await ami.event("QueueCallerLeave", joined, Linkedid=linkedid, Queue="collections")
+        assert queue_exit(ami, linkedid, joined, left) == ["QueueCallerAbandon", "QueueCallerLeave"]
         begin = await ami.event("DialBegin", left, Linkedid=linkedid)
         assert ami.frames[begin]["DialString"] == "SIP/1002"
         assert sim.answer(linkedid, "SIP/1002")  # the test's agent picks up
@@ -238,6 +251,21 @@ async def test_hold_then_the_daemon_moves_the_call_to_an_agent() -> None:
         assert ami.frames[cdr]["LastApplication"] == "Dial"
         assert not {"AgentCalled", "AgentConnect", "AgentComplete"} & set(names(ami.of(linkedid)))
         assert sim.pbx.devices["SIP/1002"].busy_with is None
+
+
+async def test_redirect_to_another_queue_leaves_the_first_like_asterisk() -> None:
+    async with running(None) as (sim, ami):
+        # The holding queue has no members: the caller waits there until moved.
+        linkedid = await sim.place_call("905321112233", "Fatma Demir", "collections",
+                                        answer_after=0.1, talk_s=0.2)
+        held = await ami.event("QueueCallerJoin", Linkedid=linkedid, Queue="collections")
+        answer = await ami.action(Action="Redirect", Channel=ami.frames[held]["Channel"],
+                                  Context="from-trunk", Exten="4440", Priority="1")
+        assert answer["Response"] == "Success"
+        left = await ami.event("QueueCallerLeave", held, Linkedid=linkedid, Queue="collections")
+        assert queue_exit(ami, linkedid, held, left) == ["QueueCallerAbandon", "QueueCallerLeave"]
+        await ami.event("QueueCallerJoin", left, Linkedid=linkedid, Queue="support")
+        await ami.event("AgentComplete", left, Linkedid=linkedid, Queue="support")
 
 
 async def test_setvar_and_redirect_errors_are_answered_like_asterisk() -> None:
@@ -259,6 +287,7 @@ async def test_held_too_long_goes_to_the_fallback_queue() -> None:
                                         talk_s=0.2)
         held = await ami.event("QueueCallerJoin", Linkedid=linkedid, Queue="collections")
         left = await ami.event("QueueCallerLeave", held, Linkedid=linkedid, Queue="collections")
+        assert queue_exit(ami, linkedid, held, left) == ["QueueCallerAbandon", "QueueCallerLeave"]
         joined = await ami.event("QueueCallerJoin", left, Linkedid=linkedid, Queue="support")
         called = await ami.event("AgentCalled", joined, Linkedid=linkedid, Queue="support")
         assert ami.frames[called]["Interface"] in ("SIP/1001", "SIP/1002")
