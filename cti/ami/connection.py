@@ -5,14 +5,14 @@ Theory of operation
 ``AmiClient.run`` is one owned task that loops over sessions. A session connects with our
 ``CtiAmiProtocol`` through panoramisk's ``Manager`` (which keeps doing what it does well:
 ActionIDs and answer futures), logs in, announces ``LinkUp`` to the pipeline, waits for
-Asterisk to be fully booted, asks for the snapshot lists (QueueStatus, CoreShowChannels) so
-the state core can rebuild itself, then watches the link: a Ping every ``ping_interval`` must
-be answered within ``ping_timeout`` (panoramisk never checks), so a half-open TCP connection
-is noticed within two intervals. When a session ends for any reason the pipeline gets
-``LinkDown`` and the next session starts after a capped exponential backoff with jitter. The
-backoff counts failures since the last successful login: an outage's long delays must not
-carry over to the next one (after a long freeze the delay had grown to 21 s and the daemon
-stayed blind 16 s after Asterisk came back).
+Asterisk to be fully booted, asks for the snapshot lists (QueueStatus, CoreShowChannels, then
+Status with the channel variables of the consent step) so the state core can rebuild itself,
+then watches the link: a Ping every ``ping_interval`` must be answered within ``ping_timeout``
+(panoramisk never checks), so a half-open TCP connection is noticed within two intervals.
+When a session ends for any reason the pipeline gets ``LinkDown`` and the next session starts
+after a capped exponential backoff with jitter. The backoff counts failures since the last
+successful login: an outage's long delays must not carry over to the next one (after a long
+freeze the delay had grown to 21 s and the daemon stayed blind 16 s after Asterisk came back).
 
 After ``core restart now`` Asterisk takes logins before app_queue is loaded, and QueueStatus
 is refused ("Invalid/unknown command") until it is. So the resync waits (at most
@@ -44,7 +44,7 @@ from typing import Any
 
 from panoramisk import Manager
 
-from cti.ami.events import AmiEvent, LinkDown, LinkUp
+from cti.ami.events import RESYNC_VARIABLES, AmiEvent, LinkDown, LinkUp
 from cti.ami.frames import Message
 from cti.ami.protocol import ActionFailed, AmiDisconnected, AmiError, CtiAmiProtocol
 
@@ -256,13 +256,27 @@ class AmiClient:
     async def _resync(self, protocol: CtiAmiProtocol) -> None:
         """Ask for the snapshot lists; their items reach the state core in stream order."""
         for action in ("QueueStatus", "CoreShowChannels"):
-            await self._snapshot(protocol, action)
+            await self._snapshot(protocol, {"Action": action})
+        # What the dialplan did before we were connected (the consent step, MixMonitor) is
+        # only in channel variables: Status lists every channel with a "Variable: NAME=value"
+        # line per name asked (manager.c action_status; write class call is enough). After
+        # CoreShowChannels, so the channels are known. Optional: a refusal costs those facts,
+        # not the session.
+        try:
+            await self._snapshot(protocol, {"Action": "Status",
+                                            "Variables": ",".join(RESYNC_VARIABLES)},
+                                 attempts=1)  # fmt: skip
+        except ActionFailed as exc:
+            log.warning("Asterisk refused Status (%s): consent and recording of calls that "
+                        "began before this login stay unknown", exc.message)  # fmt: skip
 
-    async def _snapshot(self, protocol: CtiAmiProtocol, action: str) -> None:
-        attempts = self.config.snapshot_attempts
+    async def _snapshot(self, protocol: CtiAmiProtocol, fields: dict[str, str],
+                        attempts: int | None = None) -> None:  # fmt: skip
+        action = fields["Action"]
+        attempts = attempts or self.config.snapshot_attempts
         for attempt in range(1, attempts + 1):
             action_id = f"cti-resync-{next(self._action_ids)}"
-            listed = protocol.send_streamed({"Action": action, "ActionID": action_id})
+            listed = protocol.send_streamed({**fields, "ActionID": action_id})
             try:
                 async with asyncio.timeout(self.config.action_timeout * 4):
                     await listed

@@ -8,8 +8,8 @@ AMI event name we use to its builder; ``WANTED_EVENTS`` (its keys) is handed to 
 splitter so every other event is skipped before it is even decoded.
 
 Time: ``ts`` is the event's own ``Timestamp`` (``timestampevents = yes``). Responses to list
-actions (QueueStatus, CoreShowChannels) carry none; for them ``ts`` is the moment our socket
-received them, or ``None`` when replaying a file offline.
+actions (QueueStatus, CoreShowChannels, Status) carry none; for them ``ts`` is the moment our
+socket received them, or ``None`` when replaying a file offline.
 
 Caller ID is attacker-controlled text: it is carried as-is (never interpreted) and Asterisk's
 ``<unknown>`` placeholder becomes the empty string.
@@ -17,6 +17,7 @@ Caller ID is attacker-controlled text: it is carried as-is (never interpreted) a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,10 +47,17 @@ def _hms(value: str | None) -> int:
     return seconds
 
 
-def uniqueid_epoch(uniqueid: str) -> float:
-    """Asterisk Uniqueids are ``<creation epoch seconds>.<sequence>``."""
-    head, _, _ = uniqueid.partition(".")
-    return float(_int(head))
+# Asterisk makes a channel's Uniqueid when it creates the channel: ``<time(NULL)>.<n>``, with
+# ``<systemname>-`` in front when asterisk.conf sets systemname (channel.c). Ten digits are the
+# epoch seconds of 2001 to 2286: anything else (an Originate's own ChannelId) is no time.
+_UNIQUEID_TIME = re.compile(r"(?:^|-)(\d{10})\.\d+$")
+
+
+def uniqueid_epoch(uniqueid: str) -> float | None:
+    """The second Asterisk created the channel ``uniqueid`` in (Asterisk's clock, the one of
+    the events' Timestamp), or None when the Uniqueid does not carry it."""
+    match = _UNIQUEID_TIME.search(uniqueid)
+    return float(match.group(1)) if match else None
 
 
 # --- channels ---------------------------------------------------------------------------
@@ -336,6 +344,22 @@ class ChannelListed:
     context: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelVariablesListed:
+    """A ``Status`` list item with the channel variables the resync asks for
+    (``RESYNC_VARIABLES``): what the dialplan learnt before we were connected. Empty strings
+    for variables the channel does not have (yet)."""
+
+    ts: float | None
+    channel: str
+    uniqueid: str
+    linkedid: str
+    consent: str  # CONSENT: granted | declined, set by the consent AGI or its fallback
+    consent_method: str  # CONSENT_METHOD
+    recording: str  # base name of MIXMONITOR_FILENAME, which MixMonitor sets as it starts
+    action_id: str
+
+
 # --- recording -------------------------------------------------------------------------
 
 
@@ -424,6 +448,7 @@ AmiEvent = (
     | QueueParamsReported
     | QueueEntryReported
     | ChannelListed
+    | ChannelVariablesListed
     | ConsentReported
     | RecordingStarted
     | HoldChanged
@@ -599,6 +624,28 @@ def _channel_listed(m: Message, t: float | None) -> ChannelListed:
     )  # fmt: skip
 
 
+# The channel variables the resync reads with ``Action: Status`` (cti/ami/connection.py):
+# CONSENT and CONSENT_METHOD from the consent step of [cti-inbound], MIXMONITOR_FILENAME from
+# its MixMonitor (the full path: MixMonitor puts a relative name under the monitor folder).
+RESYNC_VARIABLES = ("CONSENT", "CONSENT_METHOD", "MIXMONITOR_FILENAME")
+# manager.c prints a variable the channel does not have as ``%s`` of NULL: glibc's "(null)".
+_UNSET = "(null)"
+
+
+def _status(m: Message, t: float | None) -> ChannelVariablesListed:
+    variables: dict[str, str] = {}
+    for line in m.get("Variable", "").split("\n"):  # one per variable: see frames.py
+        name, sep, value = line.partition("=")
+        if sep and value != _UNSET:
+            variables[name] = value
+    path = variables.get("MIXMONITOR_FILENAME", "")
+    return ChannelVariablesListed(
+        t, m.get("Channel", ""), m.get("Uniqueid", ""), m.get("Linkedid", ""),
+        variables.get("CONSENT", "").strip().lower(), variables.get("CONSENT_METHOD", ""),
+        path.rsplit("/", 1)[-1], m.get("ActionID", ""),
+    )  # fmt: skip
+
+
 def _user_event(m: Message, t: float | None) -> AmiEvent | None:
     """The UserEvents our dialplan sends; any other is someone else's business."""
     uniqueid, linkedid = m.get("Uniqueid", ""), m.get("Linkedid", "")
@@ -661,6 +708,8 @@ BUILDERS: dict[str, Builder] = {
     "QueueStatusComplete": _list_complete,
     "CoreShowChannel": _channel_listed,
     "CoreShowChannelsComplete": _list_complete,
+    "Status": _status,  # only ever an answer to our resync's Status action
+    "StatusComplete": _list_complete,
     "UserEvent": _user_event,
     "MixMonitorStart": _mixmonitor_start,
     "Hold": _hold,

@@ -46,9 +46,21 @@ class MalformedFrame:
     text: str
 
 
+# Keys Asterisk repeats within one message on purpose: a Status list item has one
+# ``Variable: NAME=value`` line per variable asked for (manager.c, generate_status). Their
+# values are kept, in order, joined by "\n": a value never holds CR or LF, so nothing is lost.
+REPEATED_KEYS = frozenset({"Variable"})
+
+
 def parse_message(text: str) -> Message:
-    """Parse one decoded frame into a dict; on repeated keys the last one wins."""
-    return dict(_FIELD.findall(text))
+    """Parse one decoded frame into a dict. A key of ``REPEATED_KEYS`` that repeats keeps
+    every value (joined by "\n"); for any other repeated key the last one wins."""
+    pairs = _FIELD.findall(text)
+    message = dict(pairs)
+    if len(message) < len(pairs) and not REPEATED_KEYS.isdisjoint(message):
+        for key in REPEATED_KEYS & message.keys():
+            message[key] = "\n".join(value for name, value in pairs if name == key)
+    return message
 
 
 class FrameSplitter:

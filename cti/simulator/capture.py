@@ -7,7 +7,10 @@ re-labelled with its ActionID; answers to actions this client never sends are le
 Asterisk would never have sent them. Everything else goes out byte for byte, in order, in
 ``chunk_size`` pieces (to exercise split frames and split UTF-8 characters), paced by the
 events' ``Timestamp`` divided by ``speed`` (``speed=0``: as fast as the socket takes it).
-After the capture, Pings are still answered so the client's watchdog keeps the link.
+After the capture, Pings are still answered so the client's watchdog keeps the link. An
+action the capture holds no answer of (the client's Status, which the capturing client never
+sent) is refused with an error at once: the capture cannot tell what Asterisk would have said.
+Those answers go out between the capture's frames, never inside one.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class CaptureServer:
         self._port = port
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.StreamWriter] = set()
+        self._frame_lock = asyncio.Lock()  # one frame at a time on the wire
 
     @property
     def port(self) -> int:
@@ -92,13 +96,17 @@ class CaptureServer:
 
     async def _listen(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                       sent: defaultdict[str, asyncio.Queue[str]]) -> None:  # fmt: skip
+        captured = {name.lower() for name in self.actions.values()}
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             while True:
                 action = parse_action(await reader.readuntil(b"\r\n\r\n"))
                 name, action_id = action.get("Action", ""), action.get("ActionID", "")
                 if name.lower() == "ping":
-                    writer.write(encode(response(action_id, True, None, Ping="Pong",
-                                                 Timestamp=f"{time.time():.6f}")))  # fmt: skip
+                    await self._send(writer, encode(response(
+                        action_id, True, None, Ping="Pong", Timestamp=f"{time.time():.6f}")))
+                elif name.lower() not in captured:
+                    await self._send(writer, encode(response(
+                        action_id, False, f"Not in this capture: {name}")))
                 else:
                     sent[name.lower()].put_nowait(action_id)
 
@@ -135,6 +143,8 @@ class CaptureServer:
         return ours.encode()
 
     async def _send(self, writer: asyncio.StreamWriter, data: bytes) -> None:
-        for start in range(0, len(data), self.chunk_size):
-            writer.write(data[start : start + self.chunk_size])
-            await writer.drain()
+        """Whole frames only: a reply from the listener must not land inside one."""
+        async with self._frame_lock:
+            for start in range(0, len(data), self.chunk_size):
+                writer.write(data[start : start + self.chunk_size])
+                await writer.drain()

@@ -37,7 +37,7 @@ import struct
 import time
 import uuid
 import wave
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,7 +51,7 @@ from cti.simulator.config import (
     RoutePointConfig,
     SimConfig,
 )
-from cti.simulator.wire import Fields, encode, response
+from cti.simulator.wire import Fields, Frame, Pairs, encode, response
 
 log = logging.getLogger(__name__)
 
@@ -436,6 +436,10 @@ class Pbx:
     def _consent(self, call: _Call, consent: str, mode: str) -> None:
         c = call.caller
         method = "implied" if mode == "implied" else "dtmf"
+        # The consent AGI (cti/agi/consent.py) sets CONSENT and CONSENT_METHOD, then sends
+        # the UserEvent; the variables stay on the channel for AMI's Status to show.
+        self._varset(c, "CONSENT", consent)
+        self._varset(c, "CONSENT_METHOD", method)
         self._exten(c, 4, "UserEvent", f"RecordingConsent,Consent: {consent},Method: {method}")
         self.emit("UserEvent", "user,all", c.fields(), {
             "UserEvent": "RecordingConsent", "Consent": consent, "Method": method,
@@ -1171,7 +1175,7 @@ class Pbx:
 
     # --- lists --------------------------------------------------------------------------
 
-    def queue_status(self, action_id: str | None, only: str) -> list[Fields]:
+    def queue_status(self, action_id: str | None, only: str) -> list[Frame]:
         items: list[Fields] = []
         now = time.monotonic()
         for queue in self.queues.values():
@@ -1201,7 +1205,7 @@ class Pbx:
                 })  # fmt: skip
         return _as_list(action_id, "Queue status will follow", "QueueStatusComplete", items)
 
-    def queue_summary(self, action_id: str | None, only: str) -> list[Fields]:
+    def queue_summary(self, action_id: str | None, only: str) -> list[Frame]:
         items: list[Fields] = []
         now = time.monotonic()
         for queue in self.queues.values():
@@ -1220,7 +1224,7 @@ class Pbx:
             })  # fmt: skip
         return _as_list(action_id, "Queue summary will follow", "QueueSummaryComplete", items)
 
-    def core_show_channels(self, action_id: str | None) -> list[Fields]:
+    def core_show_channels(self, action_id: str | None) -> list[Frame]:
         items: list[Fields] = []
         for channel in self.channels.values():
             seconds = int(time.time() - channel.created)
@@ -1232,19 +1236,23 @@ class Pbx:
             })  # fmt: skip
         return _as_list(action_id, "Channels will follow", "CoreShowChannelsComplete", items)
 
-    def status(self, action_id: str | None) -> list[Fields]:
-        items: list[Fields] = []
+    def status(self, action_id: str | None, variables: Sequence[str] = ()) -> list[Frame]:
+        """Status as manager.c answers it: one item per channel, each with a ``Variable:
+        NAME=value`` line per variable asked for, after ``Seconds`` (generate_status). A
+        variable the channel does not have is printed from a NULL pointer: "(null)"."""
+        items: list[Frame] = []
         for channel in self.channels.values():
-            fields = channel.fields()
-            items.append({
-                "Event": "Status", "Privilege": "Call", **fields, "Type": "SIP", "DNID": "",
-                "TimeToHangup": "0", "BridgeID": channel.bridge,
+            pairs: Pairs = [*{
+                "Event": "Status", "Privilege": "Call", **channel.fields(), "Type": "SIP",
+                "DNID": "", "TimeToHangup": "0", "BridgeID": channel.bridge,
                 "Application": channel.application, "Data": channel.app_data,
                 "Seconds": str(int(time.time() - channel.created)),
-            })  # fmt: skip
-        listed = _as_list(action_id, "Channel status will follow", "StatusComplete", items)
-        listed[-1]["Items"] = str(len(items))
-        return listed
+            }.items()]  # fmt: skip
+            pairs += [("Variable", f"{name}={channel.variables.get(name, '(null)')}")
+                      for name in variables]  # fmt: skip
+            items.append(pairs)
+        return _as_list(action_id, "Channel status will follow", "StatusComplete", items,
+                        {"Items": str(len(items))})  # fmt: skip
 
     # --- owned tasks ----------------------------------------------------------------------
 
@@ -1274,16 +1282,22 @@ def _seconds(text: str, default: float) -> float:
     return seconds if math.isfinite(seconds) and seconds > 0 else default
 
 
-def _as_list(action_id: str | None, opening: str, complete: str,
-             items: list[Fields]) -> list[Fields]:  # fmt: skip
-    """A list action's answer: the opening response, the items, the Complete event."""
+def _as_list(action_id: str | None, opening: str, complete: str, items: Sequence[Frame],
+             closing_extra: Fields | None = None) -> list[Frame]:  # fmt: skip
+    """A list action's answer: the opening response, the items, the Complete event (with
+    ``closing_extra`` after its ListItems)."""
     for item in items:
-        if action_id is not None:
+        if action_id is None:
+            continue
+        if isinstance(item, dict):
             item["ActionID"] = action_id
+        else:
+            item.append(("ActionID", action_id))
     closing: Fields = {"Event": complete}
     if action_id is not None:
         closing["ActionID"] = action_id
     closing.update({"EventList": "Complete", "ListItems": str(len(items))})
+    closing.update(closing_extra or {})
     return [_opening(action_id, opening), *items, closing]
 
 

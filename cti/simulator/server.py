@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from cti.simulator.config import SimConfig
 from cti.simulator.pbx import CallSpec, Pbx
-from cti.simulator.wire import BANNER, Fields, encode, parse_action, response
+from cti.simulator.wire import BANNER, Fields, Frame, encode, parse_action, response
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class _Session:
             return
         self.writer.write(data)
 
-    def reply(self, *frames: Fields) -> None:
+    def reply(self, *frames: Frame) -> None:
         self.send(b"".join(encode(frame) for frame in frames))
 
     async def serve(self) -> None:
@@ -128,7 +128,7 @@ def _unknown_command(action_id: str | None, action: Fields) -> Fields:
 
 
 Handler = Callable[[Pbx, str | None, Fields], Fields]
-ListHandler = Callable[[Pbx, str | None, Fields], list[Fields]]
+ListHandler = Callable[[Pbx, str | None, Fields], list[Frame]]
 
 _ACTIONS: dict[str, Handler] = {
     "queuepause": lambda pbx, aid, a: pbx.queue_pause(
@@ -153,7 +153,9 @@ _LISTS: dict[str, ListHandler] = {
     "queuestatus": lambda pbx, aid, a: pbx.queue_status(aid, a.get("Queue", "")),
     "queuesummary": lambda pbx, aid, a: pbx.queue_summary(aid, a.get("Queue", "")),
     "coreshowchannels": lambda pbx, aid, a: pbx.core_show_channels(aid),
-    "status": lambda pbx, aid, a: pbx.status(aid),
+    # Variables: names separated by commas (manager.c splits them as dialplan arguments).
+    "status": lambda pbx, aid, a: pbx.status(
+        aid, [v.strip() for v in a.get("Variables", "").split(",") if v.strip()]),
 }
 
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 BANNER = b"Asterisk Call Manager/9.0.0\r\n"
 
 Fields = dict[str, str]
+# A frame in which a key repeats, as Asterisk writes one "Variable: NAME=value" line per
+# variable into a Status list item: (key, value) pairs in order.
+Pairs = list[tuple[str, str]]
+Frame = Fields | Pairs
 
 
-def encode(fields: Fields) -> bytes:
+def encode(fields: Frame) -> bytes:
     """One AMI frame. Values never contain CR/LF: caller ID with line breaks is flattened,
     as Asterisk itself does, so a hostile name cannot inject fields."""
-    lines = [f"{key}: {_flat(value)}\r\n" for key, value in fields.items()]
+    pairs = fields.items() if isinstance(fields, dict) else fields
+    lines = [f"{key}: {_flat(value)}\r\n" for key, value in pairs]
     return ("".join(lines) + "\r\n").encode("utf-8")
 
 
@@ -33,7 +38,7 @@ _KNOWN_KEYS = {k.lower(): k for k in (
     "Action", "ActionID", "Username", "Secret", "Events", "Queue", "Interface", "Paused",
     "Reason", "MemberName", "Penalty", "StateInterface", "Channel", "ExtraChannel", "Context",
     "Exten", "Priority", "Application", "Data", "Async", "CallerID", "Timeout", "Variable",
-    "Direction", "State", "Cause", "Value",
+    "Direction", "State", "Cause", "Value", "Variables",
 )}  # fmt: skip
 
 

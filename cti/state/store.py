@@ -16,7 +16,11 @@ Resync: after every login the client asks QueueStatus and CoreShowChannels. Thei
 come through this same stream (``ListStarted`` ... items ... ``ListCompleted``), so a snapshot
 is applied exactly where Asterisk took it. At ``ListCompleted`` whatever the snapshot did not
 list, and no event mentioned since the list started, vanished while we were away: channels
-are dropped and calls left without channels end, marked ``ended_while_disconnected``.
+are dropped and calls left without channels end, marked ``ended_while_disconnected``, with
+their end and talk time unknown (None) rather than the resync's time. A call first seen in a
+snapshot is dated by its Linkedid (``_date_from_snapshot``); a Status list that follows
+(``ChannelVariablesListed``) brings the consent and recording the dialplan set before we
+connected.
 
 Leaving a queue: app_queue sends QueueCallerAbandon for every exit without an agent, not only
 when the caller hangs up: Queue()'s timeout, a Redirect (the ACD moving a held call), an empty
@@ -136,6 +140,7 @@ class CtiState:
             ev.QueueParamsReported: self._queue_params,
             ev.QueueEntryReported: self._queue_entry,
             ev.ChannelListed: self._channel_listed,
+            ev.ChannelVariablesListed: self._channel_variables,
             ev.ConsentReported: self._consent,
             ev.RecordingStarted: self._recording_started,
             ev.HoldChanged: self._hold,
@@ -272,7 +277,10 @@ class CtiState:
         self._announce_agent(agent, ts, out)
 
     def _end_call(self, call: Call, ts: float | None, lost: bool, out: Out) -> None:
-        ended_at = self._now(ts)
+        # A call that ended while we were away (``lost``) ended at a moment nobody told us:
+        # its end (and so its talk time) is unknown, not the resync's time. The record says
+        # so (ended_at None, ended_while_disconnected); Asterisk's CDR can fill it in later.
+        ended_at = None if lost else self._now(ts)
         del self.calls[call.linkedid]
         for interface in list(call.ringing):
             agent = self.agents.get(interface)
@@ -619,11 +627,15 @@ class CtiState:
         channel = self.channels.get(e.uniqueid)
         if channel is None:
             # No Linkedid in QueueEntry: assume the caller leg started the call, as it
-            # does for inbound calls; CoreShowChannel, which follows, corrects it.
-            channel, call = self._add_channel(e.channel, e.uniqueid, e.uniqueid, "Up", queued_at)
+            # does for inbound calls; CoreShowChannel, which follows, corrects it. The leg
+            # was created in the second its Uniqueid names (see _date_from_snapshot).
+            born = ev.uniqueid_epoch(e.uniqueid)
+            created_at = born if born is not None else queued_at
+            channel, call = self._add_channel(e.channel, e.uniqueid, e.uniqueid, "Up", created_at)
         else:
             channel.last_seen_seq = self.seq
             call = self._call(channel.linkedid, queued_at)
+        self._date_from_snapshot(call)
         if not call.caller_number and not call.caller_name:
             call.caller_number, call.caller_name = e.caller_number, e.caller_name
         call.queue = e.queue
@@ -646,7 +658,11 @@ class CtiState:
             self._announce_queue(queue, e.ts, out)
 
     def _channel_listed(self, e: ev.ChannelListed, out: Out) -> None:
-        created_at = e.ts - e.duration_s if e.ts is not None else ev.uniqueid_epoch(e.uniqueid)
+        # Duration is whole seconds before our receive time (list items have no Timestamp):
+        # the fallback for a Uniqueid without its creation time (see _date_from_snapshot).
+        estimate = e.ts - e.duration_s if e.ts is not None else None
+        born = ev.uniqueid_epoch(e.uniqueid)
+        created_at = born if born is not None else estimate
         channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
         if channel is None:
             channel, call = self._add_channel(
@@ -654,6 +670,7 @@ class CtiState:
             )
         else:
             call = self._call(channel.linkedid, created_at)
+        self._date_from_snapshot(call, estimate if e.uniqueid == call.linkedid else None)
         channel.state = e.state
         listing = self._listings.get(e.action_id)
         if listing is not None:
@@ -679,6 +696,29 @@ class CtiState:
             self._announce_agent(agent, e.ts, out)
         elif e.uniqueid not in agent.ringing:
             self._start_ring(agent, e.uniqueid, call, e.ts, out)
+
+    @staticmethod
+    def _date_from_snapshot(call: Call, first_leg_estimate: float | None = None) -> None:
+        """The start of a call a snapshot lists, which may have begun long before we
+        connected. A call begins when its first channel is created, and its Linkedid is that
+        channel's Uniqueid, made at creation as ``<epoch seconds>.<n>`` on Asterisk's clock
+        (the clock of the events' Timestamp). So the Linkedid dates the call to the second,
+        the same however late our resync runs; the QueueStatus time (``Wait`` before our
+        receive time) is when the caller joined the queue, after the consent step, and
+        CoreShowChannel's Duration is whole seconds before our receive time, on our clock.
+        A start already inside the Linkedid's second came from Newchannel (to the
+        microsecond) and is kept; a later one came from a leg listed before the first one,
+        or from a caller leg that turned out not to be the first: replaced. Without a time in
+        the Linkedid (an Originate's own ChannelId), the first leg's Duration is the
+        fallback, never later than a start already known."""
+        born = ev.uniqueid_epoch(call.linkedid)
+        if born is not None:
+            if call.started_at is None or call.started_at >= born + 1:
+                call.started_at = born
+        elif first_leg_estimate is not None and (
+            call.started_at is None or first_leg_estimate < call.started_at
+        ):
+            call.started_at = first_leg_estimate
 
     def _list_completed(self, e: ev.ListCompleted, out: Out) -> None:
         listing = self._listings.pop(e.action_id, None)
@@ -711,6 +751,26 @@ class CtiState:
                     del agent.memberships[q]
                 if stale:
                     self._announce_agent(agent, e.ts, out)
+
+    def _channel_variables(self, e: ev.ChannelVariablesListed, out: Out) -> None:
+        """A Status list item: the consent step's variables and MixMonitor's file name, for
+        calls whose consent happened while we were away (no RecordingConsent reached us).
+        Applied in stream order: a value the channel has now is the newest fact, and one it
+        does not have (yet) never erases what an event told us."""
+        channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
+        call = self.calls.get(channel.linkedid) if channel is not None else None
+        if call is None:
+            return  # not a channel we follow: CoreShowChannels and the live events list them
+        if e.consent:
+            if e.consent not in ("granted", "declined"):
+                out.append(Anomaly(e.ts, "unknown_consent_value", e.consent[:40]))
+            elif (call.consent, call.consent_method) != (e.consent, e.consent_method or None):
+                call.consent, call.consent_method = e.consent, e.consent_method or None
+                out.append(ConsentRecorded(e.ts, call.linkedid, e.consent, e.consent_method,
+                                           e.recording))  # fmt: skip
+        if e.recording:
+            call.recorded = True
+            call.recording = call.recording or e.recording
 
     # --- recording consent ------------------------------------------------------------
 
