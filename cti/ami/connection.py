@@ -216,8 +216,10 @@ class AmiClient:
                 "Secret": config.secret, "Events": "on",
             })  # fmt: skip
             if answer.get("Response") != "Success":
-                raise AmiAuthError(config.username, config.host, config.port,
-                                   answer.get("Message", ""))  # fmt: skip
+                message = answer.get("Message", "")
+                if "shutting down" in message:  # a restart under way, not a wrong secret
+                    raise AmiDisconnected(f"login refused: {message}")
+                raise AmiAuthError(config.username, config.host, config.port, message)
             self.stats.logins += 1
             self.stats.connected = linked = True
             self._failures = 0  # Asterisk is back: the next outage starts from the first step
@@ -300,9 +302,13 @@ class AmiClient:
             if done:
                 raise AmiDisconnected(f"connection lost: {lost.result()}")
             try:
-                await self.send({"Action": "Ping"}, timeout=config.ping_timeout)
+                pong = await self.send({"Action": "Ping"}, timeout=config.ping_timeout)
             except AmiTimeout:
                 self.stats.ping_timeouts += 1
                 raise AmiDisconnected(
                     f"no Pong within {config.ping_timeout} s: dropping a dead connection"
                 ) from None
+            if pong.get("Response") != "Success":
+                # Asterisk going down refuses every action ("Asterisk is shutting down")
+                # before its Shutdown event: leave, and log in again when it is back.
+                raise AmiDisconnected(f"Asterisk refused Ping: {pong.get('Message', '')}")

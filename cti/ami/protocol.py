@@ -14,6 +14,7 @@ future resolved by the matching ``ActionID``) and replaces the receive path:
 - an exception in ``on_message`` is logged and counted, never propagated;
 - ``FullyBooted`` (Asterisk has loaded every module) resolves ``fully_booted``: the client
   waits for it before asking for snapshots; it reaches ``on_message`` too;
+- ``Shutdown`` (Asterisk stops or restarts) ends the connection at once, as a lost link;
 - when the connection goes, every pending future fails with ``AmiDisconnected`` at once
   instead of waiting forever (panoramisk would queue them to be re-sent later).
 """
@@ -63,7 +64,7 @@ class CtiAmiProtocol(AMIProtocol):  # type: ignore[misc]
         self.encoding = "utf-8"
         self.callback_errors = 0
         self.closed: bool = False
-        self._splitter = FrameSplitter(WANTED_EVENTS | {"FullyBooted"})
+        self._splitter = FrameSplitter(WANTED_EVENTS | {"FullyBooted", "Shutdown"})
         self._streamed: dict[str, tuple[str, asyncio.Future[None]]] = {}  # action, done
         self.fully_booted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -104,6 +105,14 @@ class CtiAmiProtocol(AMIProtocol):  # type: ignore[misc]
         for message in messages:
             if message.get("Event") == "FullyBooted" and not self.fully_booted.done():
                 self.fully_booted.set_result(None)
+            if message.get("Event") == "Shutdown":
+                # Asterisk stops or restarts: it refuses every action from now on (and logs
+                # an ERROR for each, our Pings included). Leave now and log in again once it
+                # is back; the resync then waits for FullyBooted.
+                kind = "restarting" if message.get("Restart") == "True" else "shutting down"
+                self.close()
+                self.on_lost(f"Asterisk is {kind} ({message.get('Shutdown', 'Uncleanly')})")
+                return
             action_id = message.get("ActionID")
             if action_id is not None and self._to_action(action_id, message):
                 continue

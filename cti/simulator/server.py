@@ -3,7 +3,7 @@
 Each client connection is a ``_Session`` with its own reader task. Until it logs in, a
 session may only send Login or Logoff (Asterisk answers anything else with "Permission
 denied"). A wrong secret is answered with ``Authentication failed`` and the connection is
-closed, exactly as in ``../shared/ami-captures/login-failure.ami``. Logged-in sessions that
+closed, exactly as in ``tests/captures/login-failure.ami``. Logged-in sessions that
 asked for events receive every event the ``Pbx`` emits. A client that stops reading is
 disconnected once its send buffer passes ``MAX_BUFFER`` (Asterisk's writetimeout does the
 same), so one stuck client never slows the PBX down.
@@ -288,15 +288,20 @@ class Simulator:
         """The phone ``device`` (e.g. SIP/1009) answers the call an Originate placed to it."""
         return self.pbx.answer_originated(device)
 
-    async def core_restart(self, boot_after_login_s: float | None = 0.2) -> None:
-        """What AMI clients see of ``core restart now``: every session is dropped, and the
-        manager takes logins again before app_queue is loaded, so QueueStatus and the other
-        queue actions are unknown commands and no FullyBooted is sent at login. Booting ends
-        ``boot_after_login_s`` after the next login, or at ``finish_boot()`` when None; then
-        every session gets FullyBooted. (Calls in progress carry on inside the PBX.)"""
+    async def core_restart(self, boot_after_login_s: float | None = 0.2,
+                           drop_sessions: bool = True) -> None:  # fmt: skip
+        """What AMI clients see of ``core restart now``: a Shutdown event, every session
+        dropped (``drop_sessions=False`` keeps them open, as Asterisk does for a moment while
+        it shuts down: a client must leave by itself), and the manager takes logins again
+        before app_queue is loaded, so QueueStatus and the other queue actions are unknown
+        commands and no FullyBooted is sent at login. Booting ends ``boot_after_login_s``
+        after the next login, or at ``finish_boot()`` when None; then every session gets
+        FullyBooted. (Calls in progress carry on inside the PBX.)"""
+        self.pbx.emit("Shutdown", "system,all", {"Shutdown": "Cleanly", "Restart": "True"})
         self.fully_booted = False
         self._boot_after_login_s = boot_after_login_s
-        await self.drop_clients()
+        if drop_sessions:
+            await self.drop_clients()
 
     def boot_after_login(self) -> None:
         """A login while booting: the first one starts the clock of ``core_restart``."""

@@ -112,6 +112,17 @@ async def test_after_core_restart_the_resync_waits_for_fully_booted() -> None:
         assert {"support", "sales"} <= set(live.pipeline.state.queues)
 
 
+async def test_a_shutdown_event_ends_the_session_at_once() -> None:
+    """Asterisk refuses every action while it shuts down (and logs an ERROR for each Ping):
+    the client leaves on the Shutdown event instead of waiting to be dropped."""
+    async with simulator() as sim, link(sim.port, backoff_initial=0.01) as live:
+        ami = live.ami
+        await asyncio.wait_for(ami.first_login, 10)
+        await sim.core_restart(boot_after_login_s=0.05, drop_sessions=False)
+        await wait_until(lambda: ami.stats.logins == 2)
+        assert ami.stats.sessions == 2
+
+
 async def test_a_refused_queue_status_is_asked_again_in_the_same_session() -> None:
     async with simulator() as sim:
         await sim.core_restart(boot_after_login_s=None)  # boots when this test says so

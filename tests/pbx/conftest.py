@@ -1,0 +1,198 @@
+"""The real-PBX tier: a real Asterisk (CTI_TEST_ASTERISK, found or built by scripts/test)
+with the project's own configuration, SIPp phones, and the daemon against it.
+
+One Asterisk serves the whole session (start-up costs seconds); each test gets a fresh
+database, its own daemon, a raw AMI reader, and the agents' phones answering, every queue
+member unpaused and no call left over. ``CTI_REQUIRE_PBX_TIER=1`` (CI) turns a missing
+Asterisk into a failure instead of a skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from ami_reader import RawAmi
+from asterisk import AGENTS, CARRIER_IP, Asterisk, Ports
+from harness import PASSWORD, free_port
+from phones import AgentPhone, Caller, free_udp_port, place_call
+
+from cti.app import create_app
+from cti.auth.users import set_user
+from cti.keys import DATABASE, STATE
+from cti.settings import Settings
+
+ROUTING = """policy = "longest_idle"
+ring_s = 6
+sticky_wait_s = 0
+debt_priority_over = 10000
+
+[routes.collections-tr]
+skills = "turkish:3, collections:2"
+priority = 1
+
+[agents]
+"PJSIP/1001" = "turkish:5, collections:3"
+"PJSIP/1002" = "turkish:4, collections:2"
+"""
+
+USERS = (  # username, role, phones
+    ("agent1", "agent", ("PJSIP/1001",)),
+    ("agent2", "agent", ("PJSIP/1002",)),
+    ("boss", "supervisor", ("PJSIP/1004",)),  # her phone, for listening in
+)
+MEMBERS = {"support": ("PJSIP/1001", "PJSIP/1002"), "sales": ("PJSIP/1003", "PJSIP/1004")}
+
+
+def _asterisk_home() -> Path:
+    home = os.environ.get("CTI_TEST_ASTERISK", "")
+    reason = ""
+    if not home:
+        reason = "no Asterisk: CTI_TEST_ASTERISK is not set (scripts/test sets it)"
+    elif not (Path(home) / "sbin" / "asterisk").is_file():
+        reason = f"no Asterisk at CTI_TEST_ASTERISK={home} (expected sbin/asterisk there)"
+    if reason:
+        if os.environ.get("CTI_REQUIRE_PBX_TIER") == "1":
+            pytest.fail(f"real-PBX tier required but cannot run: {reason}", pytrace=False)
+        pytest.skip(f"real-PBX tier skipped: {reason}")
+    return Path(home)
+
+
+@dataclass
+class Pbx:
+    asterisk: Asterisk
+    phones: dict[str, AgentPhone]
+    folder: Path
+
+    async def call(self, number: str, name: str, did: str, stay_s: float,
+                   dtmf: str | None = None, dtmf_after_s: float = 0.0) -> Caller:  # fmt: skip
+        return await place_call(self.folder, self.asterisk.ports.sip, CARRIER_IP, number, name,
+                                did, stay_s, dtmf, dtmf_after_s)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
+    home = _asterisk_home()
+    run = tmp_path_factory.mktemp("asterisk")
+    agents = {ext: free_udp_port("127.0.0.1") for ext in AGENTS}
+    ports = Ports(sip=free_udp_port("127.0.0.1"), ami=free_port(), agi=free_port(),
+                  agents=agents)  # fmt: skip
+    asterisk = Asterisk(home, run, ports, ami_secret=secrets.token_hex(12))
+    asterisk.prepare()
+    phones = {ext: AgentPhone(ext, port, run) for ext, port in agents.items()}
+    for phone in phones.values():
+        phone.start()
+    asterisk.start()
+    try:
+        yield Pbx(asterisk, phones, run)
+    finally:
+        asterisk.stop()
+        for phone in phones.values():
+            phone.stop()
+
+
+@pytest.fixture
+async def ami(pbx: Pbx) -> AsyncIterator[RawAmi]:
+    """A raw AMI reader, connected before the test's calls, and a PBX left as a test expects
+    it: every phone answering, no call in progress, every member unpaused."""
+    for phone in pbx.phones.values():
+        if phone.answer_after_ms != 1500 or phone.process is None:
+            phone.start()
+    reader = RawAmi("127.0.0.1", pbx.asterisk.ports.ami, "cti", pbx.asterisk.ami_secret)
+    await reader.connect()
+    await reader.action("Hangup", Channel="/^PJSIP/.*/")
+    for queue, members in MEMBERS.items():
+        for member in members:
+            await reader.action("QueuePause", Queue=queue, Interface=member, Paused="false")
+    errors_before = set(pbx.asterisk.errors())
+    try:
+        yield reader
+    finally:
+        await reader.close()
+    new_errors = [line for line in pbx.asterisk.errors() if line not in errors_before]
+    assert not new_errors, "Asterisk logged errors:\n" + "\n".join(new_errors)
+
+
+@dataclass
+class LiveDaemon:
+    url: str
+    app: web.Application
+    runner: web.AppRunner
+    sessions: list[aiohttp.ClientSession] = field(default_factory=list)
+
+    async def signed_in(self, username: str) -> tuple[aiohttp.ClientSession, str]:
+        session = aiohttp.ClientSession(self.url, cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self.sessions.append(session)
+        async with session.post("/api/login",
+                                json={"username": username, "password": PASSWORD}) as r:
+            assert r.status == 200, await r.text()
+        async with session.get("/api/me") as r:
+            return session, (await r.json())["csrf"]
+
+    async def row(self, linkedid: str, timeout: float = 30) -> dict[str, Any]:
+        """The call's row in the call log, once written."""
+        pool = await self.app[DATABASE].pool()
+
+        async def loop() -> dict[str, Any]:
+            while True:
+                found = await pool.fetchrow("SELECT * FROM calls WHERE linkedid = $1", linkedid)
+                if found is not None:
+                    return dict(found)
+                await asyncio.sleep(0.1)
+
+        return await asyncio.wait_for(loop(), timeout)
+
+    async def stop(self) -> None:
+        for session in self.sessions:
+            await session.close()
+        await self.runner.cleanup()
+
+
+@asynccontextmanager
+async def daemon_for(pbx: Pbx, database_url: str, data_dir: Path, ami_port: int | None = None,
+                     **settings: Any) -> AsyncIterator[LiveDaemon]:  # fmt: skip
+    """The daemon in this process, on AMI (or ``ami_port``, a relay) with the test users."""
+    async def users_ctx(app: web.Application) -> AsyncIterator[None]:
+        pool = await app[DATABASE].pool()
+        for username, role, phones in USERS:
+            await set_user(pool, username, username.title(), role, PASSWORD, phones)
+        yield
+
+    routing = data_dir / "routing.toml"
+    routing.write_text(ROUTING, encoding="utf-8")
+    port = free_port()
+    config = Settings(
+        ami_port=ami_port or pbx.asterisk.ports.ami, ami_username="cti", ami_secret=pbx.asterisk.ami_secret,
+        http_port=port, database_url=database_url, data_dir=data_dir,
+        recordings_dir=str(pbx.asterisk.run / "spool" / "monitor"),
+        routing_file=str(routing), routing_agi_port=pbx.asterisk.ports.agi,
+        ami_ping_interval=1.0, **settings,
+    )  # fmt: skip
+    app = create_app(config, after=[users_ctx])
+    runner = web.AppRunner(app)
+    await runner.setup()
+    live = LiveDaemon(f"http://127.0.0.1:{port}", app, runner)
+    try:
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        yield live
+    finally:
+        await live.stop()
+
+
+@pytest.fixture
+async def daemon(pbx: Pbx, ami: RawAmi, database_url: str, tmp_path: Path
+                 ) -> AsyncIterator[LiveDaemon]:  # fmt: skip
+    async with daemon_for(pbx, database_url, tmp_path) as live:
+        state = live.app[STATE]
+        while not state.agents:  # logged in and resynced
+            await asyncio.sleep(0.05)
+        yield live

@@ -1,0 +1,161 @@
+"""The daemon against a real Asterisk that restarts, freezes, or whose AMI link is cut, and
+calls the daemon only partly saw; and the queue configuration under two waiting callers."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from ami_reader import Event, RawAmi
+from conftest import MEMBERS, LiveDaemon, Pbx, daemon_for
+from facts import hung_up, linkedid_of, queue_facts, seen
+from link import CuttableLink
+from test_queue_calls import SALES_DID, SUPPORT_DID, pause
+
+from cti.keys import AMI, STATE
+
+
+def first(events: list[Event], name: str, **match: str) -> Event:
+    return next(e for e in events if e.get("Event") == name
+                and all(e.get(k) == v for k, v in match.items()))  # fmt: skip
+
+
+async def until(probe: object, what: str, timeout: float = 60) -> None:
+    async def loop() -> None:
+        while not probe():  # type: ignore[operator]
+            await asyncio.sleep(0.1)
+
+    try:
+        await asyncio.wait_for(loop(), timeout)
+    except TimeoutError:
+        raise AssertionError(f"{what}: not within {timeout} s") from None
+
+
+async def test_autofill_offers_every_waiting_caller_to_free_agents(pbx: Pbx,
+                                                                    ami: RawAmi) -> None:  # fmt: skip
+    """queues.conf must set autofill: Asterisk's default rings only the head caller."""
+    await pause(ami, "sales", "PJSIP/1003", "PJSIP/1004")
+    first_call = await pbx.call("905320000201", "Bir", SALES_DID, stay_s=14)
+    second_call = await pbx.call("905320000202", "İki", SALES_DID, stay_s=14)
+    one, two = [await linkedid_of(ami, n) for n in ("905320000201", "905320000202")]
+    for linkedid in (one, two):
+        await seen(ami, "QueueCallerJoin", "both callers waiting", Uniqueid=linkedid)
+    for member in ("PJSIP/1003", "PJSIP/1004"):
+        await ami.action("QueuePause", Queue="sales", Interface=member, Paused="false")
+    assert await first_call.finished() == 0 and await second_call.finished() == 0
+    events = ami.events
+    second_rang = first(events, "AgentCalled", Uniqueid=two)
+    first_answered = first(events, "AgentConnect", Uniqueid=one)
+    assert float(second_rang["Timestamp"]) < float(first_answered["Timestamp"])
+
+
+async def test_consent_and_start_of_a_call_seen_only_by_resync(pbx: Pbx, ami: RawAmi,
+                                                              database_url: str,
+                                                              tmp_path: Path) -> None:  # fmt: skip
+    """The consent step happened before the daemon connected: resync reads it back from the
+    channel; the call's start is the channel's creation, not the resync."""
+    await pause(ami, "support", "PJSIP/1002")
+    number = "905320000203"
+    caller = await pbx.call(number, "Zeynep Arslan", SUPPORT_DID, stay_s=16, dtmf="1",
+                            dtmf_after_s=2.0)  # fmt: skip
+    linkedid = await linkedid_of(ami, number)
+    await seen(ami, "AgentConnect", "the agent answering", Uniqueid=linkedid)
+    async with daemon_for(pbx, database_url, tmp_path) as live:
+        assert await caller.finished() == 0
+        await hung_up(ami, linkedid)
+        row = await live.row(linkedid)
+    created = first(ami.events, "Newchannel", Uniqueid=linkedid)
+    assert abs(row["started_at"].timestamp() - float(created["Timestamp"])) <= 1
+    assert (row["consent"], row["consent_method"]) == ("granted", "dtmf")
+    assert row["recording"] == f"{linkedid}.wav"
+    assert row["recording"] in pbx.asterisk.recordings()
+    assert row["agent_name"] == queue_facts(pbx.asterisk, linkedid).one("CONNECT").agent
+
+
+async def test_a_call_that_ends_while_the_link_is_down_is_not_given_the_resync_time(
+    pbx: Pbx, ami: RawAmi, database_url: str, tmp_path: Path
+) -> None:
+    await pause(ami, "support", "PJSIP/1002")
+    link = CuttableLink(pbx.asterisk.ports.ami)
+    await link.open()
+    async with daemon_for(pbx, database_url, tmp_path, ami_port=link.port) as live:
+        client = live.app[AMI]
+        await until(lambda: client.stats.connected, "the daemon logged in")
+        number = "905320000204"
+        caller = await pbx.call(number, "Emre Şahin", SUPPORT_DID, stay_s=20, dtmf="1",
+                                dtmf_after_s=2.0)  # fmt: skip
+        linkedid = await linkedid_of(ami, number)
+        await seen(ami, "AgentConnect", "the agent answering", Uniqueid=linkedid)
+        await link.cut()
+        assert await caller.finished() == 0
+        await hung_up(ami, linkedid)
+        await asyncio.sleep(3)
+        await link.open()
+        row = await live.row(linkedid)
+    gone = first(ami.events, "Hangup", Uniqueid=linkedid)
+    assert row["ended_while_disconnected"]
+    ended_at = row["ended_at"]
+    exact = ended_at is not None and abs(ended_at.timestamp() - float(gone["Timestamp"])) <= 1
+    assert exact or ended_at is None, "a guessed end time is stored as if exact"
+    assert row["talk_s"] is None or exact
+
+
+async def test_core_restart_mid_call(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
+    """After `core restart now` Asterisk accepts logins before app_queue is loaded; the
+    daemon waits for FullyBooted, so its resync sees every queue member again."""
+    await pause(ami, "support", "PJSIP/1002")
+    number = "905320000205"
+    caller = await pbx.call(number, "Elif Koç", SUPPORT_DID, stay_s=30, dtmf="1",
+                            dtmf_after_s=2.0)  # fmt: skip
+    linkedid = await linkedid_of(ami, number)
+    await seen(ami, "AgentConnect", "the agent answering", Uniqueid=linkedid)
+    client = daemon.app[AMI]
+    logins = client.stats.logins
+    errors_before = set(pbx.asterisk.errors())
+    await asyncio.to_thread(pbx.asterisk.cli, "core restart now")
+    await caller.finished()
+    await asyncio.to_thread(pbx.asterisk.wait_fully_booted)
+    await until(lambda: client.stats.logins > logins and client.stats.connected,
+                "the daemon back after the restart")  # fmt: skip
+    # While it shuts down Asterisk refuses every action with an ERROR line ("Asterisk is
+    # shutting down"); the daemon leaves at the first refusal (or the Shutdown event), and
+    # a login refused then is a restart under way, not a wrong secret.
+    refused = [line for line in pbx.asterisk.errors()
+               if line not in errors_before and "shutting down" in line]  # fmt: skip
+    assert len(refused) <= 3, refused
+    pbx.asterisk.forgive(refused)
+    assert client.stats.login_failures == 0
+    row = await daemon.row(linkedid)
+    assert row["agent"] == "PJSIP/1001"
+    # queues.conf's members come back unpaused after a restart: a daemon whose resync was
+    # refused keeps its stale view of PJSIP/1002 as paused.
+    await ami.connect()  # the restart closed the raw reader's session too
+    listed = await ami.action("QueueStatus", Queue="support")
+    assert listed["Response"] == "Success"
+    state = daemon.app[STATE]
+    members = {m for queue in MEMBERS.values() for m in queue}
+    await until(lambda: members <= set(state.agents) and not state.agents["PJSIP/1002"].memberships["support"].paused,
+                "the daemon's view of the members after the restart", 30)  # fmt: skip
+
+
+async def test_freeze_of_asterisk_then_back(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
+    """SIGSTOP: the daemon notices (no Pong), and once Asterisk resumes and a login succeeds
+    the backoff starts over, so the next outage is not met with a long wait."""
+    client = daemon.app[AMI]
+    logins = client.stats.logins
+    pbx.asterisk.freeze()
+    try:
+        await until(lambda: not client.stats.connected, "the daemon noticing the freeze", 30)
+        await asyncio.sleep(6)
+    finally:
+        pbx.asterisk.thaw()
+    await until(lambda: client.stats.connected and client.stats.logins > logins,
+                "the daemon back after the freeze", 60)  # fmt: skip
+    assert client.next_reconnect_delay() <= 1.0
+    number = "905320000206"
+    caller = await pbx.call(number, "Ali Kaya", SALES_DID, stay_s=8)
+    linkedid = await linkedid_of(ami, number)
+    assert await caller.finished() == 0
+    await hung_up(ami, linkedid)
+    row = await daemon.row(linkedid)
+    assert row["outcome"] == "answered"
