@@ -225,6 +225,7 @@ async def routing_ctx(app: web.Application) -> AsyncIterator[None]:
     async def pause(interface: str, reason: str) -> None:
         await actions.queue_pause(app[AMI], interface, True, reason=reason)
 
+    app[STATE].routed_wrapup_s = config.wrapup_s
     acd = Acd(config, app[STATE], app[DATABASE], move, pause, observe)
     route_point = RoutePoint(acd, app[DATABASE], settings.center_region)
     try:

@@ -46,6 +46,9 @@ class RoutingConfig:
     debt_priority_over: Decimal | None = None
     routes: Mapping[str, Route] = field(default_factory=dict)
     agent_skills: Mapping[str, SkillLevels] = field(default_factory=dict)
+    # Wrap-up after a call the ACD dialled: app_queue's wrapuptime covers only the calls it
+    # delivered, and AMI does not report a queue's wrapuptime, so say it here (as queues.conf).
+    wrapup_s: float = 5.0
 
 
 def _number(document: Mapping[str, Any], key: str, default: float, source: Path) -> float:
@@ -60,7 +63,8 @@ def load_routing(path: Path) -> RoutingConfig:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise RoutingConfigError(f"cannot read routing file {path}: {exc}") from None
-    known = {"policy", "ring_s", "sticky_wait_s", "debt_priority_over", "routes", "agents"}
+    known = {"policy", "ring_s", "sticky_wait_s", "debt_priority_over", "wrapup_s", "routes",
+             "agents"}  # fmt: skip
     unknown = set(document) - known
     if unknown:
         raise RoutingConfigError(f"{path}: unknown keys {', '.join(sorted(unknown))}")
@@ -90,4 +94,5 @@ def load_routing(path: Path) -> RoutingConfig:
         policy, int(_number(document, "ring_s", 20, path)),
         _number(document, "sticky_wait_s", 30, path),
         None if debt is None else Decimal(str(debt)), routes, agents,
+        _number(document, "wrapup_s", 5, path),
     )  # fmt: skip

@@ -103,7 +103,11 @@ def _member_for_channel(agents: dict[str, Agent], channel: str) -> Agent | None:
 
 
 class CtiState:
-    def __init__(self) -> None:
+    def __init__(self, routed_wrapup_s: float = 0.0) -> None:
+        # Wrap-up after a call the ACD dialled when Asterisk reports none for the member:
+        # QueueMember's Wrapuptime is the member's own, and a queue's wrapuptime (what
+        # queues.conf usually sets) is not reported at all, so the routing file says it.
+        self.routed_wrapup_s = routed_wrapup_s
         self.channels: dict[str, Channel] = {}
         self.calls: dict[str, Call] = {}
         self.queues: dict[str, Queue] = {}
@@ -575,7 +579,7 @@ class CtiState:
         if not agent.talking_routed:
             return
         agent.talking_routed = False
-        seconds = agent.routed_wrapup_s(call.hold_queue)
+        seconds = agent.routed_wrapup_s(call.hold_queue) or self.routed_wrapup_s
         if seconds and ts is not None and not lost:
             agent.wrapup_until = ts + seconds
             self._in_wrapup.add(agent.interface)

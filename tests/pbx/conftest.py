@@ -34,6 +34,7 @@ from cti.settings import Settings
 ROUTING = """policy = "longest_idle"
 ring_s = 6
 sticky_wait_s = 0
+wrapup_s = 5
 debt_priority_over = 10000
 
 [routes.collections-tr]

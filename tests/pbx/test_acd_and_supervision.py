@@ -202,3 +202,27 @@ async def _metrics(daemon: LiveDaemon) -> str:
 
 async def _pool(daemon: LiveDaemon) -> asyncpg.Pool:
     return await daemon.app[DATABASE].pool()
+
+
+async def test_an_acd_call_gets_wrap_up_in_asterisk_too(pbx: Pbx, ami: RawAmi,
+                                                        daemon: LiveDaemon) -> None:  # fmt: skip
+    """A call the route point dialled gets no AgentComplete and no wrapuptime from app_queue:
+    the daemon pauses the agent (reason Wrap-up) so that a waiting queue caller is not put
+    through the moment the ACD call ends."""
+    await pause(ami, "support", "PJSIP/1002")
+    acd = await pbx.call("905320000301", "Zeynep Arslan", ACD_DID, stay_s=8)
+    acd_call = await linkedid_of(ami, "905320000301")
+    assert await acd.finished() == 0
+    await hung_up(ami, acd_call)
+    queued = await pbx.call("905320000302", "Emre Şahin", SUPPORT_DID, stay_s=25, dtmf="1",
+                            dtmf_after_s=2.0)  # fmt: skip
+    queued_call = await linkedid_of(ami, "905320000302")
+    assert await queued.finished() == 0
+    await hung_up(ami, queued_call)
+    ended = seconds(next(e for e in ami.named("Hangup") if e["Uniqueid"] == acd_call))
+    wrap_up = [e for e in ami.named("QueueMemberPause", Interface="PJSIP/1001")
+               if e.get("Paused") == "1" and e.get("PausedReason", e.get("Reason")) == "Wrap-up"
+               and seconds(e) >= ended]  # fmt: skip
+    assert wrap_up, "the agent was not paused for wrap-up after the ACD call"
+    rang = seconds(next(e for e in ami.named("AgentCalled", Uniqueid=queued_call)))
+    assert rang - ended >= 4.5  # Asterisk's clock: queues.conf wrapuptime is 5 s

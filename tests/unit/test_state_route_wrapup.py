@@ -2,7 +2,7 @@
 gives the agent the wrap-up a queue call would have (Asterisk's wrapuptime), although no
 AgentComplete comes; a call app_queue delivered keeps the wrap-up AgentComplete starts.
 
-Messages are shaped as in test_state_route_point.py (``../shared/ami-captures/`` fields) and
+Messages are shaped as in test_state_route_point.py (``tests/captures/`` fields) and
 go through ``to_event`` like the live stream; time is the events' own Timestamp.
 """
 
@@ -133,3 +133,17 @@ def test_a_routed_call_that_ended_while_we_were_away_starts_no_wrap_up() -> None
     center.state.apply(ListCompleted(300.1, "csc", "CoreShowChannelsComplete"))
     assert not center.state.calls
     assert center.state.agents[AGENT].wrapup_until is None
+
+
+def test_the_routing_files_wrap_up_when_asterisk_reports_none() -> None:
+    """A real Asterisk reports ``Wrapuptime: 0`` for members of queues whose wrapuptime is
+    set on the queue (queues.conf as shipped): the routing file's wrapup_s applies."""
+    center = Center({"support": 0})
+    center.state.routed_wrapup_s = 5.0
+    center.routed_call_answered(104.0)
+    center.hang_up(150.0)
+    assert center.now() is AgentState.WRAP_UP
+    center.tick(154.0)
+    assert center.now() is AgentState.WRAP_UP
+    center.tick(155.5)
+    assert center.now() is AgentState.READY
