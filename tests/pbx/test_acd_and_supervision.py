@@ -226,3 +226,29 @@ async def test_an_acd_call_gets_wrap_up_in_asterisk_too(pbx: Pbx, ami: RawAmi,
     assert wrap_up, "the agent was not paused for wrap-up after the ACD call"
     rang = seconds(next(e for e in ami.named("AgentCalled", Uniqueid=queued_call)))
     assert rang - ended >= 4.5  # Asterisk's clock: queues.conf wrapuptime is 5 s
+
+
+async def test_a_freed_agent_goes_to_whoever_waited_longest_queue_or_acd(
+    pbx: Pbx, ami: RawAmi, daemon: LiveDaemon
+) -> None:
+    """One agent, a support caller waiting since before an ACD call: when the agent frees
+    up, app_queue's caller goes first (the ACD used to take every freed agent at once)."""
+    await pause(ami, "support", "PJSIP/1001", "PJSIP/1002")
+    queued = await pbx.call("905320000401", "Ali Kaya", SUPPORT_DID, stay_s=16, dtmf="1",
+                            dtmf_after_s=2.0)  # fmt: skip
+    queued_call = await linkedid_of(ami, "905320000401")
+    await seen(ami, "QueueCallerJoin", "the support caller waiting", Uniqueid=queued_call)
+    routed = await pbx.call("905320000402", "Elif Koç", ACD_DID, stay_s=45)
+    routed_call = await linkedid_of(ami, "905320000402")
+    await seen(ami, "QueueCallerJoin", "the ACD call on hold", Uniqueid=routed_call,
+               Queue="collections")  # fmt: skip
+    await ami.action("QueuePause", Queue="support", Interface="PJSIP/1001", Paused="false")
+    assert await queued.finished() == 0 and await routed.finished() == 0
+    await hung_up(ami, routed_call)
+    first = await seen(ami, "AgentConnect", "the support caller answered", Uniqueid=queued_call)
+    assert first["Interface"] == "PJSIP/1001"
+    assert dialled_agent(ami, routed_call) == "PJSIP/1001"
+    (routed_answer,) = [e for e in ami.named("DialEnd", DialStatus="ANSWER")
+                        if e.get("Uniqueid") == routed_call]  # fmt: skip
+    assert seconds(routed_answer) > seconds(first)
+    assert (await daemon.row(routed_call))["outcome"] == "answered"
