@@ -21,7 +21,7 @@ DEVICE_STATE_BY_CODE = {
 # shown as wrap-up, not as a break.
 WRAP_UP_REASON = "Wrap-up"
 _UNREACHABLE = frozenset({"UNAVAILABLE", "INVALID"})
-_IN_USE = frozenset({"INUSE", "BUSY", "RINGINUSE", "ONHOLD"})
+IN_USE = frozenset({"INUSE", "BUSY", "RINGINUSE", "ONHOLD"})
 
 
 @dataclass(slots=True)
@@ -42,6 +42,10 @@ class Agent:
     memberships: dict[str, Membership] = field(default_factory=dict)
     ringing: dict[str, str] = field(default_factory=dict)  # agent leg Uniqueid -> Linkedid
     talking: str | None = None  # Linkedid of the queue call it is on
+    # The call just ended (AgentComplete, or the end of a routed call) while Asterisk still
+    # reports the phone in use: it does so until the legs have hung up, so that "in use" is
+    # the call ending, not a new one. Cleared when the phone is reported free.
+    call_ending: bool = False
     # That call was dialled by the ACD's route point (Dial, not app_queue): no AgentComplete
     # will end it, so the core starts its wrap-up when the call ends (``routed_wrapup_s``).
     talking_routed: bool = False
@@ -82,7 +86,7 @@ class Agent:
             return AgentState.RINGING, ""
         if self.device_state in _UNREACHABLE:
             return AgentState.UNAVAILABLE, ""
-        if self.device_state in _IN_USE:
+        if self.device_state in IN_USE and not self.call_ending:
             return AgentState.BUSY, ""
         if self.wrapup_until is not None and now is not None and now < self.wrapup_until:
             return AgentState.WRAP_UP, ""
