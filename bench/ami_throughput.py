@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/ami_throughput.py [--events 500000] [--chunk 65536] [--repeat 3]
 
-The real capture ``../shared/ami-captures/load-6cps.ami`` (240 calls, ~20,800 events, most
+The real capture ``tests/captures/load-6cps.ami.xz`` (240 calls, ~20,800 events, most
 of them VarSet/Newexten noise) is repeated until it holds at least ``--events`` events and
 fed, in the same chunks, to:
 
@@ -32,7 +32,7 @@ from cti.pipeline import Pipeline
 from cti.replay import capture_bytes
 from cti.state.store import CtiState
 
-CAPTURE = Path(__file__).resolve().parents[2] / "shared" / "ami-captures" / "load-6cps.ami"
+CAPTURE = Path(__file__).resolve().parents[1] / "tests" / "captures" / "load-6cps.ami.xz"
 TARGET_RATIO = 2.5
 
 

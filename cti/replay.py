@@ -8,6 +8,7 @@ capturing client sent) are annotations, not AMI, and are dropped first.
 from __future__ import annotations
 
 import json
+import lzma
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
@@ -28,9 +29,17 @@ from cti.state.store import CtiState
 ANNOTATION = b"#>>"
 
 
-def capture_bytes(path: Path) -> bytes:
-    """The AMI byte stream of a capture file, without its ``#>>`` annotation lines."""
+def read_capture(path: Path) -> bytes:
+    """A capture file's bytes; one named ``*.xz`` is stored xz-compressed (the large load
+    capture is kept so in the repository) and is decompressed here."""
     data = path.read_bytes()
+    return lzma.decompress(data) if path.suffix == ".xz" else data
+
+
+def capture_bytes(path: Path) -> bytes:
+    """The AMI byte stream of a capture file (``.xz`` decompressed), without its ``#>>``
+    annotation lines."""
+    data = read_capture(path)
     while data.startswith(ANNOTATION):
         data = data[data.index(b"\n") + 1 :]
     return data

@@ -15,13 +15,13 @@ from harness import Daemon, running_daemon
 from pgserver import get_server, pg_ctl  # type: ignore[attr-defined]
 
 REPO = Path(__file__).resolve().parent.parent
-CAPTURES = REPO.parent / "shared" / "ami-captures"
+CAPTURES = REPO / "tests" / "captures"
 
 
 @pytest.fixture(scope="session")
 def captures() -> Path:
     if not CAPTURES.is_dir():
-        pytest.fail(f"reference captures not found at {CAPTURES}: shared/ must sit beside the repo")
+        pytest.fail(f"reference captures not found at {CAPTURES}")
     return CAPTURES
 
 

@@ -22,7 +22,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from cti.replay import ANNOTATION
+from cti.replay import ANNOTATION, read_capture
 from cti.simulator.wire import BANNER, encode, parse_action, response
 
 _ANNOTATED = re.compile(rb"Action: (\w+)\\r\\nActionID: ([^\\]+)\\r\\n")
@@ -33,7 +33,7 @@ ACTION_GRACE_S = 1.0  # how long an answer waits for the client to send its acti
 
 def load_capture(path: Path) -> tuple[list[bytes], dict[bytes, str]]:
     """The capture's frames (after the banner) and which action each ActionID answered."""
-    data = path.read_bytes()
+    data = read_capture(path)
     actions: dict[bytes, str] = {}
     while data.startswith(ANNOTATION):
         line, _, data = data.partition(b"\n")

@@ -1,7 +1,7 @@
 """What the simulated call center looks like: queues, route points, agents' phones, callers,
 traffic.
 
-Defaults follow the real captures in ``../shared/ami-captures/`` (queues ``support`` and
+Defaults follow the real captures in ``tests/captures/`` (queues ``support`` and
 ``sales``, chan_sip agents ``SIP/1001``…, DID 4440 with explicit consent), so the simulator
 and the captures exercise the same code paths. Route points follow ``[cti-route]`` in
 ``dialplan/extensions_cti.conf``.
@@ -22,6 +22,10 @@ class MemberConfig:
     name: str
     answers: bool = True  # False: the phone rings until app_queue gives up on it
     state_interface: str = ""  # Local/ members name the device that says whether they are busy
+    # The member's own wrapuptime (``member => interface,penalty,name,state,ringinuse,
+    # wrapuptime``); 0: the queue's applies. Member events report this one, never the
+    # queue's: a real Asterisk with queues.conf's wrapuptime only says ``Wrapuptime: 0``.
+    wrapup_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +38,7 @@ class QueueConfig:
     consent: str = "explicit"
     ring_timeout_s: float = 12.0  # app_queue's member timeout, then AgentRingNoAnswer
     retry_s: float = 1.0  # pause before ringing again after a no-answer
-    wrapup_s: float = 0.0
+    wrapup_s: float = 0.0  # the queue's wrapuptime (unless a member has its own)
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -119,6 +123,9 @@ class SimConfig:
     route_points: tuple[RoutePointConfig, ...] = ()
     agi_host: str = "127.0.0.1"  # the daemon's FastAGI server (CTI_FASTAGI in the dialplan)
     agi_port: int = 4573
+    # Queue()'s timeout in the dialplan's plain queues (CTI_QUEUE_TIMEOUT_S): the caller
+    # leaves unanswered and the dialplan hangs up. None: callers wait until answered or gone.
+    queue_timeout_s: float | None = None
     # A phone called by an AMI Originate (a supervisor's, to listen in) answers after this;
     # None: it rings until Simulator.answer_originated() or the Originate's Timeout.
     originate_answer_s: float | None = 1.0
@@ -158,6 +165,7 @@ class SimConfig:
             ),
             route_points=(RoutePointConfig("collections-tr", "4442", "collections", "support",
                                            hold_s=120),),
+            queue_timeout_s=45.0,  # CTI_QUEUE_TIMEOUT_S of dialplan/extensions_cti.conf
             hostile_ratio=0.1,
         )  # fmt: skip
 

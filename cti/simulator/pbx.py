@@ -2,13 +2,17 @@
 
 Theory of operation
 -------------------
-``Pbx`` plays what Asterisk's core, chan_sip, app_queue and the project's dialplan would do
-for inbound queue calls, and hands every event, already encoded as an AMI frame, to
+``Pbx`` plays what Asterisk's core, its SIP channels, app_queue and the project's dialplan
+would do for inbound queue calls, and hands every event, already encoded as an AMI frame, to
 ``on_event``. The event names, field names and their order, ``Timestamp``, Uniqueid and
-Linkedid rules follow the real captures in ``../shared/ami-captures/`` (a member channel
+Linkedid rules follow the real captures in ``tests/captures/`` (a member channel
 shares the caller's Linkedid; list answers carry no Timestamp; ``<unknown>`` for empty caller
-ID; the noise events VarSet, Newexten and DeviceStateChange are there too, because a CTI
-server must cope with them).
+ID; the noise events VarSet and Newexten are there too, because a CTI server must cope with
+them), and what a call does follows ``tests/captures/real/``, Asterisk 22 running the
+project's asterisk-conf/ and dialplan/ (tests/component/test_simulator_conformance.py checks
+it): an agent's phone changing state (ringing, in use, free) is a QueueMemberStatus of each
+of its memberships, as app_queue reports it; there is no DeviceStateChange, which needs
+res_manager_devicestate, a module the project's modules.conf does not load.
 
 Each call is one owned task (``_run_call``) that walks the dialplan: answer, recording notice,
 consent, MixMonitor, Queue. In the queue, ``_dispatch`` rings free members by the queue's
@@ -24,6 +28,10 @@ after ``hold_s``) or ``fallback`` (an ordinary queue call from then on). A phone
 ``_Device`` whichever way it rings, so a queue never rings a phone a Dial rings, and back.
 The caller's patience starts once, before the route point: moving between extensions never
 renews it.
+
+An AMI Originate rings a phone from its endpoint's context ([agents]) and runs the
+Originate's extension once answered: a [cti-spy-<mode>] extension is ChanSpy on the agent's
+channel (ChanSpyStart/ChanSpyStop), and with option E the supervisor's leg ends with it.
 """
 
 from __future__ import annotations
@@ -69,6 +77,13 @@ SPY_DIALPLAN = {
 # OriginateResponse's Reason: the last control frame of the dialled phone.
 REASON_NO_ANSWER, REASON_ANSWERED = 3, 4
 ROUTE_CONTEXT = "cti-route"  # the route point's context in dialplan/extensions_cti.conf
+INBOUND_CONTEXT = "cti-inbound"  # where every DID of [from-trunk] goes (Goto cti-inbound,s,1)
+# The agents' phones' endpoint context (asterisk-conf/pjsip.conf): a channel Asterisk makes
+# to a phone (a queue's or Dial's leg, an Originate) is born there, at extension s.
+PHONE_CONTEXT = "agents"
+# Asterisk's cause of a ringing leg the dialling side hung up (app_queue's hangupcalls, a
+# Dial given up): none is set, 0. (26, answered elsewhere, only with Queue's C option.)
+CAUSE_NONE = 0
 
 _T = TypeVar("_T")
 
@@ -118,8 +133,12 @@ class Channel:
     bridge: str = ""
     # Channel variables: the dialplan's Set, AGI's SET VARIABLE and AMI's Setvar write them.
     variables: dict[str, str] = field(default_factory=dict)
+    # Where AMI shows the channel while it waits to run ``context``/``exten``: an
+    # Originate's leg sits in its endpoint's context at ``s`` until the phone answers.
+    waiting_in: tuple[str, str] | None = None
 
     def fields(self, prefix: str = "") -> Fields:
+        context, exten = self.waiting_in or (self.context, self.exten)
         return {
             f"{prefix}Channel": self.name,
             f"{prefix}ChannelState": str(self.state),
@@ -130,8 +149,8 @@ class Channel:
             f"{prefix}ConnectedLineName": self.connected_name or UNKNOWN,
             f"{prefix}Language": "en",
             f"{prefix}AccountCode": "",
-            f"{prefix}Context": self.context,
-            f"{prefix}Exten": self.exten,
+            f"{prefix}Context": context,
+            f"{prefix}Exten": exten,
             f"{prefix}Priority": str(self.priority),
             f"{prefix}Uniqueid": self.uniqueid,
             f"{prefix}Linkedid": self.linkedid,
@@ -146,6 +165,7 @@ class _Device:
     busy_with: str | None = None  # linkedid
     ringing: int = 0
     free_at: float = 0.0  # monotonic end of wrap-up
+    reported: int = NOT_INUSE  # the status its members' QueueMemberStatus last said
 
 
 @dataclass(eq=False, slots=True)
@@ -160,6 +180,7 @@ class _Member:
     last_pause: int = 0
     penalty: int = 0
     dynamic: bool = False
+    in_call: bool = False  # app_queue's: from AgentConnect to the end of this queue's call
 
     @property
     def interface(self) -> str:
@@ -201,6 +222,17 @@ class _Dial:
     outcome: asyncio.Future[str]  # ANSWER, or BUSY when the phone rejected the call
     task: asyncio.Task[None] | None = None  # answers after the call's answer delay
     answered_at: float | None = None  # monotonic
+
+
+@dataclass(eq=False, slots=True)
+class _Spy:
+    """ChanSpy running on an originated leg: the channel-name prefix it looks for, whom it
+    listens to now, and whether it ends with that channel (option E)."""
+
+    leg: Channel
+    prefix: str
+    ends_with_spyee: bool
+    spyee: Channel | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -248,6 +280,8 @@ class Pbx:
         self._channel_numbers = itertools.count(0)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._originated: dict[str, asyncio.Future[None]] = {}  # ringing legs, by channel
+        self._originated_devices: dict[str, str] = {}  # an Originate's leg -> its device
+        self._spies: dict[str, _Spy] = {}  # by the spying channel's name
 
     # --- events -----------------------------------------------------------------------
 
@@ -259,14 +293,21 @@ class Pbx:
         self.on_event(encode(fields))
 
     def _new_channel(self, device: str, caller_num: str, caller_name: str, linkedid: str | None,
-                     context: str, exten: str) -> Channel:  # fmt: skip
+                     context: str, exten: str, state: int = 0,
+                     waiting: bool = False) -> Channel:  # fmt: skip
+        """A new channel: an inbound call's is born ringing (Ring) in its context, a leg
+        Asterisk makes to a phone is born Down in the phone's context at ``s`` (``waiting``:
+        an Originate's, which runs ``context``/``exten`` once answered)."""
         now = time.time()
         uniqueid = f"{int(now)}.{next(self._uniqueids)}"
         name = f"{device}-{next(self._channel_numbers):08x}"
         channel = Channel(name, uniqueid, linkedid or uniqueid, caller_num, caller_name,
-                          context, exten, now)  # fmt: skip
+                          context, exten, now, state=state)  # fmt: skip
+        if waiting:
+            channel.waiting_in = (PHONE_CONTEXT, "s")
         self.channels[name] = channel
         self.emit("Newchannel", "call,all", channel.fields())
+        self._spy_look()
         return channel
 
     def _state(self, channel: Channel, state: int) -> None:
@@ -283,15 +324,41 @@ class Pbx:
         self.emit("VarSet", "dialplan,all", channel.fields(),
                   {"Variable": variable, "Value": value})  # fmt: skip
 
-    def _device_state(self, device: str, state: str) -> None:
-        self.emit("DeviceStateChange", "call,all", {"Device": device, "State": state})
+    def _device_changed(self, device_key: str | None) -> None:
+        """A phone's state changed: app_queue reports it as a QueueMemberStatus of every
+        member whose state interface it is, when the status it computes has changed."""
+        device = self.devices.get(device_key or "")
+        if device is None:
+            return
+        status = (INUSE if device.busy_with is not None else
+                  RINGING if device.ringing else NOT_INUSE)  # fmt: skip
+        if status == device.reported:
+            return
+        device.reported = status
+        for queue in self.queues.values():
+            for member in queue.members.values():
+                if member.state_interface == device_key:
+                    self.emit("QueueMemberStatus", "agent,all",
+                              self.member_fields(member, live=True))  # fmt: skip
 
     def _hangup_channel(self, channel: Channel, cause: int = 16) -> None:
         self.channels.pop(channel.name, None)
+        # ChanSpy notices first that the channel it listens to is going (ChanSpyStop), and
+        # with option E its own leg ends right after that channel's Hangup.
+        ended = [spy for spy in self._spies.values() if spy.spyee is channel]
+        for spy in ended:
+            self._spy_stop(spy)
+        own = self._spies.pop(channel.name, None)
+        if own is not None and own.spyee is not None:
+            self._spy_stop(own)
         text = {0: "Unknown", 16: "Normal Clearing", 19: "User alerting, no answer",
                 26: "Answered elsewhere"}.get(cause, "")
         self.emit("Hangup", "call,all", channel.fields(),
                   {"Cause": str(cause), "Cause-txt": text})  # fmt: skip
+        self._originated_gone(channel)
+        for spy in ended:
+            if spy.ends_with_spyee and spy.leg.name in self.channels:
+                self._dialplan_end(spy.leg)
 
     # --- calls ------------------------------------------------------------------------
 
@@ -302,7 +369,7 @@ class Pbx:
         did = point.did if point is not None else self.queues[spec.queue].config.did
         loop = asyncio.get_running_loop()
         caller = self._new_channel(self.config.trunk, spec.number, spec.name, None,
-                                   "from-trunk", did)  # fmt: skip
+                                   "from-trunk", did, state=4)  # fmt: skip
         call = _Call(spec, caller, loop.create_future(), loop.create_future(), point)
         self.calls[caller.linkedid] = call
         self._own(self._run_call(call), f"call {caller.linkedid}")
@@ -332,6 +399,12 @@ class Pbx:
             return False
         return call.agent is not None or (call.dial is not None and
                                           call.dial.answered_at is not None)  # fmt: skip
+
+    def set_phone(self, device: str, answers: bool) -> None:
+        if device not in self.devices:
+            raise KeyError(f"no phone {device!r} in the simulator "
+                           f"(phones: {', '.join(self.devices) or 'none'})")  # fmt: skip
+        self.devices[device].answers = answers
 
     def hangup(self, linkedid: str, by: str = "caller") -> None:
         call = self.calls.get(linkedid)
@@ -369,9 +442,11 @@ class Pbx:
                 call.deadline = time.monotonic() + spec.patience_s
             if point is not None:
                 return await self._route_point(call)
-            self._exten(caller, 7, "Queue", f"{spec.queue},t,,,45")
-            self._join(call, spec.queue)
-            await self._wait_in_queue(call)
+            self._exten(caller, 7, "Queue", self._queue_app_data(spec.queue))
+            self._join(call, spec.queue, self.config.queue_timeout_s)
+            if await self._wait_in_queue(call) is None:  # Queue()'s timeout: then Hangup()
+                self._exten(caller, 8, "Hangup", "")
+                self._dialplan_end(caller, call)
         finally:
             for attempt in list(call.attempts.values()):
                 if attempt.task is not None:
@@ -404,7 +479,7 @@ class Pbx:
                     self._abandon(call)
                     return ""
                 if call.leave_at is not None and now >= call.leave_at:
-                    self._let_go(call)
+                    self._let_go(call, timed_out=True)
                     return None
                 # Otherwise a Redirect to another queue's DID moved the caller out of a queue
                 # with a timeout into one without: wait on there.
@@ -420,18 +495,19 @@ class Pbx:
         return bool(done)
 
     def _arrive(self, call: _Call) -> None:
+        """[from-trunk] sets the DID's queue and consent mode and goes to [cti-inbound],
+        which answers: the caller, born ringing, is Up there (no Newstate to Ring)."""
         c = call.caller
         for variable, value in (("SIPURI", f"sip:{c.caller_num}@203.0.113.10:5060"),
                                 ("SIPDOMAIN", "203.0.113.10"),
                                 ("SIPCALLID", f"{uuid.uuid4().hex[:12]}@203.0.113.10")):
             self._varset(c, variable, value)
-        self._state(c, 4)
-        self._device_state(self.config.trunk, "INVALID")
         self._exten(c, 1, "NoOp", f"Inbound {call.spec.queue}")
-        self._exten(c, 2, "Set", "CHANNEL(language)=en")
-        self._exten(c, 3, "Answer", "")
+        self._exten(c, 5, "Goto", f"{INBOUND_CONTEXT},s,1")
+        c.context, c.exten = INBOUND_CONTEXT, "s"
+        self._exten(c, 1, "Set", "CHANNEL(language)=en")
+        self._exten(c, 2, "Answer", "")
         self._state(c, 6)
-        self._device_state(self.config.trunk, "INVALID")
 
     def _consent(self, call: _Call, consent: str, mode: str) -> None:
         c = call.caller
@@ -456,15 +532,32 @@ class Pbx:
         self.emit("HangupRequest", "call,all", call.caller.fields())
         self._hangup_channel(call.caller)
 
-    def _join(self, call: _Call, queue_name: str) -> None:
+    def _dialplan_end(self, channel: Channel, call: _Call | None = None) -> None:
+        """The dialplan hangs the channel up (Hangup(), or no next priority): a soft hangup
+        request, then the Hangup, as after a Queue() timeout (queue-timeout.ami)."""
+        self.emit("SoftHangupRequest", "call,all", channel.fields(), {"Cause": "16"})
+        if call is None:  # a leg of its own (the supervisor's): its end has no cause
+            self._hangup_channel(channel, cause=CAUSE_NONE)
+            return
+        self._hangup_channel(channel)
+        self._cdr(call, "ANSWERED", None, "Hangup", "")
+
+    def _queue_app_data(self, queue: str, timeout_s: float | None = None) -> str:
+        """Queue()'s arguments as the dialplan writes them: Queue(<queue>,t,,,<timeout>)."""
+        timeout = self.config.queue_timeout_s if timeout_s is None else timeout_s
+        return f"{queue},t,,,{timeout:g}" if timeout is not None else f"{queue},t"
+
+    def _join(self, call: _Call, queue_name: str, timeout_s: float | None = None) -> None:
+        """The caller enters ``queue_name``; ``timeout_s``: Queue()'s timeout argument."""
         queue = self.queues[queue_name]
         call.queue, call.joined, call.leave_at = queue_name, time.monotonic(), None
+        if timeout_s is not None:
+            call.leave_at = call.joined + timeout_s
         # app_queue seats a caller behind everyone of the same or a higher priority.
         position = next((i for i, other in enumerate(queue.waiting)
                          if other.priority < call.priority), len(queue.waiting))  # fmt: skip
         queue.waiting.insert(position, call)
         call.original_position = position + 1
-        self._device_state(f"Queue:{queue_name}", "RINGING")
         self.emit("QueueCallerJoin", "agent,all", call.caller.fields(), {
             "Queue": queue_name, "Position": str(position + 1),
             "Count": str(len(queue.waiting)),
@@ -483,9 +576,17 @@ class Pbx:
             "HoldTime": str(int(time.monotonic() - call.joined)),
         })  # fmt: skip
 
-    def _let_go(self, call: _Call) -> None:
+    def _let_go(self, call: _Call, timed_out: bool = False) -> None:
         """The caller leaves the queue unanswered and stays on the line: Queue()'s timeout,
-        or a Redirect (Asterisk's async goto hangs nothing up, so no HangupRequest)."""
+        or a Redirect (Asterisk's async goto hangs nothing up, so no HangupRequest). A phone
+        ringing at the timeout rang out: app_queue caps each ring at the time the caller has
+        left and reports it as any ring that ran out (AgentRingNoAnswer, then DialEnd
+        NOANSWER and CANCEL: ring-no-answer.ami of tests/captures/real/)."""
+        if timed_out:
+            for attempt in list(call.attempts.values()):
+                if attempt.task is not None:
+                    attempt.task.cancel()
+                self._no_answer(call, attempt)
         self._stop_ringing(call)
         self._record_abandoned(call)
         self._leave(call)
@@ -494,8 +595,6 @@ class Pbx:
         queue = self.queues[call.queue]
         position = queue.waiting.index(call) + 1
         queue.waiting.remove(call)
-        if not queue.waiting:
-            self._device_state(f"Queue:{call.queue}", "NOT_INUSE")
         self.emit("QueueCallerLeave", "agent,all", call.caller.fields(), {
             "Queue": call.queue, "Position": str(position), "Count": str(len(queue.waiting)),
         })  # fmt: skip
@@ -614,8 +713,7 @@ class Pbx:
         point = self._goto(call, "hold")
         self._queue_priority(call)
         self._exten(call.caller, 2, "Queue", f"{point.hold_queue},,,,{point.hold_s:g}")
-        self._join(call, point.hold_queue)
-        call.leave_at = call.joined + point.hold_s
+        self._join(call, point.hold_queue, point.hold_s)
         step = await self._wait_in_queue(call)
         if step is None:  # held too long: the daemon may be down
             self._exten(call.caller, 3, "Goto", "fallback,1")
@@ -626,9 +724,14 @@ class Pbx:
         """``fallback``: the plain queue, at the priority the daemon gave the call."""
         point = self._goto(call, "fallback")
         self._queue_priority(call)
-        self._exten(call.caller, 2, "Queue", f"{point.fallback_queue},t,,,45")
-        self._join(call, point.fallback_queue)
-        return await self._wait_in_queue(call) or ""
+        self._exten(call.caller, 2, "Queue", self._queue_app_data(point.fallback_queue))
+        self._join(call, point.fallback_queue, self.config.queue_timeout_s)
+        step = await self._wait_in_queue(call)
+        if step is None:  # Queue()'s timeout: then Hangup()
+            self._exten(call.caller, 3, "Hangup", "")
+            self._dialplan_end(call.caller, call)
+            return ""
+        return step
 
     def _queue_priority(self, call: _Call) -> None:
         value = call.caller.variables.get("CTI_ROUTE_PRIORITY", "0")
@@ -668,19 +771,22 @@ class Pbx:
         assert device_name is not None
         device = self.devices[device_name]
         device.ringing += 1
-        leg = self._new_channel(interface, "", "", caller.linkedid, "agents", caller.exten)
+        leg = self._new_channel(interface, "", "", caller.linkedid, PHONE_CONTEXT, "s")
         leg.application, leg.app_data = "AppDial", "(Outgoing Line)"
         leg.connected_num, leg.connected_name = caller.caller_num, caller.caller_name
         dial = _Dial(interface, device_name, leg, app_data,
                      asyncio.get_running_loop().create_future())  # fmt: skip
         call.dial = dial
+        self.emit("NewConnectedLine", "call,all", leg.fields())
+        # A real Dial(PJSIP/1001) says DialString: 1001 (route-point-answered.ami), app_queue
+        # the member's whole interface. The daemon does not read DialString; tests of the
+        # simulator match the route point's Dial by its interface here.
         self.emit("DialBegin", "call,all", caller.fields(), leg.fields("Dest"),
                   {"DialString": interface})  # fmt: skip
         self._state(leg, 5)
-        self.emit("NewConnectedLine", "call,all", leg.fields())
+        self._device_changed(device_name)
         self.emit("DialState", "call,all", caller.fields(), leg.fields("Dest"),
                   {"DialStatus": "RINGING"})  # fmt: skip
-        self._device_state(interface, "NOT_INUSE")
         delay = call.spec.answer_after
         if device.answers and delay is not None and delay < ring_s:
             dial.task = self._own(self._dial_rings(call, dial, delay), f"ring {leg.name}")
@@ -700,6 +806,7 @@ class Pbx:
         device.busy_with = call.caller.linkedid
         dial.answered_at = time.monotonic()
         self._state(dial.channel, 6)
+        self._device_changed(dial.device)
         self.emit("DialEnd", "call,all", call.caller.fields(), dial.channel.fields("Dest"),
                   {"DialStatus": "ANSWER"})  # fmt: skip
         self._bridge(dial.channel, call.caller)
@@ -713,7 +820,8 @@ class Pbx:
         call.dial = None
         self.emit("DialEnd", "call,all", call.caller.fields(), dial.channel.fields("Dest"),
                   {"DialStatus": status})  # fmt: skip
-        self._hangup_channel(dial.channel)
+        self._hangup_channel(dial.channel, CAUSE_NONE)
+        self._device_changed(dial.device)
         self.dispatch()  # the phone is free for queue callers again
 
     def _dial_abandon(self, call: _Call, dial: _Dial) -> None:
@@ -734,7 +842,7 @@ class Pbx:
         self._cdr(call, "ANSWERED", leg, "Dial", dial.app_data)
         self._hangup_channel(caller)
         self.devices[dial.device].busy_with = None
-        self._device_state(dial.interface, "NOT_INUSE")
+        self._device_changed(dial.device)
         self.dispatch()
 
     # --- ringing members --------------------------------------------------------------
@@ -781,8 +889,7 @@ class Pbx:
         caller = call.caller
         device = self.devices[member.state_interface]
         device.ringing += 1
-        leg = self._new_channel(member.interface, "", "", caller.linkedid, "agents",
-                                caller.exten)  # fmt: skip
+        leg = self._new_channel(member.interface, "", "", caller.linkedid, PHONE_CONTEXT, "s")
         leg.application, leg.app_data = "AppQueue", "(Outgoing Line)"
         attempt = _Attempt(member, leg, time.monotonic())
         call.attempts[member.interface] = attempt
@@ -795,9 +902,9 @@ class Pbx:
                   {"DialString": member.interface})  # fmt: skip
         self._state(leg, 5)
         self.emit("NewConnectedLine", "call,all", leg.fields())
+        self._device_changed(member.state_interface)
         self.emit("DialState", "call,all", caller.fields(), leg.fields("Dest"),
                   {"DialStatus": "RINGING"})  # fmt: skip
-        self._device_state(member.interface, "NOT_INUSE")
         attempt.task = self._own(self._ring_until(call, attempt), f"ring {leg.name}")
 
     async def _ring_until(self, call: _Call, attempt: _Attempt) -> None:
@@ -815,13 +922,14 @@ class Pbx:
         self.dispatch()
 
     def _end_ring(self, call: _Call, attempt: _Attempt, statuses: tuple[str, ...],
-                  cause: int = 16) -> None:  # fmt: skip
+                  cause: int = CAUSE_NONE) -> None:  # fmt: skip
         call.attempts.pop(attempt.member.interface, None)
         self.devices[attempt.member.state_interface].ringing -= 1
         for status in statuses:
             self.emit("DialEnd", "call,all", call.caller.fields(), attempt.channel.fields("Dest"),
                       {"DialStatus": status})  # fmt: skip
         self._hangup_channel(attempt.channel, cause)
+        self._device_changed(attempt.member.state_interface)
 
     def _stop_ringing(self, call: _Call, statuses: tuple[str, ...] = ("CANCEL",)) -> None:
         for attempt in list(call.attempts.values()):
@@ -849,7 +957,7 @@ class Pbx:
         for other in list(call.attempts.values()):  # ringall: the others stop ringing
             if other.task is not None:
                 other.task.cancel()
-            self._end_ring(call, other, ("CANCEL",), cause=26)
+            self._end_ring(call, other, ("CANCEL",))
         device = self.devices[member.state_interface]
         device.ringing -= 1
         device.busy_with = caller.linkedid
@@ -866,6 +974,11 @@ class Pbx:
             "MemberName": member.config.name, "HoldTime": str(hold),
             "RingTime": str(int(now - attempt.started)),
         })  # fmt: skip
+        # The phone in use comes from Asterisk's device state thread, before or after
+        # AgentConnect (InCall 0 or 1: two recordings of consent-declined.ami differed);
+        # here after it.
+        member.in_call = True
+        self._device_changed(member.state_interface)
         self._bridge(leg, caller)
         call.connected.set_result(attempt)
         self.dispatch()  # phones that stopped ringing here may take the next caller
@@ -906,7 +1019,10 @@ class Pbx:
         queue.completed += 1
         queue.talk_total += talk
         first, second = (caller, leg) if by == "caller" else (leg, caller)
+        device = self.devices[member.state_interface]
         self.emit("HangupRequest", "call,all", first.fields())
+        # app_queue's wrap-up: the member's own wrapuptime, else the queue's.
+        wrapup_s = member.config.wrapup_s or queue.config.wrapup_s
         self.emit("AgentComplete", "agent,all", caller.fields(), leg.fields("Dest"), {
             "Queue": call.queue, "Interface": member.interface,
             "MemberName": member.config.name, "HoldTime": str(hold), "TalkTime": str(talk),
@@ -916,15 +1032,17 @@ class Pbx:
         self._hangup_channel(leg)
         self._cdr(call, "ANSWERED", leg)
         self._hangup_channel(caller)
+        # The phone is free (QueueMemberStatus) only once the legs have hung up, after
+        # AgentComplete, as in every answered call of tests/captures/real/.
         member.calls_taken += 1
         member.last_call = int(time.time())
         for m in self._memberships(member.interface):
             m.calls_taken, m.last_call = member.calls_taken, member.last_call
-        device = self.devices[member.state_interface]
+        member.in_call = False
         device.busy_with = None
-        device.free_at = time.monotonic() + queue.config.wrapup_s
-        asyncio.get_running_loop().call_later(queue.config.wrapup_s + 0.01, self.dispatch)
-        self._device_state(member.interface, "NOT_INUSE")
+        device.free_at = time.monotonic() + wrapup_s
+        self._device_changed(member.state_interface)
+        asyncio.get_running_loop().call_later(wrapup_s + 0.01, self.dispatch)
 
     def _abandon(self, call: _Call) -> None:
         """The caller hangs up in the queue: the far end's BYE is a HangupRequest, before
@@ -950,7 +1068,7 @@ class Pbx:
             "DestinationContext": c.context, "CallerID": f'"{c.caller_name}" <{c.caller_num}>',
             "Channel": c.name, "DestinationChannel": leg.name if leg else "",
             "LastApplication": application,
-            "LastData": f"{call.queue},t,,,45" if data is None else data,
+            "LastData": self._queue_app_data(call.queue) if data is None else data,
             "StartTime": started, "AnswerTime": started, "EndTime": ended,
             "Duration": duration, "BillableSeconds": duration, "Disposition": disposition,
             "AMAFlags": "DOCUMENTATION", "UniqueID": c.uniqueid, "UserField": "",
@@ -963,12 +1081,14 @@ class Pbx:
         return [q.members[interface] for q in self.queues.values() if interface in q.members]
 
     def _member_status(self, member: _Member) -> tuple[int, bool]:
+        """The member's Status (its device's) and InCall (app_queue's own flag: set at
+        AgentConnect of this queue's call, so never for a call Dial or an Originate made)."""
         device = self.devices.get(member.state_interface)
         if device is None:
-            return NOT_INUSE, False
+            return NOT_INUSE, member.in_call
         if device.busy_with is not None:
-            return INUSE, True
-        return (RINGING if device.ringing else NOT_INUSE), False
+            return INUSE, member.in_call
+        return (RINGING if device.ringing else NOT_INUSE), member.in_call
 
     def member_fields(self, member: _Member, live: bool) -> Fields:
         """QueueMember list items say Name/Location; live member events MemberName/Interface."""
@@ -989,7 +1109,7 @@ class Pbx:
         })  # fmt: skip
         if live:
             fields["Ringinuse"] = "0"
-        fields["Wrapuptime"] = str(int(self.queues[member.queue].config.wrapup_s))
+        fields["Wrapuptime"] = str(int(member.config.wrapup_s))
         return fields
 
     def queue_pause(self, action_id: str | None, interface: str, paused: bool, queue: str,
@@ -1057,7 +1177,7 @@ class Pbx:
                 if attempt.channel is channel:
                     if attempt.task is not None:
                         attempt.task.cancel()
-                    self._end_ring(call, attempt, ("BUSY",))
+                    self._end_ring(call, attempt, ("BUSY",), cause=16)
                     call.retry_at = time.monotonic() + self.queues[call.queue].config.retry_s
         return response(action_id, True, "Channel Hungup")
 
@@ -1078,8 +1198,8 @@ class Pbx:
         if call is not None and channel is call.caller and call.queue and target is not None \
                 and call in self.queues[call.queue].waiting:  # fmt: skip
             self._let_go(call)
-            self._exten(channel, 2, "Queue", f"{target.config.name},t,,,45")
-            self._join(call, target.config.name)
+            self._exten(channel, 2, "Queue", self._queue_app_data(target.config.name))
+            self._join(call, target.config.name, self.config.queue_timeout_s)
         return response(action_id, True, "Redirect successful")
 
     def setvar(self, action_id: str | None, name: str, variable: str, value: str) -> Fields:
@@ -1100,7 +1220,12 @@ class Pbx:
         daemon sends): "Originate successfully queued" at once; the phone rings, and the
         OriginateResponse event with the same ActionID follows when it answers (after
         ``config.originate_answer_s``, or at ``answer_originated()``) or when the action's
-        Timeout runs out. The answered leg then runs its extension (``_run_originated``)."""
+        Timeout runs out. The answered leg then runs its extension (``_run_originated``).
+
+        As in supervisor-listen.ami (tests/captures/real/): the leg is born Down in the
+        phone's context at ``s`` without caller ID, gets the Originate's CallerID
+        (NewCallerid), is dialled like a Dial's leg (DialBegin and DialEnd without a calling
+        channel), and moves to the Originate's context and extension once answered."""
         target = fields.get("Channel", "")
         if "/" not in target:
             return response(action_id, False, "Invalid channel")
@@ -1110,10 +1235,21 @@ class Pbx:
             return response(action_id, False, "Invalid timeout")
         display, _, number = fields.get("CallerID", "").partition("<")  # "Name" <number>
         context, exten = fields.get("Context", "default"), fields.get("Exten", "s")
-        leg = self._new_channel(target, number.rstrip(">").strip(), display.strip(' "'), None,
-                                context, exten)  # fmt: skip
+        leg = self._new_channel(target, "", "", None, context, exten, waiting=True)
+        leg.caller_num, leg.caller_name = number.rstrip(">").strip(), display.strip(' "')
+        self.emit("NewCallerid", "call,all", leg.fields(),
+                  {"CID-CallingPres": "0 (Presentation Allowed, Not Screened)"})  # fmt: skip
+        leg.connected_num, leg.connected_name = leg.caller_num, leg.caller_name
         leg.application, leg.app_data = fields.get("Application", ""), fields.get("Data", "")
+        device = self._device_of(target)
+        if device is not None:
+            self._originated_devices[leg.name] = device
+            self.devices[device].ringing += 1
+        self.emit("DialBegin", "call,all", leg.fields("Dest"),
+                  {"DialString": target.split("/", 1)[-1]})  # fmt: skip
         self._state(leg, 5)
+        self._device_changed(device)
+        self.emit("DialState", "call,all", leg.fields("Dest"), {"DialStatus": "RINGING"})
         answered = self._originated[leg.name] = asyncio.get_running_loop().create_future()
         self._own(self._ring_originated(leg, action_id, answered, timeout_s),
                   f"originate {leg.name}")  # fmt: skip
@@ -1136,22 +1272,45 @@ class Pbx:
         finally:
             del self._originated[leg.name]
         picked_up = answered.done() or ring_s < timeout_s
+        # manager.c names the extension, or the application, that the leg was to run.
+        target: Fields = ({"Application": leg.application, "Data": leg.app_data}
+                          if leg.application else {"Context": leg.context, "Exten": leg.exten})
         outcome: Fields = {
             "ActionID": action_id or "", "Response": "Success", "Channel": leg.name,
-            "Context": leg.context, "Exten": leg.exten, "Application": leg.application,
-            "Data": leg.app_data, "Reason": str(REASON_ANSWERED), "Uniqueid": leg.uniqueid,
+            **target, "Reason": str(REASON_ANSWERED), "Uniqueid": leg.uniqueid,
             "CallerIDNum": leg.caller_num or UNKNOWN, "CallerIDName": leg.caller_name or UNKNOWN,
         }  # fmt: skip
         if not picked_up or leg.name not in self.channels:  # no answer, or hung up meanwhile
             if leg.name in self.channels:
+                self.emit("DialEnd", "call,all", leg.fields("Dest"), {"DialStatus": "NOANSWER"})
                 self._hangup_channel(leg, cause=19)
             outcome |= {"Response": "Failure", "Reason": str(REASON_NO_ANSWER),
                         "Uniqueid": "<null>"}  # fmt: skip
             self.emit("OriginateResponse", "call,all", outcome)
             return
+        device = self._originated_devices.get(leg.name)
+        if device is not None:
+            self.devices[device].ringing -= 1
+            self.devices[device].busy_with = leg.linkedid
         self._state(leg, 6)
+        self._device_changed(device)
+        self.emit("DialEnd", "call,all", leg.fields("Dest"), {"DialStatus": "ANSWER"})
         self.emit("OriginateResponse", "call,all", outcome)
+        leg.waiting_in = None  # in the Originate's extension (or application) from now on
         self._run_originated(leg)
+
+    def _originated_gone(self, channel: Channel) -> None:
+        """An Originate's leg hung up: its phone is free again (or stops ringing)."""
+        device = self._originated_devices.pop(channel.name, None)
+        if device is None:
+            return
+        phone = self.devices[device]
+        if phone.busy_with == channel.linkedid:
+            phone.busy_with = None
+        elif channel.state != 6:
+            phone.ringing -= 1
+        self._device_changed(device)
+        self.dispatch()
 
     def _run_originated(self, leg: Channel) -> None:
         """The answered leg enters the dialplan: a [cti-spy-<mode>] extension starts ChanSpy
@@ -1163,7 +1322,30 @@ class Pbx:
         if spy is None or not extension_matches(spy[0], leg.exten):
             self._hangup_channel(leg)
             return
-        self._exten(leg, 1, "ChanSpy", f"PJSIP/{leg.exten}-,{spy[1]}")
+        prefix = f"PJSIP/{leg.exten}-"
+        self._exten(leg, 1, "ChanSpy", f"{prefix},{spy[1]}")
+        self._spies[leg.name] = _Spy(leg, prefix, ends_with_spyee="E" in spy[1])
+        self._spy_look()
+
+    def _spy_look(self) -> None:
+        """ChanSpy without a channel to listen to keeps looking: the first channel whose
+        name starts with its prefix (the agent's call leg) is spied on (ChanSpyStart)."""
+        for spy in self._spies.values():
+            if spy.spyee is not None:
+                continue
+            spyee = next((c for c in self.channels.values()
+                          if c.name.startswith(spy.prefix) and c is not spy.leg), None)  # fmt: skip
+            if spyee is not None:
+                spy.spyee = spyee
+                self.emit("ChanSpyStart", "call,all", spy.leg.fields("Spyer"),
+                          spyee.fields("Spyee"))  # fmt: skip
+
+    def _spy_stop(self, spy: _Spy) -> None:
+        assert spy.spyee is not None
+        self.emit("ChanSpyStop", "call,all", spy.leg.fields("Spyer"), spy.spyee.fields("Spyee"))
+        spy.spyee = None
+        if spy.ends_with_spyee:
+            self._spies.pop(spy.leg.name, None)
 
     def mixmonitor_mute(self, action_id: str | None, name: str, state: str) -> Fields:
         channel = self.channels.get(name)

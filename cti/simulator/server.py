@@ -253,6 +253,11 @@ class Simulator:
     def is_answered(self, linkedid: str) -> bool:
         return self.pbx.is_answered(linkedid)
 
+    def set_phone(self, device: str, answers: bool) -> None:
+        """From now on the phone ``device`` (a member's state interface) answers when it
+        rings, or rings until app_queue or the Dial gives up on it."""
+        self.pbx.set_phone(device, answers)
+
     async def hangup(self, linkedid: str, by: str = "caller") -> None:
         self.pbx.hangup(linkedid, by)
         await asyncio.sleep(0)  # let the call's task emit its hangup events

@@ -25,7 +25,7 @@ CAPTURE_CALLS = {
     "basic-queue-calls.ami": 5,
     "ring-no-answer.ami": 2,
     "login-snapshot-midcall.ami": 3,
-    "load-6cps.ami": 240,
+    "load-6cps.ami.xz": 240,
 }
 
 
@@ -107,7 +107,7 @@ async def test_database_outage_mid_stream_loses_and_duplicates_nothing(
     database = Database(url)
     writer = CallLogWriter(database, Spool(tmp_path / "spool"), "TR")
     task = asyncio.create_task(writer.run())
-    data = capture_bytes(captures / "load-6cps.ami")
+    data = capture_bytes(captures / "load-6cps.ami.xz")
     half = data.index(b"\r\n\r\n", len(data) // 2) + 4
     try:
         # First half with the database up: the pipeline hands changes to the writer.

@@ -23,7 +23,7 @@ from cti.replay import capture_bytes, replay
 from cti.state.changes import AgentState
 
 CAPTURES = ("basic-queue-calls.ami", "ring-no-answer.ami", "login-snapshot-midcall.ami",
-            "load-6cps.ami")
+            "load-6cps.ami.xz")
 # Label values we allow; anything else (a caller number, a channel, a Linkedid) is a leak.
 BOUNDED_LABELS = {
     "queue": re.compile(r"^(support|sales|bulk|billing)$"),

@@ -19,12 +19,12 @@ from harness import Daemon, handled_call, next_message, running_daemon, signed_i
 from cti.calllog.spool import Spool
 from cti.calllog.writer import CallLogWriter
 from cti.keys import DATABASE, METRICS, STATE
-from cti.replay import capture_bytes, replay
+from cti.replay import capture_bytes, read_capture, replay
 
 
 def capture_period(path: Path) -> dict[str, str]:
     """from/to around a capture's first and last Timestamp."""
-    stamps = [float(s) for s in re.findall(rb"Timestamp: ([0-9.]+)", path.read_bytes())]
+    stamps = [float(s) for s in re.findall(rb"Timestamp: ([0-9.]+)", read_capture(path))]
     return {"from": datetime.fromtimestamp(int(min(stamps)) - 1, UTC).isoformat(),
             "to": datetime.fromtimestamp(int(max(stamps)) + 2, UTC).isoformat()}
 
@@ -47,7 +47,7 @@ async def kpi(session: aiohttp.ClientSession, **params: Any) -> dict[str, Any]:
 async def test_kpis_from_replayed_captures_match_the_readme(
     daemon: Daemon, captures: Path, tmp_path: Path
 ) -> None:
-    names = ("basic-queue-calls.ami", "ring-no-answer.ami", "load-6cps.ami")
+    names = ("basic-queue-calls.ami", "ring-no-answer.ami", "load-6cps.ami.xz")
     await replay_captures(daemon, captures, names, tmp_path / "replay.spool")
     boss, _ = await signed_in(daemon, "boss")
     async with boss:

@@ -1,4 +1,4 @@
-"""Every capture yields the call facts its README states (../shared/ami-captures/README.md)."""
+"""Every capture yields the call facts its README states (tests/captures/README.md)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_login_snapshot_midcall_yields_three_calls(captures: Path) -> None:
 
 
 def test_load_capture(captures: Path) -> None:
-    records, pipeline = replay(capture_bytes(captures / "load-6cps.ami"), chunk_size=4096)
+    records, pipeline = replay(capture_bytes(captures / "load-6cps.ami.xz"), chunk_size=4096)
     assert len(records) == 240
     assert all(r.outcome is Outcome.ANSWERED for r in records)
     assert sum(r.consent == "granted" for r in records) == 180

@@ -2,7 +2,7 @@
 
 app_queue sends QueueCallerAbandon for every exit without an agent (Asterisk 20 seen doing it
 for a Queue() timeout and for a Redirect); only a caller who hung up is preceded by their
-channel's HangupRequest (``../shared/ami-captures/ring-no-answer.ami``, Ali Kaya). Messages
+channel's HangupRequest (``tests/captures/ring-no-answer.ami``, Ali Kaya). Messages
 are shaped like the captures' and go through the frame splitter or ``to_event`` as the live
 stream does. Supervisors' ChanSpy legs must leave no call record.
 """

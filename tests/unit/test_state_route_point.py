@@ -1,7 +1,7 @@
 """The state core follows calls the ACD's route point dials itself (Dial, not app_queue):
 screen-pop, answer, wait from the route point on, ring-no-answer, and the fallback queue.
 
-Messages are shaped like ``../shared/ami-captures/basic-queue-calls.ami`` (DialBegin and
+Messages are shaped like ``tests/captures/basic-queue-calls.ami`` (DialBegin and
 DialEnd there come from app_queue; a dialplan Dial sends the same fields without the
 AgentCalled before it) and go through ``to_event`` like the live stream.
 """
