@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from feeding import ami_event
 
 from cti.ami import events as ev
 from cti.ami.events import WANTED_EVENTS, to_event
@@ -61,13 +62,7 @@ class Center:
                       Paused="0")
 
     def send(self, event: str, ts: float, *parts: dict[str, str], **fields: str) -> list[Change]:
-        message = {"Event": event, "Timestamp": f"{ts:.6f}"}
-        for part in parts:
-            message.update(part)
-        message.update(fields)
-        built = to_event(message)
-        assert built is not None, message
-        out = self.state.apply(built)
+        out = self.state.apply(ami_event(event, ts, *parts, **fields))
         self.metrics.offer(out)
         self.changes += out
         return out

@@ -8,6 +8,8 @@ AgentCalled before it) and go through ``to_event`` like the live stream.
 
 from __future__ import annotations
 
+from feeding import ami_event
+
 from cti.ami.events import to_event
 from cti.state.changes import (
     AgentRingEnded,
@@ -51,13 +53,7 @@ class Center:
                       Paused="0")
 
     def send(self, event: str, ts: float, *parts: dict[str, str], **fields: str) -> list[Change]:
-        message = {"Event": event, "Timestamp": f"{ts:.6f}"}
-        for part in parts:
-            message.update(part)
-        message.update(fields)
-        built = to_event(message)
-        assert built is not None, message
-        out = self.state.apply(built)
+        out = self.state.apply(ami_event(event, ts, *parts, **fields))
         self.changes += out
         return out
 

@@ -8,7 +8,9 @@ go through ``to_event`` like the live stream; time is the events' own Timestamp.
 
 from __future__ import annotations
 
-from cti.ami.events import ListCompleted, ListStarted, Tick, to_event
+from feeding import ami_event
+
+from cti.ami.events import ListCompleted, ListStarted, Tick
 from cti.state.changes import AgentState, AgentStateChanged, Change
 from cti.state.store import CtiState
 
@@ -35,13 +37,7 @@ class Center:
                       Wrapuptime=str(wrapup_s))  # fmt: skip
 
     def send(self, event: str, ts: float, *parts: dict[str, str], **fields: str) -> list[Change]:
-        message = {"Event": event, "Timestamp": f"{ts:.6f}"}
-        for part in parts:
-            message.update(part)
-        message.update(fields)
-        built = to_event(message)
-        assert built is not None, message
-        out = self.state.apply(built)
+        out = self.state.apply(ami_event(event, ts, *parts, **fields))
         self.changes += out
         return out
 
