@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -53,6 +53,27 @@ def frames(data: bytes) -> list[dict[str, str]]:
         if fields:
             out.append(fields)
     return out
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Poll ``condition`` until it holds (the test fails with TimeoutError otherwise)."""
+
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+@asynccontextmanager
+async def running_simulator(config: SimConfig) -> AsyncIterator[Simulator]:
+    """The simulator with ``config`` on a free port, stopped afterwards."""
+    sim = Simulator(config, host="127.0.0.1", port=0)
+    await sim.start()
+    try:
+        yield sim
+    finally:
+        await sim.stop()
 
 
 def free_port() -> int:

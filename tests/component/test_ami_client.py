@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import running_simulator, wait_until
 
 from cti.ami import actions
 from cti.ami.connection import AmiAuthError, AmiClient, AmiConfig
@@ -40,23 +41,9 @@ class Recorder:
         return [c.up for c in self.changes if isinstance(c, LinkChanged)]
 
 
-async def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(poll(), timeout)
-
-
-@contextlib.asynccontextmanager
-async def simulator(**overrides: Any) -> AsyncIterator[Simulator]:
-    config = replace(SimConfig.demo(), username="cti", secret=SECRET, **overrides)
-    sim = Simulator(config, host="127.0.0.1", port=0)
-    await sim.start()
-    try:
-        yield sim
-    finally:
-        await sim.stop()
+def simulator(**overrides: Any) -> contextlib.AbstractAsyncContextManager[Simulator]:
+    return running_simulator(replace(SimConfig.demo(), username="cti", secret=SECRET,
+                                     **overrides))  # fmt: skip
 
 
 @contextlib.asynccontextmanager

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from harness import running_simulator, wait_until
 
 from cti.ami import actions
 from cti.ami.connection import AmiClient, AmiConfig
@@ -21,24 +23,9 @@ from cti.state.store import CtiState
 SECRET = "s3cret"
 
 
-async def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout)
-
-
-@contextlib.asynccontextmanager
-async def simulator(**overrides: Any) -> AsyncIterator[Simulator]:
-    config = replace(SimConfig.demo(), username="cti", secret=SECRET, arrival_rate=0,
-                     **overrides)  # fmt: skip
-    sim = Simulator(config, host="127.0.0.1", port=0)
-    await sim.start()
-    try:
-        yield sim
-    finally:
-        await sim.stop()
+def simulator(**overrides: Any) -> contextlib.AbstractAsyncContextManager[Simulator]:
+    return running_simulator(replace(SimConfig.demo(), username="cti", secret=SECRET,
+                                     arrival_rate=0, **overrides))  # fmt: skip
 
 
 @dataclass

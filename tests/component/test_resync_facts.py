@@ -6,32 +6,22 @@ time unknown (NULL), not the resync's time. No mocks; no timing asserts."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from harness import daemon_on, live_sim_config
+from harness import daemon_on, live_sim_config, running_simulator, wait_until
 
 from cti.ami.connection import AmiClient, AmiConfig
 from cti.keys import AMI, DATABASE, STATE
 from cti.pipeline import Pipeline
-from cti.simulator import SimConfig, Simulator
+from cti.simulator import SimConfig
 from cti.state.changes import CallEnded, CallRecord, Change, Outcome
 from cti.state.store import CtiState
 
 SECRET = "s3cret"
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(poll(), timeout)
 
 
 def born(linkedid: str) -> float:
@@ -50,19 +40,11 @@ class Recorder:
         return {c.record.linkedid: c.record for c in self.changes if isinstance(c, CallEnded)}
 
 
-@contextlib.asynccontextmanager
-async def simulator(config: SimConfig) -> AsyncIterator[Simulator]:
-    sim = Simulator(config, host="127.0.0.1", port=0)
-    await sim.start()
-    try:
-        yield sim
-    finally:
-        await sim.stop()
 
 
 async def test_a_client_that_logs_in_after_the_consent_step_learns_consent_and_recording() -> None:
     config = replace(SimConfig.demo(), username="cti", secret=SECRET, arrival_rate=0)
-    async with simulator(config) as sim:
+    async with running_simulator(config) as sim:
         granted = await sim.place_call("905301110001", "Zeynep Arslan", "support",
                                        consent="granted", answer_after=0.1, talk_s=60)
         declined = await sim.place_call("905301110002", "Emre Şahin", "support",
@@ -105,7 +87,7 @@ async def calls_row(pool: asyncpg.Pool, linkedid: str) -> asyncpg.Record:
 async def test_a_daemon_started_after_the_consent_step_logs_consent_recording_and_start(
     database_url: str, tmp_path: Path
 ) -> None:
-    async with simulator(live_sim_config()) as sim:
+    async with running_simulator(live_sim_config()) as sim:
         linkedid = await sim.place_call("905321112233", "Fatma Demir", "support",
                                         consent="granted", answer_after=0.1, talk_s=60)
         await wait_until(lambda: sim.is_answered(linkedid))
@@ -123,7 +105,7 @@ async def test_a_daemon_started_after_the_consent_step_logs_consent_recording_an
 async def test_a_call_that_ended_while_the_link_was_down_is_logged_with_unknown_end_and_talk(
     database_url: str, tmp_path: Path
 ) -> None:
-    async with simulator(live_sim_config()) as sim, daemon_on(sim, database_url,
+    async with running_simulator(live_sim_config()) as sim, daemon_on(sim, database_url,
                                                                tmp_path) as daemon:  # fmt: skip
         state = daemon.app[STATE]
         await asyncio.wait_for(daemon.app[AMI].first_login, 10)
