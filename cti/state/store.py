@@ -59,6 +59,7 @@ from cti.state.changes import (
     Change,
     ConsentRecorded,
     LinkChanged,
+    Outcome,
     QueueChanged,
     RoutedRingMissed,
     RouteFellBack,
@@ -305,8 +306,15 @@ class CtiState:
                 agent.talking = None
                 self._routed_call_over(agent, call, ts, lost)
                 self._announce_agent(agent, ts, out)
-        if not call.spy:  # a supervisor listening in is not a call of the center
-            out.append(CallEnded(ts, call.to_record(ended_at, lost)))
+        if call.spy:  # a supervisor listening in is not a call of the center
+            return
+        record = call.to_record(ended_at, lost)
+        if call.route is not None and not call.abandoned and record.outcome is Outcome.ABANDONED:
+            # A routed caller who hung up outside any queue (while the chosen agent rang) is
+            # an abandon of the route's queue too, though app_queue never saw it (position 0).
+            out.append(CallAbandoned(ts, call.linkedid, record.queue or "", 0,
+                                     record.wait_s or 0))  # fmt: skip
+        out.append(CallEnded(ts, record))
 
     def _drop_channel(self, channel: Channel, ts: float | None, lost: bool, out: Out) -> None:
         uniqueid = channel.uniqueid

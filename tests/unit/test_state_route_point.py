@@ -16,6 +16,7 @@ from cti.state.changes import (
     AgentRinging,
     AgentState,
     AgentStateChanged,
+    CallAbandoned,
     CallAnswered,
     CallEnded,
     CallOffered,
@@ -164,6 +165,9 @@ def test_caller_hanging_up_while_the_chosen_agent_rings_is_abandoned() -> None:
     assert (record.outcome, record.agent, record.queue) == (
         Outcome.ABANDONED, None, "collections")
     assert center.agent_states("SIP/1002")[-1] is AgentState.READY
+    # Counted as an abandon (metrics, call events) though app_queue never saw the caller.
+    assert [(c.queue, c.position, c.wait_s) for c in of(CallAbandoned, center.changes)] == [
+        ("collections", 0, 7)]
 
 
 def test_dials_outside_the_acd_and_forged_reports_change_nothing() -> None:
