@@ -1,7 +1,7 @@
 """SIPp phones for the real-PBX tier: agents' phones (one SIPp UAS each) and callers (one
 SIPp UAC per call, from the carrier's address). Scenarios are written per phone or call with
-their numbers in them; DTMF is RFC 4733, played from the
-RFC 4733 captures Debian's sip-tester ships (its ``play_dtmf`` sent nothing here)."""
+their numbers in them; DTMF is RFC 4733, played from the captures Debian's sip-tester ships
+(SIPp's own ``play_dtmf`` sent nothing here)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 SIPP = "sipp"
+DTMF_PCAPS = "/usr/share/sip-tester"  # Debian's sip-tester: one RFC 4733 capture per key
 _media_ports = itertools.count(40000, 20)  # callers' RTP, away from Asterisk's range
 
 _REPLY_HEADERS = """[last_Via:]
@@ -96,7 +97,8 @@ def caller_scenario(number: str, name: str, did: str, stay_s: float,
     rest_ms = int(stay_s * 1000)
     if dtmf is not None:
         press = (f'<pause milliseconds="{int(dtmf_after_s * 1000)}"/>\n'
-                 f'  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_{dtmf}.pcap"/></action></nop>')  # fmt: skip
+                 f'  <nop><action><exec play_pcap_audio="{DTMF_PCAPS}/dtmf_2833_{dtmf}.pcap"/>'
+                 '</action></nop>')  # fmt: skip
         rest_ms = max(1, rest_ms - int(dtmf_after_s * 1000))
     return f"""<?xml version="1.0" encoding="UTF-8" ?>
 <scenario name="caller">
