@@ -19,6 +19,7 @@ from cti.auth.users import set_user
 from cti.keys import DATABASE, STATE
 from cti.settings import Settings
 from cti.simulator import MemberConfig, QueueConfig, SimConfig, Simulator
+from cti.state.changes import CallEnded, CallRecord, Change
 
 # --- the whole daemon, live: simulator + database + panel --------------------------------
 
@@ -42,9 +43,10 @@ class Daemon:
 
 
 def frames(data: bytes) -> list[dict[str, str]]:
-    """AMI frames as the wire carries them (banner dropped), each a dict in field order."""
+    """AMI frames as the wire carries them, each a dict in field order (a repeated key keeps
+    its last value; the banner line, which has no ": ", is no field)."""
     out = []
-    for block in data.replace(b"Asterisk Call Manager/9.0.0\r\n", b"").split(b"\r\n\r\n"):
+    for block in data.split(b"\r\n\r\n"):
         fields = {}
         for line in block.decode().split("\r\n"):
             key, sep, value = line.partition(": ")
@@ -53,6 +55,19 @@ def frames(data: bytes) -> list[dict[str, str]]:
         if fields:
             out.append(fields)
     return out
+
+
+class Recorder:
+    """A pipeline sink that keeps every change; the calls that ended, by Linkedid."""
+
+    def __init__(self) -> None:
+        self.changes: list[Change] = []
+
+    def offer(self, changes: Any) -> None:
+        self.changes.extend(changes)
+
+    def ended(self) -> dict[str, CallRecord]:
+        return {c.record.linkedid: c.record for c in self.changes if isinstance(c, CallEnded)}
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> None:

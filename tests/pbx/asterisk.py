@@ -28,6 +28,9 @@ DEBIAN_MOH = Path("/usr/share/asterisk/moh")  # asterisk-moh-opsound-gsm
 
 # The SIPp phones: agents answer on 127.0.0.1, callers come from the carrier's address.
 AGENTS = ("1001", "1002", "1003", "1004")
+# The project's DIDs (dialplan/): consent explicit, consent implied, the ACD route point.
+SUPPORT_DID, SALES_DID, ACD_DID = "4440", "4441", "4442"
+MEMBERS = {"support": ("PJSIP/1001", "PJSIP/1002"), "sales": ("PJSIP/1003", "PJSIP/1004")}
 CARRIER_IP = "127.0.0.2"
 
 

@@ -22,7 +22,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 from ami_reader import RawAmi
-from asterisk import AGENTS, CARRIER_IP, Asterisk, Ports
+from asterisk import AGENTS, CARRIER_IP, SUPPORT_DID, Asterisk, Ports
+from facts import hung_up, linkedid_of, pause, reset_calls_and_pauses, seen
 from harness import PASSWORD, free_port
 from phones import AgentPhone, Caller, free_udp_port, place_call
 
@@ -51,7 +52,6 @@ USERS = (  # username, role, phones
     ("agent2", "agent", ("PJSIP/1002",)),
     ("boss", "supervisor", ("PJSIP/1004",)),  # her phone, for listening in
 )
-MEMBERS = {"support": ("PJSIP/1001", "PJSIP/1002"), "sales": ("PJSIP/1003", "PJSIP/1004")}
 
 
 def _asterisk_home() -> Path:
@@ -74,31 +74,64 @@ class Pbx:
     phones: dict[str, AgentPhone]
     folder: Path
 
+    @classmethod
+    def prepared(cls, home: Path, run: Path) -> Pbx:
+        """Asterisk in ``run`` with free ports and the agents' SIPp phones, not started."""
+        agents = {ext: free_udp_port("127.0.0.1") for ext in AGENTS}
+        ports = Ports(sip=free_udp_port("127.0.0.1"), ami=free_port(), agi=free_port(),
+                      agents=agents)  # fmt: skip
+        asterisk = Asterisk(home, run, ports, ami_secret=secrets.token_hex(12))
+        asterisk.prepare()
+        return cls(asterisk, {ext: AgentPhone(ext, port, run) for ext, port in agents.items()},
+                   run)  # fmt: skip
+
+    def start(self) -> None:
+        for phone in self.phones.values():
+            phone.start()
+        self.asterisk.start()
+
+    def stop(self) -> None:
+        self.asterisk.stop()
+        for phone in self.phones.values():
+            phone.stop()
+
+    def reader(self) -> RawAmi:
+        return RawAmi("127.0.0.1", self.asterisk.ports.ami, "cti", self.asterisk.ami_secret)
+
     async def call(self, number: str, name: str, did: str, stay_s: float,
                    dtmf: str | None = None, dtmf_after_s: float = 0.0) -> Caller:  # fmt: skip
         return await place_call(self.folder, self.asterisk.ports.sip, CARRIER_IP, number, name,
                                 did, stay_s, dtmf, dtmf_after_s)  # fmt: skip
 
+    async def call_through(self, ami: RawAmi, number: str, name: str, did: str, stay_s: float,
+                           dtmf: str | None = None, dtmf_after_s: float = 0.0) -> str:  # fmt: skip
+        """A call played to its end (the caller's SIPp succeeded, every leg hung up); its
+        Linkedid."""
+        caller = await self.call(number, name, did, stay_s, dtmf, dtmf_after_s)
+        linkedid = await linkedid_of(ami, number)
+        assert await caller.finished() == 0
+        await hung_up(ami, linkedid)
+        return linkedid
+
+    async def answered_support_call(self, ami: RawAmi, number: str, name: str, stay_s: float
+                                    ) -> tuple[str, Caller]:  # fmt: skip
+        """A support call with consent granted, answered by PJSIP/1001 (PJSIP/1002 paused);
+        returns once Asterisk connected it: (Linkedid, the caller)."""
+        await pause(ami, "support", "PJSIP/1002")
+        caller = await self.call(number, name, SUPPORT_DID, stay_s, dtmf="1", dtmf_after_s=2.0)
+        linkedid = await linkedid_of(ami, number)
+        await seen(ami, "AgentConnect", "the agent answering", Uniqueid=linkedid)
+        return linkedid, caller
+
 
 @pytest.fixture(scope="session")
 def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
-    home = _asterisk_home()
-    run = tmp_path_factory.mktemp("asterisk")
-    agents = {ext: free_udp_port("127.0.0.1") for ext in AGENTS}
-    ports = Ports(sip=free_udp_port("127.0.0.1"), ami=free_port(), agi=free_port(),
-                  agents=agents)  # fmt: skip
-    asterisk = Asterisk(home, run, ports, ami_secret=secrets.token_hex(12))
-    asterisk.prepare()
-    phones = {ext: AgentPhone(ext, port, run) for ext, port in agents.items()}
-    for phone in phones.values():
-        phone.start()
-    asterisk.start()
+    pbx = Pbx.prepared(_asterisk_home(), tmp_path_factory.mktemp("asterisk"))
+    pbx.start()
     try:
-        yield Pbx(asterisk, phones, run)
+        yield pbx
     finally:
-        asterisk.stop()
-        for phone in phones.values():
-            phone.stop()
+        pbx.stop()
 
 
 @pytest.fixture
@@ -108,12 +141,9 @@ async def ami(pbx: Pbx) -> AsyncIterator[RawAmi]:
     for phone in pbx.phones.values():
         if phone.answer_after_ms != 1500 or phone.process is None:
             phone.start()
-    reader = RawAmi("127.0.0.1", pbx.asterisk.ports.ami, "cti", pbx.asterisk.ami_secret)
+    reader = pbx.reader()
     await reader.connect()
-    await reader.action("Hangup", Channel="/^PJSIP/.*/")
-    for queue, members in MEMBERS.items():
-        for member in members:
-            await reader.action("QueuePause", Queue=queue, Interface=member, Paused="false")
+    await reset_calls_and_pauses(reader)
     errors_before = set(pbx.asterisk.errors())
     try:
         yield reader

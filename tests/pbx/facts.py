@@ -6,7 +6,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ami_reader import Event, RawAmi
-from asterisk import Asterisk, QueueLogLine
+from asterisk import MEMBERS, Asterisk, QueueLogLine
+
+
+async def pause(ami: RawAmi, queue: str, *interfaces: str) -> None:
+    for interface in interfaces:
+        answer = await ami.action("QueuePause", Queue=queue, Interface=interface,
+                                  Paused="true", Reason="Test")  # fmt: skip
+        if answer.get("Response") != "Success":
+            raise AssertionError(f"QueuePause {queue} {interface}: {answer}")
+
+
+async def reset_calls_and_pauses(ami: RawAmi) -> None:
+    """No call left and every queue member unpaused, as each scenario starts."""
+    await ami.action("Hangup", Channel="/^PJSIP/.*/")
+    for queue, members in MEMBERS.items():
+        for member in members:
+            await ami.action("QueuePause", Queue=queue, Interface=member, Paused="false")
 
 
 async def linkedid_of(ami: RawAmi, number: str, timeout: float = 30) -> str:

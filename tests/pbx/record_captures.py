@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import itertools
 import os
-import secrets
 import sys
 import tempfile
 import time
@@ -39,10 +38,8 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]  # the tier's modules and tests/har
 
 import phones  # noqa: E402
 from ami_reader import Event, RawAmi  # noqa: E402
-from asterisk import AGENTS, Asterisk, Ports  # noqa: E402
-from conftest import MEMBERS, Pbx, daemon_for  # noqa: E402
-from harness import free_port  # noqa: E402
-from phones import AgentPhone, free_udp_port  # noqa: E402
+from conftest import Pbx, daemon_for  # noqa: E402
+from facts import pause, reset_calls_and_pauses, seen  # noqa: E402
 
 from cti.keys import STATE  # noqa: E402
 
@@ -61,11 +58,7 @@ class Run:
     ami: RawAmi
 
     async def pause(self, queue: str, *interfaces: str) -> None:
-        for interface in interfaces:
-            answer = await self.ami.action("QueuePause", Queue=queue, Interface=interface,
-                                           Paused="true", Reason="Test")  # fmt: skip
-            if answer.get("Response") != "Success":
-                raise RuntimeError(f"QueuePause {queue} {interface}: {answer}")
+        await pause(self.ami, queue, *interfaces)
 
     async def unpause(self, queue: str, interface: str) -> None:
         await self.ami.action("QueuePause", Queue=queue, Interface=interface, Paused="false")
@@ -75,9 +68,7 @@ class Run:
         return await self.pbx.call(number, name, did, stay_s, dtmf, 2.0 if dtmf else 0.0)
 
     async def seen(self, name: str, what: str, timeout: float = 60, **match: str) -> Event:
-        found = await self.ami.wait_for(lambda events: self.ami.named(name, **match), what,
-                                        timeout)  # fmt: skip
-        return found[0]  # type: ignore[no-any-return]
+        return await seen(self.ami, name, what, timeout, **match)
 
     async def linkedid(self, number: str) -> str:
         event = await self.seen("Newchannel", f"a channel for {number}", CallerIDNum=number)
@@ -231,40 +222,18 @@ SCENARIOS = (
 
 class Recorder:
     def __init__(self, home: Path, run: Path, database_url: str) -> None:
-        self.home, self.run_dir, self.database_url = home, run, database_url
-        agents = {ext: free_udp_port("127.0.0.1") for ext in AGENTS}
-        ports = Ports(sip=free_udp_port("127.0.0.1"), ami=free_port(), agi=free_port(),
-                      agents=agents)  # fmt: skip
-        self.asterisk = Asterisk(home, run, ports, ami_secret=secrets.token_hex(12))
-        self.phones = {ext: AgentPhone(ext, port, run) for ext, port in agents.items()}
-        self.pbx = Pbx(self.asterisk, self.phones, run)
+        self.database_url = database_url
+        self.pbx = Pbx.prepared(home, run)
+        self.asterisk, self.phones = self.pbx.asterisk, self.pbx.phones
         self.facts: dict[str, list[str]] = {}
-
-    def start(self) -> None:
-        self.asterisk.prepare()
-        for phone in self.phones.values():
-            phone.start()
-        self.asterisk.start()
-
-    def stop(self) -> None:
-        self.asterisk.stop()
-        for phone in self.phones.values():
-            phone.stop()
-
-    def reader(self) -> RawAmi:
-        return RawAmi("127.0.0.1", self.asterisk.ports.ami, "cti", self.asterisk.ami_secret)
 
     async def reset(self, silent: tuple[str, ...]) -> None:
         """No call left, every member unpaused, the phones as the scenario wants them, and
         every agent's wrap-up over (queues.conf wrapuptime = 5 s)."""
-        control = self.reader()
+        control = self.pbx.reader()
         await control.connect()
         try:
-            await control.action("Hangup", Channel="/^PJSIP/.*/")
-            for queue, members in MEMBERS.items():
-                for member in members:
-                    await control.action("QueuePause", Queue=queue, Interface=member,
-                                         Paused="false")  # fmt: skip
+            await reset_calls_and_pauses(control)
         finally:
             await control.close()
         restarted = False
@@ -293,7 +262,7 @@ class Recorder:
                     if time.monotonic() > deadline:
                         raise RuntimeError("the daemon did not log in within 60 s")
                     await asyncio.sleep(0.05)
-            ami = self.reader()
+            ami = self.pbx.reader()
             await ami.connect()
             stack.push_async_callback(ami.close)
             started = time.monotonic()
@@ -389,14 +358,14 @@ async def main(argv: list[str] | None = None) -> int:
     try:
         pg.psql("CREATE DATABASE record;")
         recorder = Recorder(home, work / "asterisk", str(pg.get_uri("record")))
-        recorder.start()
+        recorder.pbx.start()
         version = recorder.asterisk.cli("core show version").strip().split(" built ")[0]
         for scenario in chosen:
             await recorder.record(scenario, args.folder, work / "daemon" / scenario.name)
         write_readme(args.folder, recorder, version)
     finally:
         if recorder is not None:
-            recorder.stop()
+            recorder.pbx.stop()
         pg.cleanup()
     return 0
 

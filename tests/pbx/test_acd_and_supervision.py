@@ -9,13 +9,11 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 from ami_reader import Event, RawAmi
+from asterisk import ACD_DID, SUPPORT_DID
 from conftest import LiveDaemon, Pbx, daemon_for
-from facts import hung_up, linkedid_of, queue_facts, seen
-from test_queue_calls import SUPPORT_DID, pause
+from facts import hung_up, linkedid_of, pause, queue_facts, seen
 
 from cti.keys import DATABASE, STATE
-
-ACD_DID = "4442"  # route point collections-tr, holding queue collections, fallback support
 
 
 def dialled_agent(ami: RawAmi, linkedid: str) -> str | None:
@@ -35,10 +33,7 @@ async def test_route_point_dials_a_ready_agent(pbx: Pbx, ami: RawAmi,
                                                daemon: LiveDaemon) -> None:  # fmt: skip
     await pause(ami, "support", "PJSIP/1002")
     number = "905320000101"
-    caller = await pbx.call(number, "Zeynep Arslan", ACD_DID, stay_s=10)
-    linkedid = await linkedid_of(ami, number)
-    assert await caller.finished() == 0
-    await hung_up(ami, linkedid)
+    linkedid = await pbx.call_through(ami, number, "Zeynep Arslan", ACD_DID, stay_s=10)
     row = await daemon.row(linkedid)
     assert dialled_agent(ami, linkedid) == "PJSIP/1001"
     assert row["outcome"] == "answered" and row["agent"] == "PJSIP/1001"
@@ -76,10 +71,7 @@ async def test_ring_no_answer_pauses_the_agent_and_the_wait_counts_from_the_rout
     pbx.phones["1001"].start(answer_after_ms=None)
     await pause(ami, "support", "PJSIP/1002")
     number = "905320000103"
-    caller = await pbx.call(number, "Elif Koç", ACD_DID, stay_s=14)
-    linkedid = await linkedid_of(ami, number)
-    assert await caller.finished() == 0
-    await hung_up(ami, linkedid)
+    linkedid = await pbx.call_through(ami, number, "Elif Koç", ACD_DID, stay_s=14)
     row = await daemon.row(linkedid)
     assert ami.named("UserEvent", UserEvent="CtiRouteNoAnswer", Uniqueid=linkedid)
     paused = [e for e in ami.named("QueueMemberPause", Interface="PJSIP/1001")
@@ -128,18 +120,6 @@ async def test_pause_and_unpause_reach_asterisk(pbx: Pbx, ami: RawAmi,
     assert ("PAUSE", ("Lunch",)) in logged and logged[-1][0] == "UNPAUSE"
 
 
-async def _answered_support_call(pbx: Pbx, ami: RawAmi, number: str, stay_s: float
-                                 ) -> tuple[str, str]:  # fmt: skip
-    """A support call with consent granted, answered by PJSIP/1001: (linkedid, agent leg)."""
-    await pause(ami, "support", "PJSIP/1002")
-    await pause(ami, "sales", "PJSIP/1004")  # the supervisor's phone
-    await pbx.call(number, "Fatma Demir", SUPPORT_DID, stay_s=stay_s, dtmf="1",
-                   dtmf_after_s=2.0)  # fmt: skip
-    linkedid = await linkedid_of(ami, number)
-    connect = await seen(ami, "AgentConnect", "the agent answering", Uniqueid=linkedid)
-    return linkedid, connect["DestChannel"]
-
-
 async def test_supervisor_listen_whisper_barge(pbx: Pbx, ami: RawAmi,
                                                daemon: LiveDaemon) -> None:  # fmt: skip
     """Each mode on a call of its own, ended once ChanSpy runs: ChanSpy (option E) ends with
@@ -147,9 +127,11 @@ async def test_supervisor_listen_whisper_barge(pbx: Pbx, ami: RawAmi,
     channel being hung up.)"""
     boss, csrf = await daemon.signed_in("boss")
     headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
+    await pause(ami, "sales", "PJSIP/1004")  # the supervisor's phone
     spied: list[str] = []
     for n, mode in enumerate(("listen", "whisper", "barge")):
-        linkedid, _ = await _answered_support_call(pbx, ami, f"90532000011{n}", stay_s=60)
+        linkedid, _ = await pbx.answered_support_call(ami, f"90532000011{n}", "Fatma Demir",
+                                                      stay_s=60)  # fmt: skip
         spied.append(linkedid)
         before = len(ami.named("ChanSpyStart"))
         async with boss.post("/api/supervisor/spy", headers=headers,
@@ -181,7 +163,7 @@ async def test_recording_mute_reaches_mixmonitor(pbx: Pbx, ami: RawAmi,
                                                  daemon: LiveDaemon) -> None:  # fmt: skip
     agent, csrf = await daemon.signed_in("agent1")
     headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
-    linkedid, _ = await _answered_support_call(pbx, ami, "905320000106", stay_s=12)
+    linkedid, _ = await pbx.answered_support_call(ami, "905320000106", "Fatma Demir", stay_s=12)
     async with agent.post(f"/api/calls/{linkedid}/recording", headers=headers,
                           json={"muted": True}) as r:
         assert r.status == 200, await r.text()
@@ -210,15 +192,9 @@ async def test_an_acd_call_gets_wrap_up_in_asterisk_too(pbx: Pbx, ami: RawAmi,
     the daemon pauses the agent (reason Wrap-up) so that a waiting queue caller is not put
     through the moment the ACD call ends."""
     await pause(ami, "support", "PJSIP/1002")
-    acd = await pbx.call("905320000301", "Zeynep Arslan", ACD_DID, stay_s=8)
-    acd_call = await linkedid_of(ami, "905320000301")
-    assert await acd.finished() == 0
-    await hung_up(ami, acd_call)
-    queued = await pbx.call("905320000302", "Emre Şahin", SUPPORT_DID, stay_s=25, dtmf="1",
-                            dtmf_after_s=2.0)  # fmt: skip
-    queued_call = await linkedid_of(ami, "905320000302")
-    assert await queued.finished() == 0
-    await hung_up(ami, queued_call)
+    acd_call = await pbx.call_through(ami, "905320000301", "Zeynep Arslan", ACD_DID, stay_s=8)
+    queued_call = await pbx.call_through(ami, "905320000302", "Emre Şahin", SUPPORT_DID,
+                                         stay_s=25, dtmf="1", dtmf_after_s=2.0)  # fmt: skip
     ended = seconds(next(e for e in ami.named("Hangup") if e["Uniqueid"] == acd_call))
     wrap_up = [e for e in ami.named("QueueMemberPause", Interface="PJSIP/1001")
                if e.get("Paused") == "1" and e.get("PausedReason", e.get("Reason")) == "Wrap-up"

@@ -5,17 +5,9 @@ from __future__ import annotations
 
 import pytest
 from ami_reader import RawAmi
+from asterisk import SALES_DID, SUPPORT_DID
 from conftest import LiveDaemon, Pbx
-from facts import consent_events, hung_up, linkedid_of, queue_facts
-
-SUPPORT_DID, SALES_DID = "4440", "4441"  # consent explicit / implied (dialplan/)
-
-
-async def pause(ami: RawAmi, queue: str, *interfaces: str) -> None:
-    for interface in interfaces:
-        answer = await ami.action("QueuePause", Queue=queue, Interface=interface,
-                                  Paused="true", Reason="Test")  # fmt: skip
-        assert answer["Response"] == "Success", answer
+from facts import consent_events, pause, queue_facts
 
 
 @pytest.mark.parametrize(
@@ -26,11 +18,8 @@ async def test_answered_call_with_explicit_consent(
     pbx: Pbx, ami: RawAmi, daemon: LiveDaemon, key: str | None, consent: str, method: str
 ) -> None:
     number = {"1": "905320000001", "2": "905320000002", None: "905320000003"}[key]
-    caller = await pbx.call(number, "Ayşe Çağrı Yılmaz", SUPPORT_DID, stay_s=16,
-                            dtmf=key, dtmf_after_s=2.0)  # fmt: skip
-    linkedid = await linkedid_of(ami, number)
-    assert await caller.finished() == 0
-    await hung_up(ami, linkedid)
+    linkedid = await pbx.call_through(ami, number, "Ayşe Çağrı Yılmaz", SUPPORT_DID,
+                                      stay_s=16, dtmf=key, dtmf_after_s=2.0)  # fmt: skip
     row = await daemon.row(linkedid)
 
     facts = queue_facts(pbx.asterisk, linkedid)
@@ -52,10 +41,7 @@ async def test_answered_call_with_explicit_consent(
 
 async def test_implied_consent_is_recorded(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
     number = "905320000004"
-    caller = await pbx.call(number, "José Müller", SALES_DID, stay_s=12)
-    linkedid = await linkedid_of(ami, number)
-    assert await caller.finished() == 0
-    await hung_up(ami, linkedid)
+    linkedid = await pbx.call_through(ami, number, "José Müller", SALES_DID, stay_s=12)
     row = await daemon.row(linkedid)
     (reported,) = consent_events(ami, linkedid)
     assert (reported["Consent"], reported["Method"]) == ("granted", "implied")
@@ -67,10 +53,8 @@ async def test_implied_consent_is_recorded(pbx: Pbx, ami: RawAmi, daemon: LiveDa
 async def test_caller_abandon(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
     await pause(ami, "sales", "PJSIP/1003", "PJSIP/1004")
     number = "905320000005"
-    caller = await pbx.call(number, "Fatma Demir", SALES_DID, stay_s=9)  # the notice is 3.5 s
-    linkedid = await linkedid_of(ami, number)
-    assert await caller.finished() == 0
-    await hung_up(ami, linkedid)
+    # The caller hangs up 9 s after the answer: the notice is 3.5 s.
+    linkedid = await pbx.call_through(ami, number, "Fatma Demir", SALES_DID, stay_s=9)
     row = await daemon.row(linkedid)
     abandon = queue_facts(pbx.asterisk, linkedid).one("ABANDON")
     assert row["outcome"] == "abandoned" and row["agent"] is None
@@ -83,10 +67,8 @@ async def test_queue_timeout_is_not_an_abandon(pbx: Pbx, ami: RawAmi,
     EXITWITHTIMEOUT. The overlay sets the queue timeout to 16 s."""
     await pause(ami, "sales", "PJSIP/1003", "PJSIP/1004")
     number = "905320000006"
-    caller = await pbx.call(number, "Mehmet Öztürk", SALES_DID, stay_s=40)
-    linkedid = await linkedid_of(ami, number)
-    assert await caller.finished() == 0  # Asterisk hung up after the timeout
-    await hung_up(ami, linkedid)
+    # The caller would stay 40 s: Asterisk hangs up after the timeout.
+    linkedid = await pbx.call_through(ami, number, "Mehmet Öztürk", SALES_DID, stay_s=40)
     row = await daemon.row(linkedid)
     facts = queue_facts(pbx.asterisk, linkedid)
     timeout = facts.one("EXITWITHTIMEOUT")
@@ -100,11 +82,8 @@ async def test_ring_no_answer(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None
     pbx.phones["1002"].start(answer_after_ms=None)
     await pause(ami, "support", "PJSIP/1001")
     number = "905320000007"
-    caller = await pbx.call(number, "Ali Kaya", SUPPORT_DID, stay_s=30, dtmf="1",
-                            dtmf_after_s=2.0)  # fmt: skip
-    linkedid = await linkedid_of(ami, number)
-    assert await caller.finished() == 0
-    await hung_up(ami, linkedid)
+    linkedid = await pbx.call_through(ami, number, "Ali Kaya", SUPPORT_DID, stay_s=30,
+                                      dtmf="1", dtmf_after_s=2.0)  # fmt: skip
     row = await daemon.row(linkedid)
     facts = queue_facts(pbx.asterisk, linkedid)
     no_answers = [line for line in facts.lines if line.event == "RINGNOANSWER"]

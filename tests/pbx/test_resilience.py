@@ -7,10 +7,10 @@ import asyncio
 from pathlib import Path
 
 from ami_reader import Event, RawAmi
-from conftest import MEMBERS, LiveDaemon, Pbx, daemon_for
-from facts import hung_up, linkedid_of, queue_facts, seen
+from asterisk import MEMBERS, SALES_DID
+from conftest import LiveDaemon, Pbx, daemon_for
+from facts import hung_up, linkedid_of, pause, queue_facts, seen
 from link import CuttableLink
-from test_queue_calls import SALES_DID, SUPPORT_DID, pause
 
 from cti.keys import AMI, STATE
 
@@ -54,12 +54,8 @@ async def test_consent_and_start_of_a_call_seen_only_by_resync(pbx: Pbx, ami: Ra
                                                               tmp_path: Path) -> None:  # fmt: skip
     """The consent step happened before the daemon connected: resync reads it back from the
     channel; the call's start is the channel's creation, not the resync."""
-    await pause(ami, "support", "PJSIP/1002")
-    number = "905320000203"
-    caller = await pbx.call(number, "Zeynep Arslan", SUPPORT_DID, stay_s=16, dtmf="1",
-                            dtmf_after_s=2.0)  # fmt: skip
-    linkedid = await linkedid_of(ami, number)
-    await seen(ami, "AgentConnect", "the agent answering", Uniqueid=linkedid)
+    linkedid, caller = await pbx.answered_support_call(ami, "905320000203", "Zeynep Arslan",
+                                                       stay_s=16)  # fmt: skip
     async with daemon_for(pbx, database_url, tmp_path) as live:
         assert await caller.finished() == 0
         await hung_up(ami, linkedid)
@@ -75,17 +71,13 @@ async def test_consent_and_start_of_a_call_seen_only_by_resync(pbx: Pbx, ami: Ra
 async def test_a_call_that_ends_while_the_link_is_down_is_not_given_the_resync_time(
     pbx: Pbx, ami: RawAmi, database_url: str, tmp_path: Path
 ) -> None:
-    await pause(ami, "support", "PJSIP/1002")
     link = CuttableLink(pbx.asterisk.ports.ami)
     await link.open()
     async with daemon_for(pbx, database_url, tmp_path, ami_port=link.port) as live:
         client = live.app[AMI]
         await until(lambda: client.stats.connected, "the daemon logged in")
-        number = "905320000204"
-        caller = await pbx.call(number, "Emre Şahin", SUPPORT_DID, stay_s=20, dtmf="1",
-                                dtmf_after_s=2.0)  # fmt: skip
-        linkedid = await linkedid_of(ami, number)
-        await seen(ami, "AgentConnect", "the agent answering", Uniqueid=linkedid)
+        linkedid, caller = await pbx.answered_support_call(ami, "905320000204", "Emre Şahin",
+                                                           stay_s=20)  # fmt: skip
         await link.cut()
         assert await caller.finished() == 0
         await hung_up(ami, linkedid)
@@ -103,12 +95,8 @@ async def test_a_call_that_ends_while_the_link_is_down_is_not_given_the_resync_t
 async def test_core_restart_mid_call(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
     """After `core restart now` Asterisk accepts logins before app_queue is loaded; the
     daemon waits for FullyBooted, so its resync sees every queue member again."""
-    await pause(ami, "support", "PJSIP/1002")
-    number = "905320000205"
-    caller = await pbx.call(number, "Elif Koç", SUPPORT_DID, stay_s=30, dtmf="1",
-                            dtmf_after_s=2.0)  # fmt: skip
-    linkedid = await linkedid_of(ami, number)
-    await seen(ami, "AgentConnect", "the agent answering", Uniqueid=linkedid)
+    linkedid, caller = await pbx.answered_support_call(ami, "905320000205", "Elif Koç",
+                                                       stay_s=30)  # fmt: skip
     client = daemon.app[AMI]
     logins = client.stats.logins
     errors_before = set(pbx.asterisk.errors())
@@ -153,9 +141,6 @@ async def test_freeze_of_asterisk_then_back(pbx: Pbx, ami: RawAmi, daemon: LiveD
                 "the daemon back after the freeze", 60)  # fmt: skip
     assert client.next_reconnect_delay() <= 1.0
     number = "905320000206"
-    caller = await pbx.call(number, "Ali Kaya", SALES_DID, stay_s=8)
-    linkedid = await linkedid_of(ami, number)
-    assert await caller.finished() == 0
-    await hung_up(ami, linkedid)
+    linkedid = await pbx.call_through(ami, number, "Ali Kaya", SALES_DID, stay_s=8)
     row = await daemon.row(linkedid)
     assert row["outcome"] == "answered"
