@@ -9,16 +9,15 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import asyncpg
-from harness import daemon_on, live_sim_config, running_simulator, wait_until
+from harness import Recorder, daemon_on, live_sim_config, running_simulator, wait_until
 
 from cti.ami.connection import AmiClient, AmiConfig
 from cti.keys import AMI, DATABASE, STATE
 from cti.pipeline import Pipeline
 from cti.simulator import SimConfig
-from cti.state.changes import CallEnded, CallRecord, Change, Outcome
+from cti.state.changes import Outcome
 from cti.state.store import CtiState
 
 SECRET = "s3cret"
@@ -27,17 +26,6 @@ SECRET = "s3cret"
 def born(linkedid: str) -> float:
     """The second the simulator (like Asterisk) created the call's first channel in."""
     return float(linkedid.split(".")[0])
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.changes: list[Change] = []
-
-    def offer(self, changes: Any) -> None:
-        self.changes.extend(changes)
-
-    def ended(self) -> dict[str, CallRecord]:
-        return {c.record.linkedid: c.record for c in self.changes if isinstance(c, CallEnded)}
 
 
 

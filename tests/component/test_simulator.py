@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import frames
+from harness import Recorder, frames
 
 from cti.ami.connection import AmiClient, AmiConfig
 from cti.pipeline import Pipeline
 from cti.simulator import MemberConfig, QueueConfig, SimConfig, Simulator
-from cti.state.changes import AgentRinging, CallEnded, CallRecord, Change, Outcome
+from cti.state.changes import AgentRinging, Outcome
 from cti.state.store import CtiState
 
 
@@ -69,17 +69,6 @@ def fast_config(**overrides: Any) -> SimConfig:
                                           MemberConfig("SIP/1004", "Agent 1004")),
                         "ringall", consent="none")
     return SimConfig(queues=(support, sales), announcement_s=0.05, **overrides)
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.changes: list[Change] = []
-
-    def offer(self, changes: Any) -> None:
-        self.changes.extend(changes)
-
-    def ended(self) -> dict[str, CallRecord]:
-        return {c.record.linkedid: c.record for c in self.changes if isinstance(c, CallEnded)}
 
 
 async def run_calls(sim: Simulator, scenario: Any, count: int) -> Recorder:

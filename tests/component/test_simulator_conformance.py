@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import frames
+
 from cti.ami.events import WANTED_EVENTS
 from cti.simulator import MemberConfig, QueueConfig, RoutePointConfig, SimConfig, Simulator
 
@@ -91,21 +93,6 @@ KEYS: dict[str, tuple[str, ...]] = {
 MEMBER_KEYS = ("Status", "Paused", "PausedReason", "InCall", "Ringinuse", "Wrapuptime",
                "Membership", "Penalty", "StateInterface", "State")  # fmt: skip
 CHANNEL_FIELDS = ("DestChannel", "SpyeeChannel")
-
-
-def parse_frames(data: bytes) -> list[Frame]:
-    """Every frame, in order (a repeated key keeps its last value; the banner line, which
-    has no ": ", is no field)."""
-    frames = []
-    for block in data.split(b"\r\n\r\n"):
-        fields: Frame = {}
-        for line in block.decode("utf-8").split("\r\n"):
-            key, sep, value = line.partition(": ")
-            if sep:
-                fields[key] = value
-        if fields:
-            frames.append(fields)
-    return frames
 
 
 @dataclass
@@ -237,7 +224,7 @@ class Raw:
         while data := await self.reader.read(65536):
             self.raw += data
             complete = bytes(self.raw[:self.raw.rfind(b"\r\n\r\n") + 4])
-            self.frames = parse_frames(complete)
+            self.frames = frames(complete)
             self._arrived.set()
 
     async def wait(self, test: Callable[[list[Frame]], Any], what: str) -> Any:
@@ -461,14 +448,14 @@ async def test_the_simulator_plays_the_real_scenarios_as_asterisk_did() -> None:
                     await control.action("QueuePause", Queue=queue, Interface=member,
                                          Paused="false")  # fmt: skip
             await asyncio.sleep(6 * SCALE)
-            real = parse_frames((REAL / f"{name}.ami").read_bytes())
+            real = frames((REAL / f"{name}.ami").read_bytes())
             raw = await Raw.login(sim.port)
             try:
                 await play(Stage(sim, raw, control, agi, real))
                 await raw.all_hung_up()
             finally:
                 await raw.close()
-            ours = parse_frames(bytes(raw.raw))
+            ours = frames(bytes(raw.raw))
             found += [f"{name}: {d}" for d in differences(shape_of(real), shape_of(ours))]
     finally:
         await control.close()
