@@ -54,6 +54,16 @@ class Agent:
     announced: tuple[AgentState, str] | None = None
     state_since: float | None = None  # when the announced state began (time in state)
 
+    def phone_reported(self, device_state: str) -> None:
+        """Asterisk's latest state of the agent's phone; a phone reported free ends the
+        "call ending" window (see ``call_ending``)."""
+        self.device_state = device_state
+        self.call_ending = self.call_ending and device_state in IN_USE
+
+    def talk_ended(self) -> None:
+        """The call they were on ended; the phone may still be reported in use meanwhile."""
+        self.call_ending = self.device_state in IN_USE
+
     @property
     def calls_taken(self) -> int:
         """Asterisk's CallsTaken, summed over the member's queues."""

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cti.ami import events as ev
-from cti.state.agents import DEVICE_STATE_BY_CODE, IN_USE, Agent, Membership
+from cti.state.agents import DEVICE_STATE_BY_CODE, Agent, Membership
 from cti.state.calls import Call, Channel
 from cti.state.changes import (
     AgentRingEnded,
@@ -502,7 +502,7 @@ class CtiState:
                 call.answered_at = e.ts - e.talk_s
         if agent.talking == (call.linkedid if call else e.linkedid):
             agent.talking = None
-            agent.call_ending = agent.device_state in IN_USE
+            agent.talk_ended()
         membership = agent.memberships.get(e.queue)
         if membership is not None:
             membership.calls_taken += 1
@@ -588,7 +588,7 @@ class CtiState:
         if not agent.talking_routed:
             return
         agent.talking_routed = False
-        agent.call_ending = agent.device_state in IN_USE
+        agent.talk_ended()
         seconds = agent.routed_wrapup_s(call.hold_queue) or self.routed_wrapup_s
         if seconds and ts is not None and not lost:
             agent.wrapup_until = ts + seconds
@@ -604,8 +604,7 @@ class CtiState:
         membership.paused, membership.paused_reason = e.paused, e.paused_reason
         membership.wrapup_s, membership.calls_taken = e.wrapup_s, e.calls_taken
         membership.last_seen_seq = self.seq
-        agent.device_state = DEVICE_STATE_BY_CODE.get(e.status, "UNKNOWN")
-        agent.call_ending = agent.call_ending and agent.device_state in IN_USE
+        agent.phone_reported(DEVICE_STATE_BY_CODE.get(e.status, "UNKNOWN"))
         listing = self._listings.get(e.action_id) if e.action_id else None
         if listing is not None:
             listing.queues.add(e.queue)
@@ -622,8 +621,7 @@ class CtiState:
     def _device_state(self, e: ev.DeviceStateChanged, out: Out) -> None:
         for interface in self.agents_by_device.get(e.device, ()):
             agent = self.agents[interface]
-            agent.device_state = e.state
-            agent.call_ending = agent.call_ending and agent.device_state in IN_USE
+            agent.phone_reported(e.state)
             self._announce_agent(agent, e.ts, out)
 
     # --- snapshots --------------------------------------------------------------------
