@@ -13,6 +13,13 @@ socket received them, or ``None`` when replaying a file offline.
 
 Caller ID is attacker-controlled text: it is carried as-is (never interpreted) and Asterisk's
 ``<unknown>`` placeholder becomes the empty string.
+
+Cleaning happens here, at the boundary, so that no value downstream can stop the call log,
+the panel's JSON or the state clock (one NUL in a caller name once froze the call log; one
+``Timestamp: inf`` made the state clock infinite): control characters are removed, text is cut
+to ``MAX_TEXT`` characters (the call log's indexes hold such values), integers are kept in
+PostgreSQL's ``integer`` range, and a timestamp that is not finite, negative or after 2100 is
+treated as absent.
 """
 
 from __future__ import annotations
@@ -30,11 +37,40 @@ def _cid(value: str | None) -> str:
     return "" if value is None or value == UNKNOWN else value
 
 
+# What one AMI value may hold once cleaned. 255 characters fit every index of the call log
+# (PostgreSQL's btree entries stop near 2,700 bytes: two such values of 4-byte characters).
+MAX_TEXT = 255
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # PostgreSQL integer
+# Event times we accept: not negative, before 2100 (1e20 once made every duration absurd and
+# the panel's JSON invalid). Small values stay: tests and replays use them.
+TS_MIN, TS_MAX = 0.0, 4102444800.0
+# Every C0 control character but the "\n" that joins repeated keys (frames.REPEATED_KEYS),
+# and DEL. CR and LF never survive framing anyway.
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+
+
+def _clean_text(value: str) -> str:
+    value = _CONTROL.sub("", value)
+    if "\n" in value:  # repeated values: each one is cut on its own
+        return "\n".join(part[:MAX_TEXT] for part in value.split("\n"))
+    return value[:MAX_TEXT]
+
+
+def clean_message(message: Message) -> Message:
+    """The message with every value cleaned; the same object when nothing needed it (the
+    common case costs one scan per value)."""
+    for value in message.values():
+        if len(value) > MAX_TEXT or _CONTROL.search(value):
+            return {key: _clean_text(value) for key, value in message.items()}
+    return message
+
+
 def _int(value: str | None, default: int = 0) -> int:
     try:
-        return int(value) if value else default
+        number = int(value) if value else default
     except ValueError:
         return default
+    return min(max(number, INT_MIN), INT_MAX)
 
 
 def _hms(value: str | None) -> int:
@@ -466,9 +502,11 @@ def _ts(m: Message, received_at: float | None) -> float | None:
     stamp = m.get("Timestamp")
     if stamp:
         try:
-            return float(stamp)
+            seconds = float(stamp)
         except ValueError:
-            pass
+            return received_at
+        if TS_MIN <= seconds < TS_MAX:  # False for nan and inf too
+            return seconds
     return received_at
 
 
@@ -732,4 +770,5 @@ def to_event(message: Message, received_at: float | None = None) -> AmiEvent | N
     builder = BUILDERS.get(name)
     if builder is None:
         return None
+    message = clean_message(message)
     return builder(message, _ts(message, received_at))

@@ -30,4 +30,18 @@ INSERT_EVENT = (
     "ON CONFLICT DO NOTHING"
 )
 
+# An event learnt from a snapshot after a restart or reconnect (a caller already queued, an
+# agent already ringing) has only an estimated time: it is written only when the call has no
+# such event yet, so a resync never doubles a queue_join or an agent_ring.
+INSERT_EVENT_ONCE = (
+    f"INSERT INTO call_events ({', '.join(EVENT_COLUMNS)}) "
+    "SELECT $1::text, $2::timestamptz, $3::text, $4::text, $5::text, $6::integer, $7::integer "
+    "WHERE NOT EXISTS (SELECT 1 FROM call_events WHERE linkedid = $1 AND kind = $3 "
+    "AND queue = $4 AND interface = $5) ON CONFLICT DO NOTHING"
+)
+
+INSERT_QUARANTINE = (
+    "INSERT INTO call_log_quarantine (kind, linkedid, row_json, reason) VALUES ($1, $2, $3, $4)"
+)
+
 INSERT_MUTE = "INSERT INTO recording_mutes (linkedid, muted, by_user) VALUES ($1, $2, $3)"

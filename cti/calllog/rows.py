@@ -1,9 +1,10 @@
 """Changes to call-log rows (pure). Rows are plain JSON-able lists so the spool can keep them.
 
 A row is ``["call", [...]]`` (columns of ``queries.CALL_COLUMNS``) or ``["event", [...]]``
-(columns of ``queries.EVENT_COLUMNS``); times are epoch seconds, turned into timestamps only
-when written. Per-call events carry what KPIs are recomputed from; events with no time (learnt
-from a snapshot after a reconnect) are left out since their moment is unknown.
+(columns of ``queries.EVENT_COLUMNS``; ``"event_once"`` for one learnt from a snapshot, kept
+only if the call has no such event yet); times are epoch seconds, turned into timestamps only
+when written. Per-call events carry what KPIs are recomputed from; events with no time (a
+snapshot replayed offline) are left out since their moment is unknown.
 """
 
 from __future__ import annotations
@@ -40,20 +41,24 @@ def call_row(record: CallRecord, region: str) -> Row:
 
 
 def _event(linkedid: str, at: float | None, kind: str, queue: str = "", interface: str = "",
-           seconds: int | None = None, position: int | None = None) -> list[Row]:  # fmt: skip
+           seconds: int | None = None, position: int | None = None,
+           resynced: bool = False) -> list[Row]:  # fmt: skip
     if at is None:
         return []
-    return [["event", [linkedid, at, kind, queue, interface, seconds, position]]]
+    # "event_once": written only if the call has no such event yet (queries.INSERT_EVENT_ONCE)
+    row_kind = "event_once" if resynced else "event"
+    return [[row_kind, [linkedid, at, kind, queue, interface, seconds, position]]]
 
 
 def rows_for(changes: Sequence[Change], region: str) -> list[Row]:
     rows: list[Row] = []
     for change in changes:
         match change:
-            case CallOffered(ts, linkedid, queue, _, _, position):
-                rows += _event(linkedid, ts, "queue_join", queue, position=position)
-            case AgentRinging(ts, interface, _, linkedid, queue, _, _, _):
-                rows += _event(linkedid, ts, "agent_ring", queue, interface)
+            case CallOffered(ts, linkedid, queue, _, _, position, resynced):
+                rows += _event(linkedid, ts, "queue_join", queue, position=position,
+                               resynced=resynced)  # fmt: skip
+            case AgentRinging(ts, interface, _, linkedid, queue, _, _, _, resynced):
+                rows += _event(linkedid, ts, "agent_ring", queue, interface, resynced=resynced)
             case AgentRingEnded(ts, interface, linkedid, queue, "no_answer"):
                 rows += _event(linkedid, ts, "agent_no_answer", queue, interface)
             case CallAnswered(ts, linkedid, queue, interface, _, wait_s):

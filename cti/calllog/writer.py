@@ -6,12 +6,22 @@ screen-pop. One owned task (``run``) takes rows in batches, appends each batch t
 (fsync), then writes everything pending in one transaction and empties the spool. When the
 database fails, the rows stay in the spool and the write is retried with capped backoff; a
 restarted daemon finds them there. If the queue is ever full, rows go straight to the spool.
+
+An outage is told apart from a refusal. A database that cannot be used (down, restarting,
+out of connections, the network) keeps every row for the next try. A database that refuses
+rows (a value it cannot store, a broken constraint) gets the batch again in halves until the
+refused rows are found; every other row is written, and the refused ones go to the quarantine
+(the ``call_log_quarantine`` table, or the ``.quarantine`` file beside the spool when even
+that is refused) with PostgreSQL's reason, a log line and a count. Before this, one NUL in a
+caller name made the writer retry the same batch forever and the call log froze for good.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,8 +42,21 @@ BATCH_MAX_ROWS = 500
 BATCH_WAIT_S = 0.2
 RETRY_MAX_S = 30.0
 WRITE_CHUNK_ROWS = 2000
-_DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError,
-              DatabaseUnavailable)  # fmt: skip
+# The database could not be used, whatever the rows: keep them and try again later.
+_OUTAGE_ERRORS = (
+    OSError, TimeoutError, DatabaseUnavailable, asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting, query cancelled
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
+)  # fmt: skip
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when ``exc`` says the database is unusable, False when it refused the rows.
+    asyncpg's InterfaceError is a connection problem, except its DataError (also a
+    ValueError): an argument it cannot encode, which is the row's fault."""
+    if isinstance(exc, asyncpg.InterfaceError):
+        return not isinstance(exc, ValueError)
+    return isinstance(exc, _OUTAGE_ERRORS)
 
 
 @dataclass(slots=True)
@@ -43,30 +66,75 @@ class WriterStats:
     overflows: int = 0
     last_error: str = ""
     last_write_seconds: float = 0.0
+    quarantined: int = 0  # rows PostgreSQL refused, kept in the quarantine
 
 
 def _timestamp(value: Any) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
-def _db_values(kind: str, values: list[Any]) -> tuple[Any, ...]:
+_STATEMENTS = {"call": queries.UPSERT_CALL, "event": queries.INSERT_EVENT,
+               "event_once": queries.INSERT_EVENT_ONCE}  # fmt: skip
+Prepared = tuple[str, tuple[Any, ...]]  # statement, its arguments
+
+
+def prepare(row: Row) -> Prepared:
+    """The statement and arguments of one spooled row; raises ValueError (or TypeError,
+    OverflowError, OSError from an impossible time) for a row that cannot be written."""
+    kind, values = row
     columns: tuple[str, ...]
     if kind == "call":
         columns, times = queries.CALL_COLUMNS, queries.CALL_TIME_COLUMNS
-    else:
+    elif kind in ("event", "event_once"):
         columns, times = queries.EVENT_COLUMNS, queries.EVENT_TIME_COLUMNS
-    return tuple(_timestamp(v) if c in times else v for c, v in zip(columns, values, strict=True))
+    else:
+        raise ValueError(f"unknown row kind {kind!r}")
+    arguments = tuple(_timestamp(v) if c in times else v
+                      for c, v in zip(columns, values, strict=True))  # fmt: skip
+    return _STATEMENTS[kind], arguments
 
 
-async def write_rows(pool: asyncpg.Pool, rows: Sequence[Row]) -> None:
-    """Write rows idempotently, in one transaction."""
-    calls = [_db_values("call", values) for kind, values in rows if kind == "call"]
-    events = [_db_values("event", values) for kind, values in rows if kind == "event"]
+async def write_rows(pool: asyncpg.Pool, rows: Sequence[Prepared]) -> None:
+    """Write prepared rows idempotently, in one transaction."""
+    by_statement: dict[str, list[tuple[Any, ...]]] = {}
+    for statement, arguments in rows:
+        by_statement.setdefault(statement, []).append(arguments)
     async with pool.acquire() as connection, connection.transaction():
-        if calls:
-            await connection.executemany(queries.UPSERT_CALL, calls)
-        if events:
-            await connection.executemany(queries.INSERT_EVENT, events)
+        for statement, many in by_statement.items():
+            await connection.executemany(statement, many)
+
+
+Refused = tuple[Row, str]  # a row and why it was refused
+
+
+async def write_isolating(pool: asyncpg.Pool, rows: Sequence[Row]) -> list[Refused]:
+    """Write ``rows``; return those PostgreSQL refused, with the reason, having written all
+    the others. An outage is raised: nothing is decided about rows the database never saw."""
+    prepared: list[tuple[Row, Prepared]] = []
+    refused: list[Refused] = []
+    for row in rows:
+        try:
+            prepared.append((row, prepare(row)))
+        except (TypeError, ValueError, OverflowError, OSError) as exc:
+            refused.append((row, f"cannot convert: {type(exc).__name__}: {exc}"))
+
+    async def bisect(items: list[tuple[Row, Prepared]]) -> None:
+        if not items:
+            return
+        try:
+            await write_rows(pool, [p for _, p in items])
+        except Exception as exc:  # anything but an outage is these rows' fault
+            if is_outage(exc):
+                raise
+            if len(items) == 1:
+                refused.append((items[0][0], f"{type(exc).__name__}: {exc}"))
+                return
+            half = len(items) // 2
+            await bisect(items[:half])
+            await bisect(items[half:])
+
+    await bisect(prepared)
+    return refused
 
 
 class CallLogWriter:
@@ -118,23 +186,32 @@ class CallLogWriter:
                 await self.flush()
 
     async def flush(self) -> bool:
-        """Write everything pending; False (and rows kept) if the database failed."""
+        """Write everything pending; False (and rows kept) if the database is unusable."""
         pending = list(self.spool.pending)
         if not pending:
             return True
         started = time.monotonic()
+        written = 0
         try:
             pool = await self.database.pool()
             for start in range(0, len(pending), WRITE_CHUNK_ROWS):
-                await write_rows(pool, pending[start : start + WRITE_CHUNK_ROWS])
-        except _DB_ERRORS as exc:
+                chunk = pending[start : start + WRITE_CHUNK_ROWS]
+                refused = await write_isolating(pool, chunk)
+                if refused:
+                    await self._quarantine(pool, refused)
+                written += len(chunk)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise  # our bug, not the database's: the task supervisor reports it
+            if written:  # committed chunks need not wait for the rest
+                await asyncio.to_thread(self.spool.clear, written)
             self.stats.write_errors += 1
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
             self._retry_delay = min(RETRY_MAX_S, max(0.5, self._retry_delay * 2))
             self._next_try = time.monotonic() + self._retry_delay
-            log.warning("call log: database write failed (%s); %d rows kept in %s, retry in "
-                        "%.1f s", self.stats.last_error, len(pending), self.spool.path,
-                        self._retry_delay)  # fmt: skip
+            log.warning("call log: database unusable (%s); %d rows kept in %s, retry in "
+                        "%.1f s", self.stats.last_error, len(pending) - written,
+                        self.spool.path, self._retry_delay)  # fmt: skip
             return False
         await asyncio.to_thread(self.spool.clear, len(pending))
         if self._retry_delay:
@@ -145,6 +222,42 @@ class CallLogWriter:
         if self.on_write is not None:
             self.on_write(self.stats.last_write_seconds)
         return True
+
+    @property
+    def quarantine_file(self) -> str:
+        return str(self.spool.path.with_suffix(".quarantine"))
+
+    async def _quarantine(self, pool: asyncpg.Pool, refused: list[Refused]) -> None:
+        """Keep refused rows with their reason: in the quarantine table, or in a file beside
+        the spool when the table refuses them too. Never lost, never retried as they are."""
+        self.stats.quarantined += len(refused)
+        entries = []
+        for row, reason in refused:
+            kind, values = (row if isinstance(row, list) and len(row) == 2 else ("?", None))
+            linkedid = values[0] if isinstance(values, list) and values else None
+            linkedid = linkedid if isinstance(linkedid, str) else None
+            # ASCII JSON: a NUL becomes the six characters \u0000, which text can hold.
+            text = json.dumps(row, ensure_ascii=True, default=repr)
+            entries.append((str(kind), linkedid, text, reason[:2000]))
+            log.error("call log: PostgreSQL refused a %s row of call %r (%s); kept in the "
+                      "quarantine, every other row is written", kind, linkedid,
+                      reason[:300])  # fmt: skip
+        try:
+            await pool.executemany(queries.INSERT_QUARANTINE, entries)
+        except Exception as exc:  # the table refused too: the file takes them
+            log.error("call log: the quarantine table refused %d rows (%s: %s); they are in "
+                      "%s", len(entries), type(exc).__name__, exc,
+                      self.quarantine_file)  # fmt: skip
+            await asyncio.to_thread(self._append_quarantine_file, entries)
+
+    def _append_quarantine_file(self, entries: list[tuple[str, str | None, str, str]]) -> None:
+        lines = "".join(json.dumps({"kind": kind, "linkedid": linkedid, "row": text,
+                                    "reason": reason}) + "\n"
+                        for kind, linkedid, text, reason in entries)  # fmt: skip
+        with open(self.quarantine_file, "a", encoding="utf-8") as file:
+            file.write(lines)
+            file.flush()
+            os.fsync(file.fileno())
 
     async def _collect(self) -> list[Row]:
         """Up to BATCH_MAX_ROWS rows, waiting at most BATCH_WAIT_S once the first arrived."""

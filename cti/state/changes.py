@@ -70,6 +70,9 @@ class CallOffered:
     caller_number: str
     caller_name: str
     position: int
+    # Learnt from a snapshot after a login (a restart, a reconnect), not seen as it
+    # happened: the call log keeps it only if the call has no such fact yet.
+    resynced: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,7 @@ class AgentRinging:
     caller_number: str
     caller_name: str
     queued_at: float | None
+    resynced: bool = False  # learnt from a snapshot (see CallOffered)
 
 
 @dataclass(frozen=True, slots=True)

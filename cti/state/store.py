@@ -261,12 +261,12 @@ class CtiState:
         out.append(QueueChanged(ts, queue.name, len(queue.callers), queue.oldest_queued_at()))
 
     def _start_ring(self, agent: Agent, leg: str, call: Call, ts: float | None,
-                    out: Out) -> None:  # fmt: skip
+                    out: Out, resynced: bool = False) -> None:  # fmt: skip
         agent.ringing[leg] = call.linkedid
         call.ringing.add(agent.interface)
         out.append(
             AgentRinging(ts, agent.interface, agent.member_name, call.linkedid, call.queue or "",
-                         call.caller_number, call.caller_name, call.queued_at)
+                         call.caller_number, call.caller_name, call.queued_at, resynced)
         )  # fmt: skip
         self._announce_agent(agent, ts, out)
 
@@ -665,9 +665,11 @@ class CtiState:
         if listing is not None:
             listing.channels.add(e.uniqueid)
         if not known:
+            # Dated by when the caller joined (Wait before our receive time), not by the
+            # resync: the call log files it in the right interval.
             out.append(
-                CallOffered(e.ts, call.linkedid, e.queue, call.caller_number,
-                            call.caller_name, e.position)
+                CallOffered(call.queued_at, call.linkedid, e.queue, call.caller_number,
+                            call.caller_name, e.position, resynced=True)
             )  # fmt: skip
             self._announce_queue(queue, e.ts, out)
 
@@ -709,7 +711,7 @@ class CtiState:
             agent.talking = call.linkedid
             self._announce_agent(agent, e.ts, out)
         elif e.uniqueid not in agent.ringing:
-            self._start_ring(agent, e.uniqueid, call, e.ts, out)
+            self._start_ring(agent, e.uniqueid, call, e.ts, out, resynced=True)
 
     @staticmethod
     def _date_from_snapshot(call: Call, first_leg_estimate: float | None = None) -> None:

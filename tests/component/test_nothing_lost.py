@@ -1,0 +1,204 @@
+"""Bad values and restarts against a real PostgreSQL: a value PostgreSQL refuses is
+quarantined with its reason while every other row is written; hostile AMI values are cleaned
+before they reach the state or the log; a restarted daemon does not log a call's events twice."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from harness import frames, free_port, live_sim_config
+from test_restart import cti_serve, poll, ready
+
+from cti.calllog.spool import Spool
+from cti.calllog.writer import CallLogWriter
+from cti.database import Database
+from cti.pipeline import Pipeline
+from cti.simulator import Simulator
+from cti.state.store import CtiState
+
+T0 = 1_795_343_700.0
+
+
+def call(linkedid: str, name: str = "Ayşe Yılmaz", **changes: Any) -> list[Any]:
+    """A call row as rows.call_row makes it, with ``changes`` by column name."""
+    from cti.calllog.queries import CALL_COLUMNS
+
+    values: dict[str, Any] = dict.fromkeys(CALL_COLUMNS)
+    values |= {
+        "linkedid": linkedid, "caller_number": "905321234567", "caller_e164": "+905321234567",
+        "caller_name": name, "dialed": "4440", "direction": "inbound", "queue": "support",
+        "outcome": "answered", "started_at": T0, "ended_at": T0 + 60, "hold_s": 0,
+        "no_answer_count": 0, "ended_while_disconnected": False,
+    }  # fmt: skip
+    values |= changes
+    return ["call", [values[c] for c in CALL_COLUMNS]]
+
+
+def event(linkedid: str, at: float, seconds: int | None = None) -> list[Any]:
+    return ["event", [linkedid, at, "agent_connect", "support", "SIP/1001", seconds, None]]
+
+
+POISONED = {
+    "nul-name": call("p1", name="Ali\x00 Veli"),
+    "infinite-time": call("p2", ended_at=math.inf),
+    "time-after-year-9999": call("p3", ended_at=1e20),
+    "integer-overflow": call("p4", talk_s=2**40),
+    "unknown-outcome": call("p5", outcome="exploded"),
+    "recorded-though-declined": call("p6", consent="declined", recording="x.wav"),
+    "event-nul-queue": ["event", ["p7", T0, "queue_join", "sup\x00port", "", None, 1]],
+    "wrong-shape": ["call", ["too", "few"]],
+    "unknown-kind": ["bogus", []],
+}
+
+
+async def test_refused_rows_are_quarantined_and_every_other_row_is_written(
+    database_url: str, tmp_path: Path
+) -> None:
+    good = [call(f"g{i}") for i in range(40)] + [event(f"g{i}", T0 + 5, 5) for i in range(40)]
+    rows = list(POISONED.values())
+    mixed = [row for pair in zip(good, rows + [None] * len(good), strict=False)
+             for row in pair if row is not None]  # fmt: skip
+    spool = Spool(tmp_path / "call-log.spool")
+    spool.append(mixed)
+    database = Database(database_url)
+    writer = CallLogWriter(database, spool, "TR")
+    try:
+        assert await writer.flush()  # refusals are not an outage
+        assert writer.healthy and writer.spool_depth == 0
+        pool = await database.pool()
+        calls = await pool.fetchval("SELECT count(*) FROM calls")
+        events = await pool.fetchval("SELECT count(*) FROM call_events")
+        quarantined = await pool.fetch(
+            "SELECT kind, linkedid, row_json, reason FROM call_log_quarantine ORDER BY id")
+    finally:
+        await database.close()
+    print(f"\n{len(good)} good rows, {len(rows)} poisoned: {calls} calls + {events} events "
+          f"written, {len(quarantined)} quarantined")
+    assert (calls, events) == (40, 40)
+    assert writer.stats.quarantined == len(quarantined) == len(POISONED)
+    assert {json.dumps(json.loads(r["row_json"])) for r in quarantined} == {
+        json.dumps(row) for row in rows}
+    reasons = " ".join(r["reason"] for r in quarantined)
+    for expected in ("0x00", "out of int32 range", "calls_outcome_check", "calls_check",
+                     "cannot convert", "unknown row kind"):
+        assert expected in reasons, (expected, reasons)
+
+
+async def test_an_outage_keeps_rows_and_is_not_a_refusal(own_pg: Any, tmp_path: Path) -> None:
+    url = own_pg.create_database()
+    database = Database(url)
+    writer = CallLogWriter(database, Spool(tmp_path / "spool"), "TR")
+    writer.spool.append([call("o1"), event("o1", T0 + 3, 3)])
+    own_pg.stop()
+    try:
+        assert not await writer.flush()
+        assert writer.stats.quarantined == 0 and writer.spool_depth == 2
+        own_pg.start()
+        assert await writer.flush()
+        pool = await database.pool()
+        assert await pool.fetchval("SELECT count(*) FROM calls") == 1
+        assert await pool.fetchval("SELECT count(*) FROM call_log_quarantine") == 0
+    finally:
+        await database.close()
+
+
+def hostile_stream() -> bytes:
+    """One queue call whose caller name carries a NUL and control characters, whose events
+    carry impossible Timestamps, and whose caller number is 10,000 characters long."""
+    name = "Kötü\x00\x07\x1b[31mAdam"
+    number = "9" * 10_000
+    base = f"Channel: PJSIP/trunk-00000001\r\nUniqueid: {T0}\r\nLinkedid: {T0}\r\n"
+    stream = (
+        f"Event: Newchannel\r\nTimestamp: {T0}\r\n{base}CallerIDNum: {number}\r\n"
+        f"CallerIDName: {name}\r\nExten: 4440\r\nChannelStateDesc: Up\r\n\r\n"
+        f"Event: QueueCallerJoin\r\nTimestamp: inf\r\n{base}Queue: support\r\n"
+        f"CallerIDNum: {number}\r\nCallerIDName: {name}\r\nPosition: 1\r\n\r\n"
+        f"Event: QueueCallerAbandon\r\nTimestamp: 1e20\r\n{base}Queue: support\r\n"
+        "Position: 99999999999999\r\nOriginalPosition: 1\r\nHoldTime: 4\r\n\r\n"
+        f"Event: HangupRequest\r\nTimestamp: nan\r\n{base}Cause: 16\r\n\r\n"
+        f"Event: Hangup\r\nTimestamp: {T0 + 4}\r\n{base}Cause: 16\r\nCause-txt: Normal\r\n\r\n"
+    )
+    return stream.encode()
+
+
+async def test_hostile_values_are_cleaned_before_state_and_log(database_url: str,
+                                                               tmp_path: Path) -> None:
+    database = Database(database_url)
+    writer = CallLogWriter(database, Spool(tmp_path / "spool"), "TR")
+    state = CtiState()
+    pipeline = Pipeline(state, [writer])
+    try:
+        for message in frames(hostile_stream()):
+            pipeline.process(message, None)
+        await writer.drain()
+        assert math.isfinite(state.clock) and state.clock <= T0 + 4
+        assert pipeline.stats.handler_errors == 0
+        pool = await database.pool()
+        row = await pool.fetchrow("SELECT caller_name, caller_number, outcome, ended_at "
+                                  "FROM calls")
+        quarantined = await pool.fetchval("SELECT count(*) FROM call_log_quarantine")
+    finally:
+        await database.close()
+    assert row["caller_name"] == "Kötü[31mAdam"
+    assert row["caller_number"] == "9" * 255
+    assert row["outcome"] == "abandoned"
+    assert row["ended_at"].timestamp() == T0 + 4
+    assert quarantined == 0 and writer.stats.quarantined == 0
+
+
+async def event_counts(database_url: str) -> list[tuple[str, str, str, int]]:
+    connection = await asyncpg.connect(database_url)
+    try:
+        rows = await connection.fetch(
+            "SELECT linkedid, kind, interface, count(*) AS n FROM call_events"
+            " WHERE kind IN ('queue_join', 'agent_ring') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+    finally:
+        await connection.close()
+    return [(r["linkedid"], r["kind"], r["interface"], r["n"]) for r in rows]
+
+
+async def test_a_restart_mid_call_does_not_log_a_call_event_twice(
+    database_url: str, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    log = data_dir / "daemon.log"
+    sim = Simulator(live_sim_config(), port=free_port())
+    await sim.start()
+    try:
+        async with cti_serve(sim, database_url, data_dir) as (process, url):
+            await poll(lambda: ready(url), "daemon ready", log)
+            ringing = [await sim.place_call("90532111223" + str(i), f"Arayan {i}", "support",
+                                            answer_after=None, talk_s=0.2) for i in range(3)]
+
+            async def rings_logged() -> bool:
+                kinds = [r[1] for r in await event_counts(database_url)]
+                return kinds.count("queue_join") == len(ringing) and "agent_ring" in kinds
+
+            await poll(rings_logged, "queue joins and rings logged", log)
+            before = await event_counts(database_url)
+            process.kill()
+            await process.wait()
+        async with cti_serve(sim, database_url, data_dir) as (process, url):
+            await poll(lambda: ready(url), "daemon ready again", log)
+
+            async def calls_logged() -> bool:
+                for linkedid in ringing:  # whichever is ringing now; the others wait
+                    sim.answer(linkedid)
+                connection = await asyncpg.connect(database_url)
+                try:
+                    return await connection.fetchval("SELECT count(*) FROM calls") == len(ringing)
+                finally:
+                    await connection.close()
+
+            await poll(calls_logged, "calls logged after the restart", log)
+    finally:
+        await sim.stop()
+    after = await event_counts(database_url)
+    print(f"\nbefore the kill: {before}\nafter the restart: {after}")
+    assert all(n == 1 for *_, n in after)
+    assert {r[:3] for r in before} <= {r[:3] for r in after}
