@@ -2,13 +2,15 @@
 
 Each resource enters through ``cleanup_ctx`` as an async generator with one ``yield``: what
 comes before starts it, what comes after stops it, in reverse order. Every background task
-is created here, kept, cancelled and awaited on shutdown.
+is started here through the one owner, ``Tasks`` (cti/tasks.py), under a name, and stopped by
+name on shutdown; a task that dies makes the daemon unready and, under ``cti serve``, stops it
+with a non-zero status. Shutdown drains: the pipeline hands its last changes to the sinks,
+and the call-log writer puts what it holds into the database or the spool.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -20,7 +22,7 @@ from aiohttp import web
 
 from cti import quality
 from cti.ami import actions
-from cti.ami.connection import AmiClient, AmiConfig
+from cti.ami.connection import AmiAuthError, AmiClient, AmiConfig
 from cti.ami.events import Tick
 from cti.auth.ratelimit import AttemptLimiter
 from cti.auth.users import SessionStore
@@ -44,6 +46,7 @@ from cti.keys import (
     SESSIONS,
     SETTINGS,
     STATE,
+    TASKS,
 )
 from cti.metrics import LiveSources, Metrics
 from cti.pipeline import Pipeline, Sink
@@ -54,6 +57,7 @@ from cti.routing.config import RoutingConfigError, load_routing
 from cti.routing.route_point import ENVIRONMENT_LIMIT, RoutePoint
 from cti.settings import Settings, SettingsError
 from cti.state.store import CtiState
+from cti.tasks import Tasks
 from cti.wallboard import Alert, watch_alerts
 from cti.wrapup import WrapUp, seconds_by_queue
 
@@ -64,14 +68,6 @@ CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 # at once while an Asterisk that is merely not up yet is retried in the background.
 AMI_STARTUP_WAIT_S = 5.0
 TICK_INTERVAL_S = 1.0
-
-
-async def stop_tasks(tasks: Sequence[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -90,9 +86,9 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     app[HUB].lookup = lookup  # the pop shows at once; the customer card follows it
     if not await database.reachable():
         log.error("PostgreSQL is not reachable; calls are kept in the spool until it is")
-    task = asyncio.create_task(writer.run())
+    app[TASKS].start("call-log writer", writer.run())
     yield
-    await stop_tasks([task])
+    await app[TASKS].stop("call-log writer")
     await writer.drain()  # the pipeline has handed over its last changes by now
     await database.close()
 
@@ -138,9 +134,10 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
             await asyncio.sleep(TICK_INTERVAL_S)
             pipeline.submit_event(Tick(time.time()))
 
-    tasks = [asyncio.create_task(pipeline.run()), asyncio.create_task(tick())]
+    app[TASKS].start("pipeline", pipeline.run())
+    app[TASKS].start("clock tick", tick())
     yield
-    await stop_tasks(tasks)
+    await app[TASKS].stop("pipeline", "clock tick")
     await pipeline.drain()  # what arrived before shutdown still reaches the sinks
     await hub.close()
     if wrapup is not None:
@@ -173,17 +170,18 @@ async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
         websocket_clients=lambda: len(app[HUB].clients),
         service_level_targets={},
     ))  # fmt: skip
-    task = asyncio.create_task(client.run())
-    await asyncio.wait({client.first_login, task}, timeout=AMI_STARTUP_WAIT_S,
-                       return_when=asyncio.FIRST_COMPLETED)
-    if client.first_login.done() and client.first_login.exception() is not None:
-        await stop_tasks([task])
-        raise client.first_login.exception()  # type: ignore[misc]
-    if not client.first_login.done():
+    app[TASKS].start("AMI link", client.run())
+    try:
+        async with asyncio.timeout(AMI_STARTUP_WAIT_S):
+            await asyncio.shield(client.first_login)
+    except TimeoutError:
         log.warning("not logged in to AMI yet; retrying in the background")
+    except AmiAuthError:
+        await app[TASKS].stop("AMI link")
+        raise
     client.exit_on_auth_failure = False  # from now on a refused login is retried
     yield
-    await stop_tasks([task])
+    await app[TASKS].stop("AMI link")
 
 
 async def alerts_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -194,10 +192,10 @@ async def alerts_ctx(app: web.Application) -> AsyncIterator[None]:
             metrics.alerts_raised.labels(alert.queue, alert.kind).inc()
         hub.to_supervisors({"type": "alert", **asdict(alert)})
 
-    task = asyncio.create_task(
-        watch_alerts(app[SETTINGS], app[STATE], app[DATABASE], publish))
+    app[TASKS].start("alert watcher",
+                     watch_alerts(app[SETTINGS], app[STATE], app[DATABASE], publish))
     yield
-    await stop_tasks([task])
+    await app[TASKS].stop("alert watcher")
 
 
 async def routing_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -236,11 +234,11 @@ async def routing_ctx(app: web.Application) -> AsyncIterator[None]:
                             f"{settings.routing_agi_port} ({exc}); set CTI_ROUTING_AGI_PORT"
                             ) from None  # fmt: skip
     app[PIPELINE].sinks.append(acd)
-    task = asyncio.create_task(acd.run())
+    app[TASKS].start("ACD", acd.run())
     yield
     server.close()
     await server.wait_closed()
-    await stop_tasks([task])
+    await app[TASKS].stop("ACD")
     app[PIPELINE].sinks.remove(acd)
     await acd.close()
 
@@ -260,6 +258,12 @@ def create_app(
         raise SettingsError(f"CTI_CENTER_WRAPUP_BY_QUEUE: {exc}") from None
     app = web.Application(middlewares=[authorize], client_max_size=1 << 20)
     app[SETTINGS] = settings
+    tasks = app[TASKS] = Tasks()
+
+    async def started(app: web.Application) -> None:
+        tasks.arm()
+
+    app.on_startup.append(started)  # after every cleanup_ctx has started
     app[LOGIN_LIMITER] = AttemptLimiter()
     state = CtiState()
     app[STATE] = state

@@ -1,7 +1,8 @@
 """Command line: ``cti serve | demo | replay``.
 
 Errors people can fix (a missing setting, a refused AMI login, an unreachable database) end
-the process with exit status 2 and one message saying what is wrong and what to do.
+the process with exit status 2 and one message saying what is wrong and what to do. A task
+of the daemon that dies ends it with status 70 after a clean shutdown (cti/tasks.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import logging
 import os
 import secrets
+import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -21,12 +23,13 @@ from aiohttp import web
 
 from cti.ami.connection import AmiAuthError
 from cti.app import CleanupCtx, create_app
-from cti.keys import DATABASE
+from cti.keys import DATABASE, TASKS
 from cti.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("cti")
 
 DEMO_AMI_USER = "cti"
+EXIT_TASK_FAILED = 70  # EX_SOFTWARE: an internal failure, not a setting to fix (that is 2)
 
 
 def _panel_url(settings: Settings) -> str:
@@ -43,8 +46,16 @@ def _run(
         print(f"CTI panel: {_panel_url(settings)}", flush=True)
 
     app.on_startup.append(announce)
+    tasks = app[TASKS]
+    # A task that dies stops the daemon the way SIGTERM does (cleanup runs, nothing in memory
+    # is lost), and the exit status then tells its supervisor to restart it.
+    tasks.on_failure = lambda reason: os.kill(os.getpid(), signal.SIGTERM)
     web.run_app(app, host=settings.http_host, port=settings.http_port, print=None,
                 handle_signals=True)  # fmt: skip
+    if tasks.failure:
+        print(f"cti: stopped because {tasks.failure}; restart it (systemd and compose do)",
+              file=sys.stderr)  # fmt: skip
+        sys.exit(EXIT_TASK_FAILED)
 
 
 def serve(args: argparse.Namespace) -> None:

@@ -14,6 +14,7 @@ from cti.pipeline import Pipeline
 from cti.push.hub import Hub
 from cti.settings import Settings
 from cti.state.store import CtiState
+from cti.tasks import Tasks
 
 SETTINGS = web.AppKey("settings", Settings)
 PIPELINE = web.AppKey("pipeline", Pipeline)
@@ -25,3 +26,4 @@ METRICS = web.AppKey("metrics", Metrics)
 SESSIONS = web.AppKey("sessions", SessionStore)
 LOGIN_LIMITER = web.AppKey("login_limiter", AttemptLimiter)
 HUB = web.AppKey("hub", Hub)
+TASKS = web.AppKey("tasks", Tasks)

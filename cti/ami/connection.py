@@ -38,13 +38,13 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from panoramisk import Manager
 
-from cti.ami.events import RESYNC_VARIABLES, AmiEvent, LinkDown, LinkUp
+from cti.ami.events import RESYNC_VARIABLES, AmiEvent, LinkDown, LinkUp, ResyncDone
 from cti.ami.frames import Message
 from cti.ami.protocol import ActionFailed, AmiDisconnected, AmiError, CtiAmiProtocol
 
@@ -226,11 +226,7 @@ class AmiClient:
             log.info("logged in to Asterisk AMI at %s:%s as %r", config.host, config.port,
                      config.username)  # fmt: skip
             self.on_event(LinkUp(time.time()))
-            await self._wait_fully_booted(protocol, lost)
-            await self._resync(protocol)
-            if not self.first_login.done():
-                self.first_login.set_result(None)
-            await self._watch(lost)
+            await self._watched(self._bring_up(protocol, lost), lost)
         finally:
             protocol.close()
             self._skipped_before.update(protocol.skipped)
@@ -239,6 +235,31 @@ class AmiClient:
             if linked:
                 reason = lost.result() if lost.done() else "session ended"
                 self.on_event(LinkDown(time.time(), reason))
+
+    async def _bring_up(self, protocol: CtiAmiProtocol, lost: asyncio.Future[str]) -> None:
+        await self._wait_fully_booted(protocol, lost)
+        await self._resync(protocol)
+        # Behind the last list item in the pipeline: /readyz turns ready once it is applied.
+        self.on_event(ResyncDone(time.time()))
+        if not self.first_login.done():
+            self.first_login.set_result(None)
+
+    async def _watched(self, bring_up: Coroutine[Any, Any, None], lost: asyncio.Future[str]
+                       ) -> None:  # fmt: skip
+        """Run the resync under the ping watchdog from the moment of login: a link that dies
+        while the snapshot lists stream is noticed within one ping, not after their
+        deadlines. Returns (raising) only when the watchdog ends the session."""
+        watchdog = asyncio.ensure_future(self._watch(lost))
+        resync = asyncio.ensure_future(bring_up)
+        try:
+            await asyncio.wait({watchdog, resync}, return_when=asyncio.FIRST_COMPLETED)
+            if resync.done():
+                resync.result()  # a refused or timed-out resync ends the session
+            await watchdog
+        finally:
+            for task in (resync, watchdog):
+                task.cancel()
+            await asyncio.gather(resync, watchdog, return_exceptions=True)
 
     async def _wait_fully_booted(self, protocol: CtiAmiProtocol, lost: asyncio.Future[str]
                                  ) -> None:  # fmt: skip

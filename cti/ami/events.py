@@ -453,6 +453,14 @@ class LinkDown:
 
 
 @dataclass(frozen=True, slots=True)
+class ResyncDone:
+    """Sent by our client after the last snapshot list of a login: it reaches the state core
+    behind every list item, so the state is in step with Asterisk once it is applied."""
+
+    ts: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """The wall clock, injected periodically so time-based states (wrap-up) can end."""
 
@@ -491,6 +499,7 @@ AmiEvent = (
     | CallTransferred
     | LinkUp
     | LinkDown
+    | ResyncDone
     | Tick
 )
 

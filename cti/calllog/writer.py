@@ -148,6 +148,7 @@ class CallLogWriter:
         self.stats = WriterStats()
         self._queue: asyncio.Queue[Row] = asyncio.Queue(queue_size)
         self._overflow: list[Row] = []  # rows that found the queue full, oldest first
+        self._unspooled: list[Row] = []  # a batch taken from the queue the spool refused
         self._retry_delay = 0.0
         self._next_try = 0.0
 
@@ -158,7 +159,8 @@ class CallLogWriter:
 
     @property
     def spool_depth(self) -> int:
-        return self.spool.depth + self._queue.qsize() + len(self._overflow)
+        return (self.spool.depth + self._queue.qsize() + len(self._overflow)
+                + len(self._unspooled))  # fmt: skip
 
     def offer(self, changes: Sequence[Change]) -> None:
         rows = rows_for(changes, self.region)
@@ -181,7 +183,11 @@ class CallLogWriter:
             if self._overflow and self._queue.empty():
                 batch, self._overflow = batch + self._overflow, []
             if batch:
-                await asyncio.to_thread(self.spool.append, batch)
+                try:
+                    await asyncio.to_thread(self.spool.append, batch)
+                except OSError:  # the spool's disk: this task dies, the batch stays for drain
+                    self._unspooled = batch
+                    raise
             if self.spool.pending and time.monotonic() >= self._next_try:
                 await self.flush()
 
@@ -281,11 +287,30 @@ class CallLogWriter:
         return batch
 
     async def drain(self) -> None:
-        """Move what is queued into the spool and try one write (shutdown, replay)."""
+        """Move what is queued into the spool and try one write (shutdown, replay). With a
+        spool that cannot be written, the rows go to the database directly."""
         batch = []
         while not self._queue.empty():
             batch.append(self._queue.get_nowait())
-        batch, self._overflow = batch + self._overflow, []
+        batch = self._unspooled + batch + self._overflow
+        self._unspooled, self._overflow = [], []
         if batch:
-            await asyncio.to_thread(self.spool.append, batch)
+            try:
+                await asyncio.to_thread(self.spool.append, batch)
+            except OSError as exc:
+                log.error("call log: cannot append to %s (%s); writing %d rows to the "
+                          "database directly", self.spool.path, exc, len(batch))  # fmt: skip
+                await self._write_directly(batch)
         await self.flush()
+
+    async def _write_directly(self, rows: list[Row]) -> None:
+        try:
+            pool = await self.database.pool()
+            refused = await write_isolating(pool, rows)
+            if refused:
+                await self._quarantine(pool, refused)
+        except Exception as exc:
+            log.critical("call log: %d rows could be neither spooled nor written (%s: %s); "
+                         "they are lost", len(rows), type(exc).__name__, exc)  # fmt: skip
+            return
+        self.stats.rows_written += len(rows) - len(refused)

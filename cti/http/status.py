@@ -9,7 +9,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from cti.http.security import route, session_of
-from cti.keys import AMI, DATABASE, METRICS, PIPELINE, SETTINGS
+from cti.keys import AMI, CALL_LOG, DATABASE, METRICS, PIPELINE, SETTINGS, STATE, TASKS
 from cti.state.snapshot import snapshot
 
 WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
@@ -20,16 +20,29 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when logged in to the AMI and the database answers; the body says what is not."""
-    ami = request.app[AMI]
-    ami_ok = ami.connected
-    database_ok = await request.app[DATABASE].reachable()
+    """Ready when every task runs, the AMI link is up and its resync applied, and the call
+    log is written; the body says what is not, and what it means."""
+    app = request.app
+    ami, writer, failure = app[AMI], app[CALL_LOG], app[TASKS].failure
+    synced = app[STATE].synced
+    database_ok = await app[DATABASE].reachable()
     problems = []
-    if not ami_ok:
+    if failure:
+        problems.append(f"{failure}; the daemon stops so that its supervisor restarts it")
+    if not ami.connected:
         problems.append(f"not logged in to Asterisk AMI at {ami.config.host}:{ami.config.port}")
+    elif not synced:
+        problems.append("logged in to Asterisk AMI; its calls and queues are being read again")
     if not database_ok:
         problems.append("PostgreSQL does not answer; call-log rows wait in the spool")
-    body = {"ready": not problems, "ami": ami_ok, "database": database_ok, "problems": problems}
+    elif not writer.healthy:
+        problems.append(f"the call log cannot be written ({writer.stats.last_error}); "
+                        f"{writer.spool_depth} rows wait in the spool")  # fmt: skip
+    body = {"ready": not problems, "ami": ami.connected, "resynced": synced,
+            "database": database_ok, "call_log": writer.healthy,
+            "call_log_waiting_rows": writer.spool_depth,
+            "call_log_quarantined_rows": writer.stats.quarantined,
+            "tasks": app[TASKS].names, "problems": problems}  # fmt: skip
     return web.json_response(body, status=503 if problems else 200)
 
 

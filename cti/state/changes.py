@@ -192,6 +192,14 @@ class LinkChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class Resynced:
+    """The snapshot lists asked after a login have all been applied: the state matches
+    Asterisk again (and what ended meanwhile has been closed)."""
+
+    ts: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class Anomaly:
     """An event that does not fit what we know; counted and logged, never fatal."""
 
@@ -214,5 +222,6 @@ Change = (
     | AgentStateChanged
     | QueueChanged
     | LinkChanged
+    | Resynced
     | Anomaly
 )

@@ -61,6 +61,7 @@ from cti.state.changes import (
     LinkChanged,
     Outcome,
     QueueChanged,
+    Resynced,
     RoutedRingMissed,
     RouteFellBack,
 )
@@ -115,6 +116,7 @@ class CtiState:
         self.agents: dict[str, Agent] = {}
         self.agents_by_device: dict[str, set[str]] = {}
         self.link_up = False
+        self.synced = False  # a login's snapshot lists applied, and no link loss since
         self.clock: float | None = None
         self.seq = 0
         self._listings: dict[str, _Listing] = {}
@@ -152,6 +154,7 @@ class CtiState:
             ev.CallTransferred: self._transfer,
             ev.LinkUp: self._link_up,
             ev.LinkDown: self._link_down,
+            ev.ResyncDone: self._resync_done,
             ev.Tick: self._tick,
         }
 
@@ -835,8 +838,13 @@ class CtiState:
         out.append(LinkChanged(e.ts, True, ""))
 
     def _link_down(self, e: ev.LinkDown, out: Out) -> None:
-        self.link_up = False
+        self.link_up = self.synced = False
         out.append(LinkChanged(e.ts, False, e.reason))
+
+    def _resync_done(self, e: ev.ResyncDone, out: Out) -> None:
+        self.synced = self.link_up
+        if self.synced:
+            out.append(Resynced(e.ts))
 
     def _tick(self, e: ev.Tick, out: Out) -> None:
         for interface in list(self._in_wrapup):

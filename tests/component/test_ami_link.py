@@ -188,3 +188,46 @@ async def test_queue_add_is_settled_by_its_first_answer() -> None:
         assert "SIP/1009" in sim.pbx.queues["sales"].members
         await actions.queue_remove(live.ami, "sales", "SIP/1009")
         assert "SIP/1009" not in sim.pbx.queues["sales"].members
+
+
+# --- the watchdog and the resync --------------------------------------------------------
+
+
+async def test_the_resync_is_applied_before_the_state_says_synced() -> None:
+    async with simulator() as sim, link(sim.port) as live:
+        await asyncio.wait_for(live.ami.first_login, 10)
+        await wait_until(lambda: live.pipeline.state.synced)
+        await sim.drop_clients()
+        await wait_until(lambda: not live.pipeline.state.synced or live.ami.stats.logins > 1)
+        await wait_until(lambda: live.ami.stats.logins == 2 and live.pipeline.state.synced)
+
+
+async def test_a_peer_that_goes_silent_during_the_resync_is_dropped_by_the_ping_watchdog(
+) -> None:
+    """Asterisk answers the login, then nothing: not the snapshot lists, not Ping. The list
+    deadline here is two minutes; the watchdog ends the session within one ping."""
+
+    async def silent_after_login(reader: asyncio.StreamReader,
+                                 writer: asyncio.StreamWriter) -> None:  # fmt: skip
+        writer.write(b"Asterisk Call Manager/9.0.0\r\n")
+        frame = await reader.readuntil(b"\r\n\r\n")
+        action_id = next(line.split(b": ", 1)[1] for line in frame.split(b"\r\n")
+                         if line.startswith(b"ActionID"))  # fmt: skip
+        writer.write(b"Response: Success\r\nActionID: " + action_id + b"\r\n"
+                     b"Message: Authentication accepted\r\n\r\n"
+                     b"Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n")
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while await reader.read(4096):
+                pass  # swallow every action
+        writer.close()
+
+    server = await asyncio.start_server(silent_after_login, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with link(port, action_timeout=30.0, ping_interval=0.2, ping_timeout=0.2,
+                        backoff_initial=5.0) as live:  # fmt: skip
+            await wait_until(lambda: live.ami.stats.ping_timeouts >= 1, timeout=30)
+            assert live.ami.stats.logins >= 1 and not live.pipeline.state.synced
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -4,6 +4,7 @@ before they reach the state or the log; a restarted daemon does not log a call's
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from pathlib import Path
@@ -202,3 +203,38 @@ async def test_a_restart_mid_call_does_not_log_a_call_event_twice(
     print(f"\nbefore the kill: {before}\nafter the restart: {after}")
     assert all(n == 1 for *_, n in after)
     assert {r[:3] for r in before} <= {r[:3] for r in after}
+
+
+async def test_a_task_that_dies_makes_the_daemon_unready_and_exit_non_zero(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The call-log writer dies when its spool cannot be written (here: a directory where
+    the file should be). `cti serve` stops with status 70 for its supervisor to restart it,
+    and the rows it held in memory still reach the database."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    log = data_dir / "daemon.log"
+    sim = Simulator(live_sim_config(), port=free_port())
+    await sim.start()
+    try:
+        async with cti_serve(sim, database_url, data_dir) as (process, url):
+            await poll(lambda: ready(url), "daemon ready", log)
+            spool = data_dir / "call-log.spool"
+            spool.unlink(missing_ok=True)
+            spool.mkdir()
+            linkedid = await sim.place_call("905321112233", "Fatma Demir", "sales",
+                                            answer_after=0.1, talk_s=0.2)  # fmt: skip
+            status = await asyncio.wait_for(process.wait(), 60)
+    finally:
+        await sim.stop()
+    text = log.read_text(errors="replace")
+    assert status == 70, text
+    assert "task call-log writer died: IsADirectoryError" in text
+    assert "rows to the database directly" in text
+    connection = await asyncpg.connect(database_url)
+    try:
+        assert await connection.fetchval(
+            "SELECT count(*) FROM call_events WHERE linkedid = $1 AND kind = 'queue_join'",
+            linkedid) == 1
+    finally:
+        await connection.close()

@@ -126,7 +126,11 @@ async def test_readiness_follows_the_ami_link_and_metrics_parse(daemon: Daemon) 
         assert down['cti_ami_connected{pbx="asterisk"}'] == 0
         await daemon.sim.go_online()
         _, body = await wait_for_async(ready, lambda r: r[0] == 200)
-        assert body == {"ready": True, "ami": True, "database": True, "problems": []}
+        tasks = body.pop("tasks")
+        assert {"AMI link", "pipeline", "call-log writer", "clock tick"} <= set(tasks)
+        assert body == {"ready": True, "ami": True, "resynced": True, "database": True,
+                        "call_log": True, "call_log_waiting_rows": 0,
+                        "call_log_quarantined_rows": 0, "problems": []}
         up = await metrics()
         assert up['cti_ami_connected{pbx="asterisk"}'] == 1
         assert up["cti_ami_reconnects_total{}"] >= 1
