@@ -26,6 +26,7 @@ from cti.ami.connection import AmiAuthError, AmiClient, AmiConfig
 from cti.ami.events import Tick
 from cti.auth.ratelimit import AttemptLimiter
 from cti.auth.users import SessionStore
+from cti.calllog.reconcile import Reconciler
 from cti.calllog.spool import Spool
 from cti.calllog.writer import CallLogWriter
 from cti.customers.crm import Crm
@@ -43,6 +44,7 @@ from cti.keys import (
     LOGIN_LIMITER,
     METRICS,
     PIPELINE,
+    RECONCILER,
     SESSIONS,
     SETTINGS,
     STATE,
@@ -126,7 +128,20 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
 
         wrapup = WrapUp(app[STATE], pause, settings.center_wrapup_s, wrapup_by_queue)
         sinks.append(wrapup)
-    pipeline = Pipeline(app[STATE], sinks, on_lag=metrics.event_lag.observe)
+    state = app[STATE]
+
+    def interface_of(member_name: str) -> str:
+        """The interface of the queue member Asterisk's queue_log names by member name."""
+        for member in state.agents.values():
+            if member.member_name == member_name:
+                return member.interface
+        return member_name
+
+    # After every resync: calls that ended while we were away, from Asterisk's own records.
+    reconciler = Reconciler(app[DATABASE], settings.center_region, time.time, interface_of)
+    app[RECONCILER] = reconciler
+    sinks.append(reconciler)
+    pipeline = Pipeline(state, sinks, on_lag=metrics.event_lag.observe)
     app[PIPELINE] = pipeline
 
     async def tick() -> None:
@@ -136,8 +151,9 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
 
     app[TASKS].start("pipeline", pipeline.run())
     app[TASKS].start("clock tick", tick())
+    app[TASKS].start("reconciler", reconciler.run())
     yield
-    await app[TASKS].stop("pipeline", "clock tick")
+    await app[TASKS].stop("reconciler", "pipeline", "clock tick")
     await pipeline.drain()  # what arrived before shutdown still reaches the sinks
     await hub.close()
     if wrapup is not None:

@@ -7,6 +7,7 @@ from aiohttp import web
 from cti.ami.connection import AmiClient
 from cti.auth.ratelimit import AttemptLimiter
 from cti.auth.users import SessionStore
+from cti.calllog.reconcile import Reconciler
 from cti.calllog.writer import CallLogWriter
 from cti.database import Database
 from cti.metrics import Metrics
@@ -27,3 +28,4 @@ SESSIONS = web.AppKey("sessions", SessionStore)
 LOGIN_LIMITER = web.AppKey("login_limiter", AttemptLimiter)
 HUB = web.AppKey("hub", Hub)
 TASKS = web.AppKey("tasks", Tasks)
+RECONCILER = web.AppKey("reconciler", Reconciler)

@@ -1,0 +1,252 @@
+"""The call log completed from Asterisk's own records after every gap.
+
+Theory of operation
+-------------------
+The AMI stream is not durable: a call that ends while the daemon is away (killed, restarting,
+its link cut) ends unseen. Asterisk writes its own records into PostgreSQL meanwhile
+(asterisk-conf/: CEL, CDR and the queue_log, tables of migration 008). After each resync the
+state core says ``Resynced``; the ``Reconciler`` then looks for calls whose end Asterisk
+recorded (CEL ``LINKEDID_END``) within ``HORIZON_S`` and that the call log has not closed:
+
+- a call the daemon never saw gets its whole row from Asterisk (``facts_source`` 'asterisk');
+- a call the daemon followed until the gap (``ended_while_disconnected``, no end) keeps what
+  it knew, and what it lacked is filled in: Asterisk's exact end, talk time, consent,
+  recording, an outcome instead of 'unknown' (``facts_source`` 'ami+asterisk').
+
+From the records: the first leg's CHAN_START (the call's start, caller, dialled number), the
+queue_log of the caller's channel (ENTERQUEUE, CONNECT: wait and agent, COMPLETE*: talk,
+ABANDON / EXITWITHTIMEOUT: position and wait), and the CDR variables the dialplan sets
+(``cti_consent``, ``cti_consent_method``, ``recording``). The queue_log names an agent by
+member name; the daemon's members map it back to the interface the call log uses.
+
+Calls still in progress are left to the live stream. Supervisors' listen/whisper/barge calls
+(dialplan contexts ``cti-spy-*``) are never logged, as live. Writes never replace what the
+daemon itself recorded, and a daemon row written later (its spool) wins over Asterisk's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from cti.calllog.queries import CALL_COLUMNS
+from cti.calllog.rows import Row, call_row
+from cti.calllog.writer import is_outage, prepare
+from cti.database import Database
+from cti.state.changes import CallRecord, Change, Outcome, Resynced
+
+log = logging.getLogger(__name__)
+
+HORIZON_S = 24 * 3600  # how far back a reconciliation looks for calls Asterisk ended
+RETRY_S = 30.0
+
+MISSED_CALLS = """
+SELECT e.linkedid, max(e.eventtime) AS ended_at
+FROM asterisk_cel e
+WHERE e.eventtype = 'LINKEDID_END' AND e.eventtime >= $1 AND e.linkedid <> ''
+  AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.linkedid = e.linkedid AND c.ended_at IS NOT NULL)
+  AND NOT EXISTS (SELECT 1 FROM asterisk_cel s
+                  WHERE s.linkedid = e.linkedid AND s.context LIKE 'cti-spy%')
+GROUP BY e.linkedid
+ORDER BY ended_at
+"""
+FIRST_LEGS = """
+SELECT DISTINCT ON (linkedid) linkedid, eventtime, cid_num, cid_name, exten
+FROM asterisk_cel
+WHERE linkedid = ANY($1::text[]) AND eventtype = 'CHAN_START'
+ORDER BY linkedid, (uniqueid = linkedid) DESC, eventtime
+"""
+QUEUE_LOG = """
+SELECT callid, extract(epoch FROM time::timestamp AT TIME ZONE 'UTC')::float8 AS at,
+       queuename, agent, event, data1, data2, data3
+FROM asterisk_queue_log
+WHERE callid = ANY($1::text[])
+ORDER BY id
+"""
+CDR_FACTS = """
+SELECT linkedid, max(nullif(cti_consent, '')) AS consent,
+       max(nullif(cti_consent_method, '')) AS consent_method,
+       max(nullif(recording, '')) AS recording
+FROM asterisk_cdr
+WHERE linkedid = ANY($1::text[])
+GROUP BY linkedid
+"""
+
+
+def _reconcile_call_sql() -> str:
+    columns = ", ".join((*CALL_COLUMNS, "facts_source"))
+    params = ", ".join(f"${i}" for i in range(1, len(CALL_COLUMNS) + 1))
+    kept = [c for c in CALL_COLUMNS[1:] if c not in ("outcome", "ended_while_disconnected")]
+    fills = ", ".join(f"{c} = COALESCE(calls.{c}, EXCLUDED.{c})" for c in kept)
+    return (
+        f"INSERT INTO calls ({columns}) VALUES ({params}, 'asterisk') "
+        f"ON CONFLICT (linkedid) DO UPDATE SET {fills}, "
+        "outcome = CASE WHEN calls.outcome = 'unknown' THEN EXCLUDED.outcome "
+        "ELSE calls.outcome END, facts_source = 'ami+asterisk' "
+        "WHERE calls.ended_at IS NULL"
+    )
+
+
+RECONCILE_CALL = _reconcile_call_sql()
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLogLine:
+    at: float
+    queue: str
+    agent: str  # member name
+    event: str
+    data: tuple[str, str, str]
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text else None
+    except ValueError:
+        return None
+
+
+def record_from(
+    linkedid: str, ended_at: float, first_leg: dict[str, Any] | None,
+    queue_log: Sequence[QueueLogLine], cdr: dict[str, Any] | None,
+    interface_of: Callable[[str], str],
+) -> CallRecord:
+    """One call as Asterisk recorded it (pure)."""
+    started_at = first_leg["eventtime"] if first_leg else None
+    record: dict[str, Any] = {
+        "queue": None, "agent": None, "agent_name": None, "outcome": Outcome.UNKNOWN,
+        "queued_at": None, "answered_at": None, "wait_s": None, "talk_s": None,
+        "abandon_position": None,
+    }  # fmt: skip
+    for line in queue_log:
+        if line.event == "ENTERQUEUE":
+            record.update(queue=line.queue, queued_at=line.at)
+        elif line.event == "CONNECT":  # holdtime, bridged channel's uniqueid, ringtime
+            record.update(queue=line.queue, agent=interface_of(line.agent),
+                          agent_name=line.agent, answered_at=line.at,
+                          wait_s=_int(line.data[0]), outcome=Outcome.ANSWERED)  # fmt: skip
+        elif line.event in ("COMPLETECALLER", "COMPLETEAGENT"):  # holdtime, calltime, pos
+            record["talk_s"] = _int(line.data[1])
+        elif line.event == "ABANDON":  # position, original position, waittime
+            record.update(outcome=Outcome.ABANDONED, abandon_position=_int(line.data[0]),
+                          wait_s=_int(line.data[2]))  # fmt: skip
+        elif line.event in ("EXITWITHTIMEOUT", "EXITEMPTY", "EXITWITHKEY"):
+            record.update(outcome=Outcome.TIMED_OUT, wait_s=_int(line.data[2]))
+    if record["answered_at"] is not None and record["talk_s"] is None:
+        record["talk_s"] = max(0, round(ended_at - record["answered_at"]))
+    if record["outcome"] is Outcome.UNKNOWN and not queue_log:
+        record["outcome"] = Outcome.UNANSWERED if first_leg else Outcome.UNKNOWN
+    consent = (cdr or {}).get("consent")
+    consent = consent if consent in ("granted", "declined") else None
+    recording = (cdr or {}).get("recording") if consent == "granted" else None
+    return CallRecord(
+        linkedid=linkedid,
+        caller_number=(first_leg or {}).get("cid_num") or "",
+        caller_name=(first_leg or {}).get("cid_name") or "",
+        dialed=(first_leg or {}).get("exten") or "",
+        started_at=started_at, ended_at=ended_at, hold_s=0,
+        consent=consent, consent_method=(cdr or {}).get("consent_method") if consent else None,
+        consent_at=None, recorded=recording is not None, recording=recording,
+        hangup_cause=None, no_answer_count=sum(1 for q in queue_log if q.event == "RINGNOANSWER"),
+        ended_while_disconnected=True, **record,
+    )  # fmt: skip
+
+
+def event_rows(record: CallRecord, queue_log: Iterable[QueueLogLine],
+               interface_of: Callable[[str], str]) -> list[Row]:  # fmt: skip
+    """The per-call events KPIs are computed from, written only where the call has none."""
+    rows: list[Row] = []
+
+    def add(at: float | None, kind: str, queue: str, interface: str = "",
+            seconds: int | None = None, position: int | None = None) -> None:  # fmt: skip
+        if at is not None:
+            rows.append(["event_once", [record.linkedid, at, kind, queue, interface, seconds,
+                                        position]])  # fmt: skip
+
+    for line in queue_log:
+        if line.event == "ENTERQUEUE":
+            add(line.at, "queue_join", line.queue, position=_int(line.data[2]))  # url, cid, pos
+        elif line.event == "CONNECT":
+            add(line.at, "agent_connect", line.queue, interface_of(line.agent),
+                _int(line.data[0]))
+        elif line.event == "ABANDON":
+            add(line.at, "queue_abandon", line.queue, "", _int(line.data[2]),
+                _int(line.data[0]))
+        elif line.event in ("EXITWITHTIMEOUT", "EXITEMPTY", "EXITWITHKEY"):
+            add(line.at, "queue_leave", line.queue, "", _int(line.data[2]))
+    add(record.ended_at, "call_end", record.queue or "", record.agent or "", record.talk_s)
+    return rows
+
+
+async def reconcile(pool: asyncpg.Pool, region: str, now: float,
+                    interface_of: Callable[[str], str]) -> int:  # fmt: skip
+    """Write every call Asterisk ended within the horizon that the call log has not closed;
+    returns how many."""
+    missed = await pool.fetch(MISSED_CALLS, now - HORIZON_S)
+    if not missed:
+        return 0
+    linkedids = [r["linkedid"] for r in missed]
+    first_legs = {r["linkedid"]: dict(r) for r in await pool.fetch(FIRST_LEGS, linkedids)}
+    cdrs = {r["linkedid"]: dict(r) for r in await pool.fetch(CDR_FACTS, linkedids)}
+    queue_logs: dict[str, list[QueueLogLine]] = {}
+    for r in await pool.fetch(QUEUE_LOG, linkedids):
+        line = QueueLogLine(r["at"], r["queuename"] or "", r["agent"] or "", r["event"] or "",
+                            (r["data1"] or "", r["data2"] or "", r["data3"] or ""))  # fmt: skip
+        queue_logs.setdefault(r["callid"], []).append(line)
+    calls, events = [], []
+    for row in missed:
+        linkedid = row["linkedid"]
+        lines = queue_logs.get(linkedid, [])
+        record = record_from(linkedid, row["ended_at"], first_legs.get(linkedid), lines,
+                             cdrs.get(linkedid), interface_of)  # fmt: skip
+        calls.append(prepare(["call", call_row(record, region)])[1])
+        events += [prepare(r) for r in event_rows(record, lines, interface_of)]
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.executemany(RECONCILE_CALL, calls)
+        for statement, arguments in events:
+            await connection.execute(statement, *arguments)
+    return len(calls)
+
+
+class Reconciler:
+    """A sink: each ``Resynced`` asks for one reconciliation, run by its own task."""
+
+    def __init__(self, database: Database, region: str, clock: Callable[[], float],
+                 interface_of: Callable[[str], str]) -> None:  # fmt: skip
+        self.database = database
+        self.region = region
+        self.clock = clock
+        self.interface_of = interface_of
+        self.reconciled = 0  # calls written from Asterisk's records since the start
+        self.runs = 0
+        self._wanted = asyncio.Event()
+
+    def offer(self, changes: Sequence[Change]) -> None:
+        if any(type(change) is Resynced for change in changes):
+            self._wanted.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wanted.wait()
+            self._wanted.clear()
+            try:
+                pool = await self.database.pool()
+                written = await reconcile(pool, self.region, self.clock(), self.interface_of)
+            except Exception as exc:
+                if not is_outage(exc) and not isinstance(exc, asyncpg.PostgresError):
+                    raise
+                log.warning("reconciliation from Asterisk's records failed (%s: %s); trying "
+                            "again in %.0f s", type(exc).__name__, exc, RETRY_S)  # fmt: skip
+                await asyncio.sleep(RETRY_S)
+                self._wanted.set()
+                continue
+            self.runs += 1
+            self.reconciled += written
+            if written:
+                log.info("%d calls that ended while the daemon was away were written from "
+                         "Asterisk's records (CEL, CDR, queue_log)", written)  # fmt: skip

@@ -1,0 +1,115 @@
+"""Reconciliation against a real PostgreSQL, with Asterisk's records as cdr_pgsql, cel_pgsql
+and the realtime queue_log write them (tables of migration 008; the real-PBX tier checks
+that Asterisk really writes them so): calls that ended while the daemon was away get their
+rows, a call the daemon followed until the gap keeps its facts and gets Asterisk's end."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from cti.calllog.reconcile import reconcile
+from cti.database import Database
+
+T0 = 1_795_343_700.0
+
+
+def utc_text(epoch: float) -> str:  # the queue_log's time, as logger.c writes it in GMT
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+async def asterisk_recorded(pool: asyncpg.Pool) -> None:
+    cel = [  # eventtype, eventtime, cid_num, cid_name, exten, context, uniqueid, linkedid
+        ("CHAN_START", T0, "905321234567", "Ayşe Yılmaz", "4440", "from-trunk", "a.1", "a.1"),
+        ("CHAN_START", T0 + 9, "", "", "s", "from-internal", "a.2", "a.1"),
+        ("LINKEDID_END", T0 + 80, "905321234567", "Ayşe Yılmaz", "", "cti-inbound", "a.1", "a.1"),
+        ("CHAN_START", T0 + 1, "905551112233", "Mehmet Öztürk", "4440", "from-trunk", "b.1", "b.1"),
+        ("LINKEDID_END", T0 + 31, "905551112233", "Mehmet Öztürk", "", "cti-inbound", "b.1", "b.1"),
+        ("CHAN_START", T0 + 2, "1001", "Supervisor", "s", "from-internal", "s.1", "s.1"),
+        ("HANGUP", T0 + 20, "1001", "Supervisor", "s", "cti-spy-listen", "s.1", "s.1"),
+        ("LINKEDID_END", T0 + 20, "1001", "Supervisor", "", "cti-spy-listen", "s.1", "s.1"),
+        ("CHAN_START", T0 + 3, "905559998877", "Zeynep Kaya", "4441", "from-trunk", "c.1", "c.1"),
+        ("LINKEDID_END", T0 + 70, "905559998877", "Zeynep Kaya", "", "cti-inbound", "c.1", "c.1"),
+        ("CHAN_START", T0 + 4, "905550000000", "Still Talking", "4441", "from-trunk", "d.1", "d.1"),
+    ]  # fmt: skip
+    await pool.executemany(
+        "INSERT INTO asterisk_cel (eventtype, eventtime, cid_num, cid_name, exten, context,"
+        " uniqueid, linkedid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", cel)
+    queue_log = [  # time, callid, queuename, agent, event, data1..3
+        (T0 + 6, "a.1", "support", "NONE", "ENTERQUEUE", "", "905321234567", "1"),
+        (T0 + 9, "a.1", "support", "Agent 1001", "CONNECT", "3", "a.2", "2"),
+        (T0 + 80, "a.1", "support", "Agent 1001", "COMPLETECALLER", "3", "71", "1"),
+        (T0 + 5, "b.1", "support", "NONE", "ENTERQUEUE", "", "905551112233", "2"),
+        (T0 + 31, "b.1", "support", "NONE", "ABANDON", "2", "2", "26"),
+        (T0 + 6, "c.1", "sales", "NONE", "ENTERQUEUE", "", "905559998877", "1"),
+        (T0 + 10, "c.1", "sales", "Agent 1003", "CONNECT", "4", "c.2", "3"),
+    ]  # fmt: skip
+    await pool.executemany(
+        "INSERT INTO asterisk_queue_log (time, callid, queuename, agent, event, data1, data2,"
+        " data3) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        [(utc_text(t), *rest) for t, *rest in queue_log])
+    await pool.executemany(
+        "INSERT INTO asterisk_cdr (start, linkedid, uniqueid, cti_consent, cti_consent_method,"
+        " recording) VALUES ($1, $2, $3, $4, $5, $6)",
+        [(T0, "a.1", "a.1", "granted", "dtmf", "a.1.wav"), (T0 + 9, "a.1", "a.2", "", "", ""),
+         (T0 + 1, "b.1", "b.1", "declined", "dtmf", ""),
+         (T0 + 3, "c.1", "c.1", "granted", "implied", "c.1.wav")])
+
+
+async def the_daemon_followed_c_until_the_gap(pool: asyncpg.Pool) -> None:
+    """Its row as the daemon writes a call that vanished at a resync: agent and consent
+    known, end and talk time not, outcome answered."""
+    await pool.execute(
+        "INSERT INTO calls (linkedid, caller_number, caller_name, dialed, direction, queue,"
+        " agent, agent_name, outcome, started_at, answered_at, wait_s, consent,"
+        " consent_method, recording, ended_while_disconnected) VALUES ('c.1', '905559998877',"
+        " 'Zeynep Kaya', '4441', 'inbound', 'sales', 'PJSIP/1003', 'Agent 1003', 'answered',"
+        " to_timestamp($1), to_timestamp($2), 4, 'granted', 'implied', 'c.1.wav', true)",
+        T0 + 3, T0 + 10)
+
+
+async def test_calls_that_ended_while_away_are_written_from_asterisks_records(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
+    members = {"Agent 1001": "PJSIP/1001", "Agent 1003": "PJSIP/1003"}
+    try:
+        pool = await database.pool()
+        await asterisk_recorded(pool)
+        await the_daemon_followed_c_until_the_gap(pool)
+        written = await reconcile(pool, "TR", T0 + 100, lambda name: members.get(name, name))
+        again = await reconcile(pool, "TR", T0 + 100, lambda name: members.get(name, name))
+        rows = {r["linkedid"]: dict(r) for r in await pool.fetch(
+            "SELECT linkedid, caller_number, caller_e164, caller_name, queue, agent, outcome,"
+            " extract(epoch FROM started_at) AS started, extract(epoch FROM answered_at)"
+            " AS answered, extract(epoch FROM ended_at) AS ended, wait_s, talk_s,"
+            " abandon_position, consent, consent_method, recording, facts_source FROM calls")}
+        events = [tuple(r) for r in await pool.fetch(
+            "SELECT linkedid, kind, interface, seconds FROM call_events ORDER BY linkedid, at")]
+    finally:
+        await database.close()
+    assert (written, again) == (3, 0)
+    assert set(rows) == {"a.1", "b.1", "c.1"}  # not the spy call, not the one in progress
+    a, b, c = rows["a.1"], rows["b.1"], rows["c.1"]
+    expected_a: dict[str, Any] = {
+        "caller_number": "905321234567", "caller_e164": "+905321234567",
+        "caller_name": "Ayşe Yılmaz", "queue": "support", "agent": "PJSIP/1001",
+        "outcome": "answered", "started": T0, "answered": T0 + 9, "ended": T0 + 80,
+        "wait_s": 3, "talk_s": 71, "consent": "granted", "consent_method": "dtmf",
+        "recording": "a.1.wav", "facts_source": "asterisk",
+    }  # fmt: skip
+    assert {k: a[k] for k in expected_a} == expected_a
+    assert (b["outcome"], b["abandon_position"], b["wait_s"], b["consent"], b["recording"],
+            b["agent"]) == ("abandoned", 2, 26, "declined", None, None)  # fmt: skip
+    # The daemon's own facts kept; Asterisk's end and the talk time it implies filled in.
+    assert (c["agent"], c["wait_s"], c["ended"], c["talk_s"], c["facts_source"]) == (
+        "PJSIP/1003", 4, T0 + 70, 60, "ami+asterisk")
+    assert sorted(events, key=repr) == sorted([
+        ("a.1", "queue_join", "", None), ("a.1", "agent_connect", "PJSIP/1001", 3),
+        ("a.1", "call_end", "PJSIP/1001", 71),
+        ("b.1", "queue_join", "", None), ("b.1", "queue_abandon", "", 26), ("b.1", "call_end", "", None),
+        ("c.1", "queue_join", "", None), ("c.1", "agent_connect", "PJSIP/1003", 4),
+        ("c.1", "call_end", "PJSIP/1003", 60),
+    ], key=repr)
