@@ -138,7 +138,9 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
         return member_name
 
     # After every resync: calls that ended while we were away, from Asterisk's own records.
-    reconciler = Reconciler(app[DATABASE], settings.center_region, time.time, interface_of)
+    writer = app[CALL_LOG]
+    reconciler = Reconciler(app[DATABASE], settings.center_region, time.time, interface_of,
+                            lambda: writer.spool_depth)  # fmt: skip
     app[RECONCILER] = reconciler
     sinks.append(reconciler)
     pipeline = Pipeline(state, sinks, on_lag=metrics.event_lag.observe)

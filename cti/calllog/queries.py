@@ -14,12 +14,28 @@ EVENT_COLUMNS = ("linkedid", "at", "kind", "queue", "interface", "seconds", "pos
 EVENT_TIME_COLUMNS = frozenset({"at"})
 
 
+# Columns the daemon always knows; the others may be unknown (NULL) to it, e.g. the end of a
+# call that ended while it was away, which Asterisk's records may have given already.
+_ALWAYS_KNOWN = frozenset({"caller_number", "caller_name", "dialed", "direction", "outcome",
+                           "hold_s", "no_answer_count", "ended_while_disconnected"})  # fmt: skip
+
+
 def _upsert_calls() -> str:
+    """The daemon's row wins, except where it knows less than the row already there: a NULL
+    keeps the stored value, an 'unknown' outcome keeps a known one (reconcile.py may have
+    written them from Asterisk's records first)."""
     columns = ", ".join(CALL_COLUMNS)
     params = ", ".join(f"${i}" for i in range(1, len(CALL_COLUMNS) + 1))
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in CALL_COLUMNS[1:])
+    updates = ", ".join(
+        f"{c} = EXCLUDED.{c}" if c in _ALWAYS_KNOWN else f"{c} = COALESCE(EXCLUDED.{c}, calls.{c})"
+        for c in CALL_COLUMNS[1:] if c != "outcome"
+    )
     return (f"INSERT INTO calls ({columns}) VALUES ({params}) "
-            f"ON CONFLICT (linkedid) DO UPDATE SET {updates}")  # fmt: skip
+            f"ON CONFLICT (linkedid) DO UPDATE SET {updates}, "
+            "outcome = CASE WHEN EXCLUDED.outcome = 'unknown' THEN calls.outcome "
+            "ELSE EXCLUDED.outcome END, "
+            "facts_source = CASE WHEN calls.facts_source = 'ami' THEN 'ami' "
+            "ELSE 'ami+asterisk' END")  # fmt: skip
 
 
 UPSERT_CALL = _upsert_calls()

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 HORIZON_S = 24 * 3600  # how far back a reconciliation looks for calls Asterisk ended
 RETRY_S = 30.0
+SETTLE_MAX_S = 10.0  # the longest a reconciliation waits for the call log's own rows
 
 MISSED_CALLS = """
 SELECT e.linkedid, max(e.eventtime) AS ended_at
@@ -217,7 +218,11 @@ class Reconciler:
     """A sink: each ``Resynced`` asks for one reconciliation, run by its own task."""
 
     def __init__(self, database: Database, region: str, clock: Callable[[], float],
-                 interface_of: Callable[[str], str]) -> None:  # fmt: skip
+                 interface_of: Callable[[str], str],
+                 unwritten_rows: Callable[[], int] = lambda: 0) -> None:  # fmt: skip
+        # The call log's rows not yet in the database: the resync's own rows (calls it
+        # closed as ended while away) go first, so that what the daemon knew is there to keep.
+        self.unwritten_rows = unwritten_rows
         self.database = database
         self.region = region
         self.clock = clock
@@ -234,6 +239,10 @@ class Reconciler:
         while True:
             await self._wanted.wait()
             self._wanted.clear()
+            for _ in range(int(SETTLE_MAX_S / 0.1)):  # a database that is down: go on anyway
+                if not self.unwritten_rows():
+                    break
+                await asyncio.sleep(0.1)
             try:
                 pool = await self.database.pool()
                 written = await reconcile(pool, self.region, self.clock(), self.interface_of)

@@ -50,6 +50,12 @@ _OUTAGE_ERRORS = (
 )  # fmt: skip
 
 
+# SQL that cannot run whatever the rows (a syntax error, a missing column: class 42) is a
+# bug or a schema the migrations did not make: never a reason to quarantine rows. The rows
+# stay in the spool and the task dies, which stops the daemon (cti/tasks.py).
+_OUR_BUGS = (asyncpg.exceptions.SyntaxOrAccessError,)  # also a missing privilege
+
+
 def is_outage(exc: BaseException) -> bool:
     """True when ``exc`` says the database is unusable, False when it refused the rows.
     asyncpg's InterfaceError is a connection problem, except its DataError (also a
@@ -123,8 +129,8 @@ async def write_isolating(pool: asyncpg.Pool, rows: Sequence[Row]) -> list[Refus
             return
         try:
             await write_rows(pool, [p for _, p in items])
-        except Exception as exc:  # anything but an outage is these rows' fault
-            if is_outage(exc):
+        except Exception as exc:  # anything but an outage or our own bug: these rows' fault
+            if is_outage(exc) or isinstance(exc, _OUR_BUGS):
                 raise
             if len(items) == 1:
                 refused.append((items[0][0], f"{type(exc).__name__}: {exc}"))
@@ -149,6 +155,7 @@ class CallLogWriter:
         self._queue: asyncio.Queue[Row] = asyncio.Queue(queue_size)
         self._overflow: list[Row] = []  # rows that found the queue full, oldest first
         self._unspooled: list[Row] = []  # a batch taken from the queue the spool refused
+        self._collecting: list[Row] = []  # the batch being gathered, not yet in the spool
         self._retry_delay = 0.0
         self._next_try = 0.0
 
@@ -160,7 +167,7 @@ class CallLogWriter:
     @property
     def spool_depth(self) -> int:
         return (self.spool.depth + self._queue.qsize() + len(self._overflow)
-                + len(self._unspooled))  # fmt: skip
+                + len(self._unspooled) + len(self._collecting))  # fmt: skip
 
     def offer(self, changes: Sequence[Change]) -> None:
         rows = rows_for(changes, self.region)
@@ -188,6 +195,8 @@ class CallLogWriter:
                 except OSError:  # the spool's disk: this task dies, the batch stays for drain
                     self._unspooled = batch
                     raise
+                finally:
+                    self._collecting = []
             if self.spool.pending and time.monotonic() >= self._next_try:
                 await self.flush()
 
@@ -273,7 +282,7 @@ class CallLogWriter:
                 first = await self._queue.get()
         except TimeoutError:
             return []
-        batch = [first]
+        batch = self._collecting = [first]
         deadline = time.monotonic() + BATCH_WAIT_S
         while len(batch) < BATCH_MAX_ROWS:
             remaining = deadline - time.monotonic()

@@ -7,7 +7,9 @@ Asterisk applies the later value of a key, so it wins. It holds loopback address
 ports, static contacts for the SIPp phones, short timeouts and the daemon's FastAGI port.
 
 What Asterisk itself records is read back as the reference: its queue_log and CDR files,
-its messages log (a test fails on an ERROR), and MixMonitor's recordings.
+its messages log (a test fails on an ERROR), and MixMonitor's recordings. Its durable records
+(CDR, CEL, queue_log) go into a real PostgreSQL, as in a deployment: the project's pgsql
+confs are pointed at the test's records database, the way compose writes the password in.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 REPO = Path(__file__).resolve().parents[2]
 OVERLAY = Path(__file__).resolve().parent / "overlay"
@@ -62,8 +65,10 @@ def _link(link: Path, target: Path) -> None:
 class Asterisk:
     """One Asterisk process in its own run folder; start, stop, CLI, and what it recorded."""
 
-    def __init__(self, home: Path, run: Path, ports: Ports, ami_secret: str) -> None:
+    def __init__(self, home: Path, run: Path, ports: Ports, ami_secret: str,
+                 records_url: str) -> None:  # fmt: skip
         self.home, self.run, self.ports, self.ami_secret = home, run, ports, ami_secret
+        self.records_url = records_url  # where cdr_pgsql, cel_pgsql and the queue_log write
         self.process: subprocess.Popen[bytes] | None = None
         self.forgiven: set[str] = set()
         self.env = {**os.environ, "LD_LIBRARY_PATH": str(home / "lib")}
@@ -79,6 +84,7 @@ class Asterisk:
         for conf in (REPO / "asterisk-conf").glob("*.conf"):
             shutil.copy(conf, run / "etc" / conf.name)
         shutil.copytree(REPO / "dialplan", run / "etc" / "dialplan", dirs_exist_ok=True)
+        self._point_records_at_database(run / "etc")
         values = {
             "sip_port": self.ports.sip, "ami_port": self.ports.ami, "agi_port": self.ports.agi,
             "ami_secret": self.ami_secret, "carrier_ip": CARRIER_IP,
@@ -122,6 +128,25 @@ class Asterisk:
             "runuser = root\nrungroup = root\n",
             encoding="utf-8",
         )
+
+    def _point_records_at_database(self, etc: Path) -> None:
+        """Rewrite the connection keys of the pgsql confs (Asterisk reads the first value of
+        a key there, so an appended overlay would not win). The embedded PostgreSQL listens
+        on a Unix socket: libpq takes its folder as the host."""
+        url = urlparse(self.records_url)
+        query = parse_qs(url.query)
+        values = {
+            "hostname": query.get("host", [url.hostname or "127.0.0.1"])[0],
+            "port": str(url.port or 5432), "dbname": url.path.lstrip("/"),
+            "user": url.username or "postgres", "password": url.password or "",
+        }  # fmt: skip
+        for name in ("cdr_pgsql.conf", "cel_pgsql.conf", "res_pgsql.conf"):
+            conf = etc / name
+            lines = []
+            for line in conf.read_text(encoding="utf-8").splitlines():
+                key = line.split("=", 1)[0].strip()
+                lines.append(f"{key} = {values[key]}" if key in values and "=" in line else line)
+            conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     # --- process -------------------------------------------------------------------------
 

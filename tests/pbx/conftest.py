@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -75,12 +77,19 @@ class Pbx:
     folder: Path
 
     @classmethod
-    def prepared(cls, home: Path, run: Path) -> Pbx:
-        """Asterisk in ``run`` with free ports and the agents' SIPp phones, not started."""
+    def prepared(cls, home: Path, run: Path, records_url: str) -> Pbx:
+        """Asterisk in ``run`` with free ports and the agents' SIPp phones, not started; it
+        writes its CDR, CEL and queue_log into ``records_url``, migrated here by `cti migrate`
+        (Asterisk's pgsql modules read the tables' columns when they load)."""
+        subprocess.run([sys.executable, "-m", "cti", "migrate"], check=True,
+                       env=os.environ | {"CTI_DATABASE_URL": records_url,
+                                         "CTI_DATA_DIR": str(run / "cti-migrate")},
+                       capture_output=True)  # fmt: skip
         agents = {ext: free_udp_port("127.0.0.1") for ext in AGENTS}
         ports = Ports(sip=free_udp_port("127.0.0.1"), ami=free_port(), agi=free_port(),
                       agents=agents)  # fmt: skip
-        asterisk = Asterisk(home, run, ports, ami_secret=secrets.token_hex(12))
+        asterisk = Asterisk(home, run, ports, ami_secret=secrets.token_hex(12),
+                            records_url=records_url)  # fmt: skip
         asterisk.prepare()
         return cls(asterisk, {ext: AgentPhone(ext, port, run) for ext, port in agents.items()},
                    run)  # fmt: skip
@@ -125,8 +134,9 @@ class Pbx:
 
 
 @pytest.fixture(scope="session")
-def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
-    pbx = Pbx.prepared(_asterisk_home(), tmp_path_factory.mktemp("asterisk"))
+def pbx(tmp_path_factory: pytest.TempPathFactory, pg: Any) -> Iterator[Pbx]:
+    pbx = Pbx.prepared(_asterisk_home(), tmp_path_factory.mktemp("asterisk"),
+                       pg.create_database())  # fmt: skip
     pbx.start()
     try:
         yield pbx
@@ -169,14 +179,15 @@ class LiveDaemon:
         async with session.get("/api/me") as r:
             return session, (await r.json())["csrf"]
 
-    async def row(self, linkedid: str, timeout: float = 30) -> dict[str, Any]:
-        """The call's row in the call log, once written."""
+    async def row(self, linkedid: str, timeout: float = 30, ended: bool = False
+                  ) -> dict[str, Any]:  # fmt: skip
+        """The call's row in the call log, once written (``ended``: once it has an end)."""
         pool = await self.app[DATABASE].pool()
 
         async def loop() -> dict[str, Any]:
             while True:
                 found = await pool.fetchrow("SELECT * FROM calls WHERE linkedid = $1", linkedid)
-                if found is not None:
+                if found is not None and (found["ended_at"] is not None or not ended):
                     return dict(found)
                 await asyncio.sleep(0.1)
 

@@ -223,7 +223,7 @@ SCENARIOS = (
 class Recorder:
     def __init__(self, home: Path, run: Path, database_url: str) -> None:
         self.database_url = database_url
-        self.pbx = Pbx.prepared(home, run)
+        self.pbx = Pbx.prepared(home, run, database_url)
         self.asterisk, self.phones = self.pbx.asterisk, self.pbx.phones
         self.facts: dict[str, list[str]] = {}
 

@@ -68,28 +68,71 @@ async def test_consent_and_start_of_a_call_seen_only_by_resync(pbx: Pbx, ami: Ra
     assert row["agent_name"] == queue_facts(pbx.asterisk, linkedid).one("CONNECT").agent
 
 
-async def test_a_call_that_ends_while_the_link_is_down_is_not_given_the_resync_time(
-    pbx: Pbx, ami: RawAmi, database_url: str, tmp_path: Path
+async def test_a_call_that_ends_while_the_link_is_down_gets_asterisks_end(
+    pbx: Pbx, ami: RawAmi, tmp_path: Path
 ) -> None:
+    """The daemon's database is the one Asterisk writes its CDR, CEL and queue_log into, as
+    in a deployment. The call's end, unseen on the cut link, is not the resync's time: it
+    comes from Asterisk's records, exact, and the daemon's own facts stay."""
     link = CuttableLink(pbx.asterisk.ports.ami)
     await link.open()
-    async with daemon_for(pbx, database_url, tmp_path, ami_port=link.port) as live:
+    async with daemon_for(pbx, pbx.asterisk.records_url, tmp_path, ami_port=link.port) as live:
         client = live.app[AMI]
         await until(lambda: client.stats.connected, "the daemon logged in")
         linkedid, caller = await pbx.answered_support_call(ami, "905320000204", "Emre Şahin",
                                                            stay_s=20)  # fmt: skip
+        await until(lambda: live.app[STATE].calls.get(linkedid) is not None
+                    and live.app[STATE].calls[linkedid].agent is not None,
+                    "the daemon saw the call answered")  # fmt: skip
         await link.cut()
         assert await caller.finished() == 0
         await hung_up(ami, linkedid)
         await asyncio.sleep(3)
         await link.open()
-        row = await live.row(linkedid)
+        row = await live.row(linkedid, ended=True)
     gone = first(ami.events, "Hangup", Uniqueid=linkedid)
-    assert row["ended_while_disconnected"]
-    ended_at = row["ended_at"]
-    exact = ended_at is not None and abs(ended_at.timestamp() - float(gone["Timestamp"])) <= 1
-    assert exact or ended_at is None, "a guessed end time is stored as if exact"
-    assert row["talk_s"] is None or exact
+    answered = first(ami.events, "AgentConnect", Uniqueid=linkedid)
+    print(f"\nended_at {row['ended_at'].timestamp():.3f}, Asterisk's Hangup "
+          f"{float(gone['Timestamp']):.3f}; talk {row['talk_s']} s; {row['facts_source']}")
+    assert row["ended_while_disconnected"] and row["facts_source"] == "ami+asterisk"
+    assert abs(row["ended_at"].timestamp() - float(gone["Timestamp"])) <= 1
+    assert abs(row["talk_s"] - (float(gone["Timestamp"]) - float(answered["Timestamp"]))) <= 1
+    assert (row["outcome"], row["agent"], row["consent"]) == ("answered", "PJSIP/1001",
+                                                              "granted")  # fmt: skip
+
+
+async def test_a_call_that_ends_while_no_daemon_runs_gets_its_row_from_asterisk(
+    pbx: Pbx, ami: RawAmi, tmp_path: Path
+) -> None:
+    """The daemon stops mid-call (its state is gone with it), the call ends, a new daemon
+    starts: the call's row is written from Asterisk's records, with Asterisk's times, the
+    agent, the consent and the recording."""
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+    async with daemon_for(pbx, pbx.asterisk.records_url, tmp_path / "first") as live:
+        await until(lambda: live.app[STATE].synced, "the daemon resynced")
+        linkedid, caller = await pbx.answered_support_call(ami, "905320000205", "Hülya Koç",
+                                                           stay_s=6)  # fmt: skip
+        await until(lambda: linkedid in live.app[STATE].calls, "the daemon saw the call")
+    assert await caller.finished() == 0
+    await hung_up(ami, linkedid)
+    async with daemon_for(pbx, pbx.asterisk.records_url, tmp_path / "second") as live:
+        row = await live.row(linkedid, ended=True)
+    created = first(ami.events, "Newchannel", Uniqueid=linkedid)
+    answered = first(ami.events, "AgentConnect", Uniqueid=linkedid)
+    gone = first(ami.events, "Hangup", Uniqueid=linkedid)
+    print(f"\nfrom {row['facts_source']}: started {row['started_at'].timestamp():.3f} "
+          f"(Newchannel {float(created['Timestamp']):.3f}), ended "
+          f"{row['ended_at'].timestamp():.3f} (Hangup {float(gone['Timestamp']):.3f})")
+    assert row["facts_source"] == "asterisk"
+    assert abs(row["started_at"].timestamp() - float(created["Timestamp"])) <= 1
+    assert abs(row["answered_at"].timestamp() - float(answered["Timestamp"])) <= 1
+    assert abs(row["ended_at"].timestamp() - float(gone["Timestamp"])) <= 1
+    assert (row["caller_number"], row["caller_name"], row["queue"], row["agent"],
+            row["outcome"]) == ("905320000205", "Hülya Koç", "support", "PJSIP/1001",
+                                "answered")  # fmt: skip
+    assert (row["consent"], row["consent_method"]) == ("granted", "dtmf")
+    assert row["recording"] == f"{linkedid}.wav" and row["recording"] in pbx.asterisk.recordings()
 
 
 async def test_core_restart_mid_call(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
