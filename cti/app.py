@@ -243,7 +243,8 @@ async def routing_ctx(app: web.Application) -> AsyncIterator[None]:
 
     app[STATE].routed_wrapup_s = config.wrapup_s
     acd = Acd(config, app[STATE], app[DATABASE], move, pause, observe)
-    route_point = RoutePoint(acd, app[DATABASE], settings.center_region)
+    route_point = RoutePoint(acd, app[DATABASE], settings.center_region,
+                             settings.routing_agi_allowed, settings.routing_agi_secret)
     try:
         server = await asyncio.start_server(route_point.handle, settings.routing_agi_host,
                                             settings.routing_agi_port, limit=ENVIRONMENT_LIMIT)

@@ -90,8 +90,13 @@ def demo(args: argparse.Namespace) -> None:
         routing_file.write_text(DEMO_ROUTING, encoding="utf-8")
         settings = replace(settings, routing_file=str(routing_file),
                            routing_agi_port=_free_port())  # fmt: skip
+    # The simulated Asterisk's dialplan and the daemon share the route point's secret, new at
+    # every start unless one is configured (CTI_AGI_SECRET and CTI_ROUTING_AGI_SECRET).
+    agi_secret = settings.routing_agi_secret or secrets.token_urlsafe(16)
+    settings = replace(settings, routing_agi_secret=agi_secret)
     simulator_config = replace(simulator_config, agi_host=settings.routing_agi_host,
-                               agi_port=settings.routing_agi_port)  # fmt: skip
+                               agi_port=settings.routing_agi_port,
+                               agi_secret=agi_secret)  # fmt: skip
     simulator = Simulator(simulator_config, host="127.0.0.1", port=ami_port)
     # The demo shows wrap-up (15 s unless configured) so agents see it after each call.
     settings = replace(settings, ami_host="127.0.0.1", ami_username=DEMO_AMI_USER,

@@ -8,12 +8,16 @@ The TOML file (``CTI_CONFIG`` or ``--config``) uses sections ``[ami]``, ``[http]
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 
 class SettingsError(Exception):
@@ -34,6 +38,8 @@ class Settings:
     # Where Asterisk's MixMonitor writes (/var/spool/asterisk/monitor); empty: data_dir/recordings
     recordings_dir: str = ""
     http_secure_cookies: bool = False  # set true behind HTTPS
+    # Reverse proxies (IPs or CIDRs) whose X-Forwarded-For/-Proto are believed; empty: none.
+    http_trusted_proxies: tuple[str, ...] = ()
     session_hours: float = 8.0
     metrics_token: str = ""  # empty: /metrics is open (it carries no personal data)
     center_timezone: str = "UTC"
@@ -64,10 +70,24 @@ class Settings:
     routing_file: str = ""  # ACD routes and skills (cti/routing/config.py); empty: no ACD
     routing_agi_host: str = "127.0.0.1"  # FastAGI for the route points: keep it private
     routing_agi_port: int = 4573
+    # Who may ask the route point: the Asterisk servers' addresses (IPs or CIDR networks),
+    # and the secret the dialplan holds in CTI_AGI_SECRET (empty: no secret asked).
+    routing_agi_allowed: tuple[str, ...] = ("127.0.0.1", "::1")
+    routing_agi_secret: str = ""
+
+    def __post_init__(self) -> None:
+        # Also for values given in code (tests, the demo's replace()); load_settings checks
+        # each value first, so that its message can name the file and key it came from.
+        for f in fields(self):
+            value = getattr(self, f.name)
+            expected = _problem(f.name, value)
+            if expected is not None:
+                raise SettingsError(f"CTI_{f.name.upper()}: expected {expected}, got {value!r}")
 
     def __repr__(self) -> str:  # secrets never reach a log line
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
-        for name in ("ami_secret", "metrics_token", "database_url", "crm_token"):
+        for name in ("ami_secret", "metrics_token", "database_url", "crm_token",
+                     "routing_agi_secret"):  # fmt: skip
             if shown[name]:
                 shown[name] = "***"
         return f"Settings({shown})"
@@ -95,30 +115,94 @@ _SECTIONS = {"ami": "ami_", "http": "http_", "database": "database_", "center": 
 _ENV = {f"CTI_{f.name.upper()}": f.name for f in fields(Settings)}
 
 
+_KINDS = {"int": "a whole number", "float": "a number", "bool": "true or false", "Path": "a path",
+          "str": "text", "tuple[str, ...]": "a comma-separated list (in the file: a list of "
+          "strings) of items of at most 60 characters"}  # fmt: skip
+
+
 def _convert(name: str, value: Any, source: str) -> Any:
-    kind = Settings.__dataclass_fields__[name].type
+    """``value`` as the field's type, then checked (``_problem``). The environment gives text;
+    the file gives TOML types, and a wrong one is refused rather than coerced: ``port = true``
+    would be port 1, ``port = 5038.9`` port 5038, a table would become its text."""
+    kind = str(Settings.__dataclass_fields__[name].type)
     try:
+        if isinstance(value, bool) and kind != "bool":
+            raise TypeError(value)
         if kind == "int":
-            return int(value)
-        if kind == "float":
-            return float(value)
-        if kind == "tuple[str, ...]":
-            items = value.split(",") if isinstance(value, str) else list(value)
-            cleaned = tuple(str(item).strip() for item in items if str(item).strip())
-            if not cleaned or any(len(item) > 60 or "\n" in item for item in cleaned):
+            if not isinstance(value, int | str):
+                raise TypeError(value)
+            converted: Any = int(value)
+        elif kind == "float":
+            if not isinstance(value, int | float | str):
+                raise TypeError(value)
+            converted = float(value)
+        elif kind == "tuple[str, ...]":
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise TypeError(value)
+            converted = tuple(item.strip(" ") for item in items if item.strip(" "))
+            if not converted or any(len(item) > 60 for item in converted):
                 raise ValueError(value)
-            return cleaned
-        if kind == "bool":
-            if isinstance(value, bool):
-                return value
-            if str(value).lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-                return str(value).lower() in ("1", "true", "yes", "on")
-            raise ValueError(value)
-        if kind == "Path":
-            return Path(value)
-        return str(value)
-    except (TypeError, ValueError):
-        raise SettingsError(f"{source}: expected {kind}, got {value!r}") from None
+        elif kind == "bool":
+            words = {"1": True, "true": True, "yes": True, "on": True,
+                     "0": False, "false": False, "no": False, "off": False}  # fmt: skip
+            if not isinstance(value, bool | str):
+                raise TypeError(value)
+            converted = value if isinstance(value, bool) else words[value.lower()]
+        elif not isinstance(value, str):  # str and Path
+            raise TypeError(value)
+        else:
+            converted = Path(value) if kind == "Path" else value
+    except (TypeError, ValueError, KeyError):
+        raise SettingsError(f"{source}: expected {_KINDS[kind]}, got {value!r}") from None
+    expected = _problem(name, converted)
+    if expected is not None:
+        raise SettingsError(f"{source}: expected {expected}, got {value!r}")
+    return converted
+
+
+# Ranges of numeric settings: (is it fine, what is expected). A zero ping interval would spin,
+# a zero session would sign everyone out at once, a negative wait would never alert.
+_LIMITS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "ami_port": (lambda v: 1 <= v <= 65535, "a port number from 1 to 65535"),
+    "http_port": (lambda v: 1 <= v <= 65535, "a port number from 1 to 65535"),
+    "routing_agi_port": (lambda v: 1 <= v <= 65535, "a port number from 1 to 65535"),
+    "ami_ping_interval": (lambda v: 0 < v <= 3600, "seconds, more than 0 and at most 3600"),
+    "session_hours": (lambda v: 0 < v <= 24 * 366, "hours, more than 0 and at most a year"),
+    "crm_timeout_s": (lambda v: 0 < v <= 60, "seconds, more than 0 and at most 60"),
+    "center_wrapup_s": (lambda v: 0 <= v <= 3600, "seconds from 0 to 3600"),
+    "center_max_wait_s": (lambda v: 0 <= v <= 86400, "seconds from 0 to 86400"),
+    "center_qa_sample_per_week": (lambda v: 0 <= v <= 1000, "a count from 0 to 1000"),
+    "center_service_level_target": (lambda v: 0 < v <= 1,
+                                    "a share more than 0 and at most 1 (0.8 is 80 %)"),
+}  # fmt: skip
+# CR or LF in a pause reason would end an AMI line early (QueuePause's Reason), NUL is refused
+# by PostgreSQL; no setting has a use for any control character.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _problem(name: str, value: Any) -> str | None:
+    """What the field needs if ``value`` (already of the field's type) is wrong, else None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a finite number"
+    texts = value if isinstance(value, tuple) else (str(value),)
+    if isinstance(value, str | Path | tuple) and any(_CONTROL.search(t) for t in texts):
+        return "text without control characters (CR, LF, NUL, tab)"
+    if name in _LIMITS:
+        fine, expected = _LIMITS[name]
+        return None if fine(value) else expected
+    if name == "center_timezone":
+        try:
+            ZoneInfo(value)
+        except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+            return "an IANA time zone name such as Europe/Istanbul or UTC"
+    if name == "routing_agi_allowed":
+        try:
+            for item in value:
+                ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            return "IP addresses or networks of the Asterisk servers, e.g. 10.0.0.5, 10.1.0.0/24"
+    return None
 
 
 def load_settings(
@@ -141,9 +225,10 @@ def load_settings(
                 raise SettingsError(f"{config_file}: unknown section [{section}]")
             for key, value in table.items():
                 name = prefix + key
+                where = f"[{section}] {key}" if section else f"top-level {key}"
                 if name not in Settings.__dataclass_fields__:
-                    raise SettingsError(f"{config_file}: unknown key {key!r} in [{section}]")
-                values[name] = _convert(name, value, f"{config_file} [{section}] {key}")
+                    raise SettingsError(f"{config_file}: unknown key {where}")
+                values[name] = _convert(name, value, f"{config_file} {where}")
     for env, name in _ENV.items():
         if environ.get(env):
             values[name] = _convert(name, environ[env], env)

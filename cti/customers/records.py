@@ -132,6 +132,15 @@ async def create_customer(pool: asyncpg.Pool, region: str,
     return await card(pool, customer_id)
 
 
+async def has_number(pool: asyncpg.Pool, customer_id: int, e164: str | None) -> bool:
+    """Whether ``e164`` (a call's caller) is one of the customer's numbers."""
+    if not e164:
+        return False
+    found = await pool.fetchval("SELECT 1 FROM customer_phones WHERE customer_id = $1 "
+                                "AND e164 = $2", customer_id, e164)  # fmt: skip
+    return found is not None
+
+
 async def reveal_national_id(pool: asyncpg.Pool, customer_id: int, user_id: int,
                              linkedid: str | None) -> str:  # fmt: skip
     """The full ID number, once the agent has verified the caller; every reveal is audited."""

@@ -1,8 +1,9 @@
 """Customer records from the agent's pop, and the agent's home page.
 
 Any agent may read and create customers (whoever answers may need them); notes belong to a
-call the agent took or is taking; unmasking a national ID number is tied to such a call and
-audited. Validation errors are 400 with the reason, in the agent's words.
+call the agent took or is taking; unmasking a national ID number is tied to such a call, only
+for the customer who is that call's caller (one of the customer's numbers is the call's
+caller number), and audited. Validation errors are 400 with the reason, in the agent's words.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from cti.customers import records
 from cti.customers.records import CustomerError
 from cti.http.agent import call_id, json_body, require_call
 from cti.http.security import route, session_of
-from cti.keys import DATABASE, SETTINGS
+from cti.keys import DATABASE, SETTINGS, STATE
+from cti.phone import to_e164
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -107,8 +109,20 @@ async def verify(request: web.Request) -> web.Response:
     if linkedid is None:
         raise web.HTTPBadRequest(text="identity is verified on a call: linkedid is required")
     await require_call(request, user, linkedid)
+    customer_id = _customer_id(request)
     pool = await request.app[DATABASE].pool()
-    national_id = await records.reveal_national_id(pool, _customer_id(request), user.id, linkedid)
+    # The call in progress (its caller is not in the call log yet), else the logged call.
+    live = request.app[STATE].calls.get(linkedid)
+    if live is not None:
+        caller = to_e164(live.caller_number, request.app[SETTINGS].center_region)
+    else:
+        caller = await pool.fetchval("SELECT caller_e164 FROM calls WHERE linkedid = $1",
+                                     linkedid)  # fmt: skip
+    if not await records.has_number(pool, customer_id, caller):
+        raise web.HTTPForbidden(
+            text="this customer is not the caller of that call; verify a customer's identity "
+                 "on a call from one of their own numbers")  # fmt: skip
+    national_id = await records.reveal_national_id(pool, customer_id, user.id, linkedid)
     return web.json_response({"national_id": national_id})
 
 

@@ -5,14 +5,22 @@ without a role, so a new route cannot be public by accident. Roles are ordered
 ``agent < supervisor < admin``; ``public`` needs no session (sign-in page, liveness, ops).
 
 Sessions are server-side (``cti.auth.users.SessionStore``) behind an HttpOnly, SameSite=Strict
-cookie. Every state-changing request must carry the session's CSRF token in ``X-CSRF-Token``
-and, when the browser sends one, an ``Origin`` of this very host; websockets check the Origin
-too (cross-site websocket hijacking).
+cookie. Every state-changing request, the public sign-in included (login CSRF), is refused
+when the browser says it comes from another site (``Sec-Fetch-Site``) or sends an ``Origin``
+other than this very host; websockets too (cross-site websocket hijacking). With a session,
+a change must also carry the session's CSRF token in ``X-CSRF-Token``.
+
+Behind a reverse proxy every request comes from the proxy's address. Only when the peer is
+one of ``http_trusted_proxies`` do its ``X-Forwarded-For`` and ``X-Forwarded-Proto`` count:
+the client is the last hop not written by a trusted proxy (hops to its left are whatever the
+client chose to send, so they are never believed).
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
+import ipaddress
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
@@ -20,7 +28,8 @@ from aiohttp import web
 
 from cti.auth.users import Session
 from cti.database import DatabaseUnavailable
-from cti.keys import SESSIONS
+from cti.keys import SESSIONS, SETTINGS
+from cti.settings import SettingsError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -28,6 +37,10 @@ ROLE_ATTRIBUTE = "cti_role"
 SESSION_COOKIE = "cti_session"
 SESSION_KEY = web.RequestKey("cti_session", Session)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Sec-Fetch-Site values of a request this site's own pages (or a typed URL) made.
+OWN_SITE = frozenset({"same-origin", "none"})
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 SECURITY_HEADERS = {
     # Caller ID is attacker-controlled: the panel renders it as text, and the CSP makes
     # sure no injected markup could run script even if a mistake slipped through.
@@ -55,10 +68,74 @@ def session_of(request: web.Request) -> Session:
 
 
 def _same_origin(request: web.Request) -> bool:
+    # "same-site" is refused too: a sibling subdomain may be someone else's.
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site not in OWN_SITE:
+        return False
     origin = request.headers.get("Origin")
     if origin is None:
         return True  # not a browser cross-site request (curl, same-origin GET)
     return urlsplit(origin).netloc == request.host
+
+
+@functools.cache
+def trusted_networks(proxies: tuple[str, ...]) -> tuple[IpNetwork, ...]:
+    """The networks of ``http_trusted_proxies``; SettingsError names a malformed item."""
+    networks = []
+    for item in proxies:
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"CTI_HTTP_TRUSTED_PROXIES: {item!r} is not an IP address or network (CIDR); "
+                "list the reverse proxies' addresses, comma-separated, e.g. 10.0.0.5,10.1.0.0/24"
+            ) from None
+    return tuple(networks)
+
+
+def _address(text: str) -> IpAddress | None:
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
+    return address
+
+
+def _from_trusted_proxy(request: web.Request) -> bool:
+    networks = trusted_networks(request.app[SETTINGS].http_trusted_proxies)
+    peer = _address(request.remote or "")
+    return peer is not None and any(peer in network for network in networks)
+
+
+def client_address(request: web.Request) -> str:
+    """The client's address: the peer's, or behind a trusted proxy the last hop of
+    X-Forwarded-For that no trusted proxy wrote."""
+    peer = request.remote or "unknown"
+    if not _from_trusted_proxy(request):
+        return peer
+    networks = trusted_networks(request.app[SETTINGS].http_trusted_proxies)
+    hops = [hop for header in request.headers.getall("X-Forwarded-For", [])
+            for hop in header.split(",")]  # fmt: skip
+    client = None
+    for hop in reversed(hops):
+        client = _address(hop)
+        if client is None:
+            return peer  # not an address where a proxy writes one: misconfigured, lump
+        if not any(client in network for network in networks):
+            return str(client)
+    return str(client) if client is not None else peer  # only proxies: the first of them
+
+
+def is_https(request: web.Request) -> bool:
+    """Whether the browser talks HTTPS to us, directly or to a trusted proxy in front."""
+    if request.secure:
+        return True
+    if not _from_trusted_proxy(request):
+        return False
+    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")
+    return forwarded[-1].strip().lower() == "https"
 
 
 def _wants_html(request: web.Request) -> bool:
@@ -73,6 +150,10 @@ async def authorize(request: web.Request, handler: Handler) -> web.StreamRespons
     role = getattr(match.handler, ROLE_ATTRIBUTE, None)
     if role is None:
         raise web.HTTPForbidden(text="route has no declared role")
+    upgrading = request.headers.get("Upgrade", "").lower() == "websocket"
+    if (request.method not in SAFE_METHODS or upgrading) and not _same_origin(request):
+        raise web.HTTPForbidden(
+            text="cross-site request refused; use the panel's own pages on this address")
     if role == "public":
         return await handler(request)
     token = request.cookies.get(SESSION_COOKIE, "")
@@ -86,9 +167,6 @@ async def authorize(request: web.Request, handler: Handler) -> web.StreamRespons
         raise web.HTTPUnauthorized(text="sign in first")
     if not session.user.may(role):
         raise web.HTTPForbidden(text=f"this needs the {role} role")
-    upgrading = request.headers.get("Upgrade", "").lower() == "websocket"
-    if (request.method not in SAFE_METHODS or upgrading) and not _same_origin(request):
-        raise web.HTTPForbidden(text="cross-site request refused")
     if request.method not in SAFE_METHODS:
         sent = request.headers.get("X-CSRF-Token", "")
         if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):

@@ -54,10 +54,12 @@ CrmLookup = Callable[[str], Awaitable[dict[str, Any] | None]]
 @dataclass(eq=False, slots=True)
 class Client:
     user: User
+    session_key: str = ""  # the sign-in it belongs to: closed when that session ends
     outbox: asyncio.Queue[tuple[Message, float | None]] = field(
         default_factory=lambda: asyncio.Queue(OUTBOX_SIZE)
     )
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+    signed_out: bool = False  # closed because its session ended (disabled, signed out)
 
     @property
     def supervises(self) -> bool:
@@ -79,8 +81,8 @@ class Hub:
 
     # --- clients ------------------------------------------------------------------------
 
-    def join(self, user: User) -> Client:
-        client = Client(user)
+    def join(self, user: User, session_key: str = "") -> Client:
+        client = Client(user, session_key)
         self.clients.add(client)
         for interface in user.interfaces:
             self._by_interface.setdefault(interface, set()).add(client)

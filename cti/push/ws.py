@@ -3,19 +3,34 @@
 The handler owns one writer task for its connection (created here, cancelled and awaited when
 the socket closes). Messages from the browser are only keep-alives; commands go through the
 HTTP API, where CSRF protection applies.
+
+A socket lives no longer than its session. Signing out or disabling a user through this
+daemon closes the sockets at once (``close_sockets``); for a change made elsewhere (the CLI,
+SQL, session expiry) one task asks the database every ``REVALIDATE_S`` which of the open
+sockets' sessions are still valid, one query for all of them, and closes the others.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
+from collections.abc import AsyncIterator, Container
 
+import asyncpg
 from aiohttp import WSMsgType, web
 
+from cti.database import DatabaseUnavailable
 from cti.http.security import route, session_of
-from cti.keys import HUB
+from cti.keys import HUB, SESSIONS, TASKS
 from cti.push.hub import Client, Hub
+
+log = logging.getLogger(__name__)
+
+REVALIDATE_S = 1.0
+# Application close code (4000-4999 are ours): the page should sign in again, not reconnect.
+SIGNED_OUT = 4401
 
 
 async def _write(ws: web.WebSocketResponse, hub: Hub, client: Client) -> None:
@@ -27,11 +42,12 @@ async def _write(ws: web.WebSocketResponse, hub: Hub, client: Client) -> None:
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
-    user = session_of(request).user
+    session = session_of(request)
+    user = session.user
     hub = request.app[HUB]
     ws = web.WebSocketResponse(heartbeat=20, max_msg_size=4096)
     await ws.prepare(request)
-    client = hub.join(user)
+    client = hub.join(user, session.key)
     writer = asyncio.create_task(_write(ws, hub, client))
     try:
         await ws.send_json(hub.snapshot_for(user))
@@ -47,7 +63,10 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionError):
             await writer
-        await ws.close()
+        if client.signed_out:
+            await ws.close(code=SIGNED_OUT, message=b"signed out: sign in again")
+        else:
+            await ws.close()
     return ws
 
 
@@ -55,6 +74,44 @@ async def _drain(ws: web.WebSocketResponse) -> None:
     async for message in ws:
         if message.type == WSMsgType.ERROR:
             return
+
+
+def close_sockets(app: web.Application, sessions: Container[str] = frozenset(),
+                  user_id: int | None = None) -> int:  # fmt: skip
+    """Close, now, the open sockets of these sessions or of this user; returns how many."""
+    hub = app[HUB]
+    ended = [client for client in hub.clients
+             if client.session_key in sessions or client.user.id == user_id]  # fmt: skip
+    for client in ended:
+        client.signed_out = True
+        hub.leave(client)  # sets client.closed: its handler closes the socket
+    return len(ended)
+
+
+async def _revalidate(app: web.Application) -> None:
+    while True:
+        await asyncio.sleep(REVALIDATE_S)
+        keys = {client.session_key for client in app[HUB].clients}
+        if not keys:
+            continue
+        try:
+            valid = await app[SESSIONS].still_valid(keys)
+        except (DatabaseUnavailable, OSError, asyncpg.PostgresError,
+                asyncpg.InterfaceError) as exc:  # fmt: skip
+            # Keep the sockets through an outage: requests are refused meanwhile (503), and
+            # the first answer after it closes whatever ended during it.
+            log.warning("cannot recheck the panel sessions (%s); retrying", exc)
+            continue
+        ended = keys - valid  # not "not in valid": a socket opened meanwhile is not judged
+        closed = close_sockets(app, sessions=ended)
+        if closed:
+            log.info("closed %d panel websocket(s) whose session ended", closed)
+
+
+async def _revalidate_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[TASKS].start("panel session check", _revalidate(app))
+    yield
+    await app[TASKS].stop("panel session check")
 
 
 async def _close_all(app: web.Application) -> None:
@@ -66,3 +123,6 @@ async def _close_all(app: web.Application) -> None:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/ws", route("agent", websocket))
     app.on_shutdown.append(_close_all)
+    # Appended after create_app's own contexts: it starts once the database is there and
+    # stops before it goes.
+    app.cleanup_ctx.append(_revalidate_ctx)

@@ -9,7 +9,8 @@ ends the conversation by closing the connection: AGISTATUS is then SUCCESS. A re
 connection, or a conversation that does not end within the timeout, is FAILURE; the dialplan
 then takes its safety net, so a daemon that is down or stuck never strands a call.
 
-Only ``SET VARIABLE`` is carried out (the route point's answer is a set of variables); any
+``SET VARIABLE`` (the route point's answer is a set of variables) and ``GET VARIABLE`` (it
+asks for the dialplan's CTI_AGI_SECRET first, when it has a secret) are carried out; any
 other command gets Asterisk's answer to a command it does not know.
 """
 
@@ -20,6 +21,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+GetVariable = Callable[[str], str | None]
+
 log = logging.getLogger(__name__)
 
 SUCCESS, FAILURE = "SUCCESS", "FAILURE"
@@ -27,6 +30,7 @@ MAX_LINE = 8 * 1024  # a command line; Asterisk's own buffer is 2 KB
 SCRIPT = "route"  # CTI_FASTAGI=agi://127.0.0.1:4573/route in dialplan/extensions_cti.conf
 
 OK = b"200 result=1\n"
+UNSET = b"200 result=0\n"  # GET VARIABLE of a variable the channel and globals lack
 UNKNOWN = b"510 Invalid or unknown command\n"
 USAGE = b"520 Invalid command syntax.  Proper usage not available.\n"
 
@@ -88,10 +92,18 @@ def split_args(line: str) -> list[str]:
     return words
 
 
-def answer(line: str, set_variable: Callable[[str, str], None]) -> bytes:
+def answer(line: str, set_variable: Callable[[str, str], None],
+           get_variable: GetVariable | None = None) -> bytes:  # fmt: skip
     """Asterisk's one-line answer to one command line."""
     words = split_args(line)
-    if [w.upper() for w in words[:2]] != ["SET", "VARIABLE"]:
+    command = [w.upper() for w in words[:2]]
+    if command == ["GET", "VARIABLE"]:
+        if len(words) != 3:
+            return USAGE
+        value = get_variable(words[2]) if get_variable is not None else None
+        # res_agi: "200 result=1 (value)", the value as it is, even with ")" in it.
+        return UNSET if value is None else f"200 result=1 ({value})\n".encode()
+    if command != ["SET", "VARIABLE"]:
         return UNKNOWN
     if len(words) != 4:
         return USAGE
@@ -100,11 +112,14 @@ def answer(line: str, set_variable: Callable[[str, str], None]) -> bytes:
 
 
 async def converse(host: str, port: int, env: dict[str, str],
-                   set_variable: Callable[[str, str], None], timeout: float) -> str:  # fmt: skip
+                   set_variable: Callable[[str, str], None], timeout: float,
+                   get_variable: GetVariable | None = None) -> str:  # fmt: skip
     """Hold one conversation; returns AGISTATUS. Variables are set as their commands arrive
-    (as in Asterisk), so a conversation cut short may still have set some."""
+    (as in Asterisk), so a conversation cut short may still have set some. ``get_variable``
+    reads the channel's variables and the dialplan's globals (None: there are none)."""
     try:
-        return await asyncio.wait_for(_converse(host, port, env, set_variable), timeout)
+        return await asyncio.wait_for(
+            _converse(host, port, env, set_variable, get_variable), timeout)  # fmt: skip
     except TimeoutError:
         log.info("simulator: FastAGI agi://%s:%d/%s gave no complete answer within %.1f s; "
                  "AGISTATUS=FAILURE", host, port, SCRIPT, timeout)  # fmt: skip
@@ -116,7 +131,8 @@ async def converse(host: str, port: int, env: dict[str, str],
 
 
 async def _converse(host: str, port: int, env: dict[str, str],
-                    set_variable: Callable[[str, str], None]) -> str:  # fmt: skip
+                    set_variable: Callable[[str, str], None],
+                    get_variable: GetVariable | None) -> str:  # fmt: skip
     reader, writer = await asyncio.open_connection(host, port, limit=MAX_LINE)
     try:
         writer.write(encode_environment(env))
@@ -124,7 +140,8 @@ async def _converse(host: str, port: int, env: dict[str, str],
         while line := await reader.readline():
             if not line.endswith(b"\n"):
                 break  # closed in the middle of a line: that command was never sent
-            writer.write(answer(line.decode("utf-8", "replace").rstrip("\r\n"), set_variable))
+            command = line.decode("utf-8", "replace").rstrip("\r\n")
+            writer.write(answer(command, set_variable, get_variable))
             await writer.drain()
         return SUCCESS
     finally:

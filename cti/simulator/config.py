@@ -123,6 +123,9 @@ class SimConfig:
     route_points: tuple[RoutePointConfig, ...] = ()
     agi_host: str = "127.0.0.1"  # the daemon's FastAGI server (CTI_FASTAGI in the dialplan)
     agi_port: int = 4573
+    # The dialplan's global CTI_AGI_SECRET, which the route point asks for (GET VARIABLE);
+    # empty: the global is not set.
+    agi_secret: str = ""
     # Queue()'s timeout in the dialplan's plain queues (CTI_QUEUE_TIMEOUT_S): the caller
     # leaves unanswered and the dialplan hangs up. None: callers wait until answered or gone.
     queue_timeout_s: float | None = None

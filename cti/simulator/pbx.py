@@ -642,8 +642,12 @@ class Pbx:
         env = agi.environment(host, port, caller.name, caller.uniqueid, caller.caller_num,
                               caller.caller_name, point.did, ROUTE_CONTEXT, "s", 4,
                               (point.name,))  # fmt: skip
+        secret = self.config.agi_secret
+        globals_ = {"CTI_AGI_SECRET": secret} if secret else {}
         talk = self._own(agi.converse(host, port, env, lambda k, v: self._varset(caller, k, v),
-                                      point.agi_timeout_s), f"agi {caller.name}")  # fmt: skip
+                                      point.agi_timeout_s,
+                                      lambda k: caller.variables.get(k, globals_.get(k))),
+                         f"agi {caller.name}")  # fmt: skip
         waits: set[asyncio.Future[Any]] = {talk, call.hangup_by}
         await asyncio.wait(waits, timeout=self._patience_left(call),
                            return_when=asyncio.FIRST_COMPLETED)  # fmt: skip

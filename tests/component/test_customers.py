@@ -72,6 +72,34 @@ async def test_a_file_without_the_required_columns_is_refused(pool: asyncpg.Pool
         await import_customers(pool, csv, "TR")
 
 
+async def test_a_row_with_a_nul_byte_or_a_huge_field_is_skipped_and_the_rest_loads(
+        pool: asyncpg.Pool, tmp_path: Path) -> None:  # fmt: skip
+    huge = "x" * 200_000  # over the csv module's field size limit: csv.Error for that row
+    csv = tmp_path / "customers.csv"
+    csv.write_bytes((
+        HEADER
+        + "c1,First Good,1,0532 000 00 01,0,TRY,,,\n"                       # line 2
+        + "c2,Nul\0Byte,1,0532 000 00 02,0,TRY,,,\n"                        # line 3
+        + f"c3,Huge,1,0532 000 00 03,0,TRY,{huge},,\n"                      # line 4
+        + f'c4,Huge Quoted,1,0532 000 00 04,0,TRY,"{huge}",,\n'             # line 5
+        + f"c5,Long,1,0532 000 00 05,0,TRY,{'y' * 1001},,\n"                # line 6
+        + "c6,Nul In Address,1,0532 000 00 06,0,TRY,\0,,\n"                 # line 7
+        + 'c7,"Two\nLines",1,0532 000 00 07,0,TRY,,,\n'                     # lines 8-9
+        + "c8,Last Good,1,0532 000 00 08,0,TRY,,,\n"                        # line 10
+    ).encode())
+    report = await import_customers(pool, csv, "TR")
+    assert (report.inserted, report.updated) == (3, 0)
+    assert [line for line, _ in report.errors] == [3, 4, 5, 6, 7]
+    reasons = dict(report.errors)
+    assert reasons[3] == "full_name contains a NUL byte"
+    assert reasons[4].startswith("unreadable CSV (field larger than field limit")
+    assert reasons[5].startswith("unreadable CSV (field larger than field limit")
+    assert reasons[6] == "address_line1 has 1,001 characters, more than 1,000"
+    assert reasons[7] == "address_line1 contains a NUL byte"
+    names = await pool.fetch("SELECT full_name FROM customers ORDER BY external_ref")
+    assert [row["full_name"] for row in names] == ["First Good", "Two\nLines", "Last Good"]
+
+
 async def test_notes_promises_callbacks_and_the_home_page(pool: asyncpg.Pool) -> None:
     user = await agent_id(pool)
     card = await records.create_customer(pool, "TR", {"full_name": "Fatma Demir",

@@ -217,6 +217,9 @@ async def daemon_for(pbx: Pbx, database_url: str, data_dir: Path, ami_port: int 
         http_port=port, database_url=database_url, data_dir=data_dir,
         recordings_dir=str(pbx.asterisk.run / "spool" / "monitor"),
         routing_file=str(routing), routing_agi_port=pbx.asterisk.ports.agi,
+        # The overlay's CTI_AGI_SECRET (tests/pbx/overlay/extensions.conf): the route point
+        # answers Asterisk only if its dialplan holds the same.
+        routing_agi_secret=f"agi-{pbx.asterisk.ami_secret}",
         ami_ping_interval=1.0, **settings,
     )  # fmt: skip
     app = create_app(config, after=[users_ctx])

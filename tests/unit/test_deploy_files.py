@@ -56,6 +56,10 @@ def test_compose_file_refers_to_files_and_variables_that_exist() -> None:
     dialplan = (REPO / "dialplan" / "extensions_cti.conf").read_text()
     assert re.search(r"^CTI_FASTAGI=agi://127\.0\.0\.1:4573/route$", dialplan, re.MULTILINE)
     assert "s#^CTI_FASTAGI=.*#CTI_FASTAGI=agi://cti:4573/route#" in text
+    # ... and the route point's secret, the daemon's too (cti/routing/route_point.py).
+    assert re.search(r"^CTI_AGI_SECRET=change-me-cti-agi-secret$", dialplan, re.MULTILINE)
+    assert "s/^CTI_AGI_SECRET=.*/CTI_AGI_SECRET=$$CTI_AGI_SECRET/" in text
+    assert services["cti"]["environment"]["CTI_ROUTING_AGI_SECRET"] == "${CTI_AGI_SECRET}"
     assert services["cti"]["environment"]["CTI_ROUTING_FILE"] == "/etc/cti/routing.toml"
 
 
