@@ -1,7 +1,8 @@
-"""Nothing lost under faults, against the real Asterisk: a `cti serve` process killed with
-SIGKILL at random moments while calls come and go, restarted after a random pause. Every call
-Asterisk handled must end up in the call log once, with the end Asterisk reported (its
-Hangup event, read by an independent AMI reader) and the consent the caller gave.
+"""Nothing lost under faults, against the real Asterisk, while calls come and go: a `cti
+serve` process killed with SIGKILL at random moments and restarted after a random pause; the
+AMI link cut again and again. Every call Asterisk handled must end up in the call log once,
+with the end Asterisk reported (its Hangup event, read by an independent AMI reader), the
+consent the caller gave and the recording made with it.
 
 The daemon's database is the one Asterisk writes its CDR, CEL and queue_log into, as in a
 deployment (docker-compose.yml): what the daemon misses while it is dead, it reconciles from
@@ -22,9 +23,13 @@ import aiohttp
 import asyncpg
 from ami_reader import RawAmi
 from asterisk import SALES_DID, SUPPORT_DID
-from conftest import Pbx
+from conftest import Pbx, daemon_for
 from facts import hung_up, linkedid_of
 from harness import free_port
+from link import CuttableLink
+from test_resilience import until
+
+from cti.keys import STATE
 
 SEED = 14
 CALLS = 14
@@ -72,62 +77,46 @@ async def poll(probe: object, what: str, timeout: float = 90.0) -> None:
         raise AssertionError(f"{what}: not within {timeout} s") from None
 
 
-async def test_kills_mid_traffic_lose_no_call(pbx: Pbx, ami: RawAmi, tmp_path: Path) -> None:
-    rng = random.Random(SEED)
-    data_dir = tmp_path / "daemon"
-    data_dir.mkdir()
+async def traffic(pbx: Pbx, ami: RawAmi, rng: random.Random) -> dict[str, str]:
+    """CALLS callers, one every 1.5 s, to support (consent asked: 1 grants, silence
+    declines, which took about 13 s here, so they stay long enough to be asked) and sales
+    (consent implied); returns each call's Linkedid and the consent it must have."""
 
-    async def one_call(i: int) -> tuple[str, str | None]:
-        """A caller; support asks consent (1 grants; silence declines, which took about
-        13 s here), so its callers stay long enough to be asked."""
+    async def one_call(i: int) -> tuple[str, str]:
         await asyncio.sleep(i * 1.5)
         support = i % 2 == 0
         grant = support and rng.random() < 0.6
         stay_s = rng.uniform(4, 12) if not support else rng.uniform(11, 16) if grant else 22
-        caller = await pbx.call(f"9053255500{i:02d}", f"Arayan {i}",
-                                SUPPORT_DID if support else SALES_DID, stay_s=stay_s,
-                                dtmf="1" if grant else None, dtmf_after_s=2.0)  # fmt: skip
-        linkedid = await linkedid_of(ami, f"9053255500{i:02d}")
+        number = f"9053255{rng.randrange(10**5):05d}"
+        caller = await pbx.call(number, f"Arayan {i}", SUPPORT_DID if support else SALES_DID,
+                                stay_s=stay_s, dtmf="1" if grant else None,
+                                dtmf_after_s=2.0)  # fmt: skip
+        linkedid = await linkedid_of(ami, number)
         assert await caller.finished() == 0
         await hung_up(ami, linkedid)
         return linkedid, "granted" if (grant or not support) else "declined"
 
-    traffic = asyncio.gather(*(one_call(i) for i in range(CALLS)))
-    pauses = []
-    for _ in range(KILLS):
-        async with cti_serve(pbx, data_dir) as daemon:
-            await poll(lambda: ready(daemon.url), "daemon ready")  # type: ignore[attr-defined]
-            await asyncio.sleep(rng.uniform(1, 5))
-            daemon.kill()  # SIGKILL: no shutdown code runs
-            await daemon.wait()
-        pause = rng.choice([0.0, rng.uniform(1, 8)])
-        pauses.append(round(pause, 1))
-        await asyncio.sleep(pause)
-    calls = dict(await traffic)
-    async with cti_serve(pbx, data_dir) as daemon:
-        await poll(lambda: ready(daemon.url), "daemon ready after the traffic")  # type: ignore[attr-defined]
+    return dict(await asyncio.gather(*(one_call(i) for i in range(CALLS))))
 
-        async def all_logged() -> bool:
-            connection = await asyncpg.connect(pbx.asterisk.records_url)
-            try:
-                ended = await connection.fetchval(
-                    "SELECT count(*) FROM calls WHERE linkedid = ANY($1::text[])"
-                    " AND ended_at IS NOT NULL", list(calls))
-            finally:
-                await connection.close()
-            return ended == len(calls)
 
-        try:
-            await poll(all_logged, "every call logged with its end")
-        finally:
-            daemon.send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(daemon.wait(), 30) == 0
-    connection = await asyncpg.connect(pbx.asterisk.records_url)
+async def ended_rows(url: str, calls: dict[str, str]) -> dict[str, dict[str, object]]:
+    connection = await asyncpg.connect(url)
     try:
-        rows = {r["linkedid"]: dict(r) for r in await connection.fetch(
+        return {r["linkedid"]: dict(r) for r in await connection.fetch(
             "SELECT linkedid, outcome, consent, recording, facts_source,"
             " extract(epoch FROM ended_at)::float8 AS ended FROM calls"
-            " WHERE linkedid = ANY($1::text[])", list(calls))}
+            " WHERE linkedid = ANY($1::text[]) AND ended_at IS NOT NULL", list(calls))}
+    finally:
+        await connection.close()
+
+
+async def assert_nothing_lost(pbx: Pbx, ami: RawAmi, calls: dict[str, str], faults: str
+                              ) -> None:  # fmt: skip
+    """Every call once, with Asterisk's end (its Hangup event), its consent and recording."""
+    url = pbx.asterisk.records_url
+    rows = await ended_rows(url, calls)
+    connection = await asyncpg.connect(url)
+    try:
         duplicates = await connection.fetchval(
             "SELECT count(*) FROM (SELECT linkedid, kind, interface FROM call_events"
             " WHERE linkedid = ANY($1::text[]) AND kind IN ('queue_join', 'agent_ring',"
@@ -137,15 +126,16 @@ async def test_kills_mid_traffic_lose_no_call(pbx: Pbx, ami: RawAmi, tmp_path: P
         await connection.close()
     ends = {e["Uniqueid"]: float(e["Timestamp"]) for e in ami.events
             if e.get("Event") == "Hangup" and e.get("Uniqueid") in calls}  # fmt: skip
-    off = {linkedid: abs(rows[linkedid]["ended"] - ends[linkedid]) for linkedid in calls}
+    off = [abs(float(row["ended"]) - ends[linkedid])  # type: ignore[arg-type]
+           for linkedid, row in rows.items()]  # fmt: skip
     sources: dict[str, int] = {}
     for row in rows.values():
-        sources[row["facts_source"]] = sources.get(row["facts_source"], 0) + 1
-    print(f"\n{len(calls)} calls, {KILLS} SIGKILLs, pauses {pauses} s: {len(rows)} logged, "
+        sources[str(row["facts_source"])] = sources.get(str(row["facts_source"]), 0) + 1
+    print(f"\n{len(calls)} calls, {faults}: {len(rows)} logged with their end, "
           f"{len(calls) - len(rows)} lost; facts from {sources}; worst end error "
-          f"{max(off.values()):.3f} s; duplicated events {duplicates}")
+          f"{max(off, default=0):.3f} s; duplicated events {duplicates}")
     assert set(rows) == set(calls)
-    assert max(off.values()) <= 1.0
+    assert max(off) <= 1.0
     assert {k: rows[k]["consent"] for k in calls} == calls
     recordings = pbx.asterisk.recordings()
     for linkedid, consent in calls.items():
@@ -153,3 +143,57 @@ async def test_kills_mid_traffic_lose_no_call(pbx: Pbx, ami: RawAmi, tmp_path: P
         assert (recording is not None) == (consent == "granted"), rows[linkedid]
         assert recording is None or recording in recordings
     assert duplicates == 0
+
+
+async def test_kills_mid_traffic_lose_no_call(pbx: Pbx, ami: RawAmi, tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    calls = asyncio.ensure_future(traffic(pbx, ami, rng))
+    pauses = []
+    for _ in range(KILLS):
+        async with cti_serve(pbx, tmp_path) as daemon:
+            await poll(lambda: ready(daemon.url), "daemon ready")  # type: ignore[attr-defined]
+            await asyncio.sleep(rng.uniform(1, 5))
+            daemon.kill()  # SIGKILL: no shutdown code runs
+            await daemon.wait()
+        pause = rng.choice([0.0, rng.uniform(1, 8)])
+        pauses.append(round(pause, 1))
+        await asyncio.sleep(pause)
+    await calls
+    async with cti_serve(pbx, tmp_path) as daemon:
+        await poll(lambda: ready(daemon.url), "daemon ready after the traffic")  # type: ignore[attr-defined]
+        try:
+            await poll(lambda: _all_ended(pbx, calls.result()), "every call logged with its end")
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(daemon.wait(), 30) == 0
+    await assert_nothing_lost(pbx, ami, calls.result(),
+                              f"{KILLS} SIGKILLs, pauses {pauses} s")
+
+
+async def test_ami_cuts_mid_traffic_lose_no_call(pbx: Pbx, ami: RawAmi, tmp_path: Path) -> None:
+    """The AMI link cut again and again (a relay closes both sockets and refuses new ones
+    for a while) while calls come and go; the daemon reconnects each time."""
+    rng = random.Random(SEED + 1)
+    link = CuttableLink(pbx.asterisk.ports.ami)
+    await link.open()
+    cuts, downs = 0, []
+    async with daemon_for(pbx, pbx.asterisk.records_url, tmp_path, ami_port=link.port) as live:
+        state = live.app[STATE]
+        calls = asyncio.ensure_future(traffic(pbx, ami, rng))
+        while not calls.done():
+            await until(lambda: state.synced, "the daemon resynced")
+            await asyncio.sleep(rng.uniform(0.2, 2.0))
+            await link.cut()
+            cuts += 1
+            down = rng.uniform(0.1, 3.0)
+            downs.append(down)
+            await asyncio.sleep(down)
+            await link.open()
+        await until(lambda: state.synced, "the daemon resynced after the traffic")
+        await poll(lambda: _all_ended(pbx, calls.result()), "every call logged with its end")
+    await assert_nothing_lost(pbx, ami, calls.result(),
+                              f"{cuts} AMI cuts of 0.1-3 s (mean {sum(downs) / cuts:.1f} s)")
+
+
+async def _all_ended(pbx: Pbx, calls: dict[str, str]) -> bool:
+    return len(await ended_rows(pbx.asterisk.records_url, calls)) == len(calls)
