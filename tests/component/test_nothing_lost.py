@@ -7,10 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
+import pytest
 from harness import frames, free_port, live_sim_config
 from test_restart import cti_serve, poll, ready
 
@@ -238,3 +241,99 @@ async def test_a_task_that_dies_makes_the_daemon_unready_and_exit_non_zero(
             linkedid) == 1
     finally:
         await connection.close()
+
+
+OUTAGE_S = 60.0
+CALL_LIFE_S = 3.0  # a simulated call here: 0.3 s ringing, 1.5 s talk, and a margin
+
+
+async def resynced(url: str) -> bool:
+    """The daemon is logged in and resynced (it is not ready: the database is down)."""
+    try:
+        async with aiohttp.ClientSession() as http, http.get(f"{url}/readyz") as response:
+            return bool((await response.json())["resynced"])
+    except aiohttp.ClientError:
+        return False
+
+
+@pytest.mark.timeout(300)
+async def test_a_database_outage_and_a_kill_during_it_lose_no_call_a_daemon_saw(
+    own_pg: Any, tmp_path: Path
+) -> None:
+    """PostgreSQL stops for a minute while calls come and go; halfway through, the daemon is
+    killed (SIGKILL) and started again at once, with the database still down. Once the
+    database is back, every call a daemon saw is in the call log: the spool kept what the
+    killed daemon had, and the new daemon's resync closed the calls that ended meanwhile.
+
+    A call that began and ended while no daemon ran, with the database down, leaves no trace
+    the daemon can read: the simulator keeps no records, and a real Asterisk's cdr_pgsql and
+    cel_pgsql cannot write into a database that is down either. Those are counted, and must
+    all lie in that window."""
+    database_url = own_pg.create_database()
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    log = data_dir / "daemon.log"
+    sim = Simulator(live_sim_config(), port=free_port())
+    await sim.start()
+    placed: dict[str, float] = {}  # Linkedid -> when it was placed (monotonic)
+
+    async def traffic(seconds: float) -> None:
+        for i in range(int(seconds)):
+            queue = "sales" if i % 2 else "support"
+            number = f"90532{len(placed):07d}"
+            linkedid = await sim.place_call(number, f"Arayan {i}", queue, answer_after=0.3,
+                                            talk_s=1.5)  # fmt: skip
+            placed[linkedid] = time.monotonic()
+            await asyncio.sleep(1.0)
+
+    try:
+        async with cti_serve(sim, database_url, data_dir) as (process, url):
+            await poll(lambda: ready(url), "daemon ready", log)
+            own_pg.stop()
+            await traffic(OUTAGE_S / 2)
+            killed_at = time.monotonic()
+            process.kill()
+            await process.wait()
+        async with cti_serve(sim, database_url, data_dir) as (process, url):
+            more = asyncio.ensure_future(traffic(OUTAGE_S / 2))
+            await poll(lambda: resynced(url), "the new daemon resynced", log)
+            back_at = time.monotonic()
+            await more
+            await asyncio.sleep(CALL_LIFE_S)  # the last calls end
+            own_pg.start()
+
+            async def written() -> set[str]:
+                connection = await asyncpg.connect(database_url)
+                try:
+                    rows = await connection.fetch(
+                        "SELECT linkedid FROM calls WHERE linkedid = ANY($1::text[])",
+                        list(placed))
+                finally:
+                    await connection.close()
+                return {r["linkedid"] for r in rows}
+
+            async def settled() -> bool:  # the spool empty once the writer retried
+                return (data_dir / "call-log.spool").stat().st_size == 0 and bool(await written())
+
+            await poll(settled, "the spool written after the outage", log, timeout=90)
+            logged = await written()
+    finally:
+        await sim.stop()
+    unseen = {k for k, at in placed.items() if at >= killed_at - CALL_LIFE_S and at < back_at}
+    lost = set(placed) - logged
+    connection = await asyncpg.connect(database_url)
+    try:
+        ended = await connection.fetchval(
+            "SELECT count(*) FROM calls WHERE ended_at IS NOT NULL")
+        twice = await connection.fetchval(
+            "SELECT count(*) FROM (SELECT linkedid, kind, interface FROM call_events"
+            " WHERE kind IN ('queue_join', 'agent_ring', 'agent_connect', 'call_end')"
+            " GROUP BY 1, 2, 3 HAVING count(*) > 1) d")
+    finally:
+        await connection.close()
+    print(f"\n{len(placed)} calls through a {OUTAGE_S:.0f} s outage with a SIGKILL in it "
+          f"(no daemon for {back_at - killed_at:.1f} s): {len(logged)} written, {ended} with "
+          f"their end; {len(lost)} lost, all born and gone while no daemon ran (at most "
+          f"{len(unseen)} could be); events written twice: {twice}")
+    assert lost <= unseen
+    assert twice == 0
