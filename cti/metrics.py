@@ -7,7 +7,11 @@ Two kinds of figures:
   the live objects at scrape time by ``_LiveCollector``, so they are never stale.
 
 Labels carry only bounded values: queue names, agent states, AMI event names, windows. Never
-a caller number, a channel or a Linkedid.
+a caller number, a channel or a Linkedid. Names that come off the AMI wire are bounded here
+even when they are names we expect (queues, routes, events): garbage on the wire can hold
+any number of them, and every distinct label value is a series kept for good, here and in
+Prometheus. Event names outside ``frames.ASTERISK_EVENTS`` count as "other"; queue and route
+names keep their first ``MAX_LABEL_VALUES`` distinct values, later ones count as "other".
 
 Service level per window (DESIGN §6): answered within the queue's threshold ÷ answered,
 over the last 15 and 60 minutes and since midnight in the center's time zone.
@@ -27,6 +31,8 @@ from prometheus_client import Counter as PromCounter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from cti.ami.frames import event_label
+from cti.ami.protocol import GARBAGE
 from cti.state.changes import (
     AgentRingEnded,
     AgentState,
@@ -44,6 +50,25 @@ TALK_BUCKETS = (5, 15, 30, 60, 120, 180, 300, 600, 900, 1800, 3600)
 LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
 WINDOWS = {"15m": 15 * 60, "60m": 60 * 60}
 DEFAULT_SERVICE_LEVEL_TARGET = 0.8
+MAX_LABEL_VALUES = 200  # distinct queue (or route) names; far above any real call center
+OTHER = "other"
+
+
+class _CappedLabel:
+    """A label's value as given for its first ``limit`` distinct values, then OTHER.
+    First come, first kept: a value never changes label once seen, so series stay whole."""
+
+    def __init__(self, limit: int = MAX_LABEL_VALUES) -> None:
+        self.limit = limit
+        self._seen: set[str] = set()
+
+    def __call__(self, value: str) -> str:
+        if value in self._seen:
+            return value
+        if len(self._seen) >= self.limit:
+            return OTHER
+        self._seen.add(value)
+        return value
 
 
 @dataclass(slots=True)
@@ -92,6 +117,11 @@ class Metrics:
         self.state = state
         # Asterisk lets a phone set any pause reason text; only configured ones become labels.
         self.pause_reasons = frozenset(pause_reasons)
+        # Queue and route names reach us as AMI text (queues are configured in Asterisk in
+        # practice, but the wire can say anything): capped. Shared with the live gauges so
+        # a queue has the same label in every metric.
+        self.queue_label = _CappedLabel()
+        self.route_label = _CappedLabel()
         self.registry = CollectorRegistry(auto_describe=True)
         self.zone = ZoneInfo(timezone)
         r = self.registry
@@ -147,25 +177,27 @@ class Metrics:
         self.registry.register(_LiveCollector(live, self))
 
     def offer(self, changes: Sequence[Change]) -> None:
+        label = self.queue_label
         for change in changes:
             match change:
                 case CallOffered(queue=queue):
-                    self.offered.labels(queue).inc()
+                    self.offered.labels(label(queue)).inc()
                 case CallAnswered(ts=ts, queue=queue, wait_s=wait_s):
-                    self.answered.labels(queue).inc()
-                    self.wait.labels(queue).observe(wait_s)
+                    self.answered.labels(label(queue)).inc()
+                    self.wait.labels(label(queue)).observe(wait_s)
                     if ts is not None:
                         threshold = self.thresholds().get(queue, 0)
-                        self.service_level.add(queue, ts, wait_s, threshold, self._day(ts))
+                        self.service_level.add(label(queue), ts, wait_s, threshold,
+                                               self._day(ts))  # fmt: skip
                 case CallAbandoned(queue=queue, wait_s=wait_s):
-                    self.abandoned.labels(queue).inc()
-                    self.wait.labels(queue).observe(wait_s)
+                    self.abandoned.labels(label(queue)).inc()
+                    self.wait.labels(label(queue)).observe(wait_s)
                 case AgentRingEnded(queue=queue, reason="no_answer"):
-                    self.ring_no_answer.labels(queue).inc()
+                    self.ring_no_answer.labels(label(queue)).inc()
                 case RouteFellBack(route=route, queue=queue):
-                    self.routing_fallbacks.labels(route, queue).inc()
+                    self.routing_fallbacks.labels(self.route_label(route), label(queue)).inc()
                 case CallEnded(record=record) if record.queue and record.talk_s is not None:
-                    self.talk.labels(record.queue).observe(record.talk_s)
+                    self.talk.labels(label(record.queue)).observe(record.talk_s)
                 case _:
                     pass
 
@@ -182,6 +214,8 @@ class LiveSources:
     ami_login_failures: Callable[[], int]
     spool_rows: Callable[[], int]
     write_errors: Callable[[], int]
+    quarantined_rows: Callable[[], int]
+    reconciled_calls: Callable[[], int]
     database_up: Callable[[], bool]
     websocket_clients: Callable[[], int]
     service_level_targets: dict[str, float]
@@ -208,9 +242,18 @@ class _LiveCollector(Collector):
                                   value=live.ami_login_failures())  # fmt: skip
         events = CounterMetricFamily("cti_ami_events", "AMI messages received, by event",
                                      labels=["event"])  # fmt: skip
-        for name, count in sorted(live.events_by_name().items()):
-            events.add_metric([name[:64]], count)
+        by_label: Counter[str] = Counter()
+        for name, count in live.events_by_name().items():
+            by_label[event_label(name)] += count  # the sources bound them too; cheap to be sure
+        for label, count in sorted(by_label.items()):
+            events.add_metric([label], count)
         yield events
+        garbage = CounterMetricFamily("cti_ami_garbage_frames",
+                                      "AMI frames we could not read, by kind (oversized ones "
+                                      "also cost the connection)", labels=["kind"])  # fmt: skip
+        for kind, count in sorted(GARBAGE.counts.items()):
+            garbage.add_metric([kind], count)
+        yield garbage
         depth = gauge("cti_pipeline_queue_depth", "AMI messages waiting for the state core")
         depth.add_metric([], live.pipeline_depth())
         yield depth
@@ -224,12 +267,20 @@ class _LiveCollector(Collector):
         targets = gauge("cti_queue_service_level_target_ratio",
                         "Service level the queue must keep", ["queue"])  # fmt: skip
         agents = gauge("cti_agents", "Agents by queue and state", ["queue", "state"])
-        for name, queue in sorted(state.queues.items()):
-            waiting.add_metric([name], len(queue.callers))
+        queue_label = self.metrics.queue_label
+        callers: Counter[str] = Counter()
+        oldest_wait: dict[str, float] = {}
+        for name, queue in state.queues.items():
+            label = queue_label(name)  # queues beyond the cap add up under "other"
+            callers[label] += len(queue.callers)
             oldest = queue.oldest_queued_at()
-            longest.add_metric([name], max(0.0, now - oldest) if oldest else 0.0)
-            targets.add_metric([name], live.service_level_targets.get(
-                name, DEFAULT_SERVICE_LEVEL_TARGET))  # fmt: skip
+            wait = max(0.0, now - oldest) if oldest else 0.0
+            oldest_wait[label] = max(wait, oldest_wait.get(label, 0.0))
+        for label in sorted(oldest_wait):
+            waiting.add_metric([label], callers[label])
+            longest.add_metric([label], oldest_wait[label])
+            targets.add_metric([label], live.service_level_targets.get(
+                label, DEFAULT_SERVICE_LEVEL_TARGET))  # fmt: skip
         paused = gauge("cti_agents_paused", "Paused agents by queue and configured reason "
                        "('other' for any reason not configured)", ["queue", "reason"])
         by_state: Counter[tuple[str, str]] = Counter()
@@ -238,9 +289,10 @@ class _LiveCollector(Collector):
             agent_state, reason = agent.derive_state(now)
             reason = reason if reason in self.metrics.pause_reasons else "other"
             for queue_name in agent.memberships:
-                by_state[(queue_name, str(agent_state))] += 1
+                label = queue_label(queue_name)
+                by_state[(label, str(agent_state))] += 1
                 if agent_state is AgentState.PAUSED:
-                    by_reason[(queue_name, reason)] += 1
+                    by_reason[(label, reason)] += 1
         for (queue_name, agent_state_name), count in sorted(by_state.items()):
             agents.add_metric([queue_name, agent_state_name], count)
         for (queue_name, reason), count in sorted(by_reason.items()):
@@ -261,6 +313,13 @@ class _LiveCollector(Collector):
         yield spool
         yield CounterMetricFamily("cti_call_log_write_errors", "Failed call-log writes",
                                   value=live.write_errors())  # fmt: skip
+        yield CounterMetricFamily(
+            "cti_call_log_quarantined_rows", "Call-log rows PostgreSQL refused, kept in the "
+            "quarantine with the reason", value=live.quarantined_rows())  # fmt: skip
+        yield CounterMetricFamily(
+            "cti_calls_reconciled", "Calls written or completed from Asterisk's CDR, CEL and "
+            "queue_log after the daemon missed their end",
+            value=live.reconciled_calls())  # fmt: skip
         database = gauge("cti_database_up", "1 when the last database write succeeded")
         database.add_metric([], float(live.database_up()))
         yield database

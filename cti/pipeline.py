@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from cti.ami.events import AmiEvent, to_event
-from cti.ami.frames import Message
+from cti.ami.frames import Message, event_label
 from cti.state.changes import Anomaly, Change
 from cti.state.store import CtiState
 
@@ -91,7 +91,7 @@ class Pipeline:
         try:
             if isinstance(item, dict):
                 stats.messages += 1
-                stats.by_event[item.get("Event", "Response")] += 1
+                stats.by_event[event_label(item.get("Event", "Response"))] += 1
                 event = to_event(item, received_at)
                 if event is None:
                     return []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -19,6 +20,7 @@ from cti.auth.users import set_user
 from cti.keys import DATABASE, STATE
 from cti.settings import Settings
 from cti.simulator import MemberConfig, QueueConfig, SimConfig, Simulator
+from cti.simulator.wire import BANNER, encode, parse_action, response
 from cti.state.changes import CallEnded, CallRecord, Change
 
 # --- the whole daemon, live: simulator + database + panel --------------------------------
@@ -185,3 +187,98 @@ async def next_message(ws: aiohttp.ClientWebSocketResponse, kind: str, timeout: 
                 return message  # type: ignore[no-any-return]
 
     return await asyncio.wait_for(read(), timeout)
+
+
+# --- a scripted AMI peer ------------------------------------------------------------------
+
+# What a session plays: bytes to send, in order; None drops the connection at that point.
+Play = Callable[[int], AsyncIterator[bytes | None]]
+_LISTS = {"queuestatus": "QueueStatusComplete", "coreshowchannels": "CoreShowChannelsComplete",
+          "status": "StatusComplete"}  # fmt: skip
+
+
+class ScriptedAmi:
+    """A minimal Asterisk on a free port, for tests that choose every byte the client reads.
+    Each connection (session 1, 2, ...) opens with ``banner(session)``; any login succeeds and
+    FullyBooted follows; the resync lists (QueueStatus, CoreShowChannels, Status) are answered
+    empty, Pings with a Pong, anything else with an error. Once Status is answered, whatever
+    ``play(session)`` yields is sent (a None drops the connection); afterwards the session
+    stays open, answering, until the client leaves."""
+
+    def __init__(self, play: Play, banner: Callable[[int], bytes] = lambda session: BANNER
+                 ) -> None:  # fmt: skip
+        self.play = play
+        self.banner = banner
+        self.sessions = 0
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def __aenter__(self) -> ScriptedAmi:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        self.sessions += 1
+        session = self.sessions
+        lock = asyncio.Lock()  # one frame at a time on the wire
+        resynced = asyncio.Event()
+        listener = asyncio.create_task(self._listen(reader, writer, lock, resynced))
+        try:
+            writer.write(self.banner(session))
+            await writer.drain()
+            waiting = asyncio.create_task(resynced.wait())
+            await asyncio.wait({listener, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            if resynced.is_set():
+                async for data in self.play(session):
+                    if data is None:
+                        return
+                    async with lock:
+                        writer.write(data)
+                        await writer.drain()
+            await listener
+        except ConnectionError:
+            pass
+        finally:
+            listener.cancel()
+            writer.transport.abort()
+            self._tasks.discard(task)
+
+    async def _listen(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                      lock: asyncio.Lock, resynced: asyncio.Event) -> None:  # fmt: skip
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                action = parse_action(await reader.readuntil(b"\r\n\r\n"))
+                name, action_id = action.get("Action", "").lower(), action.get("ActionID", "")
+                if name == "login":
+                    out = encode(response(action_id, True, "Authentication accepted"))
+                    out += encode({"Event": "FullyBooted", "Privilege": "system,all",
+                                   "Status": "Fully Booted"})  # fmt: skip
+                elif name == "ping":
+                    out = encode(response(action_id, True, None, Ping="Pong"))
+                elif name in _LISTS:
+                    out = encode(response(action_id, True, "List will follow", EventList="start"))
+                    out += encode({"Event": _LISTS[name], "ActionID": action_id,
+                                   "EventList": "Complete", "ListItems": "0"})  # fmt: skip
+                else:
+                    out = encode(response(action_id, False, f"Not scripted: {name}"))
+                async with lock:
+                    writer.write(out)
+                    await writer.drain()
+                if name == "status":
+                    resynced.set()

@@ -12,6 +12,10 @@ future resolved by the matching ``ActionID``) and replaces the receive path:
 - a message whose ActionID belongs to a *streamed* action (our resync lists) and every
   unsolicited event go to ``on_message``, the pipeline's one plain callback, in stream order;
 - an exception in ``on_message`` is logged and counted, never propagated;
+- frames we cannot read (see ``frames``) are counted by kind in ``GARBAGE`` and logged at
+  most once per kind every ``GARBAGE_LOG_INTERVAL_S`` (a peer sending garbage at line rate
+  must neither flood the log nor go unnoticed); a message or banner line too long to ever end
+  closes the connection with that reason, and the next session starts clean;
 - ``FullyBooted`` (Asterisk has loaded every module) resolves ``fully_booted``: the client
   waits for it before asking for snapshots; it reaches ``on_message`` too;
 - ``Shutdown`` (Asterisk stops or restarts) ends the connection at once, as a lost link;
@@ -24,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +39,38 @@ from cti.ami.events import WANTED_EVENTS
 from cti.ami.frames import FrameSplitter, FrameTooLarge, Message
 
 log = logging.getLogger(__name__)
+
+GARBAGE_LOG_INTERVAL_S = 10.0
+OVERSIZED = "oversized"  # a garbage kind besides frames.NO_EVENT and frames.INVALID_UTF8
+
+
+class GarbageLog:
+    """Frames we could not read, counted by kind and logged at most once per kind every
+    ``interval`` seconds, with the number of lines held back since the last one."""
+
+    def __init__(self, interval: float = GARBAGE_LOG_INTERVAL_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        self.interval = interval
+        self.clock = clock
+        self.counts: Counter[str] = Counter()
+        self._held: Counter[str] = Counter()  # not logged since the kind's last line
+        self._quiet_until: dict[str, float] = {}  # kinds are a few constants: bounded
+
+    def report(self, kind: str, level: int, message: str, detail: str) -> None:
+        self.counts[kind] += 1
+        now = self.clock()
+        if now < self._quiet_until.get(kind, -float("inf")):
+            self._held[kind] += 1
+            return
+        self._quiet_until[kind] = now + self.interval
+        held = self._held.pop(kind, 0)
+        more = f" ({held} more since the last such line)" if held else ""
+        log.log(level, "%s: %.200r%s", message, detail, more)
+
+
+# One per process, not per connection: the counts outlive reconnects (for /metrics), and a
+# peer that sends garbage again on every new session is still logged at the same rate.
+GARBAGE = GarbageLog()
 
 
 class AmiError(Exception):
@@ -93,15 +130,20 @@ class CtiAmiProtocol(AMIProtocol):  # type: ignore[misc]
 
     def data_received(self, data: bytes) -> None:
         received_at = time.time()
+        splitter = self._splitter
         try:
-            messages = self._splitter.feed(data)
+            messages = splitter.feed(data)
         except FrameTooLarge as exc:
-            log.error("AMI peer sent garbage (%s); dropping the connection to resync", exc)
-            self.transport.abort()
+            reason = f"AMI peer sent garbage ({exc}); dropping the connection to resync"
+            GARBAGE.report(OVERSIZED, logging.ERROR, reason, data[:200].decode("utf-8", "replace"))
+            self.close(reason)  # not "AMI connection lost", nor "closed by peer" later
+            self.on_lost(reason)
             return
-        for bad in self._splitter.malformed:
-            log.warning("ignoring malformed AMI frame: %.200r", bad.text)
-        self._splitter.malformed.clear()
+        if splitter.malformed:
+            for bad in splitter.malformed:
+                GARBAGE.report(bad.kind, logging.WARNING, f"malformed AMI frame ({bad.kind})",
+                               bad.text)  # fmt: skip
+            splitter.malformed.clear()
         for message in messages:
             if message.get("Event") == "FullyBooted" and not self.fully_booted.done():
                 self.fully_booted.set_result(None)
@@ -157,9 +199,9 @@ class CtiAmiProtocol(AMIProtocol):  # type: ignore[misc]
         self.close()
         self.on_lost(str(exc) if exc else "closed by peer")
 
-    def close(self) -> None:
+    def close(self, reason: str = "AMI connection lost") -> None:
         """Fail every pending action now: nothing is re-sent behind the caller's back."""
-        failure = AmiDisconnected("AMI connection lost")
+        failure = AmiDisconnected(reason)
         for action in list(self.responses.values()):
             if not action.future.done():
                 action.future.set_exception(failure)

@@ -33,6 +33,7 @@ BOUNDED_LABELS = {
     "pbx": re.compile(r"^asterisk$"),
     "reason": re.compile(r"^(Break|Lunch|Training|Meeting|Back office|other)$"),
     "le": re.compile(r"^([0-9.]+|\+Inf)$"),
+    "kind": re.compile(r"^(no_event|invalid_utf8|oversized)$"),  # garbage frames
 }
 
 
@@ -55,7 +56,8 @@ def live_sources() -> LiveSources:
     return LiveSources(
         pipeline_depth=lambda: 0, pipeline_errors=lambda: 0, events_by_name=lambda: {},
         ami_connected=lambda: True, ami_sessions=lambda: 1, ami_login_failures=lambda: 0,
-        spool_rows=lambda: 0, write_errors=lambda: 0, database_up=lambda: True,
+        spool_rows=lambda: 0, write_errors=lambda: 0, quarantined_rows=lambda: 0,
+        reconciled_calls=lambda: 0, database_up=lambda: True,
         websocket_clients=lambda: 0, service_level_targets={},
     )  # fmt: skip
 
