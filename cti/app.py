@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -178,12 +179,15 @@ async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
     app[METRICS].attach(LiveSources(
         pipeline_depth=lambda: pipeline.depth,
         pipeline_errors=lambda: pipeline.stats.handler_errors,
-        events_by_name=lambda: dict(pipeline.stats.by_event) | client.skipped_events(),
+        # Both count an "other"; added, not merged, so neither count hides the other.
+        events_by_name=lambda: dict(pipeline.stats.by_event + Counter(client.skipped_events())),
         ami_connected=lambda: client.connected,
         ami_sessions=lambda: client.stats.sessions,
         ami_login_failures=lambda: client.stats.login_failures,
         spool_rows=lambda: writer.spool_depth,
         write_errors=lambda: writer.stats.write_errors,
+        quarantined_rows=lambda: writer.stats.quarantined,
+        reconciled_calls=lambda: app[RECONCILER].reconciled,
         database_up=lambda: writer.healthy,
         websocket_clients=lambda: len(app[HUB].clients),
         service_level_targets={},
@@ -207,7 +211,7 @@ async def alerts_ctx(app: web.Application) -> AsyncIterator[None]:
 
     def publish(alert: Alert) -> None:
         if alert.raised:
-            metrics.alerts_raised.labels(alert.queue, alert.kind).inc()
+            metrics.alerts_raised.labels(metrics.queue_label(alert.queue), alert.kind).inc()
         hub.to_supervisors({"type": "alert", **asdict(alert)})
 
     app[TASKS].start("alert watcher",
@@ -228,7 +232,7 @@ async def routing_ctx(app: web.Application) -> AsyncIterator[None]:
         raise SettingsError(str(exc)) from None
 
     def observe(route: str, outcome: str, seconds: float | None) -> None:
-        metrics.routing_decisions.labels(route, outcome).inc()
+        metrics.routing_decisions.labels(metrics.route_label(route), outcome).inc()
         if seconds is not None:
             metrics.routing_seconds.observe(seconds)
 

@@ -68,6 +68,7 @@ from cti.state.changes import (
 from cti.state.queues import Queue, QueuedCaller
 
 Out = list[Change]
+MAX_OPEN_LISTS = 16  # snapshot lists open at once (a resync asks three)
 
 # The daemon originates a supervisor's listen/whisper/barge to the supervisor's own phone into
 # our [cti-spy...] dialplan, which runs ChanSpy (cti/http/supervisor.py). Asterisk creates that
@@ -446,10 +447,19 @@ class CtiState:
 
     # --- agents handling a caller -----------------------------------------------------
 
+    def _known_call(self, channel: Channel | None, linkedid: str) -> Call | None:
+        """The call of a queue event's caller: its channel's, or one already known. A queue
+        event is never the first news of a call (Newchannel or a snapshot comes first):
+        one for a call nobody knows would make a call no hang-up ever ends."""
+        return self.calls.get(channel.linkedid if channel else linkedid)
+
     def _agent_called(self, e: ev.AgentCalled, out: Out) -> None:
         channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
-        linkedid = channel.linkedid if channel else e.linkedid
-        call = self._call(linkedid, e.ts)
+        call = self._known_call(channel, e.linkedid)
+        if call is None:
+            out.append(Anomaly(e.ts, "ring_for_unknown_call", e.linkedid))
+            return
+        linkedid = call.linkedid
         agent = self._agent(e.interface, e.member_name)
         agent.ringing[e.agent_uniqueid] = linkedid
         call.ringing.add(e.interface)
@@ -473,7 +483,10 @@ class CtiState:
 
     def _agent_connect(self, e: ev.AgentConnected, out: Out) -> None:
         channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
-        call = self._call(channel.linkedid if channel else e.linkedid, e.ts)
+        call = self._known_call(channel, e.linkedid)
+        if call is None:
+            out.append(Anomaly(e.ts, "connect_for_unknown_call", e.linkedid))
+            return
         agent = self._agent(e.interface, e.member_name)
         call.agent, call.agent_name = e.interface, agent.member_name
         call.answered_at, call.wait_s = e.ts, self._waited(call, e.ts, e.hold_s)
@@ -630,6 +643,12 @@ class CtiState:
     # --- snapshots --------------------------------------------------------------------
 
     def _list_started(self, e: ev.ListStarted, out: Out) -> None:
+        # A resync asks three lists; a list that never completes (a peer's garbage) must not
+        # be kept forever: past MAX_OPEN_LISTS the oldest open one is forgotten.
+        if len(self._listings) >= MAX_OPEN_LISTS:
+            oldest = next(iter(self._listings))
+            del self._listings[oldest]
+            out.append(Anomaly(e.ts, "list_never_completed", oldest))
         self._listings[e.action_id] = _Listing(self.seq)
 
     def _queue_params(self, e: ev.QueueParamsReported, out: Out) -> None:
@@ -761,10 +780,17 @@ class CtiState:
                     del queue.callers[uid]
                 if gone:
                     self._announce_queue(queue, e.ts, out)
+            # QueueStatus lists every queue Asterisk has: one it did not list, with nobody
+            # waiting, does not exist (a name from garbage, or a queue since removed).
+            unknown = {name for name, queue in self.queues.items()
+                       if name not in listing.queues and not queue.callers}  # fmt: skip
+            for name in unknown:
+                del self.queues[name]
             for agent in self.agents.values():
                 stale = [
                     q for q, m in agent.memberships.items()
-                    if q in listing.queues and m.last_seen_seq <= listing.start_seq
+                    if q in unknown
+                    or (q in listing.queues and m.last_seen_seq <= listing.start_seq)
                 ]  # fmt: skip
                 for q in stale:
                     del agent.memberships[q]
@@ -839,6 +865,7 @@ class CtiState:
 
     def _link_down(self, e: ev.LinkDown, out: Out) -> None:
         self.link_up = self.synced = False
+        self._listings.clear()  # a session's snapshot lists end with it
         out.append(LinkChanged(e.ts, False, e.reason))
 
     def _resync_done(self, e: ev.ResyncDone, out: Out) -> None:
