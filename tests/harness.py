@@ -282,3 +282,29 @@ class ScriptedAmi:
                     await writer.drain()
                 if name == "status":
                     resynced.set()
+
+
+async def ready(url: str) -> bool:
+    """The daemon at ``url`` answers /readyz with 200."""
+    try:
+        async with aiohttp.ClientSession() as http, http.get(f"{url}/readyz") as response:
+            return response.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
+async def poll(probe: Callable[[], Any], what: str, log: Path | None = None,
+               timeout: float = 60.0) -> None:  # fmt: skip
+    """Wait until the coroutine ``probe()`` returns true; on timeout, fail saying ``what``
+    (and showing the daemon's ``log`` when there is one)."""
+
+    async def loop() -> None:
+        while not await probe():
+            await asyncio.sleep(0.1)
+
+    try:
+        await asyncio.wait_for(loop(), timeout)
+    except TimeoutError:
+        shown = f"; daemon log:\n{log.read_text(errors='replace')}" if log else ""
+        raise AssertionError(f"{what}: not within {timeout} s{shown}") from None
+

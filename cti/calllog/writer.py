@@ -113,6 +113,14 @@ async def write_rows(pool: asyncpg.Pool, rows: Sequence[Prepared]) -> None:
 Refused = tuple[Row, str]  # a row and why it was refused
 
 
+def _kind_and_linkedid(row: Any) -> tuple[str, str | None]:
+    """What a refused row says of itself, whatever its shape (a spool may hold anything)."""
+    if not (isinstance(row, list) and len(row) == 2 and isinstance(row[1], list) and row[1]):
+        return "?", None
+    linkedid = row[1][0]
+    return str(row[0]), linkedid if isinstance(linkedid, str) else None
+
+
 async def write_isolating(pool: asyncpg.Pool, rows: Sequence[Row]) -> list[Refused]:
     """Write ``rows``; return those PostgreSQL refused, with the reason, having written all
     the others. An outage is raised: nothing is decided about rows the database never saw."""
@@ -248,12 +256,10 @@ class CallLogWriter:
         self.stats.quarantined += len(refused)
         entries = []
         for row, reason in refused:
-            kind, values = (row if isinstance(row, list) and len(row) == 2 else ("?", None))
-            linkedid = values[0] if isinstance(values, list) and values else None
-            linkedid = linkedid if isinstance(linkedid, str) else None
+            kind, linkedid = _kind_and_linkedid(row)
             # ASCII JSON: a NUL becomes the six characters \u0000, which text can hold.
             text = json.dumps(row, ensure_ascii=True, default=repr)
-            entries.append((str(kind), linkedid, text, reason[:2000]))
+            entries.append((kind, linkedid, text, reason[:2000]))
             log.error("call log: PostgreSQL refused a %s row of call %r (%s); kept in the "
                       "quarantine, every other row is written", kind, linkedid,
                       reason[:300])  # fmt: skip

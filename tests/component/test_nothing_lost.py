@@ -14,17 +14,23 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
-from harness import frames, free_port, live_sim_config
-from test_restart import cti_serve, poll, ready
+from harness import frames, live_sim_config, poll, ready, running_simulator
+from test_restart import cti_serve
 
 from cti.calllog.spool import Spool
 from cti.calllog.writer import CallLogWriter
 from cti.database import Database
 from cti.pipeline import Pipeline
-from cti.simulator import Simulator
 from cti.state.store import CtiState
 
 T0 = 1_795_343_700.0
+
+
+def served_dir(tmp_path: Path) -> tuple[Path, Path]:
+    """The data folder of a `cti serve` process, and its log file."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    return data_dir, data_dir / "daemon.log"
 
 
 def call(linkedid: str, name: str = "Ayşe Yılmaz", **changes: Any) -> list[Any]:
@@ -168,12 +174,8 @@ async def event_counts(database_url: str) -> list[tuple[str, str, str, int]]:
 async def test_a_restart_mid_call_does_not_log_a_call_event_twice(
     database_url: str, tmp_path: Path
 ) -> None:
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    log = data_dir / "daemon.log"
-    sim = Simulator(live_sim_config(), port=free_port())
-    await sim.start()
-    try:
+    data_dir, log = served_dir(tmp_path)
+    async with running_simulator(live_sim_config()) as sim:
         async with cti_serve(sim, database_url, data_dir) as (process, url):
             await poll(lambda: ready(url), "daemon ready", log)
             ringing = [await sim.place_call("90532111223" + str(i), f"Arayan {i}", "support",
@@ -200,8 +202,6 @@ async def test_a_restart_mid_call_does_not_log_a_call_event_twice(
                     await connection.close()
 
             await poll(calls_logged, "calls logged after the restart", log)
-    finally:
-        await sim.stop()
     after = await event_counts(database_url)
     print(f"\nbefore the kill: {before}\nafter the restart: {after}")
     assert all(n == 1 for *_, n in after)
@@ -214,22 +214,18 @@ async def test_a_task_that_dies_makes_the_daemon_unready_and_exit_non_zero(
     """The call-log writer dies when its spool cannot be written (here: a directory where
     the file should be). `cti serve` stops with status 70 for its supervisor to restart it,
     and the rows it held in memory still reach the database."""
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    log = data_dir / "daemon.log"
-    sim = Simulator(live_sim_config(), port=free_port())
-    await sim.start()
-    try:
-        async with cti_serve(sim, database_url, data_dir) as (process, url):
-            await poll(lambda: ready(url), "daemon ready", log)
-            spool = data_dir / "call-log.spool"
-            spool.unlink(missing_ok=True)
-            spool.mkdir()
-            linkedid = await sim.place_call("905321112233", "Fatma Demir", "sales",
-                                            answer_after=0.1, talk_s=0.2)  # fmt: skip
-            status = await asyncio.wait_for(process.wait(), 60)
-    finally:
-        await sim.stop()
+    data_dir, log = served_dir(tmp_path)
+    async with (
+        running_simulator(live_sim_config()) as sim,
+        cti_serve(sim, database_url, data_dir) as (process, url),
+    ):
+        await poll(lambda: ready(url), "daemon ready", log)
+        spool = data_dir / "call-log.spool"
+        spool.unlink(missing_ok=True)
+        spool.mkdir()
+        linkedid = await sim.place_call("905321112233", "Fatma Demir", "sales",
+                                        answer_after=0.1, talk_s=0.2)  # fmt: skip
+        status = await asyncio.wait_for(process.wait(), 60)
     text = log.read_text(errors="replace")
     assert status == 70, text
     assert "task call-log writer died: IsADirectoryError" in text
@@ -270,23 +266,19 @@ async def test_a_database_outage_and_a_kill_during_it_lose_no_call_a_daemon_saw(
     cel_pgsql cannot write into a database that is down either. Those are counted, and must
     all lie in that window."""
     database_url = own_pg.create_database()
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    log = data_dir / "daemon.log"
-    sim = Simulator(live_sim_config(), port=free_port())
-    await sim.start()
-    placed: dict[str, float] = {}  # Linkedid -> when it was placed (monotonic)
+    data_dir, log = served_dir(tmp_path)
+    async with running_simulator(live_sim_config()) as sim:
+        placed: dict[str, float] = {}  # Linkedid -> when it was placed (monotonic)
 
-    async def traffic(seconds: float) -> None:
-        for i in range(int(seconds)):
-            queue = "sales" if i % 2 else "support"
-            number = f"90532{len(placed):07d}"
-            linkedid = await sim.place_call(number, f"Arayan {i}", queue, answer_after=0.3,
-                                            talk_s=1.5)  # fmt: skip
-            placed[linkedid] = time.monotonic()
-            await asyncio.sleep(1.0)
+        async def traffic(seconds: float) -> None:
+            for i in range(int(seconds)):
+                queue = "sales" if i % 2 else "support"
+                number = f"90532{len(placed):07d}"
+                linkedid = await sim.place_call(number, f"Arayan {i}", queue, answer_after=0.3,
+                                                talk_s=1.5)  # fmt: skip
+                placed[linkedid] = time.monotonic()
+                await asyncio.sleep(1.0)
 
-    try:
         async with cti_serve(sim, database_url, data_dir) as (process, url):
             await poll(lambda: ready(url), "daemon ready", log)
             own_pg.stop()
@@ -317,8 +309,6 @@ async def test_a_database_outage_and_a_kill_during_it_lose_no_call_a_daemon_saw(
 
             await poll(settled, "the spool written after the outage", log, timeout=90)
             logged = await written()
-    finally:
-        await sim.stop()
     unseen = {k for k, at in placed.items() if at >= killed_at - CALL_LIFE_S and at < back_at}
     lost = set(placed) - logged
     connection = await asyncpg.connect(database_url)

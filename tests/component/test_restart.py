@@ -12,9 +12,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import asyncpg
-from harness import free_port, live_sim_config
+from harness import free_port, live_sim_config, poll, ready
 
 from cti.simulator import Simulator
 
@@ -41,26 +40,6 @@ async def cti_serve(sim: Simulator, database_url: str, data_dir: Path
             process.terminate()
             await asyncio.wait_for(process.wait(), 30)
         log.close()
-
-
-async def poll(probe: Any, what: str, log: Path, timeout: float = 60.0) -> None:
-    async def loop() -> None:
-        while not await probe():
-            await asyncio.sleep(0.1)
-
-    try:
-        await asyncio.wait_for(loop(), timeout)
-    except TimeoutError:
-        raise AssertionError(f"{what}: not within {timeout} s; daemon log:\n"
-                             f"{log.read_text(errors='replace')}") from None
-
-
-async def ready(url: str) -> bool:
-    try:
-        async with aiohttp.ClientSession() as http, http.get(f"{url}/readyz") as response:
-            return response.status == 200
-    except aiohttp.ClientError:
-        return False
 
 
 def spooled_calls(path: Path) -> set[str]:
