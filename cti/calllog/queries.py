@@ -7,6 +7,7 @@ CALL_COLUMNS = (
     "agent", "agent_name", "outcome", "started_at", "queued_at", "answered_at", "ended_at",
     "wait_s", "talk_s", "hold_s", "abandon_position", "hangup_cause", "no_answer_count",
     "consent", "consent_method", "consent_at", "recording", "ended_while_disconnected",
+    "through_gap",
 )  # fmt: skip
 CALL_TIME_COLUMNS = frozenset({"started_at", "queued_at", "answered_at", "ended_at", "consent_at"})
 
@@ -17,7 +18,8 @@ EVENT_TIME_COLUMNS = frozenset({"at"})
 # Columns the daemon always knows; the others may be unknown (NULL) to it, e.g. the end of a
 # call that ended while it was away, which Asterisk's records may have given already.
 _ALWAYS_KNOWN = frozenset({"caller_number", "caller_name", "dialed", "direction", "outcome",
-                           "hold_s", "no_answer_count", "ended_while_disconnected"})  # fmt: skip
+                           "hold_s", "no_answer_count", "ended_while_disconnected",
+                           "through_gap"})  # fmt: skip
 
 
 def _upsert_calls() -> str:

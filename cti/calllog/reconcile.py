@@ -11,7 +11,11 @@ recorded (CEL ``LINKEDID_END``) within ``HORIZON_S`` and that the call log has n
 - a call the daemon never saw gets its whole row from Asterisk (``facts_source`` 'asterisk');
 - a call the daemon followed until the gap (``ended_while_disconnected``, no end) keeps what
   it knew, and what it lacked is filled in: Asterisk's exact end, talk time, consent,
-  recording, an outcome instead of 'unknown' (``facts_source`` 'ami+asterisk').
+  recording, an outcome instead of 'unknown' (``facts_source`` 'ami+asterisk');
+- a call the daemon saw end but that was in progress during a gap (``through_gap``) may
+  lack a fact it missed (the consent decision, the caller's hang-up): the same filling, and
+  app_queue's outcome wins over the daemon's guess. Such a call's end asks for a
+  reconciliation too, since no resync follows it.
 
 From the records: the first leg's CHAN_START (the call's start, caller, dialled number), the
 queue_log of the caller's channel (ENTERQUEUE, CONNECT: wait and agent, COMPLETE*: talk,
@@ -38,19 +42,21 @@ from cti.calllog.queries import CALL_COLUMNS
 from cti.calllog.rows import Row, call_row
 from cti.calllog.writer import is_outage, prepare
 from cti.database import Database
-from cti.state.changes import CallRecord, Change, Outcome, Resynced
+from cti.state.changes import CallEnded, CallRecord, Change, Outcome, Resynced
 
 log = logging.getLogger(__name__)
 
 HORIZON_S = 24 * 3600  # how far back a reconciliation looks for calls Asterisk ended
 RETRY_S = 30.0
+RECORDS_SETTLE_S = 1.0
 SETTLE_MAX_S = 10.0  # the longest a reconciliation waits for the call log's own rows
 
 MISSED_CALLS = """
 SELECT e.linkedid, max(e.eventtime) AS ended_at
 FROM asterisk_cel e
 WHERE e.eventtype = 'LINKEDID_END' AND e.eventtime >= $1 AND e.linkedid <> ''
-  AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.linkedid = e.linkedid AND c.ended_at IS NOT NULL)
+  AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.linkedid = e.linkedid
+                  AND c.ended_at IS NOT NULL AND NOT (c.through_gap AND c.facts_source = 'ami'))
   AND NOT EXISTS (SELECT 1 FROM asterisk_cel s
                   WHERE s.linkedid = e.linkedid AND s.context LIKE 'cti-spy%')
 GROUP BY e.linkedid
@@ -82,14 +88,21 @@ GROUP BY linkedid
 def _reconcile_call_sql() -> str:
     columns = ", ".join((*CALL_COLUMNS, "facts_source"))
     params = ", ".join(f"${i}" for i in range(1, len(CALL_COLUMNS) + 1))
-    kept = [c for c in CALL_COLUMNS[1:] if c not in ("outcome", "ended_while_disconnected")]
+    own = ("outcome", "abandon_position", "ended_while_disconnected", "through_gap")
+    kept = [c for c in CALL_COLUMNS[1:] if c not in own]
     fills = ", ".join(f"{c} = COALESCE(calls.{c}, EXCLUDED.{c})" for c in kept)
+    # Through a gap the daemon may have missed the caller's hang-up: app_queue's own account
+    # of how the call left the queue wins over the daemon's guess.
+    queue_says = ("(calls.outcome = 'unknown' OR (calls.through_gap AND EXCLUDED.outcome "
+                  "IN ('answered', 'abandoned', 'timed_out') "
+                  "AND calls.outcome <> 'transferred'))")  # fmt: skip
     return (
         f"INSERT INTO calls ({columns}) VALUES ({params}, 'asterisk') "
         f"ON CONFLICT (linkedid) DO UPDATE SET {fills}, "
-        "outcome = CASE WHEN calls.outcome = 'unknown' THEN EXCLUDED.outcome "
-        "ELSE calls.outcome END, facts_source = 'ami+asterisk' "
-        "WHERE calls.ended_at IS NULL"
+        f"outcome = CASE WHEN {queue_says} THEN EXCLUDED.outcome ELSE calls.outcome END, "
+        f"abandon_position = CASE WHEN {queue_says} THEN EXCLUDED.abandon_position "
+        "ELSE calls.abandon_position END, facts_source = 'ami+asterisk' "
+        "WHERE calls.ended_at IS NULL OR calls.through_gap"
     )
 
 
@@ -154,7 +167,7 @@ def record_from(
         consent=consent, consent_method=(cdr or {}).get("consent_method") if consent else None,
         consent_at=None, recorded=recording is not None, recording=recording,
         hangup_cause=None, no_answer_count=sum(1 for q in queue_log if q.event == "RINGNOANSWER"),
-        ended_while_disconnected=True, **record,
+        ended_while_disconnected=True, through_gap=True, **record,
     )  # fmt: skip
 
 
@@ -215,7 +228,8 @@ async def reconcile(pool: asyncpg.Pool, region: str, now: float,
 
 
 class Reconciler:
-    """A sink: each ``Resynced`` asks for one reconciliation, run by its own task."""
+    """A sink: each ``Resynced``, and the end of a call that lived through a gap, asks for
+    one reconciliation, run by its own task (requests that come meanwhile make one more)."""
 
     def __init__(self, database: Database, region: str, clock: Callable[[], float],
                  interface_of: Callable[[str], str],
@@ -232,12 +246,18 @@ class Reconciler:
         self._wanted = asyncio.Event()
 
     def offer(self, changes: Sequence[Change]) -> None:
-        if any(type(change) is Resynced for change in changes):
-            self._wanted.set()
+        for change in changes:
+            if type(change) is Resynced or (
+                type(change) is CallEnded and change.record.through_gap
+            ):
+                self._wanted.set()
 
     async def run(self) -> None:
         while True:
             await self._wanted.wait()
+            # Asterisk writes a call's CDR and CEL as it hangs up, a moment after the AMI
+            # events that told us: give it that moment.
+            await asyncio.sleep(RECORDS_SETTLE_S)
             self._wanted.clear()
             for _ in range(int(SETTLE_MAX_S / 0.1)):  # a database that is down: go on anyway
                 if not self.unwritten_rows():

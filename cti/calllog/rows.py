@@ -37,6 +37,7 @@ def call_row(record: CallRecord, region: str) -> Row:
         record.wait_s, record.talk_s, record.hold_s, record.abandon_position,
         record.hangup_cause, record.no_answer_count, record.consent, record.consent_method,
         record.consent_at, record.recording, record.ended_while_disconnected,
+        record.through_gap,
     ]  # fmt: skip
 
 

@@ -91,6 +91,8 @@ def prepare(row: Row) -> Prepared:
     columns: tuple[str, ...]
     if kind == "call":
         columns, times = queries.CALL_COLUMNS, queries.CALL_TIME_COLUMNS
+        if isinstance(values, list) and len(values) == len(columns) - 1:
+            values = [*values, False]  # spooled by a version without through_gap
     elif kind in ("event", "event_once"):
         columns, times = queries.EVENT_COLUMNS, queries.EVENT_TIME_COLUMNS
     else:

@@ -62,6 +62,9 @@ class Call:
     route: str | None = None  # the ACD route point it entered (UserEvent CtiRoute)
     hold_queue: str | None = None  # where that route's calls wait for the ACD
     spy: bool = False  # a supervisor's listen/whisper/barge leg, not a call to log
+    # In progress while the AMI link was down: events of it may have been missed, so
+    # Asterisk's records complete it once it has ended (cti/calllog/reconcile.py).
+    through_gap: bool = False
 
     def absorb(self, other: Call) -> None:
         """Merge facts of a call whose channels were re-linked into this one."""
@@ -85,6 +88,7 @@ class Call:
         self.no_answer_count += other.no_answer_count
         self.hold_s += other.hold_s
         self.transferred = self.transferred or other.transferred
+        self.through_gap = self.through_gap or other.through_gap
 
     def outcome(self, ended_while_disconnected: bool) -> Outcome:
         if self.agent is not None or (self.queue is None and self.bridged):
@@ -137,4 +141,5 @@ class Call:
             hangup_cause=self.hangup_cause,
             no_answer_count=self.no_answer_count,
             ended_while_disconnected=ended_while_disconnected,
+            through_gap=self.through_gap or ended_while_disconnected,
         )

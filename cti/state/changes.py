@@ -60,6 +60,7 @@ class CallRecord:
     hangup_cause: int | None
     no_answer_count: int
     ended_while_disconnected: bool
+    through_gap: bool = False  # in progress while the AMI link was down (see Call)
 
 
 @dataclass(frozen=True, slots=True)

@@ -865,6 +865,8 @@ class CtiState:
 
     def _link_down(self, e: ev.LinkDown, out: Out) -> None:
         self.link_up = self.synced = False
+        for call in self.calls.values():
+            call.through_gap = True
         self._listings.clear()  # a session's snapshot lists end with it
         out.append(LinkChanged(e.ts, False, e.reason))
 

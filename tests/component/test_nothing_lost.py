@@ -42,7 +42,7 @@ def call(linkedid: str, name: str = "Ayşe Yılmaz", **changes: Any) -> list[Any
         "linkedid": linkedid, "caller_number": "905321234567", "caller_e164": "+905321234567",
         "caller_name": name, "dialed": "4440", "direction": "inbound", "queue": "support",
         "outcome": "answered", "started_at": T0, "ended_at": T0 + 60, "hold_s": 0,
-        "no_answer_count": 0, "ended_while_disconnected": False,
+        "no_answer_count": 0, "ended_while_disconnected": False, "through_gap": False,
     }  # fmt: skip
     values |= changes
     return ["call", [values[c] for c in CALL_COLUMNS]]

@@ -33,6 +33,8 @@ async def asterisk_recorded(pool: asyncpg.Pool) -> None:
         ("CHAN_START", T0 + 3, "905559998877", "Zeynep Kaya", "4441", "from-trunk", "c.1", "c.1"),
         ("LINKEDID_END", T0 + 70, "905559998877", "Zeynep Kaya", "", "cti-inbound", "c.1", "c.1"),
         ("CHAN_START", T0 + 4, "905550000000", "Still Talking", "4441", "from-trunk", "d.1", "d.1"),
+        ("CHAN_START", T0 + 5, "905554443322", "Ali Can", "4441", "from-trunk", "e.1", "e.1"),
+        ("LINKEDID_END", T0 + 12, "905554443322", "Ali Can", "", "cti-inbound", "e.1", "e.1"),
     ]  # fmt: skip
     await pool.executemany(
         "INSERT INTO asterisk_cel (eventtype, eventtime, cid_num, cid_name, exten, context,"
@@ -45,6 +47,8 @@ async def asterisk_recorded(pool: asyncpg.Pool) -> None:
         (T0 + 31, "b.1", "support", "NONE", "ABANDON", "2", "2", "26"),
         (T0 + 6, "c.1", "sales", "NONE", "ENTERQUEUE", "", "905559998877", "1"),
         (T0 + 10, "c.1", "sales", "Agent 1003", "CONNECT", "4", "c.2", "3"),
+        (T0 + 6, "e.1", "sales", "NONE", "ENTERQUEUE", "", "905554443322", "1"),
+        (T0 + 12, "e.1", "sales", "NONE", "ABANDON", "1", "1", "6"),
     ]  # fmt: skip
     await pool.executemany(
         "INSERT INTO asterisk_queue_log (time, callid, queuename, agent, event, data1, data2,"
@@ -55,7 +59,8 @@ async def asterisk_recorded(pool: asyncpg.Pool) -> None:
         " recording) VALUES ($1, $2, $3, $4, $5, $6)",
         [(T0, "a.1", "a.1", "granted", "dtmf", "a.1.wav"), (T0 + 9, "a.1", "a.2", "", "", ""),
          (T0 + 1, "b.1", "b.1", "declined", "dtmf", ""),
-         (T0 + 3, "c.1", "c.1", "granted", "implied", "c.1.wav")])
+         (T0 + 3, "c.1", "c.1", "granted", "implied", "c.1.wav"),
+         (T0 + 5, "e.1", "e.1", "granted", "implied", "e.1.wav")])
 
 
 async def the_daemon_followed_c_until_the_gap(pool: asyncpg.Pool) -> None:
@@ -70,6 +75,16 @@ async def the_daemon_followed_c_until_the_gap(pool: asyncpg.Pool) -> None:
         T0 + 3, T0 + 10)
 
 
+async def the_daemon_saw_e_end_but_missed_facts_in_a_gap(pool: asyncpg.Pool) -> None:
+    """The link was down as the consent was decided and as the caller hung up: the daemon
+    saw the call end, without a consent, and took the exit for a queue timeout."""
+    await pool.execute(
+        "INSERT INTO calls (linkedid, caller_number, caller_name, dialed, direction, queue,"
+        " outcome, started_at, ended_at, wait_s, through_gap) VALUES ('e.1', '905554443322',"
+        " 'Ali Can', '4441', 'inbound', 'sales', 'timed_out', to_timestamp($1),"
+        " to_timestamp($2), 6, true)", T0 + 5, T0 + 12)
+
+
 async def test_calls_that_ended_while_away_are_written_from_asterisks_records(
     database_url: str,
 ) -> None:
@@ -79,6 +94,7 @@ async def test_calls_that_ended_while_away_are_written_from_asterisks_records(
         pool = await database.pool()
         await asterisk_recorded(pool)
         await the_daemon_followed_c_until_the_gap(pool)
+        await the_daemon_saw_e_end_but_missed_facts_in_a_gap(pool)
         written = await reconcile(pool, "TR", T0 + 100, lambda name: members.get(name, name))
         again = await reconcile(pool, "TR", T0 + 100, lambda name: members.get(name, name))
         rows = {r["linkedid"]: dict(r) for r in await pool.fetch(
@@ -90,9 +106,9 @@ async def test_calls_that_ended_while_away_are_written_from_asterisks_records(
             "SELECT linkedid, kind, interface, seconds FROM call_events ORDER BY linkedid, at")]
     finally:
         await database.close()
-    assert (written, again) == (3, 0)
-    assert set(rows) == {"a.1", "b.1", "c.1"}  # not the spy call, not the one in progress
-    a, b, c = rows["a.1"], rows["b.1"], rows["c.1"]
+    assert (written, again) == (4, 0)
+    assert set(rows) == {"a.1", "b.1", "c.1", "e.1"}  # not the spy call nor one in progress
+    a, b, c, e = rows["a.1"], rows["b.1"], rows["c.1"], rows["e.1"]
     expected_a: dict[str, Any] = {
         "caller_number": "905321234567", "caller_e164": "+905321234567",
         "caller_name": "Ayşe Yılmaz", "queue": "support", "agent": "PJSIP/1001",
@@ -106,10 +122,15 @@ async def test_calls_that_ended_while_away_are_written_from_asterisks_records(
     # The daemon's own facts kept; Asterisk's end and the talk time it implies filled in.
     assert (c["agent"], c["wait_s"], c["ended"], c["talk_s"], c["facts_source"]) == (
         "PJSIP/1003", 4, T0 + 70, 60, "ami+asterisk")
+    # Seen to its end through a gap: the consent it missed, and app_queue's exit, filled in.
+    assert (e["outcome"], e["abandon_position"], e["consent"], e["recording"], e["ended"],
+            e["facts_source"]) == ("abandoned", 1, "granted", "e.1.wav", T0 + 12,
+                                   "ami+asterisk")  # fmt: skip
     assert sorted(events, key=repr) == sorted([
         ("a.1", "queue_join", "", None), ("a.1", "agent_connect", "PJSIP/1001", 3),
         ("a.1", "call_end", "PJSIP/1001", 71),
         ("b.1", "queue_join", "", None), ("b.1", "queue_abandon", "", 26), ("b.1", "call_end", "", None),
         ("c.1", "queue_join", "", None), ("c.1", "agent_connect", "PJSIP/1003", 4),
         ("c.1", "call_end", "PJSIP/1003", 60),
+        ("e.1", "queue_join", "", None), ("e.1", "queue_abandon", "", 6), ("e.1", "call_end", "", None),
     ], key=repr)

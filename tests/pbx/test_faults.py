@@ -19,21 +19,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import aiohttp
 import asyncpg
+import pytest
 from ami_reader import RawAmi
 from asterisk import SALES_DID, SUPPORT_DID
 from conftest import Pbx, daemon_for
 from facts import hung_up, linkedid_of
-from harness import free_port
+from harness import free_port, poll, ready
 from link import CuttableLink
 from test_resilience import until
 
 from cti.keys import STATE
 
 SEED = 14
-CALLS = 14
-KILLS = 4
+KILLS = 6  # SIGKILLs, each followed by a pause of 0 or 1-30 s
+CUTS = 60  # AMI link cuts
+CALL_EVERY_S = 1.5
 
 
 @asynccontextmanager
@@ -58,32 +59,14 @@ async def cti_serve(pbx: Pbx, data_dir: Path) -> AsyncIterator[asyncio.subproces
             await asyncio.wait_for(process.wait(), 30)
 
 
-async def ready(url: str) -> bool:
-    try:
-        async with aiohttp.ClientSession() as http, http.get(f"{url}/readyz") as response:
-            return response.status == 200
-    except aiohttp.ClientError:
-        return False
-
-
-async def poll(probe: object, what: str, timeout: float = 90.0) -> None:
-    async def loop() -> None:
-        while not await probe():  # type: ignore[operator]
-            await asyncio.sleep(0.2)
-
-    try:
-        await asyncio.wait_for(loop(), timeout)
-    except TimeoutError:
-        raise AssertionError(f"{what}: not within {timeout} s") from None
-
-
-async def traffic(pbx: Pbx, ami: RawAmi, rng: random.Random) -> dict[str, str]:
-    """CALLS callers, one every 1.5 s, to support (consent asked: 1 grants, silence
-    declines, which took about 13 s here, so they stay long enough to be asked) and sales
-    (consent implied); returns each call's Linkedid and the consent it must have."""
+async def traffic(pbx: Pbx, ami: RawAmi, rng: random.Random, faults: asyncio.Task[str]
+                  ) -> dict[str, str]:  # fmt: skip
+    """A caller every CALL_EVERY_S until ``faults`` is done, to support (consent asked: 1
+    grants, silence declines, which took about 13 s here, so they stay long enough to be
+    asked) and sales (consent implied); returns each call's Linkedid and the consent it must
+    have, once every call has ended."""
 
     async def one_call(i: int) -> tuple[str, str]:
-        await asyncio.sleep(i * 1.5)
         support = i % 2 == 0
         grant = support and rng.random() < 0.6
         stay_s = rng.uniform(4, 12) if not support else rng.uniform(11, 16) if grant else 22
@@ -96,7 +79,11 @@ async def traffic(pbx: Pbx, ami: RawAmi, rng: random.Random) -> dict[str, str]:
         await hung_up(ami, linkedid)
         return linkedid, "granted" if (grant or not support) else "declined"
 
-    return dict(await asyncio.gather(*(one_call(i) for i in range(CALLS))))
+    calls = []
+    while not faults.done():
+        calls.append(asyncio.ensure_future(one_call(len(calls))))
+        await asyncio.sleep(CALL_EVERY_S)
+    return dict(await asyncio.gather(*calls))
 
 
 async def ended_rows(url: str, calls: dict[str, str]) -> dict[str, dict[str, object]]:
@@ -145,54 +132,62 @@ async def assert_nothing_lost(pbx: Pbx, ami: RawAmi, calls: dict[str, str], faul
     assert duplicates == 0
 
 
+@pytest.mark.timeout(600)
 async def test_kills_mid_traffic_lose_no_call(pbx: Pbx, ami: RawAmi, tmp_path: Path) -> None:
     rng = random.Random(SEED)
-    calls = asyncio.ensure_future(traffic(pbx, ami, rng))
-    pauses = []
-    for _ in range(KILLS):
-        async with cti_serve(pbx, tmp_path) as daemon:
-            await poll(lambda: ready(daemon.url), "daemon ready")  # type: ignore[attr-defined]
-            await asyncio.sleep(rng.uniform(1, 5))
-            daemon.kill()  # SIGKILL: no shutdown code runs
-            await daemon.wait()
-        pause = rng.choice([0.0, rng.uniform(1, 8)])
-        pauses.append(round(pause, 1))
-        await asyncio.sleep(pause)
-    await calls
+
+    async def kills() -> str:
+        pauses = []
+        for _ in range(KILLS):
+            async with cti_serve(pbx, tmp_path) as daemon:
+                await poll(lambda: ready(daemon.url), "daemon ready")  # type: ignore[attr-defined]
+                await asyncio.sleep(rng.uniform(1, 5))
+                daemon.kill()  # SIGKILL: no shutdown code runs
+                await daemon.wait()
+            pauses.append(rng.choice([0.0, rng.uniform(1, 30)]))
+            await asyncio.sleep(pauses[-1])
+        return f"{KILLS} SIGKILLs, then pauses of {', '.join(f'{p:.0f}' for p in pauses)} s"
+
+    faults = asyncio.ensure_future(kills())
+    calls = await traffic(pbx, ami, rng, faults)
     async with cti_serve(pbx, tmp_path) as daemon:
         await poll(lambda: ready(daemon.url), "daemon ready after the traffic")  # type: ignore[attr-defined]
         try:
-            await poll(lambda: _all_ended(pbx, calls.result()), "every call logged with its end")
+            await poll(lambda: _all_ended(pbx, calls), "every call logged with its end",
+                       timeout=90)
         finally:
             daemon.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(daemon.wait(), 30) == 0
-    await assert_nothing_lost(pbx, ami, calls.result(),
-                              f"{KILLS} SIGKILLs, pauses {pauses} s")
+    await assert_nothing_lost(pbx, ami, calls, faults.result())
 
 
+@pytest.mark.timeout(600)
 async def test_ami_cuts_mid_traffic_lose_no_call(pbx: Pbx, ami: RawAmi, tmp_path: Path) -> None:
     """The AMI link cut again and again (a relay closes both sockets and refuses new ones
     for a while) while calls come and go; the daemon reconnects each time."""
     rng = random.Random(SEED + 1)
     link = CuttableLink(pbx.asterisk.ports.ami)
     await link.open()
-    cuts, downs = 0, []
     async with daemon_for(pbx, pbx.asterisk.records_url, tmp_path, ami_port=link.port) as live:
         state = live.app[STATE]
-        calls = asyncio.ensure_future(traffic(pbx, ami, rng))
-        while not calls.done():
-            await until(lambda: state.synced, "the daemon resynced")
-            await asyncio.sleep(rng.uniform(0.2, 2.0))
-            await link.cut()
-            cuts += 1
-            down = rng.uniform(0.1, 3.0)
-            downs.append(down)
-            await asyncio.sleep(down)
-            await link.open()
+
+        async def cuts() -> str:
+            downs = []
+            for _ in range(CUTS):
+                await until(lambda: state.synced, "the daemon resynced")
+                await asyncio.sleep(rng.uniform(0.2, 1.5))
+                await link.cut()
+                downs.append(rng.uniform(0.1, 2.0))
+                await asyncio.sleep(downs[-1])
+                await link.open()
+            return f"{CUTS} AMI cuts of 0.1-2 s (mean {sum(downs) / CUTS:.1f} s)"
+
+        faults = asyncio.ensure_future(cuts())
+        calls = await traffic(pbx, ami, rng, faults)
         await until(lambda: state.synced, "the daemon resynced after the traffic")
-        await poll(lambda: _all_ended(pbx, calls.result()), "every call logged with its end")
-    await assert_nothing_lost(pbx, ami, calls.result(),
-                              f"{cuts} AMI cuts of 0.1-3 s (mean {sum(downs) / cuts:.1f} s)")
+        await poll(lambda: _all_ended(pbx, calls), "every call logged with its end",
+                   timeout=90)
+    await assert_nothing_lost(pbx, ami, calls, faults.result())
 
 
 async def _all_ended(pbx: Pbx, calls: dict[str, str]) -> bool:
