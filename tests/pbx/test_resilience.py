@@ -14,6 +14,8 @@ from link import CuttableLink
 
 from cti.keys import AMI, STATE
 
+QUEUES_WRAPUP_S = 5  # asterisk-conf/queues.conf
+
 
 def first(events: list[Event], name: str, **match: str) -> Event:
     return next(e for e in events if e.get("Event") == name
@@ -35,6 +37,9 @@ async def test_autofill_offers_every_waiting_caller_to_free_agents(pbx: Pbx,
                                                                     ami: RawAmi) -> None:  # fmt: skip
     """queues.conf must set autofill: Asterisk's default rings only the head caller."""
     await pause(ami, "sales", "PJSIP/1003", "PJSIP/1004")
+    # Both members free to ring at once: past the wrap-up (queues.conf wrapuptime) of any
+    # call an earlier test gave them (the fault tests end with a burst of calls).
+    await asyncio.sleep(QUEUES_WRAPUP_S + 1)
     first_call = await pbx.call("905320000201", "Bir", SALES_DID, stay_s=14)
     second_call = await pbx.call("905320000202", "İki", SALES_DID, stay_s=14)
     one, two = [await linkedid_of(ami, n) for n in ("905320000201", "905320000202")]
