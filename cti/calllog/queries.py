@@ -63,3 +63,65 @@ INSERT_QUARANTINE = (
 )
 
 INSERT_MUTE = "INSERT INTO recording_mutes (linkedid, muted, by_user) VALUES ($1, $2, $3)"
+
+
+# --- reconciliation from Asterisk's records (cti/calllog/reconcile.py) -------------------
+
+# Calls Asterisk ended (CEL LINKEDID_END) since $1 that the call log has not closed, or that
+# lived through a gap and were not completed yet; never a supervisor's spy call.
+MISSED_CALLS = """
+SELECT e.linkedid, max(e.eventtime) AS ended_at
+FROM asterisk_cel e
+WHERE e.eventtype = 'LINKEDID_END' AND e.eventtime >= $1 AND e.linkedid <> ''
+  AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.linkedid = e.linkedid
+                  AND c.ended_at IS NOT NULL AND NOT (c.through_gap AND c.facts_source = 'ami'))
+  AND NOT EXISTS (SELECT 1 FROM asterisk_cel s
+                  WHERE s.linkedid = e.linkedid AND s.context LIKE 'cti-spy%')
+GROUP BY e.linkedid
+ORDER BY ended_at
+"""
+FIRST_LEGS = """
+SELECT DISTINCT ON (linkedid) linkedid, eventtime, cid_num, cid_name, exten
+FROM asterisk_cel
+WHERE linkedid = ANY($1::text[]) AND eventtype = 'CHAN_START'
+ORDER BY linkedid, (uniqueid = linkedid) DESC, eventtime
+"""
+QUEUE_LOG = """
+SELECT callid, extract(epoch FROM time::timestamp AT TIME ZONE 'UTC')::float8 AS at,
+       queuename, agent, event, data1, data2, data3
+FROM asterisk_queue_log
+WHERE callid = ANY($1::text[])
+ORDER BY id
+"""
+CDR_FACTS = """
+SELECT linkedid, max(nullif(cti_consent, '')) AS consent,
+       max(nullif(cti_consent_method, '')) AS consent_method,
+       max(nullif(recording, '')) AS recording
+FROM asterisk_cdr
+WHERE linkedid = ANY($1::text[])
+GROUP BY linkedid
+"""
+
+
+def _reconcile_call_sql() -> str:
+    columns = ", ".join((*CALL_COLUMNS, "facts_source"))
+    params = ", ".join(f"${i}" for i in range(1, len(CALL_COLUMNS) + 1))
+    own = ("outcome", "abandon_position", "ended_while_disconnected", "through_gap")
+    kept = [c for c in CALL_COLUMNS[1:] if c not in own]
+    fills = ", ".join(f"{c} = COALESCE(calls.{c}, EXCLUDED.{c})" for c in kept)
+    # Through a gap the daemon may have missed the caller's hang-up: app_queue's own account
+    # of how the call left the queue wins over the daemon's guess.
+    queue_says = ("(calls.outcome = 'unknown' OR (calls.through_gap AND EXCLUDED.outcome "
+                  "IN ('answered', 'abandoned', 'timed_out') "
+                  "AND calls.outcome <> 'transferred'))")  # fmt: skip
+    return (
+        f"INSERT INTO calls ({columns}) VALUES ({params}, 'asterisk') "
+        f"ON CONFLICT (linkedid) DO UPDATE SET {fills}, "
+        f"outcome = CASE WHEN {queue_says} THEN EXCLUDED.outcome ELSE calls.outcome END, "
+        f"abandon_position = CASE WHEN {queue_says} THEN EXCLUDED.abandon_position "
+        "ELSE calls.abandon_position END, facts_source = 'ami+asterisk' "
+        "WHERE calls.ended_at IS NULL OR calls.through_gap"
+    )
+
+
+RECONCILE_CALL = _reconcile_call_sql()

@@ -38,9 +38,9 @@ from typing import Any
 
 import asyncpg
 
-from cti.calllog.queries import CALL_COLUMNS
+from cti.calllog.queries import CDR_FACTS, FIRST_LEGS, MISSED_CALLS, QUEUE_LOG, RECONCILE_CALL
 from cti.calllog.rows import Row, call_row
-from cti.calllog.writer import is_outage, prepare
+from cti.calllog.writer import is_outage, prepare, write_rows
 from cti.database import Database
 from cti.state.changes import CallEnded, CallRecord, Change, Outcome, Resynced
 
@@ -51,62 +51,6 @@ RETRY_S = 30.0
 RECORDS_SETTLE_S = 1.0
 SETTLE_MAX_S = 10.0  # the longest a reconciliation waits for the call log's own rows
 
-MISSED_CALLS = """
-SELECT e.linkedid, max(e.eventtime) AS ended_at
-FROM asterisk_cel e
-WHERE e.eventtype = 'LINKEDID_END' AND e.eventtime >= $1 AND e.linkedid <> ''
-  AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.linkedid = e.linkedid
-                  AND c.ended_at IS NOT NULL AND NOT (c.through_gap AND c.facts_source = 'ami'))
-  AND NOT EXISTS (SELECT 1 FROM asterisk_cel s
-                  WHERE s.linkedid = e.linkedid AND s.context LIKE 'cti-spy%')
-GROUP BY e.linkedid
-ORDER BY ended_at
-"""
-FIRST_LEGS = """
-SELECT DISTINCT ON (linkedid) linkedid, eventtime, cid_num, cid_name, exten
-FROM asterisk_cel
-WHERE linkedid = ANY($1::text[]) AND eventtype = 'CHAN_START'
-ORDER BY linkedid, (uniqueid = linkedid) DESC, eventtime
-"""
-QUEUE_LOG = """
-SELECT callid, extract(epoch FROM time::timestamp AT TIME ZONE 'UTC')::float8 AS at,
-       queuename, agent, event, data1, data2, data3
-FROM asterisk_queue_log
-WHERE callid = ANY($1::text[])
-ORDER BY id
-"""
-CDR_FACTS = """
-SELECT linkedid, max(nullif(cti_consent, '')) AS consent,
-       max(nullif(cti_consent_method, '')) AS consent_method,
-       max(nullif(recording, '')) AS recording
-FROM asterisk_cdr
-WHERE linkedid = ANY($1::text[])
-GROUP BY linkedid
-"""
-
-
-def _reconcile_call_sql() -> str:
-    columns = ", ".join((*CALL_COLUMNS, "facts_source"))
-    params = ", ".join(f"${i}" for i in range(1, len(CALL_COLUMNS) + 1))
-    own = ("outcome", "abandon_position", "ended_while_disconnected", "through_gap")
-    kept = [c for c in CALL_COLUMNS[1:] if c not in own]
-    fills = ", ".join(f"{c} = COALESCE(calls.{c}, EXCLUDED.{c})" for c in kept)
-    # Through a gap the daemon may have missed the caller's hang-up: app_queue's own account
-    # of how the call left the queue wins over the daemon's guess.
-    queue_says = ("(calls.outcome = 'unknown' OR (calls.through_gap AND EXCLUDED.outcome "
-                  "IN ('answered', 'abandoned', 'timed_out') "
-                  "AND calls.outcome <> 'transferred'))")  # fmt: skip
-    return (
-        f"INSERT INTO calls ({columns}) VALUES ({params}, 'asterisk') "
-        f"ON CONFLICT (linkedid) DO UPDATE SET {fills}, "
-        f"outcome = CASE WHEN {queue_says} THEN EXCLUDED.outcome ELSE calls.outcome END, "
-        f"abandon_position = CASE WHEN {queue_says} THEN EXCLUDED.abandon_position "
-        "ELSE calls.abandon_position END, facts_source = 'ami+asterisk' "
-        "WHERE calls.ended_at IS NULL OR calls.through_gap"
-    )
-
-
-RECONCILE_CALL = _reconcile_call_sql()
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,12 +162,10 @@ async def reconcile(pool: asyncpg.Pool, region: str, now: float,
         lines = queue_logs.get(linkedid, [])
         record = record_from(linkedid, row["ended_at"], first_legs.get(linkedid), lines,
                              cdrs.get(linkedid), interface_of)  # fmt: skip
-        calls.append(prepare(["call", call_row(record, region)])[1])
+        # The call log's own conversion, with the statement that keeps the daemon's facts.
+        calls.append((RECONCILE_CALL, prepare(["call", call_row(record, region)])[1]))
         events += [prepare(r) for r in event_rows(record, lines, interface_of)]
-    async with pool.acquire() as connection, connection.transaction():
-        await connection.executemany(RECONCILE_CALL, calls)
-        for statement, arguments in events:
-            await connection.execute(statement, *arguments)
+    await write_rows(pool, calls + events)  # one transaction, calls first
     return len(calls)
 
 
