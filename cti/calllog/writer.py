@@ -221,9 +221,7 @@ class CallLogWriter:
             pool = await self.database.pool()
             for start in range(0, len(pending), WRITE_CHUNK_ROWS):
                 chunk = pending[start : start + WRITE_CHUNK_ROWS]
-                refused = await write_isolating(pool, chunk)
-                if refused:
-                    await self._quarantine(pool, refused)
+                await self._write(pool, chunk)
                 written += len(chunk)
         except Exception as exc:
             if not is_outage(exc):
@@ -247,6 +245,13 @@ class CallLogWriter:
         if self.on_write is not None:
             self.on_write(self.stats.last_write_seconds)
         return True
+
+    async def _write(self, pool: asyncpg.Pool, rows: Sequence[Row]) -> int:
+        """Write ``rows``, quarantining those PostgreSQL refuses; how many it refused."""
+        refused = await write_isolating(pool, rows)
+        if refused:
+            await self._quarantine(pool, refused)
+        return len(refused)
 
     @property
     def quarantine_file(self) -> str:
@@ -322,12 +327,9 @@ class CallLogWriter:
 
     async def _write_directly(self, rows: list[Row]) -> None:
         try:
-            pool = await self.database.pool()
-            refused = await write_isolating(pool, rows)
-            if refused:
-                await self._quarantine(pool, refused)
+            refused = await self._write(await self.database.pool(), rows)
         except Exception as exc:
             log.critical("call log: %d rows could be neither spooled nor written (%s: %s); "
                          "they are lost", len(rows), type(exc).__name__, exc)  # fmt: skip
             return
-        self.stats.rows_written += len(rows) - len(refused)
+        self.stats.rows_written += len(rows) - refused
