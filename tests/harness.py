@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -307,4 +309,23 @@ async def poll(probe: Callable[[], Any], what: str, log: Path | None = None,
     except TimeoutError:
         shown = f"; daemon log:\n{log.read_text(errors='replace')}" if log else ""
         raise AssertionError(f"{what}: not within {timeout} s{shown}") from None
+
+
+@asynccontextmanager
+async def cti_serve_process(settings: dict[str, str], data_dir: Path
+                            ) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:  # fmt: skip
+    """A real `cti serve` process with these CTI_* settings, on a free HTTP port, logging to
+    ``data_dir``/daemon.log: (the process, its URL). Terminated afterwards if still running
+    (a test may have killed it)."""
+    port = free_port()
+    env = os.environ | settings | {"CTI_HTTP_PORT": str(port), "CTI_DATA_DIR": str(data_dir)}
+    with (data_dir / "daemon.log").open("ab") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cti", "serve", env=env, stdout=log, stderr=log)
+    try:
+        yield process, f"http://127.0.0.1:{port}"
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 30)
 

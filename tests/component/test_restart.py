@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from harness import free_port, live_sim_config, poll, ready
+from harness import cti_serve_process, live_sim_config, poll, ready
 
 from cti.simulator import Simulator
 
@@ -21,25 +18,13 @@ CALLERS = (("905321112233", "Fatma Demir"), ("905551112233", "Mehmet Öztürk"),
            ("4930123456", "José Müller"))  # fmt: skip
 
 
-@asynccontextmanager
-async def cti_serve(sim: Simulator, database_url: str, data_dir: Path
-                    ) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:  # fmt: skip
-    port = free_port()
-    env = os.environ | {
+def cti_serve(sim: Simulator, database_url: str, data_dir: Path
+              ) -> AbstractAsyncContextManager[tuple[asyncio.subprocess.Process, str]]:  # fmt: skip
+    """`cti serve` against the simulator: (the process, its URL)."""
+    return cti_serve_process({
         "CTI_AMI_HOST": "127.0.0.1", "CTI_AMI_PORT": str(sim.port), "CTI_AMI_USERNAME": "cti",
-        "CTI_AMI_SECRET": sim.config.secret, "CTI_HTTP_PORT": str(port),
-        "CTI_DATABASE_URL": database_url, "CTI_DATA_DIR": str(data_dir),
-    }  # fmt: skip
-    log = (data_dir / "daemon.log").open("ab")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cti", "serve", env=env, stdout=log, stderr=log)
-    try:
-        yield process, f"http://127.0.0.1:{port}"
-    finally:
-        if process.returncode is None:
-            process.terminate()
-            await asyncio.wait_for(process.wait(), 30)
-        log.close()
+        "CTI_AMI_SECRET": sim.config.secret, "CTI_DATABASE_URL": database_url,
+    }, data_dir)  # fmt: skip
 
 
 def spooled_calls(path: Path) -> set[str]:

@@ -11,12 +11,9 @@ them when it is back. Figures are printed (run with -s)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import asyncpg
@@ -25,7 +22,7 @@ from ami_reader import RawAmi
 from asterisk import SALES_DID, SUPPORT_DID
 from conftest import Pbx, daemon_for
 from facts import hung_up, linkedid_of
-from harness import free_port, poll, ready
+from harness import cti_serve_process, poll, ready
 from link import CuttableLink
 from test_resilience import until
 
@@ -37,26 +34,16 @@ CUTS = 60  # AMI link cuts
 CALL_EVERY_S = 1.5
 
 
-@asynccontextmanager
-async def cti_serve(pbx: Pbx, data_dir: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    port = free_port()
-    env = os.environ | {
+def cti_serve(pbx: Pbx, data_dir: Path
+              ) -> AbstractAsyncContextManager[tuple[asyncio.subprocess.Process, str]]:  # fmt: skip
+    """`cti serve` against the tier's Asterisk, on the database Asterisk writes its records
+    into: (the process, its URL)."""
+    return cti_serve_process({
         "CTI_AMI_HOST": "127.0.0.1", "CTI_AMI_PORT": str(pbx.asterisk.ports.ami),
         "CTI_AMI_USERNAME": "cti", "CTI_AMI_SECRET": pbx.asterisk.ami_secret,
-        "CTI_AMI_PING_INTERVAL": "1", "CTI_HTTP_PORT": str(port),
-        "CTI_DATABASE_URL": pbx.asterisk.records_url, "CTI_DATA_DIR": str(data_dir),
+        "CTI_AMI_PING_INTERVAL": "1", "CTI_DATABASE_URL": pbx.asterisk.records_url,
         "CTI_RECORDINGS_DIR": str(pbx.asterisk.run / "spool" / "monitor"),
-    }  # fmt: skip
-    with (data_dir / "daemon.log").open("ab") as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "cti", "serve", env=env, stdout=log, stderr=log)
-    process.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
-    try:
-        yield process
-    finally:
-        if process.returncode is None:
-            process.terminate()
-            await asyncio.wait_for(process.wait(), 30)
+    }, data_dir)  # fmt: skip
 
 
 async def traffic(pbx: Pbx, ami: RawAmi, rng: random.Random, faults: asyncio.Task[str]
@@ -139,8 +126,8 @@ async def test_kills_mid_traffic_lose_no_call(pbx: Pbx, ami: RawAmi, tmp_path: P
     async def kills() -> str:
         pauses = []
         for _ in range(KILLS):
-            async with cti_serve(pbx, tmp_path) as daemon:
-                await poll(lambda: ready(daemon.url), "daemon ready")  # type: ignore[attr-defined]
+            async with cti_serve(pbx, tmp_path) as (daemon, url):
+                await poll(lambda: ready(url), "daemon ready")
                 await asyncio.sleep(rng.uniform(1, 5))
                 daemon.kill()  # SIGKILL: no shutdown code runs
                 await daemon.wait()
@@ -150,8 +137,8 @@ async def test_kills_mid_traffic_lose_no_call(pbx: Pbx, ami: RawAmi, tmp_path: P
 
     faults = asyncio.ensure_future(kills())
     calls = await traffic(pbx, ami, rng, faults)
-    async with cti_serve(pbx, tmp_path) as daemon:
-        await poll(lambda: ready(daemon.url), "daemon ready after the traffic")  # type: ignore[attr-defined]
+    async with cti_serve(pbx, tmp_path) as (daemon, url):
+        await poll(lambda: ready(url), "daemon ready after the traffic")
         try:
             await poll(lambda: _all_ended(pbx, calls), "every call logged with its end",
                        timeout=90)
