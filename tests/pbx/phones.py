@@ -153,6 +153,21 @@ def caller_scenario(number: str, name: str, did: str, stay_s: float,
 """
 
 
+def media_port(host: str) -> int:
+    """The next of our RTP ports whose few ports SIPp binds (RTP, RTCP, and the pair after
+    them) are free on ``host`` now. The range lies within Linux's ephemeral ports, so another
+    socket may hold one: a caller once failed with "Unable to bind audio RTP socket"."""
+    while True:
+        port = next(_media_ports)
+        try:
+            for offset in range(4):
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                    probe.bind((host, port + offset))
+        except OSError:
+            continue
+        return port
+
+
 def free_udp_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind((host, 0))
@@ -175,7 +190,7 @@ class AgentPhone:
         scenario = self.folder / f"agent-{self.extension}.xml"
         scenario.write_text(agent_scenario(answer_after_ms), encoding="utf-8")
         log = (self.folder / f"agent-{self.extension}.log").open("ab")
-        media = next(_media_ports)
+        media = media_port("127.0.0.1")
         self.process = subprocess.Popen(
             [SIPP, "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(self.port),
              "-mp", str(media), "-aa", "-nostdin", "-trace_err",
@@ -216,7 +231,7 @@ async def place_call(folder: Path, sip_port: int, carrier_ip: str, number: str, 
     scenario = folder / f"caller-{n}.xml"
     scenario.write_text(caller_scenario(number, name, did, stay_s, dtmf, dtmf_after_s),
                         encoding="utf-8")  # fmt: skip
-    media = next(_media_ports)
+    media = media_port(carrier_ip)
     log = folder / f"caller-{n}.log"
     with log.open("ab") as out:
         process = await asyncio.create_subprocess_exec(
