@@ -7,8 +7,11 @@ mode: ``implied`` (the announcement alone: staying on the line is consent) or ``
 (press 1 to accept, 2 to decline; no key within the timeout: ``default``).
 
 It sets the channel variable CONSENT (granted|declined) and CONSENT_METHOD
-(implied|dtmf|timeout), and sends ``UserEvent(RecordingConsent,Consent: …,Method: …)``, which
-the CTI daemon records per call. Any failure (pyst2 missing, a hang-up, a prompt Asterisk
+(implied|dtmf|timeout), the same in the call's CDR (``cti_consent``, ``cti_consent_method``:
+Asterisk's durable record, which the daemon reconciles from after a gap), and then sends
+``UserEvent(RecordingConsent,Consent: …,Method: …)``, which the CTI daemon records per call.
+The CDR comes first: a caller who hangs up just after the decision was reported live must
+have it in the CDR too (the dialplan's own Set() after the AGI never runs then). Any failure (pyst2 missing, a hang-up, a prompt Asterisk
 cannot find) exits non-zero before CONSENT is set: the dialplan then applies the configured
 default itself and still reports it (Method: fallback).
 
@@ -56,6 +59,8 @@ def run(argv: list[str]) -> int:
         consent, method = decide(mode, digits, default)
         agi.set_variable("CONSENT", consent)
         agi.set_variable("CONSENT_METHOD", method)
+        agi.set_variable("CDR(cti_consent)", consent)
+        agi.set_variable("CDR(cti_consent_method)", method)
         agi.appexec("UserEvent", f"RecordingConsent,Consent: {consent},Method: {method}")
     return 0
 

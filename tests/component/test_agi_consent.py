@@ -61,6 +61,9 @@ def test_explicit_consent_by_keypress(pressed: str, consent: str, method: str) -
     assert commands[0] == "GET DATA cti/press-1-accept-2-decline 5000 1"
     assert f'SET VARIABLE "CONSENT" "{consent}"' in commands
     assert f'SET VARIABLE "CONSENT_METHOD" "{method}"' in commands
+    # Durable in Asterisk's CDR before it is reported live.
+    assert commands[-3:-1] == [f'SET VARIABLE "CDR(cti_consent)" "{consent}"',
+                               f'SET VARIABLE "CDR(cti_consent_method)" "{method}"']
     assert commands[-1] == f'EXEC UserEvent "RecordingConsent,Consent: {consent},Method: {method}"'
 
 
