@@ -114,16 +114,22 @@ def main(argv: list[str] | None = None) -> float:
     args = parser.parse_args(argv)
     data, events = stream_of(args.events)
     chunks = chunks_of(data, args.chunk)
-    print(f"stream: {events:,} events, {len(data) / 1e6:.1f} MB, {len(chunks):,} chunks of "
-          f"{args.chunk:,} bytes; best of {args.repeat}")
+    print(
+        f"stream: {events:,} events, {len(data) / 1e6:.1f} MB, {len(chunks):,} chunks of "
+        f"{args.chunk:,} bytes; best of {args.repeat}"
+    )
     bare_s, bare_seen = best_of(args.repeat, run_panoramisk, chunks)
     ours_s, ours_seen = best_of(args.repeat, run_ours, chunks)
     bare_rate, ours_rate = events / bare_s, events / ours_s
     print(f"{'path':<34}{'seconds':>9}{'events/s':>12}{'events seen':>13}")
-    print(f"{'(a) panoramisk, wildcard callback':<34}{bare_s:>9.2f}{bare_rate:>12,.0f}"
-          f"{bare_seen:>13,}")
-    print(f"{'(b) ours: frames + state pipeline':<34}{ours_s:>9.2f}{ours_rate:>12,.0f}"
-          f"{ours_seen:>13,}")
+    print(
+        f"{'(a) panoramisk, wildcard callback':<34}{bare_s:>9.2f}{bare_rate:>12,.0f}"
+        f"{bare_seen:>13,}"
+    )
+    print(
+        f"{'(b) ours: frames + state pipeline':<34}{ours_s:>9.2f}{ours_rate:>12,.0f}"
+        f"{ours_seen:>13,}"
+    )
     ratio = ours_rate / bare_rate
     verdict = "meets" if ratio >= TARGET_RATIO else "misses"
     print(f"ratio b/a: {ratio:.2f} ({verdict} the target {TARGET_RATIO})")

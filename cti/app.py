@@ -78,9 +78,12 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     database = await Database.open(settings.database_url, settings.data_dir)
     app[DATABASE] = database
     app[SESSIONS] = SessionStore(database, settings.session_hours * 3600)
-    writer = CallLogWriter(database, Spool(settings.data_dir / "call-log.spool"),
-                           settings.center_region,
-                           on_write=app[METRICS].db_write.observe)  # fmt: skip
+    writer = CallLogWriter(
+        database,
+        Spool(settings.data_dir / "call-log.spool"),
+        settings.center_region,
+        on_write=app[METRICS].db_write.observe,
+    )
     app[CALL_LOG] = writer
 
     async def lookup(number: str) -> list[dict[str, Any]]:
@@ -102,8 +105,9 @@ async def crm_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     try:
-        crm = Crm(settings.crm_url, settings.crm_timeout_s, settings.crm_token,
-                  settings.center_region)  # fmt: skip
+        crm = Crm(
+            settings.crm_url, settings.crm_timeout_s, settings.crm_token, settings.center_region
+        )
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
     app[HUB].crm = crm.lookup
@@ -121,8 +125,11 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     wrapup_by_queue = seconds_by_queue(settings.center_wrapup_by_queue)
     # With the ACD on, even with no wrap-up set: its calls need Asterisk's wrapuptime held
     # by a pause (cti/wrapup.py).
-    if (settings.routing_file or settings.center_wrapup_s > 0
-            or any(s > 0 for s in wrapup_by_queue.values())):  # fmt: skip
+    if (
+        settings.routing_file
+        or settings.center_wrapup_s > 0
+        or any(s > 0 for s in wrapup_by_queue.values())
+    ):
 
         async def pause(interface: str, paused: bool, reason: str) -> None:
             await actions.queue_pause(app[AMI], interface, paused, reason=reason)
@@ -140,8 +147,9 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
 
     # After every resync: calls that ended while we were away, from Asterisk's own records.
     writer = app[CALL_LOG]
-    reconciler = Reconciler(app[DATABASE], settings.center_region, time.time, interface_of,
-                            lambda: writer.spool_depth)  # fmt: skip
+    reconciler = Reconciler(
+        app[DATABASE], settings.center_region, time.time, interface_of, lambda: writer.spool_depth
+    )
     app[RECONCILER] = reconciler
     sinks.append(reconciler)
     pipeline = Pipeline(state, sinks, on_lag=metrics.event_lag.observe)
@@ -168,30 +176,36 @@ async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
     settings.require_ami_login()
     pipeline = app[PIPELINE]
     config = AmiConfig(
-        settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_secret,
+        settings.ami_host,
+        settings.ami_port,
+        settings.ami_username,
+        settings.ami_secret,
         ping_interval=settings.ami_ping_interval,
         ping_timeout=min(5.0, settings.ami_ping_interval),
-    )  # fmt: skip
-    client = AmiClient(config, pipeline.submit_message, pipeline.submit_event,
-                       exit_on_auth_failure=True)  # fmt: skip
+    )
+    client = AmiClient(
+        config, pipeline.submit_message, pipeline.submit_event, exit_on_auth_failure=True
+    )
     app[AMI] = client
     writer = app[CALL_LOG]
-    app[METRICS].attach(LiveSources(
-        pipeline_depth=lambda: pipeline.depth,
-        pipeline_errors=lambda: pipeline.stats.handler_errors,
-        # Both count an "other"; added, not merged, so neither count hides the other.
-        events_by_name=lambda: dict(pipeline.stats.by_event + Counter(client.skipped_events())),
-        ami_connected=lambda: client.connected,
-        ami_sessions=lambda: client.stats.sessions,
-        ami_login_failures=lambda: client.stats.login_failures,
-        spool_rows=lambda: writer.spool_depth,
-        write_errors=lambda: writer.stats.write_errors,
-        quarantined_rows=lambda: writer.stats.quarantined,
-        reconciled_calls=lambda: app[RECONCILER].reconciled,
-        database_up=lambda: writer.healthy,
-        websocket_clients=lambda: len(app[HUB].clients),
-        service_level_targets={},
-    ))  # fmt: skip
+    app[METRICS].attach(
+        LiveSources(
+            pipeline_depth=lambda: pipeline.depth,
+            pipeline_errors=lambda: pipeline.stats.handler_errors,
+            # Both count an "other"; added, not merged, so neither count hides the other.
+            events_by_name=lambda: dict(pipeline.stats.by_event + Counter(client.skipped_events())),
+            ami_connected=lambda: client.connected,
+            ami_sessions=lambda: client.stats.sessions,
+            ami_login_failures=lambda: client.stats.login_failures,
+            spool_rows=lambda: writer.spool_depth,
+            write_errors=lambda: writer.stats.write_errors,
+            quarantined_rows=lambda: writer.stats.quarantined,
+            reconciled_calls=lambda: app[RECONCILER].reconciled,
+            database_up=lambda: writer.healthy,
+            websocket_clients=lambda: len(app[HUB].clients),
+            service_level_targets={},
+        )
+    )
     app[TASKS].start("AMI link", client.run())
     try:
         async with asyncio.timeout(AMI_STARTUP_WAIT_S):
@@ -214,8 +228,9 @@ async def alerts_ctx(app: web.Application) -> AsyncIterator[None]:
             metrics.alerts_raised.labels(metrics.queue_label(alert.queue), alert.kind).inc()
         hub.to_supervisors({"type": "alert", **asdict(alert)})
 
-    app[TASKS].start("alert watcher",
-                     watch_alerts(app[SETTINGS], app[STATE], app[DATABASE], publish))
+    app[TASKS].start(
+        "alert watcher", watch_alerts(app[SETTINGS], app[STATE], app[DATABASE], publish)
+    )
     yield
     await app[TASKS].stop("alert watcher")
 
@@ -247,15 +262,25 @@ async def routing_ctx(app: web.Application) -> AsyncIterator[None]:
 
     app[STATE].routed_wrapup_s = config.wrapup_s
     acd = Acd(config, app[STATE], app[DATABASE], move, pause, observe)
-    route_point = RoutePoint(acd, app[DATABASE], settings.center_region,
-                             settings.routing_agi_allowed, settings.routing_agi_secret)
+    route_point = RoutePoint(
+        acd,
+        app[DATABASE],
+        settings.center_region,
+        settings.routing_agi_allowed,
+        settings.routing_agi_secret,
+    )
     try:
-        server = await asyncio.start_server(route_point.handle, settings.routing_agi_host,
-                                            settings.routing_agi_port, limit=ENVIRONMENT_LIMIT)
+        server = await asyncio.start_server(
+            route_point.handle,
+            settings.routing_agi_host,
+            settings.routing_agi_port,
+            limit=ENVIRONMENT_LIMIT,
+        )
     except OSError as exc:
-        raise SettingsError(f"cannot listen for FastAGI on {settings.routing_agi_host}:"
-                            f"{settings.routing_agi_port} ({exc}); set CTI_ROUTING_AGI_PORT"
-                            ) from None  # fmt: skip
+        raise SettingsError(
+            f"cannot listen for FastAGI on {settings.routing_agi_host}:"
+            f"{settings.routing_agi_port} ({exc}); set CTI_ROUTING_AGI_PORT"
+        ) from None
     app[PIPELINE].sinks.append(acd)
     app[TASKS].start("ACD", acd.run())
     yield
@@ -290,13 +315,13 @@ def create_app(
     app[LOGIN_LIMITER] = AttemptLimiter()
     state = CtiState()
     app[STATE] = state
-    metrics = app[METRICS] = Metrics(state, settings.center_timezone,
-                                     settings.center_pause_reasons)
+    metrics = app[METRICS] = Metrics(state, settings.center_timezone, settings.center_pause_reasons)
     app[HUB] = Hub(state, on_pop_written=metrics.screen_pop_latency.observe)
     app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.extend(before)
-    app.cleanup_ctx.extend([database_ctx, crm_ctx, pipeline_ctx, ami_ctx, alerts_ctx,
-                            routing_ctx, *after])  # fmt: skip
+    app.cleanup_ctx.extend(
+        [database_ctx, crm_ctx, pipeline_ctx, ami_ctx, alerts_ctx, routing_ctx, *after]
+    )
     add_routes(app)
     auth.add_routes(app)
     agent.add_routes(app)
@@ -305,4 +330,3 @@ def create_app(
     quality_routes.add_routes(app)
     ws.add_routes(app)
     return app
-

@@ -96,9 +96,12 @@ def is_true(value: str | None) -> bool:
 
 def extensions(dialplan: ConfFile, context: str) -> list[str]:
     """The extensions (names or ``_`` patterns) defined in one context of a dialplan."""
-    return [value.split(",", 1)[0].strip()
-            for section in dialplan.named(context)
-            for key, value in section.entries if key == "exten"]  # fmt: skip
+    return [
+        value.split(",", 1)[0].strip()
+        for section in dialplan.named(context)
+        for key, value in section.entries
+        if key == "exten"
+    ]
 
 
 _PATTERN_LETTERS = {"x": "0123456789", "z": "123456789", "n": "23456789"}
@@ -200,8 +203,10 @@ def check_deployment(conf_dir: Path, dialplan_dir: Path) -> list[str]:
         for key, wanted in (("read", AMI_READ), ("write", AMI_WRITE)):
             have = {p.strip() for p in (users[0].get(key) or "").split(",") if p.strip()}
             if have != wanted:
-                problems.append(f"manager.conf: [{AMI_USER}] {key} = {','.join(sorted(have))};"
-                                f" least privilege is {','.join(sorted(wanted))}")
+                problems.append(
+                    f"manager.conf: [{AMI_USER}] {key} = {','.join(sorted(have))};"
+                    f" least privilege is {','.join(sorted(wanted))}"
+                )
         if not any(k == "deny" for k, _ in users[0].entries):
             problems.append(f"manager.conf: [{AMI_USER}] must deny all and permit the daemon")
     queues = load(conf_dir / "queues.conf")
@@ -210,13 +215,17 @@ def check_deployment(conf_dir: Path, dialplan_dir: Path) -> list[str]:
     # agents: a second caller waits while an agent is idle (seen on Asterisk 20).
     queues_general = queues.named("general")
     if not queues_general or not is_true(queues_general[0].get("autofill")):
-        problems.append("queues.conf: [general] needs autofill = yes (Asterisk's default is "
-                        "off: callers behind the first wait while agents are free)")  # fmt: skip
+        problems.append(
+            "queues.conf: [general] needs autofill = yes (Asterisk's default is "
+            "off: callers behind the first wait while agents are free)"
+        )
     for section in queues.sections:
         autofill = queues.value(section, "autofill")
         if section.name in queue_names and autofill is not None and not is_true(autofill):
-            problems.append(f"queues.conf: [{section.name}] autofill = {autofill}: callers "
-                            "behind the first wait while agents are free")  # fmt: skip
+            problems.append(
+                f"queues.conf: [{section.name}] autofill = {autofill}: callers "
+                "behind the first wait while agents are free"
+            )
     pjsip = load(conf_dir / "pjsip.conf")
     endpoints = {s.name for s in pjsip.sections if pjsip.value(s, "type") == "endpoint"}
     for section in queues.sections:
@@ -225,8 +234,10 @@ def check_deployment(conf_dir: Path, dialplan_dir: Path) -> list[str]:
                 interface = value.split(",")[0].strip()
                 tech, _, name = interface.partition("/")
                 if tech == "PJSIP" and name not in endpoints:
-                    problems.append(f"queues.conf: [{section.name}] member {interface} has no "
-                                    "endpoint in pjsip.conf")  # fmt: skip
+                    problems.append(
+                        f"queues.conf: [{section.name}] member {interface} has no "
+                        "endpoint in pjsip.conf"
+                    )
     dialplan_files = [conf_dir / "extensions.conf"]
     for include in load(conf_dir / "extensions.conf").includes:
         target = dialplan_dir / include.removeprefix("dialplan/")
@@ -249,8 +260,10 @@ def check_deployment(conf_dir: Path, dialplan_dir: Path) -> list[str]:
                 continue
             agi = dialplan_dir / "agi" / script
             if not agi.is_file() or not os.access(agi, os.X_OK):
-                problems.append(f"{path.name}: AGI({script}) is not an executable file in "
-                                "dialplan/agi/ nor a console script of cti.agi")  # fmt: skip
+                problems.append(
+                    f"{path.name}: AGI({script}) is not an executable file in "
+                    "dialplan/agi/ nor a console script of cti.agi"
+                )
     return problems
 
 

@@ -50,11 +50,14 @@ def _run(
     # A task that dies stops the daemon the way SIGTERM does (cleanup runs, nothing in memory
     # is lost), and the exit status then tells its supervisor to restart it.
     tasks.on_failure = lambda reason: os.kill(os.getpid(), signal.SIGTERM)
-    web.run_app(app, host=settings.http_host, port=settings.http_port, print=None,
-                handle_signals=True)  # fmt: skip
+    web.run_app(
+        app, host=settings.http_host, port=settings.http_port, print=None, handle_signals=True
+    )
     if tasks.failure:
-        print(f"cti: stopped because {tasks.failure}; restart it (systemd and compose do)",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"cti: stopped because {tasks.failure}; restart it (systemd and compose do)",
+            file=sys.stderr,
+        )
         sys.exit(EXIT_TASK_FAILED)
 
 
@@ -88,20 +91,27 @@ def demo(args: argparse.Namespace) -> None:
         routing_file = settings.data_dir / "demo-routing.toml"
         routing_file.parent.mkdir(parents=True, exist_ok=True)
         routing_file.write_text(DEMO_ROUTING, encoding="utf-8")
-        settings = replace(settings, routing_file=str(routing_file),
-                           routing_agi_port=_free_port())  # fmt: skip
+        settings = replace(settings, routing_file=str(routing_file), routing_agi_port=_free_port())
     # The simulated Asterisk's dialplan and the daemon share the route point's secret, new at
     # every start unless one is configured (CTI_AGI_SECRET and CTI_ROUTING_AGI_SECRET).
     agi_secret = settings.routing_agi_secret or secrets.token_urlsafe(16)
     settings = replace(settings, routing_agi_secret=agi_secret)
-    simulator_config = replace(simulator_config, agi_host=settings.routing_agi_host,
-                               agi_port=settings.routing_agi_port,
-                               agi_secret=agi_secret)  # fmt: skip
+    simulator_config = replace(
+        simulator_config,
+        agi_host=settings.routing_agi_host,
+        agi_port=settings.routing_agi_port,
+        agi_secret=agi_secret,
+    )
     simulator = Simulator(simulator_config, host="127.0.0.1", port=ami_port)
     # The demo shows wrap-up (15 s unless configured) so agents see it after each call.
-    settings = replace(settings, ami_host="127.0.0.1", ami_username=DEMO_AMI_USER,
-                       ami_secret=secret, ami_port=ami_port,
-                       center_wrapup_s=settings.center_wrapup_s or 15.0)  # fmt: skip
+    settings = replace(
+        settings,
+        ami_host="127.0.0.1",
+        ami_username=DEMO_AMI_USER,
+        ami_secret=secret,
+        ami_port=ami_port,
+        center_wrapup_s=settings.center_wrapup_s or 15.0,
+    )
 
     async def simulator_ctx(app: web.Application) -> AsyncIterator[None]:
         await simulator.start()
@@ -154,8 +164,9 @@ def migrate_command(args: argparse.Namespace) -> None:
         database = await Database.open(settings.database_url, settings.data_dir)
         try:
             await database.pool()  # connects and migrates, or says why it cannot
-            writer = CallLogWriter(database, Spool(settings.data_dir / "call-log.spool"),
-                                   settings.center_region)  # fmt: skip
+            writer = CallLogWriter(
+                database, Spool(settings.data_dir / "call-log.spool"), settings.center_region
+            )
             if not await writer.flush():
                 raise ConnectionError(f"spooled rows not written: {writer.stats.last_error}")
         finally:
@@ -178,13 +189,20 @@ def user_add(args: argparse.Namespace) -> None:
     async def run() -> None:
         database = await Database.open(settings.database_url, settings.data_dir)
         try:
-            user = await create_user(await database.pool(), args.username.lower(),
-                                     args.name or args.username, args.role, password,
-                                     tuple(args.interface))  # fmt: skip
+            user = await create_user(
+                await database.pool(),
+                args.username.lower(),
+                args.name or args.username,
+                args.role,
+                password,
+                tuple(args.interface),
+            )
         finally:
             await database.close()
-        print(f"created {user.role} {user.username}" + (f" with password {password}"
-                                                          if generated else ""))  # fmt: skip
+        print(
+            f"created {user.role} {user.username}"
+            + (f" with password {password}" if generated else "")
+        )
 
     try:
         asyncio.run(run())
@@ -207,15 +225,18 @@ def import_customers_command(args: argparse.Namespace) -> None:
     async def run() -> None:
         database = await Database.open(settings.database_url, settings.data_dir)
         try:
-            report = await import_customers(await database.pool(), Path(args.file),
-                                            settings.center_region, progress)  # fmt: skip
+            report = await import_customers(
+                await database.pool(), Path(args.file), settings.center_region, progress
+            )
         finally:
             await database.close()
         print(file=sys.stderr)
         for line, problem in report.errors:
             print(f"{args.file}:{line}: {problem}", file=sys.stderr)
-        print(f"{report.inserted:,} customers added, {report.updated:,} updated, "
-              f"{len(report.errors):,} rows skipped")  # fmt: skip
+        print(
+            f"{report.inserted:,} customers added, {report.updated:,} updated, "
+            f"{len(report.errors):,} rows skipped"
+        )
 
     try:
         asyncio.run(run())
@@ -234,11 +255,13 @@ def main(argv: list[str] | None = None) -> None:
     demo_parser.set_defaults(func=demo)
     replay_parser = commands.add_parser("replay", help="run an AMI capture offline")
     replay_parser.add_argument("file")
-    replay_parser.add_argument("--db", action="store_true",
-                               help="also write the calls to the call log")  # fmt: skip
+    replay_parser.add_argument(
+        "--db", action="store_true", help="also write the calls to the call log"
+    )
     replay_parser.set_defaults(func=replay_command)
-    commands.add_parser("migrate", help="apply database migrations, write spooled rows"
-                        ).set_defaults(func=migrate_command)  # fmt: skip
+    commands.add_parser(
+        "migrate", help="apply database migrations, write spooled rows"
+    ).set_defaults(func=migrate_command)
     import_parser = commands.add_parser("import-customers", help="load customers from CSV")
     import_parser.add_argument("file")
     import_parser.set_defaults(func=import_customers_command)
@@ -248,10 +271,17 @@ def main(argv: list[str] | None = None) -> None:
     add_parser.add_argument("username")
     add_parser.add_argument("--role", choices=["agent", "supervisor", "admin"], required=True)
     add_parser.add_argument("--name", help="display name")
-    add_parser.add_argument("--interface", action="append", default=[],
-                            help="the agent's phone, e.g. PJSIP/1001 (repeatable)")
-    add_parser.add_argument("--password-stdin", action="store_true",
-                            help="read the password from stdin instead of generating one")
+    add_parser.add_argument(
+        "--interface",
+        action="append",
+        default=[],
+        help="the agent's phone, e.g. PJSIP/1001 (repeatable)",
+    )
+    add_parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from stdin instead of generating one",
+    )
     add_parser.set_defaults(func=user_add)
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -58,12 +58,19 @@ class Database:
             if self._pool is None:
                 try:
                     pool = await asyncpg.create_pool(
-                        self.url, min_size=1, max_size=5, timeout=CONNECT_TIMEOUT_S,
+                        self.url,
+                        min_size=1,
+                        max_size=5,
+                        timeout=CONNECT_TIMEOUT_S,
                         command_timeout=30,
-                    )  # fmt: skip
+                    )
                     await migrate(pool)
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
-                        TimeoutError) as exc:  # fmt: skip
+                except (
+                    OSError,
+                    asyncpg.PostgresError,
+                    asyncpg.InterfaceError,
+                    TimeoutError,
+                ) as exc:
                     raise DatabaseUnavailable(
                         f"cannot use PostgreSQL ({type(exc).__name__}: {exc}). Check that it "
                         "runs and CTI_DATABASE_URL, or unset it for the embedded database."
@@ -76,8 +83,13 @@ class Database:
             pool = await self.pool()
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
                 await pool.fetchval("SELECT 1")
-        except (DatabaseUnavailable, OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
-                TimeoutError):  # fmt: skip
+        except (
+            DatabaseUnavailable,
+            OSError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            TimeoutError,
+        ):
             return False
         return True
 

@@ -26,15 +26,43 @@ DEMO_USERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
 # Customers for numbers the simulator calls from (cti/simulator/config.py DEMO_CALLERS):
 # external ref, name, national ID, balance, currency, phone as an agent would type it, address.
 DEMO_CUSTOMERS = (
-    ("demo-1", "Ayşe Çağrı Yılmaz", "12345678901", "1250.00", "TRY", "0532 123 45 67",
-     ("Bağdat Caddesi 112/4", "34728", "İstanbul", "TR")),
-    ("demo-2", "Mehmet Öztürk", "23456789012", "0.00", "TRY", "+90 555 111 22 33",
-     ("Atatürk Bulvarı 5", "06420", "Ankara", "TR")),
-    ("demo-3", "Zeynep Arslan", "34567890123", "310.50", "TRY", "0530 111 00 01",
-     ("Kordon Boyu 21", "35220", "İzmir", "TR")),
+    (
+        "demo-1",
+        "Ayşe Çağrı Yılmaz",
+        "12345678901",
+        "1250.00",
+        "TRY",
+        "0532 123 45 67",
+        ("Bağdat Caddesi 112/4", "34728", "İstanbul", "TR"),
+    ),
+    (
+        "demo-2",
+        "Mehmet Öztürk",
+        "23456789012",
+        "0.00",
+        "TRY",
+        "+90 555 111 22 33",
+        ("Atatürk Bulvarı 5", "06420", "Ankara", "TR"),
+    ),
+    (
+        "demo-3",
+        "Zeynep Arslan",
+        "34567890123",
+        "310.50",
+        "TRY",
+        "0530 111 00 01",
+        ("Kordon Boyu 21", "35220", "İzmir", "TR"),
+    ),
     ("demo-4", "Emre Şahin", "45678901234", "89.90", "TRY", "0530 111 00 02", None),
-    ("demo-5", "José Müller", "DE-99887766", "420.00", "EUR", "+49 30 123456",
-     ("Unter den Linden 7", "10117", "Berlin", "DE")),
+    (
+        "demo-5",
+        "José Müller",
+        "DE-99887766",
+        "420.00",
+        "EUR",
+        "+49 30 123456",
+        ("Unter den Linden 7", "10117", "Berlin", "DE"),
+    ),
 )
 
 
@@ -79,20 +107,36 @@ async def seed_demo_customers(pool: asyncpg.Pool, owner: str) -> None:
                 "INSERT INTO customers (external_ref, full_name, national_id, balance, currency)"
                 " VALUES ($1, $2, $3, $4::numeric, $5) ON CONFLICT (external_ref) DO UPDATE"
                 " SET full_name = EXCLUDED.full_name RETURNING id",
-                ref, name, national_id, balance, currency)  # fmt: skip
+                ref,
+                name,
+                national_id,
+                balance,
+                currency,
+            )
             await conn.execute(
                 "INSERT INTO customer_phones (customer_id, e164, raw) VALUES ($1, $2, $3)"
-                " ON CONFLICT DO NOTHING", customer_id, to_e164(phone, "TR"), phone)  # fmt: skip
+                " ON CONFLICT DO NOTHING",
+                customer_id,
+                to_e164(phone, "TR"),
+                phone,
+            )
             if address and not await conn.fetchval(
-                "SELECT 1 FROM customer_addresses WHERE customer_id = $1", customer_id):
+                "SELECT 1 FROM customer_addresses WHERE customer_id = $1", customer_id
+            ):
                 await conn.execute(
                     "INSERT INTO customer_addresses (customer_id, line1, postal_code, city,"
-                    " country) VALUES ($1, $2, $3, $4, $5)", customer_id, *address)  # fmt: skip
+                    " country) VALUES ($1, $2, $3, $4, $5)",
+                    customer_id,
+                    *address,
+                )
         first = await conn.fetchval("SELECT id FROM customers WHERE external_ref = 'demo-1'")
         if not await conn.fetchval("SELECT 1 FROM promises WHERE customer_id = $1", first):
             await conn.execute(
                 "INSERT INTO promises (customer_id, user_id, amount, currency, due_date)"
-                " VALUES ($1, $2, 500, 'TRY', current_date + 3)", first, user_id)
+                " VALUES ($1, $2, 500, 'TRY', current_date + 3)",
+                first,
+                user_id,
+            )
             await conn.execute(  # yesterday's call, so the pop has history to show
                 "INSERT INTO calls (linkedid, caller_number, caller_e164, caller_name, dialed,"
                 " direction, queue, agent, agent_name, outcome, started_at, queued_at,"
@@ -100,12 +144,18 @@ async def seed_demo_customers(pool: asyncpg.Pool, owner: str) -> None:
                 " '905321234567', '+905321234567', 'Ayşe Çağrı Yılmaz', '4440', 'inbound',"
                 " 'support', 'SIP/1001', 'Agent 1001', 'answered', now() - interval '1 day',"
                 " now() - interval '1 day', now() - interval '1 day' + interval '4 s',"
-                " now() - interval '1 day' + interval '99 s', 4, 95) ON CONFLICT DO NOTHING")
+                " now() - interval '1 day' + interval '99 s', 4, 95) ON CONFLICT DO NOTHING"
+            )
             await conn.execute(
                 "INSERT INTO call_notes (linkedid, customer_id, user_id, disposition, text)"
                 " VALUES ('demo-history', $1, $2, 'Payment promised', 'Will pay 500 TRY on"
-                " Friday; asked for a reminder call.')", first, user_id)  # fmt: skip
+                " Friday; asked for a reminder call.')",
+                first,
+                user_id,
+            )
             await conn.execute(
                 "INSERT INTO callbacks (customer_id, user_id, due_at, reason)"
                 " VALUES ($1, $2, now() + interval '2 hours', 'Remind of the promise')",
-                first, user_id)  # fmt: skip
+                first,
+                user_id,
+            )

@@ -59,8 +59,9 @@ def calls_from_events(
         if not queue:
             continue
         key = (row["linkedid"], queue)
-        call = folded.setdefault(key, {"linkedid": row["linkedid"], "queue": queue,
-                                       "entered_at": row["at"]})  # fmt: skip
+        call = folded.setdefault(
+            key, {"linkedid": row["linkedid"], "queue": queue, "entered_at": row["at"]}
+        )
         kind, seconds = row["kind"], row["seconds"]
         if kind == "agent_connect":
             call["answered_wait_s"] = seconds
@@ -86,12 +87,16 @@ def _mean(values: Sequence[float]) -> float | None:
     return round(sum(values) / len(values), 2) if values else None
 
 
-def compute(calls: Sequence[QueueCall], threshold_s: int,
-            short_abandon_s: int = SHORT_ABANDON_S) -> dict[str, Any]:  # fmt: skip
+def compute(
+    calls: Sequence[QueueCall], threshold_s: int, short_abandon_s: int = SHORT_ABANDON_S
+) -> dict[str, Any]:
     """The figures of DEFINITIONS for these calls, with threshold T = ``threshold_s``."""
     answered = [c.answered_wait_s for c in calls if c.answered_wait_s is not None]
-    abandoned = [c.abandoned_wait_s for c in calls
-                 if c.abandoned_wait_s is not None and c.answered_wait_s is None]  # fmt: skip
+    abandoned = [
+        c.abandoned_wait_s
+        for c in calls
+        if c.abandoned_wait_s is not None and c.answered_wait_s is None
+    ]
     short = [w for w in abandoned if w < short_abandon_s]
     handled = [c for c in calls if c.answered_wait_s is not None and c.talk_s is not None]
     offered = len(calls)

@@ -93,8 +93,9 @@ class _ServiceLevel:
         counts["answered"] += 1
         counts["within"] += wait_s <= threshold_s
 
-    def ratios(self, now: float, thresholds: dict[str, int], day: str
-               ) -> Iterator[tuple[str, str, float]]:  # fmt: skip
+    def ratios(
+        self, now: float, thresholds: dict[str, int], day: str
+    ) -> Iterator[tuple[str, str, float]]:
         for queue, answers in self.recent.items():
             while answers and answers[0].at < now - max(WINDOWS.values()):
                 answers.popleft()
@@ -112,8 +113,9 @@ class _ServiceLevel:
 class Metrics:
     """A pipeline sink; also owns the registry every figure is exported from."""
 
-    def __init__(self, state: CtiState, timezone: str = "UTC",
-                 pause_reasons: Sequence[str] = ()) -> None:  # fmt: skip
+    def __init__(
+        self, state: CtiState, timezone: str = "UTC", pause_reasons: Sequence[str] = ()
+    ) -> None:
         self.state = state
         # Asterisk lets a phone set any pause reason text; only configured ones become labels.
         self.pause_reasons = frozenset(pause_reasons)
@@ -125,46 +127,82 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.zone = ZoneInfo(timezone)
         r = self.registry
-        self.offered = PromCounter("cti_queue_calls_offered", "Calls that entered a queue",
-                                   ["queue"], registry=r)  # fmt: skip
-        self.answered = PromCounter("cti_queue_calls_answered", "Queue calls answered by an agent",
-                                    ["queue"], registry=r)  # fmt: skip
-        self.abandoned = PromCounter("cti_queue_calls_abandoned",
-                                     "Queue calls whose caller hung up while waiting",
-                                     ["queue"], registry=r)  # fmt: skip
-        self.ring_no_answer = PromCounter("cti_agent_ring_no_answer",
-                                          "Agent phones that rang out unanswered", ["queue"],
-                                          registry=r)  # fmt: skip
-        self.wait = Histogram("cti_queue_wait_seconds",
-                              "Wait in queue of answered and abandoned calls", ["queue"],
-                              buckets=WAIT_BUCKETS, registry=r)  # fmt: skip
-        self.talk = Histogram("cti_queue_talk_seconds", "Talk time of answered queue calls",
-                              ["queue"], buckets=TALK_BUCKETS, registry=r)  # fmt: skip
-        self.event_lag = Histogram("cti_ami_event_lag_seconds",
-                                   "Now minus the AMI event's Timestamp, when handled",
-                                   buckets=LAG_BUCKETS, registry=r)  # fmt: skip
-        self.screen_pop_latency = Histogram(
-            "cti_screen_pop_latency_seconds",
-            "From the AgentCalled event's arrival to the websocket write", buckets=LAG_BUCKETS,
+        self.offered = PromCounter(
+            "cti_queue_calls_offered", "Calls that entered a queue", ["queue"], registry=r
+        )
+        self.answered = PromCounter(
+            "cti_queue_calls_answered", "Queue calls answered by an agent", ["queue"], registry=r
+        )
+        self.abandoned = PromCounter(
+            "cti_queue_calls_abandoned",
+            "Queue calls whose caller hung up while waiting",
+            ["queue"],
             registry=r,
         )
-        self.db_write = Histogram("cti_call_log_write_seconds",
-                                  "Duration of one call-log database write", buckets=LAG_BUCKETS,
-                                  registry=r)  # fmt: skip
-        self.alerts_raised = PromCounter("cti_alerts_raised",
-                                         "Wallboard alerts raised (service level, long wait)",
-                                         ["queue", "kind"], registry=r)  # fmt: skip
+        self.ring_no_answer = PromCounter(
+            "cti_agent_ring_no_answer",
+            "Agent phones that rang out unanswered",
+            ["queue"],
+            registry=r,
+        )
+        self.wait = Histogram(
+            "cti_queue_wait_seconds",
+            "Wait in queue of answered and abandoned calls",
+            ["queue"],
+            buckets=WAIT_BUCKETS,
+            registry=r,
+        )
+        self.talk = Histogram(
+            "cti_queue_talk_seconds",
+            "Talk time of answered queue calls",
+            ["queue"],
+            buckets=TALK_BUCKETS,
+            registry=r,
+        )
+        self.event_lag = Histogram(
+            "cti_ami_event_lag_seconds",
+            "Now minus the AMI event's Timestamp, when handled",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
+        self.screen_pop_latency = Histogram(
+            "cti_screen_pop_latency_seconds",
+            "From the AgentCalled event's arrival to the websocket write",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
+        self.db_write = Histogram(
+            "cti_call_log_write_seconds",
+            "Duration of one call-log database write",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
+        self.alerts_raised = PromCounter(
+            "cti_alerts_raised",
+            "Wallboard alerts raised (service level, long wait)",
+            ["queue", "kind"],
+            registry=r,
+        )
         self.routing_decisions = PromCounter(
             "cti_routing_decisions",
             "ACD decisions: a new call to an agent, on hold or to the plain queue; a held "
             "call moved to an agent",
-            ["route", "outcome"], registry=r)  # fmt: skip
-        self.routing_seconds = Histogram("cti_routing_decision_seconds",
-                                         "From the route point's request to its answer",
-                                         buckets=LAG_BUCKETS, registry=r)  # fmt: skip
+            ["route", "outcome"],
+            registry=r,
+        )
+        self.routing_seconds = Histogram(
+            "cti_routing_decision_seconds",
+            "From the route point's request to its answer",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
         self.routing_fallbacks = PromCounter(
-            "cti_routing_fallbacks", "Calls of an ACD route point that the plain queue took "
-            "(daemon down or slow, or held too long)", ["route", "queue"], registry=r)
+            "cti_routing_fallbacks",
+            "Calls of an ACD route point that the plain queue took "
+            "(daemon down or slow, or held too long)",
+            ["route", "queue"],
+            registry=r,
+        )
         self.service_level = _ServiceLevel()
 
     def thresholds(self) -> dict[str, int]:
@@ -187,8 +225,7 @@ class Metrics:
                     self.wait.labels(label(queue)).observe(wait_s)
                     if ts is not None:
                         threshold = self.thresholds().get(queue, 0)
-                        self.service_level.add(label(queue), ts, wait_s, threshold,
-                                               self._day(ts))  # fmt: skip
+                        self.service_level.add(label(queue), ts, wait_s, threshold, self._day(ts))
                 case CallAbandoned(queue=queue, wait_s=wait_s):
                     self.abandoned.labels(label(queue)).inc()
                     self.wait.labels(label(queue)).observe(wait_s)
@@ -236,36 +273,47 @@ class _LiveCollector(Collector):
         connected = gauge("cti_ami_connected", "1 while logged in to the AMI", ["pbx"])
         connected.add_metric([live.pbx], float(live.ami_connected()))
         yield connected
-        yield CounterMetricFamily("cti_ami_reconnects", "AMI sessions after the first",
-                                  value=max(0, live.ami_sessions() - 1))  # fmt: skip
-        yield CounterMetricFamily("cti_ami_login_failures", "AMI logins refused",
-                                  value=live.ami_login_failures())  # fmt: skip
-        events = CounterMetricFamily("cti_ami_events", "AMI messages received, by event",
-                                     labels=["event"])  # fmt: skip
+        yield CounterMetricFamily(
+            "cti_ami_reconnects",
+            "AMI sessions after the first",
+            value=max(0, live.ami_sessions() - 1),
+        )
+        yield CounterMetricFamily(
+            "cti_ami_login_failures", "AMI logins refused", value=live.ami_login_failures()
+        )
+        events = CounterMetricFamily(
+            "cti_ami_events", "AMI messages received, by event", labels=["event"]
+        )
         by_label: Counter[str] = Counter()
         for name, count in live.events_by_name().items():
             by_label[event_label(name)] += count  # the sources bound them too; cheap to be sure
         for label, count in sorted(by_label.items()):
             events.add_metric([label], count)
         yield events
-        garbage = CounterMetricFamily("cti_ami_garbage_frames",
-                                      "AMI frames we could not read, by kind (oversized ones "
-                                      "also cost the connection)", labels=["kind"])  # fmt: skip
+        garbage = CounterMetricFamily(
+            "cti_ami_garbage_frames",
+            "AMI frames we could not read, by kind (oversized ones also cost the connection)",
+            labels=["kind"],
+        )
         for kind, count in sorted(GARBAGE.counts.items()):
             garbage.add_metric([kind], count)
         yield garbage
         depth = gauge("cti_pipeline_queue_depth", "AMI messages waiting for the state core")
         depth.add_metric([], live.pipeline_depth())
         yield depth
-        yield CounterMetricFamily("cti_pipeline_handler_errors",
-                                  "AMI messages whose handling failed",
-                                  value=live.pipeline_errors())  # fmt: skip
+        yield CounterMetricFamily(
+            "cti_pipeline_handler_errors",
+            "AMI messages whose handling failed",
+            value=live.pipeline_errors(),
+        )
 
         waiting = gauge("cti_queue_callers_waiting", "Callers waiting now", ["queue"])
-        longest = gauge("cti_queue_longest_wait_seconds", "Wait of the oldest caller now",
-                        ["queue"])  # fmt: skip
-        targets = gauge("cti_queue_service_level_target_ratio",
-                        "Service level the queue must keep", ["queue"])  # fmt: skip
+        longest = gauge(
+            "cti_queue_longest_wait_seconds", "Wait of the oldest caller now", ["queue"]
+        )
+        targets = gauge(
+            "cti_queue_service_level_target_ratio", "Service level the queue must keep", ["queue"]
+        )
         agents = gauge("cti_agents", "Agents by queue and state", ["queue", "state"])
         queue_label = self.metrics.queue_label
         callers: Counter[str] = Counter()
@@ -279,10 +327,14 @@ class _LiveCollector(Collector):
         for label in sorted(oldest_wait):
             waiting.add_metric([label], callers[label])
             longest.add_metric([label], oldest_wait[label])
-            targets.add_metric([label], live.service_level_targets.get(
-                label, DEFAULT_SERVICE_LEVEL_TARGET))  # fmt: skip
-        paused = gauge("cti_agents_paused", "Paused agents by queue and configured reason "
-                       "('other' for any reason not configured)", ["queue", "reason"])
+            targets.add_metric(
+                [label], live.service_level_targets.get(label, DEFAULT_SERVICE_LEVEL_TARGET)
+            )
+        paused = gauge(
+            "cti_agents_paused",
+            "Paused agents by queue and configured reason ('other' for any reason not configured)",
+            ["queue", "reason"],
+        )
         by_state: Counter[tuple[str, str]] = Counter()
         by_reason: Counter[tuple[str, str]] = Counter()
         for agent in state.agents.values():
@@ -299,8 +351,11 @@ class _LiveCollector(Collector):
             paused.add_metric([queue_name, reason], count)
         yield from (waiting, longest, targets, agents, paused)
 
-        service = gauge("cti_queue_service_level_ratio",
-                        "Answered within the queue's threshold / answered", ["queue", "window"])
+        service = gauge(
+            "cti_queue_service_level_ratio",
+            "Answered within the queue's threshold / answered",
+            ["queue", "window"],
+        )
         day = self.metrics._day(now)
         for queue_name, window, ratio in self.metrics.service_level.ratios(
             now, self.metrics.thresholds(), day
@@ -311,15 +366,20 @@ class _LiveCollector(Collector):
         spool = gauge("cti_call_log_spool_rows", "Call-log rows waiting for the database")
         spool.add_metric([], live.spool_rows())
         yield spool
-        yield CounterMetricFamily("cti_call_log_write_errors", "Failed call-log writes",
-                                  value=live.write_errors())  # fmt: skip
         yield CounterMetricFamily(
-            "cti_call_log_quarantined_rows", "Call-log rows PostgreSQL refused, kept in the "
-            "quarantine with the reason", value=live.quarantined_rows())  # fmt: skip
+            "cti_call_log_write_errors", "Failed call-log writes", value=live.write_errors()
+        )
         yield CounterMetricFamily(
-            "cti_calls_reconciled", "Calls written or completed from Asterisk's CDR, CEL and "
+            "cti_call_log_quarantined_rows",
+            "Call-log rows PostgreSQL refused, kept in the quarantine with the reason",
+            value=live.quarantined_rows(),
+        )
+        yield CounterMetricFamily(
+            "cti_calls_reconciled",
+            "Calls written or completed from Asterisk's CDR, CEL and "
             "queue_log after the daemon missed their end",
-            value=live.reconciled_calls())  # fmt: skip
+            value=live.reconciled_calls(),
+        )
         database = gauge("cti_database_up", "1 when the last database write succeeded")
         database.add_metric([], float(live.database_up()))
         yield database

@@ -51,9 +51,11 @@ Item = tuple[Message | AmiEvent, float | None]
 
 class Pipeline:
     def __init__(
-        self, state: CtiState, sinks: Sequence[Sink] = (),
+        self,
+        state: CtiState,
+        sinks: Sequence[Sink] = (),
         on_lag: Callable[[float], None] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.state = state
         self.sinks = list(sinks)
         self.stats = PipelineStats()

@@ -40,8 +40,10 @@ def parse_form(items: Sequence[str]) -> tuple[Criterion, ...]:
         name, _, weight = item.rpartition(":")
         name = name.strip()
         if not name or not weight.strip().isdigit() or int(weight) < 1:
-            raise ValueError(f"QA form item {item!r} must be 'criterion:weight' with a whole "
-                             "weight of 1 or more, e.g. 'Greeting:10'")  # fmt: skip
+            raise ValueError(
+                f"QA form item {item!r} must be 'criterion:weight' with a whole "
+                "weight of 1 or more, e.g. 'Greeting:10'"
+            )
         form.append(Criterion(name, int(weight)))
     if len({c.name for c in form}) != len(form):
         raise ValueError("QA form criteria must have distinct names")
@@ -64,27 +66,48 @@ def week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-async def add_review(pool: asyncpg.Pool, form: Sequence[Criterion], linkedid: str,
-                     reviewer_id: int, marks: Any, comment: Any) -> dict[str, Any]:  # fmt: skip
+async def add_review(
+    pool: asyncpg.Pool,
+    form: Sequence[Criterion],
+    linkedid: str,
+    reviewer_id: int,
+    marks: Any,
+    comment: Any,
+) -> dict[str, Any]:
     if not isinstance(comment, str) or len(comment) > COMMENT_LIMIT:
         raise ReviewError(f"the comment must be text of at most {COMMENT_LIMIT} characters")
     value = score(form, marks)
     agent = await pool.fetchval(
         "SELECT agent FROM calls WHERE linkedid = $1 AND agent IS NOT NULL "
-        "AND recording IS NOT NULL", linkedid)  # fmt: skip
+        "AND recording IS NOT NULL",
+        linkedid,
+    )
     if agent is None:
         raise ReviewError("only a recorded call an agent answered can be reviewed")
     row = await pool.fetchrow(
         "INSERT INTO quality_reviews (linkedid, agent, reviewer_id, form, marks, score, comment)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at",
-        linkedid, agent, reviewer_id, json.dumps([asdict(c) for c in form]),
-        json.dumps(marks), value, comment.strip())  # fmt: skip
-    return {"id": row["id"], "linkedid": linkedid, "agent": agent, "score": value,
-            "created_at": row["created_at"].isoformat()}  # fmt: skip
+        linkedid,
+        agent,
+        reviewer_id,
+        json.dumps([asdict(c) for c in form]),
+        json.dumps(marks),
+        value,
+        comment.strip(),
+    )
+    return {
+        "id": row["id"],
+        "linkedid": linkedid,
+        "agent": agent,
+        "score": value,
+        "created_at": row["created_at"].isoformat(),
+    }
 
 
 async def reviews(
-    pool: asyncpg.Pool, agents: Sequence[str] | None = None, linkedid: str | None = None,
+    pool: asyncpg.Pool,
+    agents: Sequence[str] | None = None,
+    linkedid: str | None = None,
     limit: int = 200,
 ) -> list[dict[str, Any]]:
     """Newest first; ``agents`` limits them to those interfaces (an agent's own reviews)."""
@@ -95,15 +118,25 @@ async def reviews(
         "LEFT JOIN calls k ON k.linkedid = r.linkedid "
         "WHERE ($1::text[] IS NULL OR r.agent = ANY($1)) AND ($2::text IS NULL OR "
         "r.linkedid = $2) ORDER BY r.created_at DESC, r.id DESC LIMIT $3",
-        None if agents is None else list(agents), linkedid, limit)  # fmt: skip
-    return [{**dict(r), "form": json.loads(r["form"]), "marks": json.loads(r["marks"]),
-             "created_at": r["created_at"].isoformat(),
-             "started_at": r["started_at"].isoformat() if r["started_at"] else None}
-            for r in rows]  # fmt: skip
+        None if agents is None else list(agents),
+        linkedid,
+        limit,
+    )
+    return [
+        {
+            **dict(r),
+            "form": json.loads(r["form"]),
+            "marks": json.loads(r["marks"]),
+            "created_at": r["created_at"].isoformat(),
+            "started_at": r["started_at"].isoformat() if r["started_at"] else None,
+        }
+        for r in rows
+    ]
 
 
-async def weekly_sample(pool: asyncpg.Pool, week: date, zone: ZoneInfo,
-                        per_agent: int) -> list[dict[str, Any]]:  # fmt: skip
+async def weekly_sample(
+    pool: asyncpg.Pool, week: date, zone: ZoneInfo, per_agent: int
+) -> list[dict[str, Any]]:
     """The week's proposed calls, drawn now for agents who have fewer than ``per_agent``."""
     start = datetime.combine(week, time(), zone)
     async with pool.acquire() as connection, connection.transaction():
@@ -120,12 +153,20 @@ async def weekly_sample(pool: asyncpg.Pool, week: date, zone: ZoneInfo,
             "    AND k.agent IS NOT NULL AND k.recording IS NOT NULL AND NOT EXISTS ("
             "      SELECT 1 FROM quality_samples s WHERE s.week = $1 AND s.linkedid = k.linkedid)"
             ") drawn WHERE n <= $4 - have",
-            week, start, start + timedelta(days=7), per_agent)  # fmt: skip
+            week,
+            start,
+            start + timedelta(days=7),
+            per_agent,
+        )
         rows = await connection.fetch(
             "SELECT s.linkedid, s.agent, k.started_at, k.caller_number, k.caller_name, k.queue, "
             "k.talk_s, (SELECT r.score::float FROM quality_reviews r WHERE r.linkedid = s.linkedid"
             " ORDER BY r.created_at DESC LIMIT 1) AS score "
             "FROM quality_samples s JOIN calls k ON k.linkedid = s.linkedid "
-            "WHERE s.week = $1 ORDER BY s.agent, k.started_at", week)  # fmt: skip
-    return [{**dict(r), "started_at": r["started_at"].isoformat() if r["started_at"] else None}
-            for r in rows]  # fmt: skip
+            "WHERE s.week = $1 ORDER BY s.agent, k.started_at",
+            week,
+        )
+    return [
+        {**dict(r), "started_at": r["started_at"].isoformat() if r["started_at"] else None}
+        for r in rows
+    ]

@@ -109,8 +109,9 @@ async def replay_into_database(path: Path, settings: Settings) -> tuple[list[str
     """Replay a capture and write what it yields to the call log. Returns the JSON lines
     and how many rows are still waiting in the spool (0 when all were written)."""
     database = await Database.open(settings.database_url, settings.data_dir)
-    writer = CallLogWriter(database, Spool(settings.data_dir / "call-log.spool"),
-                           settings.center_region)  # fmt: skip
+    writer = CallLogWriter(
+        database, Spool(settings.data_dir / "call-log.spool"), settings.center_region
+    )
     try:
         records, pipeline = replay(capture_bytes(path), sinks=[writer])
         await writer.drain()

@@ -47,9 +47,14 @@ class Settings:
     center_service_level_target: float = 0.8  # share of calls answered within the threshold
     center_pause_reasons: tuple[str, ...] = ("Break", "Lunch", "Training", "Meeting", "Back office")
     center_dispositions: tuple[str, ...] = (
-        "Resolved", "Payment promised", "Callback requested", "Wrong number", "Complaint",
-        "Information given", "Escalated",
-    )  # fmt: skip
+        "Resolved",
+        "Payment promised",
+        "Callback requested",
+        "Wrong number",
+        "Complaint",
+        "Information given",
+        "Escalated",
+    )
     # After a queue call the agent stays in wrap-up (paused in Asterisk, reason "Wrap-up")
     # until they press Ready, or at most this many seconds; 0 leaves it to Asterisk.
     center_wrapup_s: float = 0.0
@@ -59,10 +64,12 @@ class Settings:
     # Quality review form, "criterion:weight" items (see cti/quality.py), and how many of
     # each agent's recorded calls are proposed for review each week.
     center_qa_form: tuple[str, ...] = (
-        "Greeting and identification:15", "Identity checked before account details:25",
-        "Accurate and complete information:25", "Courtesy and empathy:20",
+        "Greeting and identification:15",
+        "Identity checked before account details:25",
+        "Accurate and complete information:25",
+        "Courtesy and empathy:20",
         "Disposition and notes recorded:15",
-    )  # fmt: skip
+    )
     center_qa_sample_per_week: int = 3
     crm_url: str = ""  # external CRM lookup, a template with {number}; empty: none
     crm_timeout_s: float = 2.0  # the pop never waits for it; a slower answer is dropped
@@ -86,8 +93,13 @@ class Settings:
 
     def __repr__(self) -> str:  # secrets never reach a log line
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
-        for name in ("ami_secret", "metrics_token", "database_url", "crm_token",
-                     "routing_agi_secret"):  # fmt: skip
+        for name in (
+            "ami_secret",
+            "metrics_token",
+            "database_url",
+            "crm_token",
+            "routing_agi_secret",
+        ):
             if shown[name]:
                 shown[name] = "***"
         return f"Settings({shown})"
@@ -98,10 +110,13 @@ class Settings:
 
     def require_ami_login(self) -> None:
         missing = [
-            env for env, value in (
-                ("CTI_AMI_USERNAME", self.ami_username), ("CTI_AMI_SECRET", self.ami_secret),
-            ) if not value
-        ]  # fmt: skip
+            env
+            for env, value in (
+                ("CTI_AMI_USERNAME", self.ami_username),
+                ("CTI_AMI_SECRET", self.ami_secret),
+            )
+            if not value
+        ]
         if missing:
             raise SettingsError(
                 f"missing setting(s): {', '.join(missing)}. Set them to the AMI user and "
@@ -110,14 +125,26 @@ class Settings:
             )
 
 
-_SECTIONS = {"ami": "ami_", "http": "http_", "database": "database_", "center": "center_",
-             "crm": "crm_", "routing": "routing_"}  # fmt: skip
+_SECTIONS = {
+    "ami": "ami_",
+    "http": "http_",
+    "database": "database_",
+    "center": "center_",
+    "crm": "crm_",
+    "routing": "routing_",
+}
 _ENV = {f"CTI_{f.name.upper()}": f.name for f in fields(Settings)}
 
 
-_KINDS = {"int": "a whole number", "float": "a number", "bool": "true or false", "Path": "a path",
-          "str": "text", "tuple[str, ...]": "a comma-separated list (in the file: a list of "
-          "strings) of items of at most 60 characters"}  # fmt: skip
+_KINDS = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "Path": "a path",
+    "str": "text",
+    "tuple[str, ...]": "a comma-separated list (in the file: a list of "
+    "strings) of items of at most 60 characters",
+}
 
 
 def _convert(name: str, value: Any, source: str) -> Any:
@@ -144,8 +171,16 @@ def _convert(name: str, value: Any, source: str) -> Any:
             if not converted or any(len(item) > 60 for item in converted):
                 raise ValueError(value)
         elif kind == "bool":
-            words = {"1": True, "true": True, "yes": True, "on": True,
-                     "0": False, "false": False, "no": False, "off": False}  # fmt: skip
+            words = {
+                "1": True,
+                "true": True,
+                "yes": True,
+                "on": True,
+                "0": False,
+                "false": False,
+                "no": False,
+                "off": False,
+            }
             if not isinstance(value, bool | str):
                 raise TypeError(value)
             converted = value if isinstance(value, bool) else words[value.lower()]
@@ -173,9 +208,11 @@ _LIMITS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "center_wrapup_s": (lambda v: 0 <= v <= 3600, "seconds from 0 to 3600"),
     "center_max_wait_s": (lambda v: 0 <= v <= 86400, "seconds from 0 to 86400"),
     "center_qa_sample_per_week": (lambda v: 0 <= v <= 1000, "a count from 0 to 1000"),
-    "center_service_level_target": (lambda v: 0 < v <= 1,
-                                    "a share more than 0 and at most 1 (0.8 is 80 %)"),
-}  # fmt: skip
+    "center_service_level_target": (
+        lambda v: 0 < v <= 1,
+        "a share more than 0 and at most 1 (0.8 is 80 %)",
+    ),
+}
 # CR or LF in a pause reason would end an AMI line early (QueuePause's Reason), NUL is refused
 # by PostgreSQL; no setting has a use for any control character.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

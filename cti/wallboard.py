@@ -35,8 +35,15 @@ DEFAULT_THRESHOLD_S = 20  # Asterisk's own default servicelevel is 0: no thresho
 WINDOWS = {"15m": timedelta(minutes=15), "60m": timedelta(minutes=60)}
 BUCKET = timedelta(minutes=15)
 ALERT_CHECK_S = 2.0
-AGENT_STATES = (AgentState.READY, AgentState.ON_CALL, AgentState.RINGING, AgentState.PAUSED,
-                AgentState.WRAP_UP, AgentState.BUSY, AgentState.UNAVAILABLE)  # fmt: skip
+AGENT_STATES = (
+    AgentState.READY,
+    AgentState.ON_CALL,
+    AgentState.RINGING,
+    AgentState.PAUSED,
+    AgentState.WRAP_UP,
+    AgentState.BUSY,
+    AgentState.UNAVAILABLE,
+)
 
 
 def midnight(settings: Settings, now: datetime) -> datetime:
@@ -78,28 +85,48 @@ async def build(settings: Settings, state: CtiState, pool: asyncpg.Pool) -> dict
         alerts = []
         sl = windows["today"]["service_level"]
         if sl is not None and sl < settings.center_service_level_target:
-            alerts.append({"kind": "service_level",
-                           "text": f"service level {sl:.0%} is below the target "
-                                   f"{settings.center_service_level_target:.0%}"})  # fmt: skip
+            alerts.append(
+                {
+                    "kind": "service_level",
+                    "text": f"service level {sl:.0%} is below the target "
+                    f"{settings.center_service_level_target:.0%}",
+                }
+            )
         if longest > settings.center_max_wait_s:
-            alerts.append({"kind": "long_wait",
-                           "text": f"a caller has waited {longest} s "
-                                   f"(limit {settings.center_max_wait_s} s)"})  # fmt: skip
-        board.append({
-            "queue": name, "threshold_s": threshold,
-            "target": settings.center_service_level_target,
-            "waiting": len(live.callers) if live else 0, "longest_wait_s": longest,
-            "agents": {"logged_in": logged_in,
-                       **{str(s): counts.get(str(s), 0) for s in AGENT_STATES}},
-            "windows": windows, "buckets": buckets(today, today_start, threshold),
-            "alerts": alerts,
-        })  # fmt: skip
-    return {"at": now.isoformat(), "queues": board, "definitions": kpi.DEFINITIONS,
-            "ami_connected": state.link_up}  # fmt: skip
+            alerts.append(
+                {
+                    "kind": "long_wait",
+                    "text": f"a caller has waited {longest} s "
+                    f"(limit {settings.center_max_wait_s} s)",
+                }
+            )
+        board.append(
+            {
+                "queue": name,
+                "threshold_s": threshold,
+                "target": settings.center_service_level_target,
+                "waiting": len(live.callers) if live else 0,
+                "longest_wait_s": longest,
+                "agents": {
+                    "logged_in": logged_in,
+                    **{str(s): counts.get(str(s), 0) for s in AGENT_STATES},
+                },
+                "windows": windows,
+                "buckets": buckets(today, today_start, threshold),
+                "alerts": alerts,
+            }
+        )
+    return {
+        "at": now.isoformat(),
+        "queues": board,
+        "definitions": kpi.DEFINITIONS,
+        "ami_connected": state.link_up,
+    }
 
 
-def buckets(calls: Sequence[kpi.QueueCall], day_start: datetime, threshold: int
-            ) -> list[dict[str, Any]]:  # fmt: skip
+def buckets(
+    calls: Sequence[kpi.QueueCall], day_start: datetime, threshold: int
+) -> list[dict[str, Any]]:
     """Per 15 minutes of today: offered/answered/abandoned and that slot's service level,
     and the service level of the day up to the end of the slot (the line on the chart)."""
     grouped: dict[int, list[kpi.QueueCall]] = {}
@@ -111,11 +138,13 @@ def buckets(calls: Sequence[kpi.QueueCall], day_start: datetime, threshold: int
     for slot, members in sorted(grouped.items()):
         figures = kpi.compute(members, threshold)
         so_far.extend(members)
-        out.append({
-            "start": (day_start + slot * BUCKET).isoformat(),
-            **{k: figures[k] for k in ("offered", "answered", "abandoned", "service_level")},
-            "service_level_to_date": kpi.compute(so_far, threshold)["service_level"],
-        })  # fmt: skip
+        out.append(
+            {
+                "start": (day_start + slot * BUCKET).isoformat(),
+                **{k: figures[k] for k in ("offered", "answered", "abandoned", "service_level")},
+                "service_level_to_date": kpi.compute(so_far, threshold)["service_level"],
+            }
+        )
     return out
 
 
@@ -134,24 +163,36 @@ class AlertTracker:
 
     def update(self, board: Sequence[Mapping[str, Any]], at: float) -> list[Alert]:
         current = {(q["queue"], a["kind"]): a["text"] for q in board for a in q["alerts"]}
-        events = [Alert(queue, kind, text, True, at)
-                  for (queue, kind), text in current.items() if (queue, kind) not in self.active]
-        events += [Alert(queue, kind, text, False, at)
-                   for (queue, kind), text in self.active.items() if (queue, kind) not in current]
+        events = [
+            Alert(queue, kind, text, True, at)
+            for (queue, kind), text in current.items()
+            if (queue, kind) not in self.active
+        ]
+        events += [
+            Alert(queue, kind, text, False, at)
+            for (queue, kind), text in self.active.items()
+            if (queue, kind) not in current
+        ]
         self.active = current
-        return events  # fmt: skip
+        return events
 
 
-async def watch_alerts(settings: Settings, state: CtiState, database: Database,
-                       publish: Callable[[Alert], None]) -> None:  # fmt: skip
+async def watch_alerts(
+    settings: Settings, state: CtiState, database: Database, publish: Callable[[Alert], None]
+) -> None:
     """Raise and clear wallboard alerts even when no supervisor has the page open."""
     tracker = AlertTracker()
     while True:
         await asyncio.sleep(ALERT_CHECK_S)
         try:
             board = await build(settings, state, await database.pool())
-        except (DatabaseUnavailable, OSError, TimeoutError, asyncpg.PostgresError,
-                asyncpg.InterfaceError) as exc:  # fmt: skip
+        except (
+            DatabaseUnavailable,
+            OSError,
+            TimeoutError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+        ) as exc:
             log.warning("alerts not checked: the call log is unreachable (%s)", exc)
             continue
         for alert in tracker.update(board["queues"], datetime.now(UTC).timestamp()):

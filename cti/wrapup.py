@@ -56,8 +56,13 @@ def seconds_by_queue(items: Iterable[str]) -> dict[str, float]:
 class WrapUp:
     """A pipeline sink; each wrap-up is a task of its own, cancelled by ``close``."""
 
-    def __init__(self, state: CtiState, pause: Pause, seconds: float,
-                 by_queue: Mapping[str, float] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        state: CtiState,
+        pause: Pause,
+        seconds: float,
+        by_queue: Mapping[str, float] | None = None,
+    ) -> None:
         self.state = state
         self.pause = pause
         self.seconds = seconds
@@ -78,8 +83,10 @@ class WrapUp:
                 case CallEnded(record=record):
                     routed = record.linkedid in self._routed
                     self._routed.discard(record.linkedid)
-                    if record.agent and record.queue and record.outcome in (
-                        Outcome.ANSWERED, Outcome.TRANSFERRED
+                    if (
+                        record.agent
+                        and record.queue
+                        and record.outcome in (Outcome.ANSWERED, Outcome.TRANSFERRED)
                     ):
                         self._ended(record.agent, record.queue, routed)
                 case _:
@@ -114,7 +121,8 @@ class WrapUp:
     def _still_wrapping_up(self, interface: str) -> bool:
         agent = self.state.agents.get(interface)
         return agent is not None and any(
-            m.paused and m.paused_reason == WRAP_UP_REASON for m in agent.memberships.values())
+            m.paused and m.paused_reason == WRAP_UP_REASON for m in agent.memberships.values()
+        )
 
     async def _wrap_up(self, interface: str, seconds: float) -> None:
         try:
@@ -124,8 +132,11 @@ class WrapUp:
                 await self.pause(interface, False, "")
                 log.info("%s: wrap-up ended after %.0f s", interface, seconds)
         except (AmiError, ConnectionError, TimeoutError) as exc:
-            log.warning("%s: wrap-up pause/unpause refused or failed (%s); the agent can "
-                        "press Ready", interface, exc)  # fmt: skip
+            log.warning(
+                "%s: wrap-up pause/unpause refused or failed (%s); the agent can press Ready",
+                interface,
+                exc,
+            )
 
     async def close(self) -> None:
         tasks = list(self._tasks.values())

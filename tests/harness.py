@@ -104,13 +104,29 @@ def free_port() -> int:
 def live_sim_config() -> SimConfig:
     """Both support phones ring at once (ringall), so a pop can be taken by one agent and
     withdrawn from the other; calls wait for the test to answer them."""
-    support = QueueConfig("support", "4440", (MemberConfig("SIP/1001", "Agent 1001"),
-                                              MemberConfig("SIP/1002", "Agent 1002")),
-                          "ringall", consent="explicit", ring_timeout_s=60)
-    sales = QueueConfig("sales", "4441", (MemberConfig("SIP/1003", "Agent 1003"),),
-                        "rrmemory", consent="implied", ring_timeout_s=60)
-    return SimConfig(queues=(support, sales), username="cti", secret="sim-secret",
-                     announcement_s=0.05, arrival_rate=0)
+    support = QueueConfig(
+        "support",
+        "4440",
+        (MemberConfig("SIP/1001", "Agent 1001"), MemberConfig("SIP/1002", "Agent 1002")),
+        "ringall",
+        consent="explicit",
+        ring_timeout_s=60,
+    )
+    sales = QueueConfig(
+        "sales",
+        "4441",
+        (MemberConfig("SIP/1003", "Agent 1003"),),
+        "rrmemory",
+        consent="implied",
+        ring_timeout_s=60,
+    )
+    return SimConfig(
+        queues=(support, sales),
+        username="cti",
+        secret="sim-secret",
+        announcement_s=0.05,
+        arrival_rate=0,
+    )
 
 
 async def signed_in(daemon: Daemon, username: str) -> tuple[aiohttp.ClientSession, str]:
@@ -126,8 +142,9 @@ async def signed_in(daemon: Daemon, username: str) -> tuple[aiohttp.ClientSessio
 async def handled_call(daemon: Daemon, interface: str, consent: str = "granted") -> str:
     """A support call answered at ``interface`` and hung up; returns once it is logged."""
     sim, state = daemon.sim, daemon.app[STATE]
-    linkedid = await sim.place_call("905321112233", "Fatma Demir", "support", consent=consent,
-                                    answer_after=None)  # fmt: skip
+    linkedid = await sim.place_call(
+        "905321112233", "Fatma Demir", "support", consent=consent, answer_after=None
+    )
     while linkedid not in state.calls or interface not in state.calls[linkedid].ringing:
         await asyncio.sleep(0.02)
     assert sim.answer(linkedid, interface)
@@ -141,8 +158,9 @@ async def handled_call(daemon: Daemon, interface: str, consent: str = "granted")
 
 
 @asynccontextmanager
-async def running_daemon(database_url: str, data_dir: Path, sim_config: SimConfig | None = None,
-                         **settings: Any) -> AsyncIterator[Daemon]:  # fmt: skip
+async def running_daemon(
+    database_url: str, data_dir: Path, sim_config: SimConfig | None = None, **settings: Any
+) -> AsyncIterator[Daemon]:
     """The simulator (``live_sim_config`` unless given), then the daemon on a free port with
     the test users; ``settings`` override the daemon's settings."""
     config = sim_config or live_sim_config()
@@ -156,8 +174,9 @@ async def running_daemon(database_url: str, data_dir: Path, sim_config: SimConfi
 
 
 @asynccontextmanager
-async def daemon_on(sim: Simulator, database_url: str, data_dir: Path, **settings: Any
-                    ) -> AsyncIterator[Daemon]:  # fmt: skip
+async def daemon_on(
+    sim: Simulator, database_url: str, data_dir: Path, **settings: Any
+) -> AsyncIterator[Daemon]:
     """The daemon alone, for a simulator the test runs (and may keep running after it)."""
 
     async def users_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -167,21 +186,30 @@ async def daemon_on(sim: Simulator, database_url: str, data_dir: Path, **setting
         yield
 
     port = free_port()
-    config = Settings(ami_port=sim.port, ami_username="cti", ami_secret="sim-secret",
-                      http_port=port, database_url=database_url, data_dir=data_dir,
-                      **settings)  # fmt: skip
+    config = Settings(
+        ami_port=sim.port,
+        ami_username="cti",
+        ami_secret="sim-secret",
+        http_port=port,
+        database_url=database_url,
+        data_dir=data_dir,
+        **settings,
+    )
     app = create_app(config, after=[users_ctx])
     runner = web.AppRunner(app)
     await runner.setup()
     try:
         await web.TCPSite(runner, "127.0.0.1", port).start()
-        yield Daemon(f"http://127.0.0.1:{port}", sim, app,
-                     {u: phones for u, _, _, phones in TEST_USERS})
+        yield Daemon(
+            f"http://127.0.0.1:{port}", sim, app, {u: phones for u, _, _, phones in TEST_USERS}
+        )
     finally:
         await runner.cleanup()
 
 
-async def next_message(ws: aiohttp.ClientWebSocketResponse, kind: str, timeout: float = 10) -> dict[str, Any]:
+async def next_message(
+    ws: aiohttp.ClientWebSocketResponse, kind: str, timeout: float = 10
+) -> dict[str, Any]:
     async def read() -> dict[str, Any]:
         while True:
             message = json.loads((await ws.receive()).data)
@@ -195,8 +223,11 @@ async def next_message(ws: aiohttp.ClientWebSocketResponse, kind: str, timeout: 
 
 # What a session plays: bytes to send, in order; None drops the connection at that point.
 Play = Callable[[int], AsyncIterator[bytes | None]]
-_LISTS = {"queuestatus": "QueueStatusComplete", "coreshowchannels": "CoreShowChannelsComplete",
-          "status": "StatusComplete"}  # fmt: skip
+_LISTS = {
+    "queuestatus": "QueueStatusComplete",
+    "coreshowchannels": "CoreShowChannelsComplete",
+    "status": "StatusComplete",
+}
 
 
 class ScriptedAmi:
@@ -207,8 +238,7 @@ class ScriptedAmi:
     ``play(session)`` yields is sent (a None drops the connection); afterwards the session
     stays open, answering, until the client leaves."""
 
-    def __init__(self, play: Play, banner: Callable[[int], bytes] = lambda session: BANNER
-                 ) -> None:  # fmt: skip
+    def __init__(self, play: Play, banner: Callable[[int], bytes] = lambda session: BANNER) -> None:
         self.play = play
         self.banner = banner
         self.sessions = 0
@@ -261,22 +291,38 @@ class ScriptedAmi:
             writer.transport.abort()
             self._tasks.discard(task)
 
-    async def _listen(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                      lock: asyncio.Lock, resynced: asyncio.Event) -> None:  # fmt: skip
+    async def _listen(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        lock: asyncio.Lock,
+        resynced: asyncio.Event,
+    ) -> None:
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             while True:
                 action = parse_action(await reader.readuntil(b"\r\n\r\n"))
                 name, action_id = action.get("Action", "").lower(), action.get("ActionID", "")
                 if name == "login":
                     out = encode(response(action_id, True, "Authentication accepted"))
-                    out += encode({"Event": "FullyBooted", "Privilege": "system,all",
-                                   "Status": "Fully Booted"})  # fmt: skip
+                    out += encode(
+                        {
+                            "Event": "FullyBooted",
+                            "Privilege": "system,all",
+                            "Status": "Fully Booted",
+                        }
+                    )
                 elif name == "ping":
                     out = encode(response(action_id, True, None, Ping="Pong"))
                 elif name in _LISTS:
                     out = encode(response(action_id, True, "List will follow", EventList="start"))
-                    out += encode({"Event": _LISTS[name], "ActionID": action_id,
-                                   "EventList": "Complete", "ListItems": "0"})  # fmt: skip
+                    out += encode(
+                        {
+                            "Event": _LISTS[name],
+                            "ActionID": action_id,
+                            "EventList": "Complete",
+                            "ListItems": "0",
+                        }
+                    )
                 else:
                     out = encode(response(action_id, False, f"Not scripted: {name}"))
                 async with lock:
@@ -295,8 +341,9 @@ async def ready(url: str) -> bool:
         return False
 
 
-async def poll(probe: Callable[[], Any], what: str, log: Path | None = None,
-               timeout: float = 60.0) -> None:  # fmt: skip
+async def poll(
+    probe: Callable[[], Any], what: str, log: Path | None = None, timeout: float = 60.0
+) -> None:
     """Wait until the coroutine ``probe()`` returns true; on timeout, fail saying ``what``
     (and showing the daemon's ``log`` when there is one)."""
 
@@ -312,8 +359,9 @@ async def poll(probe: Callable[[], Any], what: str, log: Path | None = None,
 
 
 @asynccontextmanager
-async def cti_serve_process(settings: dict[str, str], data_dir: Path
-                            ) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:  # fmt: skip
+async def cti_serve_process(
+    settings: dict[str, str], data_dir: Path
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
     """A real `cti serve` process with these CTI_* settings, on a free HTTP port, logging to
     ``data_dir``/daemon.log: (the process, its URL). Terminated afterwards if still running
     (a test may have killed it)."""
@@ -321,11 +369,11 @@ async def cti_serve_process(settings: dict[str, str], data_dir: Path
     env = os.environ | settings | {"CTI_HTTP_PORT": str(port), "CTI_DATA_DIR": str(data_dir)}
     with (data_dir / "daemon.log").open("ab") as log:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "cti", "serve", env=env, stdout=log, stderr=log)
+            sys.executable, "-m", "cti", "serve", env=env, stdout=log, stderr=log
+        )
     try:
         yield process, f"http://127.0.0.1:{port}"
     finally:
         if process.returncode is None:
             process.terminate()
             await asyncio.wait_for(process.wait(), 30)
-

@@ -11,9 +11,11 @@ It sets the channel variable CONSENT (granted|declined) and CONSENT_METHOD
 Asterisk's durable record, which the daemon reconciles from after a gap), and then sends
 ``UserEvent(RecordingConsent,Consent: …,Method: …)``, which the CTI daemon records per call.
 The CDR comes first: a caller who hangs up just after the decision was reported live must
-have it in the CDR too (the dialplan's own Set() after the AGI never runs then). Any failure (pyst2 missing, a hang-up, a prompt Asterisk
-cannot find) exits non-zero before CONSENT is set: the dialplan then applies the configured
-default itself and still reports it (Method: fallback).
+have it in the CDR too (the dialplan's own Set() after the AGI never runs then).
+
+Any failure (pyst2 missing, a hang-up, a prompt Asterisk cannot find) exits non-zero before
+CONSENT is set: the dialplan then applies the configured default itself, writes it into the
+CDR and still reports it (Method: fallback).
 
 Installed as the console script ``cti-consent`` (pyproject.toml), whose shebang is the
 virtual environment's Python; Asterisk's agi-bin holds a symlink to it (docs/deploy.md). The

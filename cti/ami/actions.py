@@ -46,8 +46,7 @@ def first_answer(answer: Any) -> Message:
     return {str(key): str(value) for key, value in answer.items()}
 
 
-async def _run(client: AmiClient, fields: dict[str, str], timeout: float | None = None
-               ) -> Message:  # fmt: skip
+async def _run(client: AmiClient, fields: dict[str, str], timeout: float | None = None) -> Message:
     answer = first_answer(await client.send(fields, timeout, first_answer_only=True))
     if answer.get("Response") != "Success":
         raise ActionFailed(fields["Action"], answer.get("Message", "") or "no reason given")
@@ -62,18 +61,35 @@ async def queue_pause(
     client: AmiClient, interface: str, paused: bool, queue: str | None = None, reason: str = ""
 ) -> None:
     """Pause or unpause a member; without ``queue``, in every queue it belongs to."""
-    await _run(client, _fields("QueuePause", Interface=interface, Paused=paused, Queue=queue,
-                               Reason=reason or None))  # fmt: skip
+    await _run(
+        client,
+        _fields(
+            "QueuePause", Interface=interface, Paused=paused, Queue=queue, Reason=reason or None
+        ),
+    )
 
 
 async def queue_add(
-    client: AmiClient, queue: str, interface: str, member_name: str = "",
-    state_interface: str = "", penalty: int = 0, paused: bool = False,
-) -> None:  # fmt: skip
-    await _run(client, _fields("QueueAdd", Queue=queue, Interface=interface,
-                               MemberName=member_name or None,
-                               StateInterface=state_interface or None,
-                               Penalty=penalty, Paused=paused))  # fmt: skip
+    client: AmiClient,
+    queue: str,
+    interface: str,
+    member_name: str = "",
+    state_interface: str = "",
+    penalty: int = 0,
+    paused: bool = False,
+) -> None:
+    await _run(
+        client,
+        _fields(
+            "QueueAdd",
+            Queue=queue,
+            Interface=interface,
+            MemberName=member_name or None,
+            StateInterface=state_interface or None,
+            Penalty=penalty,
+            Paused=paused,
+        ),
+    )
 
 
 async def queue_remove(client: AmiClient, queue: str, interface: str) -> None:
@@ -83,8 +99,10 @@ async def queue_remove(client: AmiClient, queue: str, interface: str) -> None:
 async def redirect(
     client: AmiClient, channel: str, context: str, exten: str, priority: int = 1
 ) -> None:
-    await _run(client, _fields("Redirect", Channel=channel, Context=context, Exten=exten,
-                               Priority=priority))  # fmt: skip
+    await _run(
+        client,
+        _fields("Redirect", Channel=channel, Context=context, Exten=exten, Priority=priority),
+    )
 
 
 async def setvar(client: AmiClient, channel: str, variable: str, value: str) -> None:
@@ -92,15 +110,30 @@ async def setvar(client: AmiClient, channel: str, variable: str, value: str) -> 
 
 
 async def originate(
-    client: AmiClient, channel: str, context: str, exten: str, priority: int = 1,
-    caller_id: str = "", timeout_s: int = 30,
-) -> None:  # fmt: skip
+    client: AmiClient,
+    channel: str,
+    context: str,
+    exten: str,
+    priority: int = 1,
+    caller_id: str = "",
+    timeout_s: int = 30,
+) -> None:
     """Queue an asynchronous Originate. Returns once Asterisk has queued it ("Originate
     successfully queued"), not when ``channel`` answers: the outcome arrives later as the
     OriginateResponse event with the same ActionID."""
-    await _run(client, _fields("Originate", Channel=channel, Context=context, Exten=exten,
-                               Priority=priority, CallerID=caller_id or None,
-                               Timeout=timeout_s * 1000, Async=True))  # fmt: skip
+    await _run(
+        client,
+        _fields(
+            "Originate",
+            Channel=channel,
+            Context=context,
+            Exten=exten,
+            Priority=priority,
+            CallerID=caller_id or None,
+            Timeout=timeout_s * 1000,
+            Async=True,
+        ),
+    )
 
 
 SPY_MODES = ("listen", "whisper", "barge")
@@ -131,5 +164,9 @@ async def mixmonitor_mute(
     client: AmiClient, channel: str, muted: bool, direction: str = "both"
 ) -> None:
     """Mute a running recording (there is no PauseMixMonitor action), e.g. for card data."""
-    await _run(client, _fields("MixMonitorMute", Channel=channel, Direction=direction,
-                               State="1" if muted else "0"))  # fmt: skip
+    await _run(
+        client,
+        _fields(
+            "MixMonitorMute", Channel=channel, Direction=direction, State="1" if muted else "0"
+        ),
+    )

@@ -126,9 +126,12 @@ class AmiClient:
         self.exit_on_auth_failure = exit_on_auth_failure
         self.stats = AmiStats()
         self.manager = _Manager(
-            host=config.host, port=config.port, username=config.username,
-            secret=config.secret, encoding="utf8",
-        )  # fmt: skip
+            host=config.host,
+            port=config.port,
+            username=config.username,
+            secret=config.secret,
+            encoding="utf8",
+        )
         self.first_login: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._protocol: CtiAmiProtocol | None = None
         self._skipped_before: Counter[bytes] = Counter()  # noise skipped by ended sessions
@@ -167,26 +170,34 @@ class AmiClient:
             delay = self.next_reconnect_delay() * random.uniform(0.5, 1.0)
             self._failures = min(self._failures + 1, 30)
             self.stats.reconnect_delay = delay
-            log.info("reconnecting to AMI at %s:%s in %.2f s (attempt %d since the last "
-                     "login)", self.config.host, self.config.port, delay,
-                     self._failures)  # fmt: skip
+            log.info(
+                "reconnecting to AMI at %s:%s in %.2f s (attempt %d since the last login)",
+                self.config.host,
+                self.config.port,
+                delay,
+                self._failures,
+            )
             await asyncio.sleep(delay)
 
-    async def send(self, fields: dict[str, str], timeout: float | None = None,
-                   first_answer_only: bool = False) -> Any:  # fmt: skip
+    async def send(
+        self, fields: dict[str, str], timeout: float | None = None, first_answer_only: bool = False
+    ) -> Any:
         """Send one action and return panoramisk's answer; never waits forever.
         panoramisk answers with a list of messages when it guesses from the first answer
         that more belong to the action; ``first_answer_only`` settles it with the first."""
         if self._protocol is None or self._protocol.closed:
             raise AmiDisconnected("not connected to Asterisk AMI")
-        future = self.manager.send_action(dict(fields),
-                                          as_list=False if first_answer_only else None)
+        future = self.manager.send_action(
+            dict(fields), as_list=False if first_answer_only else None
+        )
         try:
             async with asyncio.timeout(timeout or self.config.action_timeout):
                 return await future
         except TimeoutError:
-            raise AmiTimeout(f"no answer to {fields.get('Action')} within "
-                             f"{timeout or self.config.action_timeout} s") from None  # fmt: skip
+            raise AmiTimeout(
+                f"no answer to {fields.get('Action')} within "
+                f"{timeout or self.config.action_timeout} s"
+            ) from None
 
     async def _session(self) -> None:
         config = self.config
@@ -211,10 +222,14 @@ class AmiClient:
         protocol.factory = self.manager
         linked = False
         try:
-            answer = await self.send({
-                "Action": "Login", "Username": config.username,
-                "Secret": config.secret, "Events": "on",
-            })  # fmt: skip
+            answer = await self.send(
+                {
+                    "Action": "Login",
+                    "Username": config.username,
+                    "Secret": config.secret,
+                    "Events": "on",
+                }
+            )
             if answer.get("Response") != "Success":
                 message = answer.get("Message", "")
                 if "shutting down" in message:  # a restart under way, not a wrong secret
@@ -223,8 +238,12 @@ class AmiClient:
             self.stats.logins += 1
             self.stats.connected = linked = True
             self._failures = 0  # Asterisk is back: the next outage starts from the first step
-            log.info("logged in to Asterisk AMI at %s:%s as %r", config.host, config.port,
-                     config.username)  # fmt: skip
+            log.info(
+                "logged in to Asterisk AMI at %s:%s as %r",
+                config.host,
+                config.port,
+                config.username,
+            )
             self.on_event(LinkUp(time.time()))
             await self._watched(self._bring_up(protocol, lost), lost)
         finally:
@@ -244,8 +263,9 @@ class AmiClient:
         if not self.first_login.done():
             self.first_login.set_result(None)
 
-    async def _watched(self, bring_up: Coroutine[Any, Any, None], lost: asyncio.Future[str]
-                       ) -> None:  # fmt: skip
+    async def _watched(
+        self, bring_up: Coroutine[Any, Any, None], lost: asyncio.Future[str]
+    ) -> None:
         """Run the resync under the ping watchdog from the moment of login: a link that dies
         while the snapshot lists stream is noticed within one ping, not after their
         deadlines. Returns (raising) only when the watchdog ends the session."""
@@ -261,8 +281,7 @@ class AmiClient:
                 task.cancel()
             await asyncio.gather(resync, watchdog, return_exceptions=True)
 
-    async def _wait_fully_booted(self, protocol: CtiAmiProtocol, lost: asyncio.Future[str]
-                                 ) -> None:  # fmt: skip
+    async def _wait_fully_booted(self, protocol: CtiAmiProtocol, lost: asyncio.Future[str]) -> None:
         """Wait until Asterisk says FullyBooted (its modules, app_queue too, are loaded)."""
         timeout = self.config.boot_timeout
         either: set[asyncio.Future[Any]] = {protocol.fully_booted, lost}
@@ -272,9 +291,13 @@ class AmiClient:
         if protocol.fully_booted in done:
             return
         self.stats.boot_waits_timed_out += 1
-        log.warning("no FullyBooted from Asterisk within %.1f s of logging in: resyncing "
-                    "anyway. Asterisk may still be starting, or the AMI user %r lacks read "
-                    "class 'system' in manager.conf", timeout, self.config.username)  # fmt: skip
+        log.warning(
+            "no FullyBooted from Asterisk within %.1f s of logging in: resyncing "
+            "anyway. Asterisk may still be starting, or the AMI user %r lacks read "
+            "class 'system' in manager.conf",
+            timeout,
+            self.config.username,
+        )
 
     async def _resync(self, protocol: CtiAmiProtocol) -> None:
         """Ask for the snapshot lists; their items reach the state core in stream order."""
@@ -286,15 +309,19 @@ class AmiClient:
         # CoreShowChannels, so the channels are known. Optional: a refusal costs those facts,
         # not the session.
         try:
-            await self._snapshot(protocol, {"Action": "Status",
-                                            "Variables": ",".join(RESYNC_VARIABLES)},
-                                 attempts=1)  # fmt: skip
+            await self._snapshot(
+                protocol, {"Action": "Status", "Variables": ",".join(RESYNC_VARIABLES)}, attempts=1
+            )
         except ActionFailed as exc:
-            log.warning("Asterisk refused Status (%s): consent and recording of calls that "
-                        "began before this login stay unknown", exc.message)  # fmt: skip
+            log.warning(
+                "Asterisk refused Status (%s): consent and recording of calls that "
+                "began before this login stay unknown",
+                exc.message,
+            )
 
-    async def _snapshot(self, protocol: CtiAmiProtocol, fields: dict[str, str],
-                        attempts: int | None = None) -> None:  # fmt: skip
+    async def _snapshot(
+        self, protocol: CtiAmiProtocol, fields: dict[str, str], attempts: int | None = None
+    ) -> None:
         action = fields["Action"]
         attempts = attempts or self.config.snapshot_attempts
         for attempt in range(1, attempts + 1):
@@ -311,9 +338,14 @@ class AmiClient:
                 self.stats.snapshots_refused += 1
                 if attempt == attempts:
                     raise
-                log.warning("Asterisk refused %s (%s), attempt %d of %d; asking again in "
-                            "%.1f s", action, exc.message, attempt, attempts,
-                            self.config.snapshot_retry_delay)  # fmt: skip
+                log.warning(
+                    "Asterisk refused %s (%s), attempt %d of %d; asking again in %.1f s",
+                    action,
+                    exc.message,
+                    attempt,
+                    attempts,
+                    self.config.snapshot_retry_delay,
+                )
                 await asyncio.sleep(self.config.snapshot_retry_delay)
 
     async def _watch(self, lost: asyncio.Future[str]) -> None:

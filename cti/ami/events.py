@@ -521,105 +521,169 @@ def _ts(m: Message, received_at: float | None) -> float | None:
 
 def _newchannel(m: Message, t: float | None) -> ChannelCreated:
     return ChannelCreated(
-        t, m.get("Channel", ""), m.get("Uniqueid", ""), m.get("Linkedid", ""),
-        _cid(m.get("CallerIDNum")), _cid(m.get("CallerIDName")), m.get("Exten", ""),
-        m.get("ChannelStateDesc", ""), m.get("Context", ""),
-    )  # fmt: skip
+        t,
+        m.get("Channel", ""),
+        m.get("Uniqueid", ""),
+        m.get("Linkedid", ""),
+        _cid(m.get("CallerIDNum")),
+        _cid(m.get("CallerIDName")),
+        m.get("Exten", ""),
+        m.get("ChannelStateDesc", ""),
+        m.get("Context", ""),
+    )
 
 
 def _newstate(m: Message, t: float | None) -> ChannelStateChanged:
     return ChannelStateChanged(
-        t, m.get("Channel", ""), m.get("Uniqueid", ""), m.get("Linkedid", ""),
+        t,
+        m.get("Channel", ""),
+        m.get("Uniqueid", ""),
+        m.get("Linkedid", ""),
         m.get("ChannelStateDesc", ""),
-    )  # fmt: skip
+    )
 
 
 def _hangup(m: Message, t: float | None) -> ChannelHungUp:
     return ChannelHungUp(
-        t, m.get("Channel", ""), m.get("Uniqueid", ""), m.get("Linkedid", ""),
-        _int(m.get("Cause")), m.get("Cause-txt", ""), m.get("Context", ""),
-    )  # fmt: skip
+        t,
+        m.get("Channel", ""),
+        m.get("Uniqueid", ""),
+        m.get("Linkedid", ""),
+        _int(m.get("Cause")),
+        m.get("Cause-txt", ""),
+        m.get("Context", ""),
+    )
 
 
 def _hangup_request(m: Message, t: float | None) -> HangupRequested:
     return HangupRequested(
-        t, m.get("Channel", ""), m.get("Uniqueid", ""), m.get("Linkedid", ""),
+        t,
+        m.get("Channel", ""),
+        m.get("Uniqueid", ""),
+        m.get("Linkedid", ""),
         m.get("Event") == "SoftHangupRequest",
-    )  # fmt: skip
+    )
 
 
 def _bridge_enter(m: Message, t: float | None) -> BridgeEntered:
     return BridgeEntered(
-        t, m.get("BridgeUniqueid", ""), m.get("Channel", ""), m.get("Uniqueid", ""),
+        t,
+        m.get("BridgeUniqueid", ""),
+        m.get("Channel", ""),
+        m.get("Uniqueid", ""),
         m.get("Linkedid", ""),
-    )  # fmt: skip
+    )
 
 
 def _caller_join(m: Message, t: float | None) -> QueueCallerJoined:
     return QueueCallerJoined(
-        t, m.get("Queue", ""), m.get("Channel", ""), m.get("Uniqueid", ""),
-        m.get("Linkedid", ""), _cid(m.get("CallerIDNum")), _cid(m.get("CallerIDName")),
+        t,
+        m.get("Queue", ""),
+        m.get("Channel", ""),
+        m.get("Uniqueid", ""),
+        m.get("Linkedid", ""),
+        _cid(m.get("CallerIDNum")),
+        _cid(m.get("CallerIDName")),
         _int(m.get("Position")),
-    )  # fmt: skip
+    )
 
 
 def _caller_leave(m: Message, t: float | None) -> QueueCallerLeft:
     return QueueCallerLeft(
-        t, m.get("Queue", ""), m.get("Uniqueid", ""), m.get("Linkedid", ""),
+        t,
+        m.get("Queue", ""),
+        m.get("Uniqueid", ""),
+        m.get("Linkedid", ""),
         _int(m.get("Position")),
-    )  # fmt: skip
+    )
 
 
 def _caller_abandon(m: Message, t: float | None) -> QueueCallerAbandoned:
     return QueueCallerAbandoned(
-        t, m.get("Queue", ""), m.get("Uniqueid", ""), m.get("Linkedid", ""),
-        _int(m.get("Position")), _int(m.get("OriginalPosition")), _int(m.get("HoldTime")),
-    )  # fmt: skip
+        t,
+        m.get("Queue", ""),
+        m.get("Uniqueid", ""),
+        m.get("Linkedid", ""),
+        _int(m.get("Position")),
+        _int(m.get("OriginalPosition")),
+        _int(m.get("HoldTime")),
+    )
 
 
 def _agent_called(m: Message, t: float | None) -> AgentCalled:
     return AgentCalled(
-        t, m.get("Queue", ""), m.get("Interface", ""), m.get("MemberName", ""),
-        m.get("Uniqueid", ""), m.get("Linkedid", ""), _cid(m.get("CallerIDNum")),
-        _cid(m.get("CallerIDName")), m.get("DestChannel", ""), m.get("DestUniqueid", ""),
-    )  # fmt: skip
+        t,
+        m.get("Queue", ""),
+        m.get("Interface", ""),
+        m.get("MemberName", ""),
+        m.get("Uniqueid", ""),
+        m.get("Linkedid", ""),
+        _cid(m.get("CallerIDNum")),
+        _cid(m.get("CallerIDName")),
+        m.get("DestChannel", ""),
+        m.get("DestUniqueid", ""),
+    )
 
 
 def _agent_ring_no_answer(m: Message, t: float | None) -> AgentRingNoAnswer:
     return AgentRingNoAnswer(
-        t, m.get("Queue", ""), m.get("Interface", ""), m.get("Uniqueid", ""),
-        m.get("Linkedid", ""), m.get("DestUniqueid", ""), _int(m.get("RingTime")),
-    )  # fmt: skip
+        t,
+        m.get("Queue", ""),
+        m.get("Interface", ""),
+        m.get("Uniqueid", ""),
+        m.get("Linkedid", ""),
+        m.get("DestUniqueid", ""),
+        _int(m.get("RingTime")),
+    )
 
 
 def _agent_connect(m: Message, t: float | None) -> AgentConnected:
     return AgentConnected(
-        t, m.get("Queue", ""), m.get("Interface", ""), m.get("MemberName", ""),
-        m.get("Uniqueid", ""), m.get("Linkedid", ""), m.get("DestChannel", ""),
-        m.get("DestUniqueid", ""), _int(m.get("HoldTime")), _int(m.get("RingTime")),
-    )  # fmt: skip
+        t,
+        m.get("Queue", ""),
+        m.get("Interface", ""),
+        m.get("MemberName", ""),
+        m.get("Uniqueid", ""),
+        m.get("Linkedid", ""),
+        m.get("DestChannel", ""),
+        m.get("DestUniqueid", ""),
+        _int(m.get("HoldTime")),
+        _int(m.get("RingTime")),
+    )
 
 
 def _agent_complete(m: Message, t: float | None) -> AgentCompleted:
     return AgentCompleted(
-        t, m.get("Queue", ""), m.get("Interface", ""), m.get("MemberName", ""),
-        m.get("Uniqueid", ""), m.get("Linkedid", ""), _int(m.get("HoldTime")),
-        _int(m.get("TalkTime")), m.get("Reason", ""),
-    )  # fmt: skip
+        t,
+        m.get("Queue", ""),
+        m.get("Interface", ""),
+        m.get("MemberName", ""),
+        m.get("Uniqueid", ""),
+        m.get("Linkedid", ""),
+        _int(m.get("HoldTime")),
+        _int(m.get("TalkTime")),
+        m.get("Reason", ""),
+    )
 
 
 def _dial_begin(m: Message, t: float | None) -> DialStarted:
     return DialStarted(
-        t, m.get("Uniqueid", ""), m.get("Linkedid", ""), m.get("DestChannel", ""),
+        t,
+        m.get("Uniqueid", ""),
+        m.get("Linkedid", ""),
+        m.get("DestChannel", ""),
         m.get("DestUniqueid", ""),
-    )  # fmt: skip
+    )
 
 
 def _dial_end(m: Message, t: float | None) -> DialEnded:
     return DialEnded(
-        t, m.get("Uniqueid", ""), m.get("Linkedid", ""), m.get("DestUniqueid", ""),
+        t,
+        m.get("Uniqueid", ""),
+        m.get("Linkedid", ""),
+        m.get("DestUniqueid", ""),
         m.get("DialStatus", ""),
-    )  # fmt: skip
+    )
 
 
 def _member(m: Message, t: float | None) -> MemberReported:
@@ -627,11 +691,19 @@ def _member(m: Message, t: float | None) -> MemberReported:
     # (QueueMemberAdded/Status/Pause) name them MemberName/Interface.
     interface = m.get("Interface") or m.get("Location", "")
     return MemberReported(
-        t, m.get("Queue", ""), interface, m.get("StateInterface") or interface,
-        m.get("MemberName") or m.get("Name", ""), _int(m.get("Status")),
-        m.get("Paused") == "1", m.get("PausedReason", ""), m.get("InCall") == "1",
-        _int(m.get("CallsTaken")), _int(m.get("Wrapuptime")), m.get("ActionID", ""),
-    )  # fmt: skip
+        t,
+        m.get("Queue", ""),
+        interface,
+        m.get("StateInterface") or interface,
+        m.get("MemberName") or m.get("Name", ""),
+        _int(m.get("Status")),
+        m.get("Paused") == "1",
+        m.get("PausedReason", ""),
+        m.get("InCall") == "1",
+        _int(m.get("CallsTaken")),
+        _int(m.get("Wrapuptime")),
+        m.get("ActionID", ""),
+    )
 
 
 def _member_removed(m: Message, t: float | None) -> MemberRemoved:
@@ -648,27 +720,44 @@ def _list_complete(m: Message, t: float | None) -> ListCompleted:
 
 def _queue_params(m: Message, t: float | None) -> QueueParamsReported:
     return QueueParamsReported(
-        t, m.get("Queue", ""), m.get("Strategy", ""), _int(m.get("ServiceLevel")),
+        t,
+        m.get("Queue", ""),
+        m.get("Strategy", ""),
+        _int(m.get("ServiceLevel")),
         m.get("ActionID", ""),
-    )  # fmt: skip
+    )
 
 
 def _queue_entry(m: Message, t: float | None) -> QueueEntryReported:
     return QueueEntryReported(
-        t, m.get("Queue", ""), _int(m.get("Position")), m.get("Channel", ""),
-        m.get("Uniqueid", ""), _cid(m.get("CallerIDNum")), _cid(m.get("CallerIDName")),
-        _int(m.get("Wait")), m.get("ActionID", ""),
-    )  # fmt: skip
+        t,
+        m.get("Queue", ""),
+        _int(m.get("Position")),
+        m.get("Channel", ""),
+        m.get("Uniqueid", ""),
+        _cid(m.get("CallerIDNum")),
+        _cid(m.get("CallerIDName")),
+        _int(m.get("Wait")),
+        m.get("ActionID", ""),
+    )
 
 
 def _channel_listed(m: Message, t: float | None) -> ChannelListed:
     return ChannelListed(
-        t, m.get("Channel", ""), m.get("Uniqueid", ""), m.get("Linkedid", ""),
-        m.get("ChannelStateDesc", ""), _cid(m.get("CallerIDNum")),
-        _cid(m.get("CallerIDName")), m.get("Application", ""),
-        m.get("ApplicationData", ""), _hms(m.get("Duration")), m.get("BridgeId", ""),
-        m.get("ActionID", ""), m.get("Context", ""),
-    )  # fmt: skip
+        t,
+        m.get("Channel", ""),
+        m.get("Uniqueid", ""),
+        m.get("Linkedid", ""),
+        m.get("ChannelStateDesc", ""),
+        _cid(m.get("CallerIDNum")),
+        _cid(m.get("CallerIDName")),
+        m.get("Application", ""),
+        m.get("ApplicationData", ""),
+        _hms(m.get("Duration")),
+        m.get("BridgeId", ""),
+        m.get("ActionID", ""),
+        m.get("Context", ""),
+    )
 
 
 # The channel variables the resync reads with ``Action: Status`` (cti/ami/connection.py):
@@ -687,10 +776,15 @@ def _status(m: Message, t: float | None) -> ChannelVariablesListed:
             variables[name] = value
     path = variables.get("MIXMONITOR_FILENAME", "")
     return ChannelVariablesListed(
-        t, m.get("Channel", ""), m.get("Uniqueid", ""), m.get("Linkedid", ""),
-        variables.get("CONSENT", "").strip().lower(), variables.get("CONSENT_METHOD", ""),
-        path.rsplit("/", 1)[-1], m.get("ActionID", ""),
-    )  # fmt: skip
+        t,
+        m.get("Channel", ""),
+        m.get("Uniqueid", ""),
+        m.get("Linkedid", ""),
+        variables.get("CONSENT", "").strip().lower(),
+        variables.get("CONSENT_METHOD", ""),
+        path.rsplit("/", 1)[-1],
+        m.get("ActionID", ""),
+    )
 
 
 def _user_event(m: Message, t: float | None) -> AmiEvent | None:
@@ -699,14 +793,17 @@ def _user_event(m: Message, t: float | None) -> AmiEvent | None:
     match m.get("UserEvent"):
         case "RecordingConsent":
             return ConsentReported(
-                t, uniqueid, linkedid, m.get("Consent", "").lower(), m.get("Method", ""),
+                t,
+                uniqueid,
+                linkedid,
+                m.get("Consent", "").lower(),
+                m.get("Method", ""),
                 m.get("Recording", ""),
-            )  # fmt: skip
+            )
         case "CtiRoute":
             return RouteEntered(t, uniqueid, linkedid, m.get("Route", ""), m.get("Queue", ""))
         case "CtiRouteNoAnswer":
-            return RouteNoAnswer(
-                t, uniqueid, linkedid, m.get("Agent", ""), m.get("DialStatus", ""))
+            return RouteNoAnswer(t, uniqueid, linkedid, m.get("Agent", ""), m.get("DialStatus", ""))
         case _:
             return None
 

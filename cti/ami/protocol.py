@@ -48,8 +48,9 @@ class GarbageLog:
     """Frames we could not read, counted by kind and logged at most once per kind every
     ``interval`` seconds, with the number of lines held back since the last one."""
 
-    def __init__(self, interval: float = GARBAGE_LOG_INTERVAL_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self, interval: float = GARBAGE_LOG_INTERVAL_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.interval = interval
         self.clock = clock
         self.counts: Counter[str] = Counter()
@@ -141,8 +142,9 @@ class CtiAmiProtocol(AMIProtocol):  # type: ignore[misc]
             return
         if splitter.malformed:
             for bad in splitter.malformed:
-                GARBAGE.report(bad.kind, logging.WARNING, f"malformed AMI frame ({bad.kind})",
-                               bad.text)  # fmt: skip
+                GARBAGE.report(
+                    bad.kind, logging.WARNING, f"malformed AMI frame ({bad.kind})", bad.text
+                )
             splitter.malformed.clear()
         for message in messages:
             if message.get("Event") == "FullyBooted" and not self.fully_booted.done():

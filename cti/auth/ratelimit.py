@@ -77,25 +77,31 @@ class AttemptLimiter:
         self._sweep(now)
         by_address = self._recent(("a", address), now, limits.window_s)
         if len(by_address) >= limits.per_address:
-            raise TooManyAttempts("too many failed sign-ins from this address",
-                                  by_address[0] + limits.window_s - now)  # fmt: skip
+            raise TooManyAttempts(
+                "too many failed sign-ins from this address", by_address[0] + limits.window_s - now
+            )
         pair = self._recent(("ua", user, address), now, limits.window_s)
         if len(pair) >= limits.per_user_address:
-            raise TooManyAttempts("too many failed sign-ins for this user from this address",
-                                  pair[0] + limits.window_s - now)  # fmt: skip
+            raise TooManyAttempts(
+                "too many failed sign-ins for this user from this address",
+                pair[0] + limits.window_s - now,
+            )
         by_user = self._recent(("u", user), now, limits.user_window_s)
         wait = 0.0
         known_at = self._known.get((user, address))
         known = known_at is not None and now - known_at < limits.known_s
         if len(by_user) >= limits.user_free and not known:
-            delay = min(limits.user_max_delay_s,
-                        limits.user_delay_s * 2 ** (len(by_user) - limits.user_free))  # fmt: skip
+            delay = min(
+                limits.user_max_delay_s,
+                limits.user_delay_s * 2 ** (len(by_user) - limits.user_free),
+            )
             slot = max(now, self._next_slot.get(user, now))
             wait = slot - now
             if wait > limits.max_wait_s:
                 raise TooManyAttempts(
-                    "this user has had many failed sign-ins, so sign-ins for it are slowed "
-                    "down", wait - limits.max_wait_s)  # fmt: skip
+                    "this user has had many failed sign-ins, so sign-ins for it are slowed down",
+                    wait - limits.max_wait_s,
+                )
             self._next_slot[user] = slot + delay
         for failures in (by_address, pair, by_user):
             failures.append(now)
@@ -114,8 +120,11 @@ class AttemptLimiter:
         self._unreserve(attempt)
 
     def _unreserve(self, attempt: Attempt) -> None:
-        for key in (("a", attempt.address), ("ua", attempt.user, attempt.address),
-                    ("u", attempt.user)):  # fmt: skip
+        for key in (
+            ("a", attempt.address),
+            ("ua", attempt.user, attempt.address),
+            ("u", attempt.user),
+        ):
             failures = self._failures.get(key)
             if failures is not None:
                 with contextlib.suppress(ValueError):  # already out of the window

@@ -62,14 +62,19 @@ def session_key(token: str) -> str:
 
 
 def _user(row: asyncpg.Record) -> User:
-    return User(row["id"], row["username"], row["display_name"], row["role"],
-                tuple(row["interfaces"]))  # fmt: skip
+    return User(
+        row["id"], row["username"], row["display_name"], row["role"], tuple(row["interfaces"])
+    )
 
 
 async def create_user(
-    pool: asyncpg.Pool, username: str, display_name: str, role: str, password: str,
+    pool: asyncpg.Pool,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
     interfaces: tuple[str, ...] = (),
-) -> User:  # fmt: skip
+) -> User:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     for interface in interfaces:
@@ -80,7 +85,11 @@ async def create_user(
         row = await pool.fetchrow(
             "INSERT INTO users (username, display_name, role, password_hash, interfaces) "
             "VALUES ($1, $2, $3, $4, $5) RETURNING *",
-            username, display_name, role, password_hash, list(interfaces),
+            username,
+            display_name,
+            role,
+            password_hash,
+            list(interfaces),
         )
     except asyncpg.UniqueViolationError:
         raise ValueError(f"user {username!r} exists already") from None
@@ -90,9 +99,13 @@ async def create_user(
 
 
 async def set_user(
-    pool: asyncpg.Pool, username: str, display_name: str, role: str, password: str,
+    pool: asyncpg.Pool,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
     interfaces: tuple[str, ...] = (),
-) -> None:  # fmt: skip
+) -> None:
     """Create the user, or reset its name, role, password and phones (demo seeding)."""
     password_hash = await asyncio.to_thread(hash_password, password)
     await pool.execute(
@@ -101,7 +114,11 @@ async def set_user(
         "display_name = EXCLUDED.display_name, role = EXCLUDED.role, "
         "password_hash = EXCLUDED.password_hash, interfaces = EXCLUDED.interfaces, "
         "disabled = false",
-        username, display_name, role, password_hash, list(interfaces),
+        username,
+        display_name,
+        role,
+        password_hash,
+        list(interfaces),
     )
 
 
@@ -110,7 +127,8 @@ async def disable_user(pool: asyncpg.Pool, username: str) -> User | None:
     it (a CLI); a running daemon notices within ``SESSION_CACHE_S``."""
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
-            "UPDATE users SET disabled = true WHERE username = $1 RETURNING *", username)
+            "UPDATE users SET disabled = true WHERE username = $1 RETURNING *", username
+        )
         if row is None:
             return None
         await conn.execute("DELETE FROM sessions WHERE user_id = $1", row["id"])
@@ -148,8 +166,12 @@ class SessionStore:
         only if it is still the one we verified, so a concurrent password change wins."""
         async with self._hashing:
             new = await asyncio.to_thread(rehash, password)
-        await pool.execute("UPDATE users SET password_hash = $1 WHERE id = $2 "
-                           "AND password_hash = $3", new, user_id, old)  # fmt: skip
+        await pool.execute(
+            "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
+            new,
+            user_id,
+            old,
+        )
         log.info("password hash of user %d upgraded to current Argon2 parameters", user_id)
 
     async def open(self, user: User) -> tuple[str, Session]:
@@ -160,7 +182,9 @@ class SessionStore:
         await pool.execute(
             "INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) "
             "VALUES ($1, $2, $3, $4)",
-            key, user.id, session.csrf_token,
+            key,
+            user.id,
+            session.csrf_token,
             datetime.now(UTC) + timedelta(seconds=self.lifetime_s),
         )
         self._cache[key] = (time.monotonic(), session)
@@ -176,8 +200,9 @@ class SessionStore:
         row = await pool.fetchrow(
             "SELECT s.csrf_token, s.expires_at, u.* FROM sessions s JOIN users u "
             "ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > now() "
-            "AND NOT u.disabled", key,
-        )  # fmt: skip
+            "AND NOT u.disabled",
+            key,
+        )
         if row is None:
             self._cache.pop(key, None)
             return None
@@ -194,7 +219,7 @@ class SessionStore:
             "SELECT s.token_hash FROM sessions s JOIN users u ON u.id = s.user_id "
             "WHERE s.token_hash = ANY($1) AND s.expires_at > now() AND NOT u.disabled",
             list(keys),
-        )  # fmt: skip
+        )
         valid = {row["token_hash"] for row in rows}
         for key in keys - valid:
             self._cache.pop(key, None)

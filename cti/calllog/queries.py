@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 CALL_COLUMNS = (
-    "linkedid", "caller_number", "caller_e164", "caller_name", "dialed", "direction", "queue",
-    "agent", "agent_name", "outcome", "started_at", "queued_at", "answered_at", "ended_at",
-    "wait_s", "talk_s", "hold_s", "abandon_position", "hangup_cause", "no_answer_count",
-    "consent", "consent_method", "consent_at", "recording", "ended_while_disconnected",
+    "linkedid",
+    "caller_number",
+    "caller_e164",
+    "caller_name",
+    "dialed",
+    "direction",
+    "queue",
+    "agent",
+    "agent_name",
+    "outcome",
+    "started_at",
+    "queued_at",
+    "answered_at",
+    "ended_at",
+    "wait_s",
+    "talk_s",
+    "hold_s",
+    "abandon_position",
+    "hangup_cause",
+    "no_answer_count",
+    "consent",
+    "consent_method",
+    "consent_at",
+    "recording",
+    "ended_while_disconnected",
     "through_gap",
-)  # fmt: skip
+)
 CALL_TIME_COLUMNS = frozenset({"started_at", "queued_at", "answered_at", "ended_at", "consent_at"})
 
 EVENT_COLUMNS = ("linkedid", "at", "kind", "queue", "interface", "seconds", "position")
@@ -17,9 +38,19 @@ EVENT_TIME_COLUMNS = frozenset({"at"})
 
 # Columns the daemon always knows; the others may be unknown (NULL) to it, e.g. the end of a
 # call that ended while it was away, which Asterisk's records may have given already.
-_ALWAYS_KNOWN = frozenset({"caller_number", "caller_name", "dialed", "direction", "outcome",
-                           "hold_s", "no_answer_count", "ended_while_disconnected",
-                           "through_gap"})  # fmt: skip
+_ALWAYS_KNOWN = frozenset(
+    {
+        "caller_number",
+        "caller_name",
+        "dialed",
+        "direction",
+        "outcome",
+        "hold_s",
+        "no_answer_count",
+        "ended_while_disconnected",
+        "through_gap",
+    }
+)
 
 
 def _upsert_calls() -> str:
@@ -30,14 +61,17 @@ def _upsert_calls() -> str:
     params = ", ".join(f"${i}" for i in range(1, len(CALL_COLUMNS) + 1))
     updates = ", ".join(
         f"{c} = EXCLUDED.{c}" if c in _ALWAYS_KNOWN else f"{c} = COALESCE(EXCLUDED.{c}, calls.{c})"
-        for c in CALL_COLUMNS[1:] if c != "outcome"
+        for c in CALL_COLUMNS[1:]
+        if c != "outcome"
     )
-    return (f"INSERT INTO calls ({columns}) VALUES ({params}) "
-            f"ON CONFLICT (linkedid) DO UPDATE SET {updates}, "
-            "outcome = CASE WHEN EXCLUDED.outcome = 'unknown' THEN calls.outcome "
-            "ELSE EXCLUDED.outcome END, "
-            "facts_source = CASE WHEN calls.facts_source = 'ami' THEN 'ami' "
-            "ELSE 'ami+asterisk' END")  # fmt: skip
+    return (
+        f"INSERT INTO calls ({columns}) VALUES ({params}) "
+        f"ON CONFLICT (linkedid) DO UPDATE SET {updates}, "
+        "outcome = CASE WHEN EXCLUDED.outcome = 'unknown' THEN calls.outcome "
+        "ELSE EXCLUDED.outcome END, "
+        "facts_source = CASE WHEN calls.facts_source = 'ami' THEN 'ami' "
+        "ELSE 'ami+asterisk' END"
+    )
 
 
 UPSERT_CALL = _upsert_calls()
@@ -111,9 +145,11 @@ def _reconcile_call_sql() -> str:
     fills = ", ".join(f"{c} = COALESCE(calls.{c}, EXCLUDED.{c})" for c in kept)
     # Through a gap the daemon may have missed the caller's hang-up: app_queue's own account
     # of how the call left the queue wins over the daemon's guess.
-    queue_says = ("(calls.outcome = 'unknown' OR (calls.through_gap AND EXCLUDED.outcome "
-                  "IN ('answered', 'abandoned', 'timed_out') "
-                  "AND calls.outcome <> 'transferred'))")  # fmt: skip
+    queue_says = (
+        "(calls.outcome = 'unknown' OR (calls.through_gap AND EXCLUDED.outcome "
+        "IN ('answered', 'abandoned', 'timed_out') "
+        "AND calls.outcome <> 'transferred'))"
+    )
     return (
         f"INSERT INTO calls ({columns}) VALUES ({params}, 'asterisk') "
         f"ON CONFLICT (linkedid) DO UPDATE SET {fills}, "

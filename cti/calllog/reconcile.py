@@ -52,7 +52,6 @@ RECORDS_SETTLE_S = 1.0
 SETTLE_MAX_S = 10.0  # the longest a reconciliation waits for the call log's own rows
 
 
-
 @dataclass(frozen=True, slots=True)
 class QueueLogLine:
     at: float
@@ -70,29 +69,46 @@ def _int(text: str | None) -> int | None:
 
 
 def record_from(
-    linkedid: str, ended_at: float, first_leg: dict[str, Any] | None,
-    queue_log: Sequence[QueueLogLine], cdr: dict[str, Any] | None,
+    linkedid: str,
+    ended_at: float,
+    first_leg: dict[str, Any] | None,
+    queue_log: Sequence[QueueLogLine],
+    cdr: dict[str, Any] | None,
     interface_of: Callable[[str], str],
 ) -> CallRecord:
     """One call as Asterisk recorded it (pure)."""
     started_at = first_leg["eventtime"] if first_leg else None
     record: dict[str, Any] = {
-        "queue": None, "agent": None, "agent_name": None, "outcome": Outcome.UNKNOWN,
-        "queued_at": None, "answered_at": None, "wait_s": None, "talk_s": None,
+        "queue": None,
+        "agent": None,
+        "agent_name": None,
+        "outcome": Outcome.UNKNOWN,
+        "queued_at": None,
+        "answered_at": None,
+        "wait_s": None,
+        "talk_s": None,
         "abandon_position": None,
-    }  # fmt: skip
+    }
     for line in queue_log:
         if line.event == "ENTERQUEUE":
             record.update(queue=line.queue, queued_at=line.at)
         elif line.event == "CONNECT":  # holdtime, bridged channel's uniqueid, ringtime
-            record.update(queue=line.queue, agent=interface_of(line.agent),
-                          agent_name=line.agent, answered_at=line.at,
-                          wait_s=_int(line.data[0]), outcome=Outcome.ANSWERED)  # fmt: skip
+            record.update(
+                queue=line.queue,
+                agent=interface_of(line.agent),
+                agent_name=line.agent,
+                answered_at=line.at,
+                wait_s=_int(line.data[0]),
+                outcome=Outcome.ANSWERED,
+            )
         elif line.event in ("COMPLETECALLER", "COMPLETEAGENT"):  # holdtime, calltime, pos
             record["talk_s"] = _int(line.data[1])
         elif line.event == "ABANDON":  # position, original position, waittime
-            record.update(outcome=Outcome.ABANDONED, abandon_position=_int(line.data[0]),
-                          wait_s=_int(line.data[2]))  # fmt: skip
+            record.update(
+                outcome=Outcome.ABANDONED,
+                abandon_position=_int(line.data[0]),
+                wait_s=_int(line.data[2]),
+            )
         elif line.event in ("EXITWITHTIMEOUT", "EXITEMPTY", "EXITWITHKEY"):
             record.update(outcome=Outcome.TIMED_OUT, wait_s=_int(line.data[2]))
     if record["answered_at"] is not None and record["talk_s"] is None:
@@ -107,42 +123,57 @@ def record_from(
         caller_number=(first_leg or {}).get("cid_num") or "",
         caller_name=(first_leg or {}).get("cid_name") or "",
         dialed=(first_leg or {}).get("exten") or "",
-        started_at=started_at, ended_at=ended_at, hold_s=0,
-        consent=consent, consent_method=(cdr or {}).get("consent_method") if consent else None,
-        consent_at=None, recorded=recording is not None, recording=recording,
-        hangup_cause=None, no_answer_count=sum(1 for q in queue_log if q.event == "RINGNOANSWER"),
-        ended_while_disconnected=True, through_gap=True, **record,
-    )  # fmt: skip
+        started_at=started_at,
+        ended_at=ended_at,
+        hold_s=0,
+        consent=consent,
+        consent_method=(cdr or {}).get("consent_method") if consent else None,
+        consent_at=None,
+        recorded=recording is not None,
+        recording=recording,
+        hangup_cause=None,
+        no_answer_count=sum(1 for q in queue_log if q.event == "RINGNOANSWER"),
+        ended_while_disconnected=True,
+        through_gap=True,
+        **record,
+    )
 
 
-def event_rows(record: CallRecord, queue_log: Iterable[QueueLogLine],
-               interface_of: Callable[[str], str]) -> list[Row]:  # fmt: skip
+def event_rows(
+    record: CallRecord, queue_log: Iterable[QueueLogLine], interface_of: Callable[[str], str]
+) -> list[Row]:
     """The per-call events KPIs are computed from, written only where the call has none."""
     rows: list[Row] = []
 
-    def add(at: float | None, kind: str, queue: str, interface: str = "",
-            seconds: int | None = None, position: int | None = None) -> None:  # fmt: skip
+    def add(
+        at: float | None,
+        kind: str,
+        queue: str,
+        interface: str = "",
+        seconds: int | None = None,
+        position: int | None = None,
+    ) -> None:
         if at is not None:
-            rows.append(["event_once", [record.linkedid, at, kind, queue, interface, seconds,
-                                        position]])  # fmt: skip
+            rows.append(
+                ["event_once", [record.linkedid, at, kind, queue, interface, seconds, position]]
+            )
 
     for line in queue_log:
         if line.event == "ENTERQUEUE":
             add(line.at, "queue_join", line.queue, position=_int(line.data[2]))  # url, cid, pos
         elif line.event == "CONNECT":
-            add(line.at, "agent_connect", line.queue, interface_of(line.agent),
-                _int(line.data[0]))
+            add(line.at, "agent_connect", line.queue, interface_of(line.agent), _int(line.data[0]))
         elif line.event == "ABANDON":
-            add(line.at, "queue_abandon", line.queue, "", _int(line.data[2]),
-                _int(line.data[0]))
+            add(line.at, "queue_abandon", line.queue, "", _int(line.data[2]), _int(line.data[0]))
         elif line.event in ("EXITWITHTIMEOUT", "EXITEMPTY", "EXITWITHKEY"):
             add(line.at, "queue_leave", line.queue, "", _int(line.data[2]))
     add(record.ended_at, "call_end", record.queue or "", record.agent or "", record.talk_s)
     return rows
 
 
-async def reconcile(pool: asyncpg.Pool, region: str, now: float,
-                    interface_of: Callable[[str], str]) -> int:  # fmt: skip
+async def reconcile(
+    pool: asyncpg.Pool, region: str, now: float, interface_of: Callable[[str], str]
+) -> int:
     """Write every call Asterisk ended within the horizon that the call log has not closed;
     returns how many."""
     missed = await pool.fetch(MISSED_CALLS, now - HORIZON_S)
@@ -153,15 +184,26 @@ async def reconcile(pool: asyncpg.Pool, region: str, now: float,
     cdrs = {r["linkedid"]: dict(r) for r in await pool.fetch(CDR_FACTS, linkedids)}
     queue_logs: dict[str, list[QueueLogLine]] = {}
     for r in await pool.fetch(QUEUE_LOG, linkedids):
-        line = QueueLogLine(r["at"], r["queuename"] or "", r["agent"] or "", r["event"] or "",
-                            (r["data1"] or "", r["data2"] or "", r["data3"] or ""))  # fmt: skip
+        line = QueueLogLine(
+            r["at"],
+            r["queuename"] or "",
+            r["agent"] or "",
+            r["event"] or "",
+            (r["data1"] or "", r["data2"] or "", r["data3"] or ""),
+        )
         queue_logs.setdefault(r["callid"], []).append(line)
     calls, events = [], []
     for row in missed:
         linkedid = row["linkedid"]
         lines = queue_logs.get(linkedid, [])
-        record = record_from(linkedid, row["ended_at"], first_legs.get(linkedid), lines,
-                             cdrs.get(linkedid), interface_of)  # fmt: skip
+        record = record_from(
+            linkedid,
+            row["ended_at"],
+            first_legs.get(linkedid),
+            lines,
+            cdrs.get(linkedid),
+            interface_of,
+        )
         # The call log's own conversion, with the statement that keeps the daemon's facts.
         calls.append((RECONCILE_CALL, prepare(["call", call_row(record, region)])[1]))
         events += [prepare(r) for r in event_rows(record, lines, interface_of)]
@@ -173,9 +215,14 @@ class Reconciler:
     """A sink: each ``Resynced``, and the end of a call that lived through a gap, asks for
     one reconciliation, run by its own task (requests that come meanwhile make one more)."""
 
-    def __init__(self, database: Database, region: str, clock: Callable[[], float],
-                 interface_of: Callable[[str], str],
-                 unwritten_rows: Callable[[], int] = lambda: 0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        database: Database,
+        region: str,
+        clock: Callable[[], float],
+        interface_of: Callable[[str], str],
+        unwritten_rows: Callable[[], int] = lambda: 0,
+    ) -> None:
         # The call log's rows not yet in the database: the resync's own rows (calls it
         # closed as ended while away) go first, so that what the daemon knew is there to keep.
         self.unwritten_rows = unwritten_rows
@@ -211,13 +258,21 @@ class Reconciler:
             except Exception as exc:
                 if not is_outage(exc) and not isinstance(exc, asyncpg.PostgresError):
                     raise
-                log.warning("reconciliation from Asterisk's records failed (%s: %s); trying "
-                            "again in %.0f s", type(exc).__name__, exc, RETRY_S)  # fmt: skip
+                log.warning(
+                    "reconciliation from Asterisk's records failed (%s: %s); trying "
+                    "again in %.0f s",
+                    type(exc).__name__,
+                    exc,
+                    RETRY_S,
+                )
                 await asyncio.sleep(RETRY_S)
                 self._wanted.set()
                 continue
             self.runs += 1
             self.reconciled += written
             if written:
-                log.info("%d calls that ended while the daemon was away were written from "
-                         "Asterisk's records (CEL, CDR, queue_log)", written)  # fmt: skip
+                log.info(
+                    "%d calls that ended while the daemon was away were written from "
+                    "Asterisk's records (CEL, CDR, queue_log)",
+                    written,
+                )

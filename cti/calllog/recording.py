@@ -19,9 +19,13 @@ class NothingToMute(Exception):
 
 
 async def set_recording_muted(
-    ami: AmiClient, database: Database, state: CtiState, linkedid: str, muted: bool,
+    ami: AmiClient,
+    database: Database,
+    state: CtiState,
+    linkedid: str,
+    muted: bool,
     by_user: str,
-) -> None:  # fmt: skip
+) -> None:
     call = state.calls.get(linkedid)
     if call is None:
         raise NothingToMute(f"call {linkedid} is not in progress")

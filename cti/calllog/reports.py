@@ -32,8 +32,9 @@ ORDER BY e.at, e.kind
 """
 
 
-async def queue_calls(pool: asyncpg.Pool, since: datetime, until: datetime,
-                      queue: str | None = None) -> list[QueueCall]:  # fmt: skip
+async def queue_calls(
+    pool: asyncpg.Pool, since: datetime, until: datetime, queue: str | None = None
+) -> list[QueueCall]:
     rows = await pool.fetch(QUEUE_EVENTS, since, until, queue)
     extra = {r["linkedid"]: (r["hold_s"], r["wrapup_s"]) for r in rows}
     return calls_from_events(rows, extra)
@@ -52,9 +53,24 @@ class CallFilter:
     limit: int = 500
 
 
-HISTORY_COLUMNS = ("linkedid", "started_at", "caller_number", "caller_e164", "caller_name",
-                   "customer", "queue", "agent", "agent_name", "outcome", "wait_s", "talk_s",
-                   "hold_s", "consent", "has_recording", "routing")  # fmt: skip
+HISTORY_COLUMNS = (
+    "linkedid",
+    "started_at",
+    "caller_number",
+    "caller_e164",
+    "caller_name",
+    "customer",
+    "queue",
+    "agent",
+    "agent_name",
+    "outcome",
+    "wait_s",
+    "talk_s",
+    "hold_s",
+    "consent",
+    "has_recording",
+    "routing",
+)
 
 SEARCH = """
 SELECT k.linkedid, k.started_at, k.caller_number, k.caller_e164, k.caller_name,
@@ -81,10 +97,23 @@ LIMIT $9
 
 async def search_calls(pool: asyncpg.Pool, f: CallFilter) -> list[dict[str, Any]]:
     # The customer's name is matched as typed: LIKE's wildcards in it are escaped.
-    customer = None if f.customer is None else (
-        f.customer.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
-    rows = await pool.fetch(SEARCH, f.since, f.until, f.number, customer, f.agent, f.queue,
-                            f.outcome, f.consent, f.limit)  # fmt: skip
+    customer = (
+        None
+        if f.customer is None
+        else (f.customer.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
+    )
+    rows = await pool.fetch(
+        SEARCH,
+        f.since,
+        f.until,
+        f.number,
+        customer,
+        f.agent,
+        f.queue,
+        f.outcome,
+        f.consent,
+        f.limit,
+    )
     return [dict(r) for r in rows]
 
 

@@ -30,20 +30,45 @@ Row = list[Any]
 
 def call_row(record: CallRecord, region: str) -> Row:
     return [
-        record.linkedid, record.caller_number, to_e164(record.caller_number, region),
-        record.caller_name, record.dialed, "inbound" if record.queue else "other",
-        record.queue, record.agent, record.agent_name, str(record.outcome),
-        record.started_at, record.queued_at, record.answered_at, record.ended_at,
-        record.wait_s, record.talk_s, record.hold_s, record.abandon_position,
-        record.hangup_cause, record.no_answer_count, record.consent, record.consent_method,
-        record.consent_at, record.recording, record.ended_while_disconnected,
+        record.linkedid,
+        record.caller_number,
+        to_e164(record.caller_number, region),
+        record.caller_name,
+        record.dialed,
+        "inbound" if record.queue else "other",
+        record.queue,
+        record.agent,
+        record.agent_name,
+        str(record.outcome),
+        record.started_at,
+        record.queued_at,
+        record.answered_at,
+        record.ended_at,
+        record.wait_s,
+        record.talk_s,
+        record.hold_s,
+        record.abandon_position,
+        record.hangup_cause,
+        record.no_answer_count,
+        record.consent,
+        record.consent_method,
+        record.consent_at,
+        record.recording,
+        record.ended_while_disconnected,
         record.through_gap,
-    ]  # fmt: skip
+    ]
 
 
-def _event(linkedid: str, at: float | None, kind: str, queue: str = "", interface: str = "",
-           seconds: int | None = None, position: int | None = None,
-           resynced: bool = False) -> list[Row]:  # fmt: skip
+def _event(
+    linkedid: str,
+    at: float | None,
+    kind: str,
+    queue: str = "",
+    interface: str = "",
+    seconds: int | None = None,
+    position: int | None = None,
+    resynced: bool = False,
+) -> list[Row]:
     if at is None:
         return []
     # "event_once": written only if the call has no such event yet (queries.INSERT_EVENT_ONCE)
@@ -56,8 +81,9 @@ def rows_for(changes: Sequence[Change], region: str) -> list[Row]:
     for change in changes:
         match change:
             case CallOffered(ts, linkedid, queue, _, _, position, resynced):
-                rows += _event(linkedid, ts, "queue_join", queue, position=position,
-                               resynced=resynced)  # fmt: skip
+                rows += _event(
+                    linkedid, ts, "queue_join", queue, position=position, resynced=resynced
+                )
             case AgentRinging(ts, interface, _, linkedid, queue, _, _, _, resynced):
                 rows += _event(linkedid, ts, "agent_ring", queue, interface, resynced=resynced)
             case AgentRingEnded(ts, interface, linkedid, queue, "no_answer"):
@@ -69,8 +95,15 @@ def rows_for(changes: Sequence[Change], region: str) -> list[Row]:
             case CallEnded(ts, record):
                 rows.append(["call", call_row(record, region)])
                 if record.outcome is Outcome.TIMED_OUT:
-                    rows += _event(record.linkedid, ts, "queue_leave", record.queue or "", "",
-                                   record.wait_s)  # fmt: skip
-                rows += _event(record.linkedid, record.ended_at, "call_end", record.queue or "",
-                               record.agent or "", record.talk_s)  # fmt: skip
+                    rows += _event(
+                        record.linkedid, ts, "queue_leave", record.queue or "", "", record.wait_s
+                    )
+                rows += _event(
+                    record.linkedid,
+                    record.ended_at,
+                    "call_end",
+                    record.queue or "",
+                    record.agent or "",
+                    record.talk_s,
+                )
     return rows

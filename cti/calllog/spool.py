@@ -40,11 +40,11 @@ class Spool:
                 try:
                     rows.extend(json.loads(line))
                 except json.JSONDecodeError:
-                    log.warning("%s line %d is torn (crash while writing); skipped",
-                                self.path, number)  # fmt: skip
+                    log.warning(
+                        "%s line %d is torn (crash while writing); skipped", self.path, number
+                    )
         if rows:
-            log.info("%d call-log rows from %s are waiting for the database", len(rows),
-                     self.path)  # fmt: skip
+            log.info("%d call-log rows from %s are waiting for the database", len(rows), self.path)
         return rows
 
     def append(self, rows: list[Row]) -> None:

@@ -44,10 +44,13 @@ RETRY_MAX_S = 30.0
 WRITE_CHUNK_ROWS = 2000
 # The database could not be used, whatever the rows: keep them and try again later.
 _OUTAGE_ERRORS = (
-    OSError, TimeoutError, DatabaseUnavailable, asyncpg.PostgresConnectionError,
+    OSError,
+    TimeoutError,
+    DatabaseUnavailable,
+    asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting, query cancelled
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
-)  # fmt: skip
+)
 
 
 # SQL that cannot run whatever the rows (a syntax error, a missing column: class 42) is a
@@ -79,8 +82,11 @@ def _timestamp(value: Any) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
-_STATEMENTS = {"call": queries.UPSERT_CALL, "event": queries.INSERT_EVENT,
-               "event_once": queries.INSERT_EVENT_ONCE}  # fmt: skip
+_STATEMENTS = {
+    "call": queries.UPSERT_CALL,
+    "event": queries.INSERT_EVENT,
+    "event_once": queries.INSERT_EVENT_ONCE,
+}
 Prepared = tuple[str, tuple[Any, ...]]  # statement, its arguments
 
 
@@ -97,8 +103,9 @@ def prepare(row: Row) -> Prepared:
         columns, times = queries.EVENT_COLUMNS, queries.EVENT_TIME_COLUMNS
     else:
         raise ValueError(f"unknown row kind {kind!r}")
-    arguments = tuple(_timestamp(v) if c in times else v
-                      for c, v in zip(columns, values, strict=True))  # fmt: skip
+    arguments = tuple(
+        _timestamp(v) if c in times else v for c, v in zip(columns, values, strict=True)
+    )
     return _STATEMENTS[kind], arguments
 
 
@@ -154,9 +161,14 @@ async def write_isolating(pool: asyncpg.Pool, rows: Sequence[Row]) -> list[Refus
 
 
 class CallLogWriter:
-    def __init__(self, database: Database, spool: Spool, region: str,
-                 queue_size: int = 10_000,
-                 on_write: Callable[[float], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        database: Database,
+        spool: Spool,
+        region: str,
+        queue_size: int = 10_000,
+        on_write: Callable[[float], None] | None = None,
+    ) -> None:
         self.on_write = on_write  # seconds per successful write, for the latency histogram
         self.database = database
         self.spool = spool
@@ -176,8 +188,13 @@ class CallLogWriter:
 
     @property
     def spool_depth(self) -> int:
-        return (self.spool.depth + self._queue.qsize() + len(self._overflow)
-                + len(self._unspooled) + len(self._collecting))  # fmt: skip
+        return (
+            self.spool.depth
+            + self._queue.qsize()
+            + len(self._overflow)
+            + len(self._unspooled)
+            + len(self._collecting)
+        )
 
     def offer(self, changes: Sequence[Change]) -> None:
         rows = rows_for(changes, self.region)
@@ -232,9 +249,13 @@ class CallLogWriter:
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
             self._retry_delay = min(RETRY_MAX_S, max(0.5, self._retry_delay * 2))
             self._next_try = time.monotonic() + self._retry_delay
-            log.warning("call log: database unusable (%s); %d rows kept in %s, retry in "
-                        "%.1f s", self.stats.last_error, len(pending) - written,
-                        self.spool.path, self._retry_delay)  # fmt: skip
+            log.warning(
+                "call log: database unusable (%s); %d rows kept in %s, retry in %.1f s",
+                self.stats.last_error,
+                len(pending) - written,
+                self.spool.path,
+                self._retry_delay,
+            )
             return False
         await asyncio.to_thread(self.spool.clear, len(pending))
         if self._retry_delay:
@@ -267,21 +288,30 @@ class CallLogWriter:
             # ASCII JSON: a NUL becomes the six characters \u0000, which text can hold.
             text = json.dumps(row, ensure_ascii=True, default=repr)
             entries.append((kind, linkedid, text, reason[:2000]))
-            log.error("call log: PostgreSQL refused a %s row of call %r (%s); kept in the "
-                      "quarantine, every other row is written", kind, linkedid,
-                      reason[:300])  # fmt: skip
+            log.error(
+                "call log: PostgreSQL refused a %s row of call %r (%s); kept in the "
+                "quarantine, every other row is written",
+                kind,
+                linkedid,
+                reason[:300],
+            )
         try:
             await pool.executemany(queries.INSERT_QUARANTINE, entries)
         except Exception as exc:  # the table refused too: the file takes them
-            log.error("call log: the quarantine table refused %d rows (%s: %s); they are in "
-                      "%s", len(entries), type(exc).__name__, exc,
-                      self.quarantine_file)  # fmt: skip
+            log.error(
+                "call log: the quarantine table refused %d rows (%s: %s); they are in %s",
+                len(entries),
+                type(exc).__name__,
+                exc,
+                self.quarantine_file,
+            )
             await asyncio.to_thread(self._append_quarantine_file, entries)
 
     def _append_quarantine_file(self, entries: list[tuple[str, str | None, str, str]]) -> None:
-        lines = "".join(json.dumps({"kind": kind, "linkedid": linkedid, "row": text,
-                                    "reason": reason}) + "\n"
-                        for kind, linkedid, text, reason in entries)  # fmt: skip
+        lines = "".join(
+            json.dumps({"kind": kind, "linkedid": linkedid, "row": text, "reason": reason}) + "\n"
+            for kind, linkedid, text, reason in entries
+        )
         with open(self.quarantine_file, "a", encoding="utf-8") as file:
             file.write(lines)
             file.flush()
@@ -320,8 +350,12 @@ class CallLogWriter:
             try:
                 await asyncio.to_thread(self.spool.append, batch)
             except OSError as exc:
-                log.error("call log: cannot append to %s (%s); writing %d rows to the "
-                          "database directly", self.spool.path, exc, len(batch))  # fmt: skip
+                log.error(
+                    "call log: cannot append to %s (%s); writing %d rows to the database directly",
+                    self.spool.path,
+                    exc,
+                    len(batch),
+                )
                 await self._write_directly(batch)
         await self.flush()
 
@@ -329,7 +363,11 @@ class CallLogWriter:
         try:
             refused = await self._write(await self.database.pool(), rows)
         except Exception as exc:
-            log.critical("call log: %d rows could be neither spooled nor written (%s: %s); "
-                         "they are lost", len(rows), type(exc).__name__, exc)  # fmt: skip
+            log.critical(
+                "call log: %d rows could be neither spooled nor written (%s: %s); they are lost",
+                len(rows),
+                type(exc).__name__,
+                exc,
+            )
             return
         self.stats.rows_written += len(rows) - refused

@@ -55,8 +55,9 @@ def clean(answer: Any) -> dict[str, Any] | None:
 
 
 class Crm:
-    def __init__(self, url_template: str, timeout_s: float, token: str = "", region: str = "TR"
-                 ) -> None:  # fmt: skip
+    def __init__(
+        self, url_template: str, timeout_s: float, token: str = "", region: str = "TR"
+    ) -> None:
         if "{number}" not in url_template:
             raise ValueError("CTI_CRM_URL must contain {number}, where the caller's number goes")
         self.url_template = url_template

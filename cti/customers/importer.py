@@ -32,8 +32,18 @@ import asyncpg
 from cti.phone import to_e164
 
 REQUIRED = ("customer_id", "full_name")
-COLUMNS = (*REQUIRED, "national_id", "phones", "balance", "currency", "address_line1",
-           "address_line2", "postal_code", "city", "country")  # fmt: skip
+COLUMNS = (
+    *REQUIRED,
+    "national_id",
+    "phones",
+    "balance",
+    "currency",
+    "address_line1",
+    "address_line2",
+    "postal_code",
+    "city",
+    "country",
+)
 PROGRESS_EVERY = 5000
 MAX_FIELD = 1000  # characters in one of our columns; an address line is far shorter
 
@@ -51,8 +61,20 @@ class ImportFileError(ValueError):
     """The file as a whole cannot be imported (not CSV, missing columns)."""
 
 
-Row = tuple[str, str, str | None, Decimal, str, list[str], list[str], str | None, str | None,
-            str | None, str | None, str | None]  # fmt: skip
+Row = tuple[
+    str,
+    str,
+    str | None,
+    Decimal,
+    str,
+    list[str],
+    list[str],
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+]
 
 
 def _check(record: dict[str, str], region: str) -> Row:
@@ -87,9 +109,20 @@ def _check(record: dict[str, str], region: str) -> Row:
         if e164 is None:
             raise ValueError(f"phone {raw!r} is not a phone number")
         numbers.append(e164)
-    return (ref, name, get("national_id"), balance.quantize(Decimal("0.01")), currency, numbers,
-            raws, get("address_line1"), get("address_line2"), get("postal_code"), get("city"),
-            get("country"))  # fmt: skip
+    return (
+        ref,
+        name,
+        get("national_id"),
+        balance.quantize(Decimal("0.01")),
+        currency,
+        numbers,
+        raws,
+        get("address_line1"),
+        get("address_line2"),
+        get("postal_code"),
+        get("city"),
+        get("country"),
+    )
 
 
 def _records(lines: list[str], report: ImportReport) -> Iterator[tuple[int, list[str]]]:
@@ -118,20 +151,23 @@ def _records(lines: list[str], report: ImportReport) -> Iterator[tuple[int, list
             yield first, fields
 
 
-def read_rows(path: Path, region: str, report: ImportReport,
-              progress: Progress | None = None) -> list[Row]:  # fmt: skip
+def read_rows(
+    path: Path, region: str, report: ImportReport, progress: Progress | None = None
+) -> list[Row]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             lines = handle.readlines()
     except UnicodeDecodeError as exc:
-        raise ImportFileError(f"{path}: not UTF-8 text ({exc.reason} at byte "
-                              f"{exc.start})") from None
+        raise ImportFileError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
     records = _records(lines, report)
     header = next(records, (0, []))[1]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise ImportFileError(f"{path}: the header row lacks {', '.join(missing)} "
-                              f"(columns: {', '.join(COLUMNS)})")  # fmt: skip
+        raise ImportFileError(
+            f"{path}: the header row lacks {', '.join(missing)} (columns: {', '.join(COLUMNS)})"
+        )
     total = max(0, len(lines) - 1)
     rows: list[Row] = []
     first_line: dict[str, int] = {}
@@ -142,8 +178,9 @@ def read_rows(path: Path, region: str, report: ImportReport,
             report.errors.append((line, str(exc)))
             continue
         if row[0] in first_line:
-            report.errors.append((line, f"customer_id {row[0]!r} already on line "
-                                        f"{first_line[row[0]]}; skipped"))  # fmt: skip
+            report.errors.append(
+                (line, f"customer_id {row[0]!r} already on line {first_line[row[0]]}; skipped")
+            )
             continue
         first_line[row[0]] = line
         rows.append(row)
@@ -152,19 +189,33 @@ def read_rows(path: Path, region: str, report: ImportReport,
     return rows
 
 
-_STAGE = ("ref", "full_name", "national_id", "balance", "currency", "phones", "raws", "line1",
-          "line2", "postal_code", "city", "country")  # fmt: skip
+_STAGE = (
+    "ref",
+    "full_name",
+    "national_id",
+    "balance",
+    "currency",
+    "phones",
+    "raws",
+    "line1",
+    "line2",
+    "postal_code",
+    "city",
+    "country",
+)
 
 
-async def import_customers(pool: asyncpg.Pool, path: Path, region: str,
-                           progress: Progress | None = None) -> ImportReport:  # fmt: skip
+async def import_customers(
+    pool: asyncpg.Pool, path: Path, region: str, progress: Progress | None = None
+) -> ImportReport:
     report = ImportReport()
     rows = read_rows(path, region, report, progress)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
             "CREATE TEMP TABLE customer_import (ref text, full_name text, national_id text, "
             "balance numeric(14,2), currency text, phones text[], raws text[], line1 text, "
-            "line2 text, postal_code text, city text, country text) ON COMMIT DROP")  # fmt: skip
+            "line2 text, postal_code text, city text, country text) ON COMMIT DROP"
+        )
         await conn.copy_records_to_table("customer_import", records=rows, columns=_STAGE)
         # xmax = 0 only for rows this statement inserted: tells inserts from updates.
         counts = await conn.fetchrow(
@@ -176,22 +227,26 @@ async def import_customers(pool: asyncpg.Pool, path: Path, region: str,
             "  currency = EXCLUDED.currency, updated_at = now()"
             " RETURNING (xmax = 0) AS inserted)"
             " SELECT count(*) FILTER (WHERE inserted) AS inserted,"
-            "        count(*) FILTER (WHERE NOT inserted) AS updated FROM upserted")  # fmt: skip
+            "        count(*) FILTER (WHERE NOT inserted) AS updated FROM upserted"
+        )
         await conn.execute(
             "INSERT INTO customer_phones (customer_id, e164, raw)"
             " SELECT c.id, p.e164, p.raw FROM customer_import i"
             " JOIN customers c ON c.external_ref = i.ref,"
             " unnest(i.phones, i.raws) AS p(e164, raw)"
-            " ON CONFLICT (customer_id, e164) DO UPDATE SET raw = EXCLUDED.raw")  # fmt: skip
+            " ON CONFLICT (customer_id, e164) DO UPDATE SET raw = EXCLUDED.raw"
+        )
         # The file's address replaces the one it gave last time.
         await conn.execute(
             "DELETE FROM customer_addresses a USING customer_import i, customers c"
-            " WHERE c.external_ref = i.ref AND a.customer_id = c.id AND i.line1 IS NOT NULL")
+            " WHERE c.external_ref = i.ref AND a.customer_id = c.id AND i.line1 IS NOT NULL"
+        )
         await conn.execute(
             "INSERT INTO customer_addresses (customer_id, line1, line2, postal_code, city,"
             " country) SELECT c.id, i.line1, i.line2, i.postal_code, i.city, i.country"
             " FROM customer_import i JOIN customers c ON c.external_ref = i.ref"
-            " WHERE i.line1 IS NOT NULL")  # fmt: skip
+            " WHERE i.line1 IS NOT NULL"
+        )
     report.inserted, report.updated = counts["inserted"], counts["updated"]
     if progress is not None:
         progress(len(rows) + len(report.errors), len(rows) + len(report.errors))

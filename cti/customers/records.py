@@ -54,7 +54,8 @@ SELECT c.id, c.full_name, c.national_id, c.balance::text AS balance, c.currency,
 FROM customers c
 """
 _BY_NUMBER = _CARDS + (
-    "WHERE c.id IN (SELECT customer_id FROM customer_phones WHERE e164 = $1) ORDER BY c.id")
+    "WHERE c.id IN (SELECT customer_id FROM customer_phones WHERE e164 = $1) ORDER BY c.id"
+)
 _BY_ID = _CARDS + "WHERE c.id = $1"
 _JSON_COLUMNS = ("phones", "addresses", "open_promises", "open_callbacks", "last_calls")
 
@@ -68,10 +69,12 @@ def mask_national_id(national_id: str | None) -> str | None:
 
 def _card(row: asyncpg.Record) -> dict[str, Any]:
     card: dict[str, Any] = {
-        "id": row["id"], "full_name": row["full_name"],
+        "id": row["id"],
+        "full_name": row["full_name"],
         "national_id_masked": mask_national_id(row["national_id"]),
-        "balance": row["balance"], "currency": row["currency"],
-    }  # fmt: skip
+        "balance": row["balance"],
+        "currency": row["currency"],
+    }
     for column in _JSON_COLUMNS:
         card[column] = json.loads(row[column])
     return card
@@ -113,8 +116,9 @@ def phone_e164(raw: Any, region: str) -> str:
     return e164
 
 
-async def create_customer(pool: asyncpg.Pool, region: str,
-                          fields: dict[str, Any]) -> dict[str, Any]:
+async def create_customer(
+    pool: asyncpg.Pool, region: str, fields: dict[str, Any]
+) -> dict[str, Any]:
     """A new customer from the pop of an unknown caller (number prefilled), with an address."""
     name = _text(fields.get("full_name"), "name", 200, required=True)
     raw_phone = _text(fields.get("phone"), "phone", 40, required=True)
@@ -123,12 +127,21 @@ async def create_customer(pool: asyncpg.Pool, region: str,
     city = _text(fields.get("city"), "city", 100)
     async with pool.acquire() as conn, conn.transaction():
         customer_id = await conn.fetchval(
-            "INSERT INTO customers (full_name) VALUES ($1) RETURNING id", name)
-        await conn.execute("INSERT INTO customer_phones (customer_id, e164, raw) "
-                           "VALUES ($1, $2, $3)", customer_id, e164, raw_phone)  # fmt: skip
+            "INSERT INTO customers (full_name) VALUES ($1) RETURNING id", name
+        )
+        await conn.execute(
+            "INSERT INTO customer_phones (customer_id, e164, raw) VALUES ($1, $2, $3)",
+            customer_id,
+            e164,
+            raw_phone,
+        )
         if line1:
-            await conn.execute("INSERT INTO customer_addresses (customer_id, line1, city) "
-                               "VALUES ($1, $2, $3)", customer_id, line1, city)  # fmt: skip
+            await conn.execute(
+                "INSERT INTO customer_addresses (customer_id, line1, city) VALUES ($1, $2, $3)",
+                customer_id,
+                line1,
+                city,
+            )
     return await card(pool, customer_id)
 
 
@@ -136,27 +149,41 @@ async def has_number(pool: asyncpg.Pool, customer_id: int, e164: str | None) -> 
     """Whether ``e164`` (a call's caller) is one of the customer's numbers."""
     if not e164:
         return False
-    found = await pool.fetchval("SELECT 1 FROM customer_phones WHERE customer_id = $1 "
-                                "AND e164 = $2", customer_id, e164)  # fmt: skip
+    found = await pool.fetchval(
+        "SELECT 1 FROM customer_phones WHERE customer_id = $1 AND e164 = $2", customer_id, e164
+    )
     return found is not None
 
 
-async def reveal_national_id(pool: asyncpg.Pool, customer_id: int, user_id: int,
-                             linkedid: str | None) -> str:  # fmt: skip
+async def reveal_national_id(
+    pool: asyncpg.Pool, customer_id: int, user_id: int, linkedid: str | None
+) -> str:
     """The full ID number, once the agent has verified the caller; every reveal is audited."""
     async with pool.acquire() as conn, conn.transaction():
         national_id = await conn.fetchval(
-            "SELECT national_id FROM customers WHERE id = $1", customer_id)
+            "SELECT national_id FROM customers WHERE id = $1", customer_id
+        )
         if national_id is None:
             raise CustomerError("this customer has no ID number on file")
-        await conn.execute("INSERT INTO identity_checks (customer_id, user_id, linkedid) "
-                           "VALUES ($1, $2, $3)", customer_id, user_id, linkedid)  # fmt: skip
+        await conn.execute(
+            "INSERT INTO identity_checks (customer_id, user_id, linkedid) VALUES ($1, $2, $3)",
+            customer_id,
+            user_id,
+            linkedid,
+        )
     return str(national_id)
 
 
-async def add_note(pool: asyncpg.Pool, linkedid: str, user_id: int, customer_id: int | None,
-                   disposition: Any, text: Any, dispositions: tuple[str, ...],
-                   now: datetime) -> None:  # fmt: skip
+async def add_note(
+    pool: asyncpg.Pool,
+    linkedid: str,
+    user_id: int,
+    customer_id: int | None,
+    disposition: Any,
+    text: Any,
+    dispositions: tuple[str, ...],
+    now: datetime,
+) -> None:
     chosen = _text(disposition, "disposition", 100)
     if chosen is not None and chosen not in dispositions:
         choices = ", ".join(dispositions)
@@ -167,8 +194,13 @@ async def add_note(pool: asyncpg.Pool, linkedid: str, user_id: int, customer_id:
     await pool.execute(
         "INSERT INTO call_notes (linkedid, customer_id, user_id, disposition, text, created_at) "
         "VALUES ($1, $2, $3, $4, $5, $6)",
-        linkedid, customer_id, user_id, chosen, note, now,
-    )  # fmt: skip
+        linkedid,
+        customer_id,
+        user_id,
+        chosen,
+        note,
+        now,
+    )
 
 
 def _amount(value: Any) -> Decimal:
@@ -183,8 +215,15 @@ def _amount(value: Any) -> Decimal:
     return amount
 
 
-async def add_promise(pool: asyncpg.Pool, customer_id: int, user_id: int, amount: Any,
-                      due_date: Any, linkedid: str | None, now: datetime) -> dict[str, Any]:
+async def add_promise(
+    pool: asyncpg.Pool,
+    customer_id: int,
+    user_id: int,
+    amount: Any,
+    due_date: Any,
+    linkedid: str | None,
+    now: datetime,
+) -> dict[str, Any]:
     """``now`` is the caller's clock in the center's time zone: its date is "today", and it
     stamps the promise (not PostgreSQL's now()), so the day it counts in is the same day."""
     value = _amount(amount)
@@ -199,15 +238,27 @@ async def add_promise(pool: asyncpg.Pool, customer_id: int, user_id: int, amount
         "INSERT INTO promises (customer_id, user_id, linkedid, amount, currency, due_date, "
         "created_at) SELECT id, $2, $3, $4, currency, $5, $6 FROM customers WHERE id = $1 "
         "RETURNING id, amount::text AS amount, currency, due_date::text AS due_date",
-        customer_id, user_id, linkedid, value, due, now,
-    )  # fmt: skip
+        customer_id,
+        user_id,
+        linkedid,
+        value,
+        due,
+        now,
+    )
     if row is None:
         raise CustomerError("no such customer")
     return dict(row)
 
 
-async def add_callback(pool: asyncpg.Pool, customer_id: int, user_id: int, due_at: Any,
-                       reason: Any, linkedid: str | None, now: datetime) -> dict[str, Any]:
+async def add_callback(
+    pool: asyncpg.Pool,
+    customer_id: int,
+    user_id: int,
+    due_at: Any,
+    reason: Any,
+    linkedid: str | None,
+    now: datetime,
+) -> dict[str, Any]:
     try:
         when = datetime.fromisoformat(str(due_at).replace("Z", "+00:00"))
     except ValueError:
@@ -221,15 +272,21 @@ async def add_callback(pool: asyncpg.Pool, customer_id: int, user_id: int, due_a
         "INSERT INTO callbacks (customer_id, user_id, linkedid, due_at, reason, created_at) "
         "SELECT id, $2, $3, $4, $5, $6 FROM customers WHERE id = $1 "
         "RETURNING id, due_at, reason",
-        customer_id, user_id, linkedid, when, why, now,
-    )  # fmt: skip
+        customer_id,
+        user_id,
+        linkedid,
+        when,
+        why,
+        now,
+    )
     if row is None:
         raise CustomerError("no such customer")
     return {"id": row["id"], "due_at": row["due_at"].isoformat(), "reason": row["reason"]}
 
 
-async def agent_home(pool: asyncpg.Pool, user_id: int, interfaces: list[str],
-                     day_start: datetime, now: datetime) -> dict[str, Any]:
+async def agent_home(
+    pool: asyncpg.Pool, user_id: int, interfaces: list[str], day_start: datetime, now: datetime
+) -> dict[str, Any]:
     """The agent's day so far, follow-ups due (overdue first), and recent calls;
     ``day_start`` is midnight in the center's time zone."""
     today, day_end = day_start.date(), day_start + timedelta(days=1)
@@ -237,37 +294,62 @@ async def agent_home(pool: asyncpg.Pool, user_id: int, interfaces: list[str],
         "SELECT count(*) AS calls, coalesce(sum(talk_s), 0) AS talk_s, "
         "coalesce(round(avg(coalesce(talk_s, 0) + hold_s + coalesce(wrapup_s, 0))), 0) AS aht_s "
         "FROM calls WHERE agent = ANY($1) AND answered_at >= $2 AND answered_at < $3",
-        interfaces, day_start, day_end,
-    )  # fmt: skip
+        interfaces,
+        day_start,
+        day_end,
+    )
     promises_made = await pool.fetchval(
-        "SELECT count(*) FROM promises WHERE user_id = $1 AND created_at >= $2 "
-        "AND created_at < $3", user_id, day_start, day_end)  # fmt: skip
+        "SELECT count(*) FROM promises WHERE user_id = $1 AND created_at >= $2 AND created_at < $3",
+        user_id,
+        day_start,
+        day_end,
+    )
     followups: list[dict[str, Any]] = []
     for row in await pool.fetch(
         "SELECT p.id, p.amount::text AS amount, p.currency, p.due_date, c.id AS customer_id, "
         "c.full_name, (SELECT min(raw) FROM customer_phones WHERE customer_id = c.id) AS phone "
         "FROM promises p JOIN customers c ON c.id = p.customer_id "
-        "WHERE p.user_id = $1 AND p.status = 'open' AND p.due_date <= $2", user_id, today,
-    ):  # fmt: skip
+        "WHERE p.user_id = $1 AND p.status = 'open' AND p.due_date <= $2",
+        user_id,
+        today,
+    ):
         late_days = (today - row["due_date"]).days
-        followups.append({
-            "kind": "promise", "id": row["id"], "amount": row["amount"],
-            "currency": row["currency"], "due": row["due_date"].isoformat(), "reason": None,
-            "customer_id": row["customer_id"], "customer_name": row["full_name"],
-            "phone": row["phone"], "overdue_s": max(0, late_days) * 86400,
-        })  # fmt: skip
+        followups.append(
+            {
+                "kind": "promise",
+                "id": row["id"],
+                "amount": row["amount"],
+                "currency": row["currency"],
+                "due": row["due_date"].isoformat(),
+                "reason": None,
+                "customer_id": row["customer_id"],
+                "customer_name": row["full_name"],
+                "phone": row["phone"],
+                "overdue_s": max(0, late_days) * 86400,
+            }
+        )
     for row in await pool.fetch(
         "SELECT cb.id, cb.due_at, cb.reason, c.id AS customer_id, c.full_name, "
         "(SELECT min(raw) FROM customer_phones WHERE customer_id = c.id) AS phone "
         "FROM callbacks cb JOIN customers c ON c.id = cb.customer_id "
-        "WHERE cb.user_id = $1 AND cb.done_at IS NULL AND cb.due_at < $2", user_id, day_end,
-    ):  # fmt: skip
-        followups.append({
-            "kind": "callback", "id": row["id"], "amount": None, "currency": None,
-            "due": row["due_at"].isoformat(), "reason": row["reason"],
-            "customer_id": row["customer_id"], "customer_name": row["full_name"],
-            "phone": row["phone"], "overdue_s": max(0, int((now - row["due_at"]).total_seconds())),
-        })  # fmt: skip
+        "WHERE cb.user_id = $1 AND cb.done_at IS NULL AND cb.due_at < $2",
+        user_id,
+        day_end,
+    ):
+        followups.append(
+            {
+                "kind": "callback",
+                "id": row["id"],
+                "amount": None,
+                "currency": None,
+                "due": row["due_at"].isoformat(),
+                "reason": row["reason"],
+                "customer_id": row["customer_id"],
+                "customer_name": row["full_name"],
+                "phone": row["phone"],
+                "overdue_s": max(0, int((now - row["due_at"]).total_seconds())),
+            }
+        )
     followups.sort(key=lambda f: (-f["overdue_s"], f["due"]))
     recent = await pool.fetch(
         "SELECT k.linkedid, k.started_at, k.caller_number, k.caller_name, k.outcome, k.talk_s, "
@@ -275,33 +357,52 @@ async def agent_home(pool: asyncpg.Pool, user_id: int, interfaces: list[str],
         " WHERE p.e164 = k.caller_e164 ORDER BY c.id LIMIT 1) AS customer_name "
         "FROM calls k WHERE k.agent = ANY($1) ORDER BY k.started_at DESC NULLS LAST LIMIT 10",
         interfaces,
-    )  # fmt: skip
+    )
     return {
-        "day": {"calls": day["calls"], "talk_s": day["talk_s"], "aht_s": int(day["aht_s"]),
-                "promises": promises_made},
+        "day": {
+            "calls": day["calls"],
+            "talk_s": day["talk_s"],
+            "aht_s": int(day["aht_s"]),
+            "promises": promises_made,
+        },
         "followups": followups,
         "recent_calls": [
             {**dict(r), "started_at": r["started_at"].isoformat() if r["started_at"] else None}
             for r in recent
         ],
-    }  # fmt: skip
+    }
 
 
-async def notes_and_promises(pool: asyncpg.Pool, user_id: int, since: datetime,
-                             until: datetime) -> dict[str, Any]:  # fmt: skip
+async def notes_and_promises(
+    pool: asyncpg.Pool, user_id: int, since: datetime, until: datetime
+) -> dict[str, Any]:
     """What an agent wrote in a period, for their supervisor."""
     notes = await pool.fetch(
         "SELECT n.created_at, n.linkedid, n.disposition, n.text, c.full_name AS customer_name "
         "FROM call_notes n LEFT JOIN customers c ON c.id = n.customer_id "
         "WHERE n.user_id = $1 AND n.created_at >= $2 AND n.created_at < $3 "
-        "ORDER BY n.created_at DESC", user_id, since, until)  # fmt: skip
+        "ORDER BY n.created_at DESC",
+        user_id,
+        since,
+        until,
+    )
     promises = await pool.fetch(
         "SELECT p.created_at, p.amount::text AS amount, p.currency, p.due_date, p.status, "
         "c.full_name AS customer_name FROM promises p JOIN customers c ON c.id = p.customer_id "
         "WHERE p.user_id = $1 AND p.created_at >= $2 AND p.created_at < $3 "
-        "ORDER BY p.created_at DESC", user_id, since, until)  # fmt: skip
+        "ORDER BY p.created_at DESC",
+        user_id,
+        since,
+        until,
+    )
     return {
         "notes": [{**dict(r), "created_at": r["created_at"].isoformat()} for r in notes],
-        "promises": [{**dict(r), "created_at": r["created_at"].isoformat(),
-                      "due_date": r["due_date"].isoformat()} for r in promises],
-    }  # fmt: skip
+        "promises": [
+            {
+                **dict(r),
+                "created_at": r["created_at"].isoformat(),
+                "due_date": r["due_date"].isoformat(),
+            }
+            for r in promises
+        ],
+    }

@@ -66,8 +66,12 @@ async def agent_page(request: web.Request) -> web.FileResponse:
 
 async def agent_config(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
-    return web.json_response({"pause_reasons": list(settings.center_pause_reasons),
-                              "dispositions": list(settings.center_dispositions)})  # fmt: skip
+    return web.json_response(
+        {
+            "pause_reasons": list(settings.center_pause_reasons),
+            "dispositions": list(settings.center_dispositions),
+        }
+    )
 
 
 async def set_state(request: web.Request) -> web.Response:
@@ -84,8 +88,9 @@ async def set_state(request: web.Request) -> web.Response:
         raise web.HTTPConflict(text="no phone is linked to your user; ask an admin")
     try:
         for interface in user.interfaces:
-            await actions.queue_pause(request.app[AMI], interface, paused,
-                                      reason=reason if paused else "")  # fmt: skip
+            await actions.queue_pause(
+                request.app[AMI], interface, paused, reason=reason if paused else ""
+            )
     except AmiError as exc:
         raise web.HTTPBadGateway(text=str(exc)) from None
     return web.json_response({"paused": paused, "reason": reason})
@@ -100,8 +105,14 @@ async def recording(request: web.Request) -> web.Response:
     if not isinstance(muted, bool):
         raise web.HTTPBadRequest(text="muted must be true or false")
     try:
-        await set_recording_muted(request.app[AMI], request.app[DATABASE], request.app[STATE],
-                                  linkedid, muted, user.username)  # fmt: skip
+        await set_recording_muted(
+            request.app[AMI],
+            request.app[DATABASE],
+            request.app[STATE],
+            linkedid,
+            muted,
+            user.username,
+        )
     except NothingToMute as exc:
         raise web.HTTPConflict(text=str(exc)) from None
     except AmiError as exc:

@@ -40,11 +40,12 @@ async def login_page(request: web.Request) -> web.FileResponse:
 async def _credentials(request: web.Request) -> tuple[str, str]:
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType(
-            text="send the credentials as JSON with Content-Type: application/json")
+            text="send the credentials as JSON with Content-Type: application/json"
+        )
     try:
         body: Any = await request.json()
     except ValueError:
-        raise web.HTTPBadRequest(text="send JSON: {\"username\": ..., \"password\": ...}") from None
+        raise web.HTTPBadRequest(text='send JSON: {"username": ..., "password": ...}') from None
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="send a JSON object")
     username, password = body.get("username"), body.get("password")
@@ -63,7 +64,8 @@ async def login(request: web.Request) -> web.Response:
         attempt = limiter.reserve(username, client_address(request), time.monotonic())
     except TooManyAttempts as refused:
         raise web.HTTPTooManyRequests(
-            text=str(refused), headers={"Retry-After": str(refused.retry_after_s)}) from None
+            text=str(refused), headers={"Retry-After": str(refused.retry_after_s)}
+        ) from None
     if attempt.wait_s > 0:
         await asyncio.sleep(attempt.wait_s)
     store = request.app[SESSIONS]
@@ -78,8 +80,15 @@ async def login(request: web.Request) -> web.Response:
     limiter.succeeded(attempt, time.monotonic())
     response = web.json_response({"user": _user_json(session.user), "csrf": session.csrf_token})
     secure = request.app[SETTINGS].http_secure_cookies or is_https(request)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=secure,
-                        max_age=int(store.lifetime_s), path="/")  # fmt: skip
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        secure=secure,
+        max_age=int(store.lifetime_s),
+        path="/",
+    )
     return response
 
 
@@ -93,8 +102,12 @@ async def logout(request: web.Request) -> web.Response:
 
 
 def _user_json(user: User) -> dict[str, Any]:
-    return {"username": user.username, "name": user.display_name, "role": user.role,
-            "interfaces": list(user.interfaces)}  # fmt: skip
+    return {
+        "username": user.username,
+        "name": user.display_name,
+        "role": user.role,
+        "interfaces": list(user.interfaces),
+    }
 
 
 async def me(request: web.Request) -> web.Response:

@@ -64,9 +64,16 @@ async def add_note(request: web.Request) -> web.Response:
     if customer_id is not None and not isinstance(customer_id, int):
         raise web.HTTPBadRequest(text="customer_id must be a number or null")
     pool = await request.app[DATABASE].pool()
-    await records.add_note(pool, linkedid, user.id, customer_id, body.get("disposition"),
-                           body.get("text"), request.app[SETTINGS].center_dispositions,
-                           datetime.now(UTC))  # fmt: skip
+    await records.add_note(
+        pool,
+        linkedid,
+        user.id,
+        customer_id,
+        body.get("disposition"),
+        body.get("text"),
+        request.app[SETTINGS].center_dispositions,
+        datetime.now(UTC),
+    )
     return web.json_response({"saved": True}, status=201)
 
 
@@ -85,8 +92,14 @@ async def add_promise(request: web.Request) -> web.Response:
     zone = ZoneInfo(request.app[SETTINGS].center_timezone)
     pool = await request.app[DATABASE].pool()
     promise = await records.add_promise(
-        pool, _customer_id(request), user.id, body.get("amount"), body.get("due_date"),
-        _linkedid(body), datetime.now(zone))  # fmt: skip
+        pool,
+        _customer_id(request),
+        user.id,
+        body.get("amount"),
+        body.get("due_date"),
+        _linkedid(body),
+        datetime.now(zone),
+    )
     return web.json_response(promise, status=201)
 
 
@@ -96,8 +109,14 @@ async def add_callback(request: web.Request) -> web.Response:
     body = await json_body(request)
     pool = await request.app[DATABASE].pool()
     callback = await records.add_callback(
-        pool, _customer_id(request), user.id, body.get("due_at"), body.get("reason"),
-        _linkedid(body), datetime.now(UTC))  # fmt: skip
+        pool,
+        _customer_id(request),
+        user.id,
+        body.get("due_at"),
+        body.get("reason"),
+        _linkedid(body),
+        datetime.now(UTC),
+    )
     return web.json_response(callback, status=201)
 
 
@@ -116,12 +135,12 @@ async def verify(request: web.Request) -> web.Response:
     if live is not None:
         caller = to_e164(live.caller_number, request.app[SETTINGS].center_region)
     else:
-        caller = await pool.fetchval("SELECT caller_e164 FROM calls WHERE linkedid = $1",
-                                     linkedid)  # fmt: skip
+        caller = await pool.fetchval("SELECT caller_e164 FROM calls WHERE linkedid = $1", linkedid)
     if not await records.has_number(pool, customer_id, caller):
         raise web.HTTPForbidden(
             text="this customer is not the caller of that call; verify a customer's identity "
-                 "on a call from one of their own numbers")  # fmt: skip
+            "on a call from one of their own numbers"
+        )
     national_id = await records.reveal_national_id(pool, customer_id, user.id, linkedid)
     return web.json_response({"national_id": national_id})
 

@@ -25,8 +25,9 @@ async def quality_page(request: web.Request) -> web.FileResponse:
 
 
 async def form(request: web.Request) -> web.Response:
-    return web.json_response({"scale": quality.SCALE,
-                              "criteria": [asdict(c) for c in _form(request)]})  # fmt: skip
+    return web.json_response(
+        {"scale": quality.SCALE, "criteria": [asdict(c) for c in _form(request)]}
+    )
 
 
 async def sample(request: web.Request) -> web.Response:
@@ -44,8 +45,9 @@ async def sample(request: web.Request) -> web.Response:
 
 async def list_reviews(request: web.Request) -> web.Response:
     agent, linkedid = request.query.get("agent"), request.query.get("linkedid")
-    found = await quality.reviews(await request.app[DATABASE].pool(),
-                                  [agent] if agent else None, linkedid or None)  # fmt: skip
+    found = await quality.reviews(
+        await request.app[DATABASE].pool(), [agent] if agent else None, linkedid or None
+    )
     return web.json_response(found)
 
 
@@ -54,8 +56,13 @@ async def add_review(request: web.Request) -> web.Response:
     linkedid = call_id(body.get("linkedid"))
     try:
         review = await quality.add_review(
-            await request.app[DATABASE].pool(), _form(request), linkedid,
-            session_of(request).user.id, body.get("marks"), body.get("comment", ""))  # fmt: skip
+            await request.app[DATABASE].pool(),
+            _form(request),
+            linkedid,
+            session_of(request).user.id,
+            body.get("marks"),
+            body.get("comment", ""),
+        )
     except quality.ReviewError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     return web.json_response(review, status=201)
@@ -63,8 +70,9 @@ async def add_review(request: web.Request) -> web.Response:
 
 async def my_reviews(request: web.Request) -> web.Response:
     user = session_of(request).user
-    found = await quality.reviews(await request.app[DATABASE].pool(), list(user.interfaces),
-                                  limit=20)  # fmt: skip
+    found = await quality.reviews(
+        await request.app[DATABASE].pool(), list(user.interfaces), limit=20
+    )
     return web.json_response(found)
 
 

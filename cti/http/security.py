@@ -116,8 +116,9 @@ def client_address(request: web.Request) -> str:
     if not _from_trusted_proxy(request):
         return peer
     networks = trusted_networks(request.app[SETTINGS].http_trusted_proxies)
-    hops = [hop for header in request.headers.getall("X-Forwarded-For", [])
-            for hop in header.split(",")]  # fmt: skip
+    hops = [
+        hop for header in request.headers.getall("X-Forwarded-For", []) for hop in header.split(",")
+    ]
     client = None
     for hop in reversed(hops):
         client = _address(hop)
@@ -153,7 +154,8 @@ async def authorize(request: web.Request, handler: Handler) -> web.StreamRespons
     upgrading = request.headers.get("Upgrade", "").lower() == "websocket"
     if (request.method not in SAFE_METHODS or upgrading) and not _same_origin(request):
         raise web.HTTPForbidden(
-            text="cross-site request refused; use the panel's own pages on this address")
+            text="cross-site request refused; use the panel's own pages on this address"
+        )
     if role == "public":
         return await handler(request)
     token = request.cookies.get(SESSION_COOKIE, "")

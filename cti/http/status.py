@@ -36,13 +36,21 @@ async def readyz(request: web.Request) -> web.Response:
     if not database_ok:
         problems.append("PostgreSQL does not answer; call-log rows wait in the spool")
     elif not writer.healthy:
-        problems.append(f"the call log cannot be written ({writer.stats.last_error}); "
-                        f"{writer.spool_depth} rows wait in the spool")  # fmt: skip
-    body = {"ready": not problems, "ami": ami.connected, "resynced": synced,
-            "database": database_ok, "call_log": writer.healthy,
-            "call_log_waiting_rows": writer.spool_depth,
-            "call_log_quarantined_rows": writer.stats.quarantined,
-            "tasks": app[TASKS].names, "problems": problems}  # fmt: skip
+        problems.append(
+            f"the call log cannot be written ({writer.stats.last_error}); "
+            f"{writer.spool_depth} rows wait in the spool"
+        )
+    body = {
+        "ready": not problems,
+        "ami": ami.connected,
+        "resynced": synced,
+        "database": database_ok,
+        "call_log": writer.healthy,
+        "call_log_waiting_rows": writer.spool_depth,
+        "call_log_quarantined_rows": writer.stats.quarantined,
+        "tasks": app[TASKS].names,
+        "problems": problems,
+    }
     return web.json_response(body, status=503 if problems else 200)
 
 

@@ -83,8 +83,14 @@ async def kpi_report(request: web.Request) -> web.Response:
         name: kpi.compute(members, threshold or wallboard.threshold_of(state, name), short)
         for name, members in sorted(by_queue.items())
     }
-    return web.json_response({"from": since.isoformat(), "to": until.isoformat(),
-                              "queues": queues, "definitions": kpi.DEFINITIONS})  # fmt: skip
+    return web.json_response(
+        {
+            "from": since.isoformat(),
+            "to": until.isoformat(),
+            "queues": queues,
+            "definitions": kpi.DEFINITIONS,
+        }
+    )
 
 
 async def wallboard_report(request: web.Request) -> web.Response:
@@ -96,17 +102,23 @@ async def wallboard_report(request: web.Request) -> web.Response:
 # --- actions on agents ----------------------------------------------------------------
 
 
-async def _audit(request: web.Request, action: str, target: str, detail: str,
-                 error: str) -> None:  # fmt: skip
+async def _audit(request: web.Request, action: str, target: str, detail: str, error: str) -> None:
     pool = await request.app[DATABASE].pool()
     await pool.execute(
         "INSERT INTO supervisor_actions (user_id, action, target, detail, accepted, error)"
         " VALUES ($1, $2, $3, $4, $5, $6)",
-        session_of(request).user.id, action, target, detail, not error, error)
+        session_of(request).user.id,
+        action,
+        target,
+        detail,
+        not error,
+        error,
+    )
 
 
-async def _audited(request: web.Request, action: str, target: str, detail: str,
-                   attempt: Awaitable[None]) -> None:  # fmt: skip
+async def _audited(
+    request: web.Request, action: str, target: str, detail: str, attempt: Awaitable[None]
+) -> None:
     """Run one action on an agent and audit it whatever happens: accepted, refused by
     Asterisk (502 with Asterisk's reason), or failed in our own code (audited, then raised)."""
     try:
@@ -135,8 +147,13 @@ async def pause_agent(request: web.Request) -> web.Response:
     if paused and reason not in request.app[SETTINGS].center_pause_reasons:
         raise web.HTTPBadRequest(text="pick a pause reason from the list")
     action = "pause" if paused else "unpause"
-    await _audited(request, action, interface, reason,
-                   actions.queue_pause(request.app[AMI], interface, paused, reason=reason))
+    await _audited(
+        request,
+        action,
+        interface,
+        reason,
+        actions.queue_pause(request.app[AMI], interface, paused, reason=reason),
+    )
     return web.json_response({"interface": interface, "paused": paused, "reason": reason})
 
 
@@ -154,8 +171,9 @@ async def spy(request: web.Request) -> web.Response:
     if not user.interfaces:
         raise web.HTTPConflict(text="no phone is linked to your user; ask an admin")
     phone = user.interfaces[0]
-    await _audited(request, mode, interface, phone,
-                   actions.spy(request.app[AMI], phone, mode, interface))
+    await _audited(
+        request, mode, interface, phone, actions.spy(request.app[AMI], phone, mode, interface)
+    )
     return web.json_response({"interface": interface, "mode": mode, "phone": phone})
 
 
@@ -163,7 +181,8 @@ async def audit_log(request: web.Request) -> web.Response:
     pool = await request.app[DATABASE].pool()
     rows = await pool.fetch(
         "SELECT a.at, u.username, a.action, a.target, a.detail, a.accepted, a.error"
-        " FROM supervisor_actions a JOIN users u ON u.id = a.user_id ORDER BY a.id DESC LIMIT 200")
+        " FROM supervisor_actions a JOIN users u ON u.id = a.user_id ORDER BY a.id DESC LIMIT 200"
+    )
     return web.json_response([dict(r) | {"at": r["at"].isoformat()} for r in rows])
 
 
@@ -174,16 +193,22 @@ async def agent_day(request: web.Request) -> web.Response:
     user = await pool.fetchrow(
         "SELECT id, username, display_name, interfaces FROM users "
         "WHERE username = $1 OR $2 = ANY(interfaces) ORDER BY id LIMIT 1",
-        request.query.get("username", ""), request.query.get("interface", ""))  # fmt: skip
+        request.query.get("username", ""),
+        request.query.get("interface", ""),
+    )
     if user is None:
         raise web.HTTPNotFound(text="no user has that name or phone")
     now = datetime.now(UTC)
     day_start = wallboard.midnight(request.app[SETTINGS], now)
     page = await records.agent_home(pool, user["id"], list(user["interfaces"]), day_start, now)
-    written = await records.notes_and_promises(pool, user["id"], day_start,
-                                               day_start + timedelta(days=1))  # fmt: skip
-    who = {"username": user["username"], "name": user["display_name"],
-           "interfaces": list(user["interfaces"])}  # fmt: skip
+    written = await records.notes_and_promises(
+        pool, user["id"], day_start, day_start + timedelta(days=1)
+    )
+    who = {
+        "username": user["username"],
+        "name": user["display_name"],
+        "interfaces": list(user["interfaces"]),
+    }
     return web.json_response(who | page | written)
 
 
@@ -211,11 +236,19 @@ def _filter(request: web.Request) -> reports.CallFilter:
     number = q.get("number") or None
     if number is not None:  # '0532 111 22 33' and '+90 532 111 22 33' find the same calls
         number = to_e164(number, request.app[SETTINGS].center_region) or re.sub(
-            r"[\s()-]", "", number)
+            r"[\s()-]", "", number
+        )
     return reports.CallFilter(
-        since, until, number, q.get("customer") or None, q.get("agent") or None,
-        q.get("queue") or None, outcome, consent, _int(request, "limit", 500, 1, 10_000),
-    )  # fmt: skip
+        since,
+        until,
+        number,
+        q.get("customer") or None,
+        q.get("agent") or None,
+        q.get("queue") or None,
+        outcome,
+        consent,
+        _int(request, "limit", 500, 1, 10_000),
+    )
 
 
 async def call_history(request: web.Request) -> web.Response:
@@ -238,8 +271,12 @@ async def call_history_csv(request: web.Request) -> web.Response:
     writer.writerow(reports.HISTORY_COLUMNS)
     for row in rows:
         writer.writerow([_cell(row[c]) for c in reports.HISTORY_COLUMNS])
-    return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="calls.csv"'})
+    return web.Response(
+        text=out.getvalue(),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": 'attachment; filename="calls.csv"'},
+    )
 
 
 async def recording(request: web.Request) -> web.FileResponse:
@@ -254,8 +291,9 @@ async def recording(request: web.Request) -> web.FileResponse:
         raise web.HTTPNotFound(text="this call's recording reference is not a file name")
     if not path.is_file():
         raise web.HTTPNotFound(text=f"recording {name} is not in the recordings folder (yet)")
-    return web.FileResponse(path, headers={"Content-Type": "audio/wav",
-                                           "Cache-Control": "private, no-store"})  # fmt: skip
+    return web.FileResponse(
+        path, headers={"Content-Type": "audio/wav", "Cache-Control": "private, no-store"}
+    )
 
 
 async def history_page(request: web.Request) -> web.FileResponse:

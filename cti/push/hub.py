@@ -68,9 +68,11 @@ class Client:
 
 class Hub:
     def __init__(
-        self, state: CtiState, lookup: CustomerLookup | None = None,
+        self,
+        state: CtiState,
+        lookup: CustomerLookup | None = None,
         on_pop_written: Callable[[float], None] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.state = state
         self.lookup = lookup
         self.crm: CrmLookup | None = None
@@ -94,8 +96,12 @@ class Hub:
             self._by_interface.get(interface, set()).discard(client)
         client.closed.set()
 
-    def _send(self, clients: Sequence[Client] | set[Client], message: Message,
-              started: float | None = None) -> None:  # fmt: skip
+    def _send(
+        self,
+        clients: Sequence[Client] | set[Client],
+        message: Message,
+        started: float | None = None,
+    ) -> None:
         for client in list(clients):
             try:
                 client.outbox.put_nowait((message, started))
@@ -120,15 +126,22 @@ class Hub:
                     self._pop(change)
                 case AgentRingEnded(interface=interface, linkedid=linkedid, reason=reason):
                     kind = "pop_kept" if reason == "answered" else "pop_withdrawn"
-                    self._send(self._agents_of(interface),
-                               {"type": kind, "linkedid": linkedid, "reason": reason})
+                    self._send(
+                        self._agents_of(interface),
+                        {"type": kind, "linkedid": linkedid, "reason": reason},
+                    )
                 case CallAnswered(interface=interface):
                     message = {"type": "call_answered", **_fields(change)}
                     self._send(self._agents_of(interface) | set(self._supervisors()), message)
                 case CallEnded(record=record):
-                    message = {"type": "call_ended", "linkedid": record.linkedid,
-                               "outcome": str(record.outcome), "agent": record.agent,
-                               "talk_s": record.talk_s, "wait_s": record.wait_s}  # fmt: skip
+                    message = {
+                        "type": "call_ended",
+                        "linkedid": record.linkedid,
+                        "outcome": str(record.outcome),
+                        "agent": record.agent,
+                        "talk_s": record.talk_s,
+                        "wait_s": record.wait_s,
+                    }
                     audience = set(self._supervisors())
                     if record.agent:
                         audience |= self._agents_of(record.agent)
@@ -137,8 +150,11 @@ class Hub:
                     message = {"type": "agent_state", **_fields(change)}
                     self._send(self._agents_of(interface) | set(self._supervisors()), message)
                 case QueueChanged() | CallOffered() | CallAbandoned():
-                    kind = {"QueueChanged": "queue", "CallOffered": "call_offered",
-                            "CallAbandoned": "call_abandoned"}[type(change).__name__]
+                    kind = {
+                        "QueueChanged": "queue",
+                        "CallOffered": "call_offered",
+                        "CallAbandoned": "call_abandoned",
+                    }[type(change).__name__]
                     self.to_supervisors({"type": kind, **_fields(change)})
                 case LinkChanged(up=up, reason=reason):
                     self._send(self.clients, {"type": "link", "up": up, "reason": reason})
@@ -172,9 +188,10 @@ class Hub:
         except Exception:
             log.exception("customer lookup failed for a pop; the pop stays without it")
             return
-        self._send(self._agents_of(ring.interface),
-                   {"type": "pop_customers", "linkedid": ring.linkedid,
-                    "customers": customers})  # fmt: skip
+        self._send(
+            self._agents_of(ring.interface),
+            {"type": "pop_customers", "linkedid": ring.linkedid, "customers": customers},
+        )
 
     async def _ask_crm(self, ring: AgentRinging, crm: CrmLookup) -> None:
         message: Message = {"type": "pop_crm", "linkedid": ring.linkedid}
@@ -205,21 +222,34 @@ class Hub:
             for linkedid in set(agent.ringing.values()) | ({agent.talking} - {None}):
                 call = state.calls.get(linkedid) if linkedid else None
                 if call is not None:
-                    pops.append({
-                        "linkedid": call.linkedid, "interface": interface,
-                        "caller_number": call.caller_number, "caller_name": call.caller_name,
-                        "queue": call.queue or "", "queued_at": call.queued_at,
-                        "answered": call.agent == interface,
-                    })  # fmt: skip
+                    pops.append(
+                        {
+                            "linkedid": call.linkedid,
+                            "interface": interface,
+                            "caller_number": call.caller_number,
+                            "caller_name": call.caller_name,
+                            "queue": call.queue or "",
+                            "queued_at": call.queued_at,
+                            "answered": call.agent == interface,
+                        }
+                    )
         agents = [
-            {"interface": a.interface, "member_name": a.member_name,
-             "state": str(a.derive_state(state.clock)[0]),
-             "reason": a.derive_state(state.clock)[1], "queues": sorted(a.memberships)}
+            {
+                "interface": a.interface,
+                "member_name": a.member_name,
+                "state": str(a.derive_state(state.clock)[0]),
+                "reason": a.derive_state(state.clock)[1],
+                "queues": sorted(a.memberships),
+            }
             for a in state.agents.values()
             if user.may("supervisor") or a.interface in user.interfaces
-        ]  # fmt: skip
-        message: Message = {"type": "snapshot", "ami_connected": state.link_up,
-                            "agents": agents, "pops": pops}  # fmt: skip
+        ]
+        message: Message = {
+            "type": "snapshot",
+            "ami_connected": state.link_up,
+            "agents": agents,
+            "pops": pops,
+        }
         if user.may("supervisor"):
             message["overview"] = snapshot(state)
         return message

@@ -76,12 +76,16 @@ async def _drain(ws: web.WebSocketResponse) -> None:
             return
 
 
-def close_sockets(app: web.Application, sessions: Container[str] = frozenset(),
-                  user_id: int | None = None) -> int:  # fmt: skip
+def close_sockets(
+    app: web.Application, sessions: Container[str] = frozenset(), user_id: int | None = None
+) -> int:
     """Close, now, the open sockets of these sessions or of this user; returns how many."""
     hub = app[HUB]
-    ended = [client for client in hub.clients
-             if client.session_key in sessions or client.user.id == user_id]  # fmt: skip
+    ended = [
+        client
+        for client in hub.clients
+        if client.session_key in sessions or client.user.id == user_id
+    ]
     for client in ended:
         client.signed_out = True
         hub.leave(client)  # sets client.closed: its handler closes the socket
@@ -96,8 +100,7 @@ async def _revalidate(app: web.Application) -> None:
             continue
         try:
             valid = await app[SESSIONS].still_valid(keys)
-        except (DatabaseUnavailable, OSError, asyncpg.PostgresError,
-                asyncpg.InterfaceError) as exc:  # fmt: skip
+        except (DatabaseUnavailable, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             # Keep the sockets through an outage: requests are refused meanwhile (503), and
             # the first answer after it closes whatever ended during it.
             log.warning("cannot recheck the panel sessions (%s); retrying", exc)

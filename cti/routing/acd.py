@@ -102,8 +102,15 @@ class _Offer:
 class Acd:
     """A pipeline sink plus one owned task (``run``) for the routing rounds."""
 
-    def __init__(self, config: RoutingConfig, state: CtiState, database: Database, move: Move,
-                 pause: Pause, observe: Observe | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config: RoutingConfig,
+        state: CtiState,
+        database: Database,
+        move: Move,
+        pause: Pause,
+        observe: Observe | None = None,
+    ) -> None:
         self.config = config
         self.state = state
         self.database = database
@@ -128,14 +135,22 @@ class Acd:
         agents = []
         for agent in self.state.agents.values():
             # The plain queues that would offer this agent their next caller themselves.
-            owed = [oldest[name] for name, membership in agent.memberships.items()
-                    if not membership.paused and name in oldest]  # fmt: skip
-            agents.append(RoutingAgent(
-                agent.interface, self.config.agent_skills.get(agent.interface, ()),
-                agent.derive_state(clock)[0] == AgentState.READY and agent.interface not in busy,
-                agent.state_since or 0.0, agent.calls_taken,
-                min(owed, key=lambda wait: (wait.since, wait.queue)) if owed else None,
-            ))  # fmt: skip
+            owed = [
+                oldest[name]
+                for name, membership in agent.memberships.items()
+                if not membership.paused and name in oldest
+            ]
+            agents.append(
+                RoutingAgent(
+                    agent.interface,
+                    self.config.agent_skills.get(agent.interface, ()),
+                    agent.derive_state(clock)[0] == AgentState.READY
+                    and agent.interface not in busy,
+                    agent.state_since or 0.0,
+                    agent.calls_taken,
+                    min(owed, key=lambda wait: (wait.since, wait.queue)) if owed else None,
+                )
+            )
         return agents
 
     def _oldest_queue_callers(self) -> dict[str, QueueWait]:
@@ -147,8 +162,9 @@ class Acd:
                 call = self.state.calls.get(caller.linkedid)
                 if call is not None and (call.hold_queue == queue.name or call.ringing):
                     continue  # an ACD call on hold, or app_queue is offering it an agent
-                times = [t for t in (caller.queued_at, call.queued_at if call else None)
-                         if t is not None]  # fmt: skip
+                times = [
+                    t for t in (caller.queued_at, call.queued_at if call else None) if t is not None
+                ]
                 if times and (queue.name not in oldest or min(times) < oldest[queue.name].since):
                     oldest[queue.name] = QueueWait(queue.name, min(times))
         return oldest
@@ -170,13 +186,16 @@ class Acd:
             for caller in queue.callers.values():
                 call = self.state.calls.get(caller.linkedid)
                 channel = self.state.channels.get(caller.uniqueid)
-                if (call is None or channel is None or call.hold_queue != queue.name
-                        or call.linkedid in self.offers):
-                    continue  # fmt: skip
+                if (
+                    call is None
+                    or channel is None
+                    or call.hold_queue != queue.name
+                    or call.linkedid in self.offers
+                ):
+                    continue
                 waiting = self.routed.get(call.linkedid)
                 if waiting is not None:  # None: the route point never decided on it
-                    holding[call.linkedid] = (self._waited_from_route_point(waiting),
-                                              channel.name)  # fmt: skip
+                    holding[call.linkedid] = (self._waited_from_route_point(waiting), channel.name)
         return holding
 
     def _drop_stale_offers(self) -> None:
@@ -195,8 +214,9 @@ class Acd:
         """The route point's question: an agent for this new call now, or hold it."""
         self._drop_stale_offers()
         self.routed[call.call_id] = call
-        holding = [waiting for waiting, _ in self._holding().values()
-                   if waiting.call_id != call.call_id]  # fmt: skip
+        holding = [
+            waiting for waiting, _ in self._holding().values() if waiting.call_id != call.call_id
+        ]
         weighed = self._waited_from_route_point(call)
         decisions = decide(self._agents(), [*holding, weighed], time.time(), self.config.policy)
         mine = next(d for d in decisions if d.call_id == call.call_id)
@@ -249,14 +269,16 @@ class Acd:
             match change:
                 case AgentRinging(linkedid=linkedid) | CallAnswered(linkedid=linkedid):
                     self.offers.pop(linkedid, None)  # the offer was taken up
-                case AgentRingEnded(interface=interface, linkedid=linkedid,
-                                    reason="no_answer") if linkedid in self.routed:  # fmt: skip
+                case AgentRingEnded(interface=interface, linkedid=linkedid, reason="no_answer") if (
+                    linkedid in self.routed
+                ):
                     self.resting[interface] = time.monotonic() + OFFER_GRACE_S
                 case CallEnded(record=record):
                     self.offers.pop(record.linkedid, None)
                     self.routed.pop(record.linkedid, None)
-                case RoutedRingMissed(linkedid=linkedid, interface=interface,
-                                      dial_status="NOANSWER"):  # fmt: skip
+                case RoutedRingMissed(
+                    linkedid=linkedid, interface=interface, dial_status="NOANSWER"
+                ):
                     self.offers.pop(linkedid, None)
                     self._spawn(self._pause_after_no_answer(interface))
                 case AgentStateChanged(state=AgentState.READY) | QueueChanged():
@@ -293,10 +315,14 @@ class Acd:
             await pool.execute(
                 "INSERT INTO routing_decisions (linkedid, route, priority, agent, reason,"
                 " considered) VALUES ($1, $2, $3, $4, $5, $6)",
-                decision.call_id, route, priority, decision.agent, decision.reason,
-                json.dumps(considered))  # fmt: skip
-        except (DatabaseUnavailable, OSError, asyncpg.PostgresError,
-                asyncpg.InterfaceError) as exc:  # fmt: skip
+                decision.call_id,
+                route,
+                priority,
+                decision.agent,
+                decision.reason,
+                json.dumps(considered),
+            )
+        except (DatabaseUnavailable, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             # The call was routed; only the explanation is lost, and the log line keeps it.
             log.warning("routing decision for %s not stored: %s", decision.call_id, exc)
 
@@ -304,6 +330,14 @@ class Acd:
 async def decisions_for(pool: asyncpg.Pool, linkedid: str) -> list[dict[str, Any]]:
     rows = await pool.fetch(
         "SELECT decided_at, route, priority, agent, reason, considered FROM routing_decisions"
-        " WHERE linkedid = $1 ORDER BY id", linkedid)  # fmt: skip
-    return [{**dict(r), "decided_at": r["decided_at"].isoformat(),
-             "considered": json.loads(r["considered"])} for r in rows]  # fmt: skip
+        " WHERE linkedid = $1 ORDER BY id",
+        linkedid,
+    )
+    return [
+        {
+            **dict(r),
+            "decided_at": r["decided_at"].isoformat(),
+            "considered": json.loads(r["considered"]),
+        }
+        for r in rows
+    ]

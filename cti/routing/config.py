@@ -59,30 +59,39 @@ ROUTE_KEYS = {"skills", "priority"}
 MAX_PRIORITY = 1000
 
 
-def _number(document: Mapping[str, Any], key: str, default: float, highest: float,
-            source: str) -> float:  # fmt: skip
+def _number(
+    document: Mapping[str, Any], key: str, default: float, highest: float, source: str
+) -> float:
     value = document.get(key, default)
     # nan fails the comparison too.
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= highest:
-        raise RoutingConfigError(f"{source}{key} must be a number of seconds from 0 to "
-                                 f"{highest:g}, got {value!r}")  # fmt: skip
+        raise RoutingConfigError(
+            f"{source}{key} must be a number of seconds from 0 to {highest:g}, got {value!r}"
+        )
     return float(value)
 
 
-def _whole(table: Mapping[str, Any], key: str, default: int, lowest: int, highest: int,
-           source: str, what: str = "a whole number") -> int:  # fmt: skip
+def _whole(
+    table: Mapping[str, Any],
+    key: str,
+    default: int,
+    lowest: int,
+    highest: int,
+    source: str,
+    what: str = "a whole number",
+) -> int:
     value = table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
-        raise RoutingConfigError(f"{source}{key} must be {what} from {lowest} to {highest}, "
-                                 f"got {value!r}")  # fmt: skip
+        raise RoutingConfigError(
+            f"{source}{key} must be {what} from {lowest} to {highest}, got {value!r}"
+        )
     return value
 
 
 def _table(document: Mapping[str, Any], key: str, source: Path) -> Mapping[str, Any]:
     value = document.get(key, {})
     if not isinstance(value, dict):
-        raise RoutingConfigError(f"{source}: {key} must be a table ([{key}] ...), "
-                                 f"got {value!r}")  # fmt: skip
+        raise RoutingConfigError(f"{source}: {key} must be a table ([{key}] ...), got {value!r}")
     return value
 
 
@@ -91,8 +100,9 @@ def _skills(value: Any, where: str) -> SkillLevels:
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         value = ", ".join(value)
     if not isinstance(value, str):
-        raise RoutingConfigError(f'{where}: expected skills as text such as "turkish:3, '
-                                 f'collections:2", got {value!r}')  # fmt: skip
+        raise RoutingConfigError(
+            f'{where}: expected skills as text such as "turkish:3, collections:2", got {value!r}'
+        )
     if _CONTROL.search(value):
         raise RoutingConfigError(f"{where}: control character in {value!r}")
     try:
@@ -103,8 +113,7 @@ def _skills(value: Any, where: str) -> SkillLevels:
 
 def _name(name: str, where: str) -> str:
     if not name.strip() or _CONTROL.search(name):
-        raise RoutingConfigError(f"{where}: the name {name!r} is empty or has a control "
-                                 "character")  # fmt: skip
+        raise RoutingConfigError(f"{where}: the name {name!r} is empty or has a control character")
     return name
 
 
@@ -114,8 +123,15 @@ def load_routing(path: Path) -> RoutingConfig:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RoutingConfigError(f"cannot read routing file {path}: {exc}") from None
-    known = {"policy", "ring_s", "sticky_wait_s", "debt_priority_over", "wrapup_s", "routes",
-             "agents"}  # fmt: skip
+    known = {
+        "policy",
+        "ring_s",
+        "sticky_wait_s",
+        "debt_priority_over",
+        "wrapup_s",
+        "routes",
+        "agents",
+    }
     unknown = set(document) - known
     if unknown:
         raise RoutingConfigError(f"{path}: unknown keys {', '.join(sorted(unknown))}")
@@ -131,8 +147,10 @@ def load_routing(path: Path) -> RoutingConfig:
         where = f"{path}: [routes.{name}]"
         _name(name, where)
         if not isinstance(table, dict):
-            raise RoutingConfigError(f'{where} must be a table with skills = "..." and an '
-                                     f"optional priority, got {table!r}")  # fmt: skip
+            raise RoutingConfigError(
+                f'{where} must be a table with skills = "..." and an '
+                f"optional priority, got {table!r}"
+            )
         if set(table) - ROUTE_KEYS:
             raise RoutingConfigError(
                 f"{where}: unknown keys {', '.join(sorted(set(table) - ROUTE_KEYS))}"
@@ -145,12 +163,14 @@ def load_routing(path: Path) -> RoutingConfig:
         where = f"{path}: [agents] {interface}"
         agents[_name(interface, where)] = _skills(text, where)
     return RoutingConfig(
-        Policy(policy_value), _whole(document, "ring_s", 20, 1, 600, top,
-                                     "a number of whole seconds"),
+        Policy(policy_value),
+        _whole(document, "ring_s", 20, 1, 600, top, "a number of whole seconds"),
         _number(document, "sticky_wait_s", 30, 3600, top),
-        _debt(document.get("debt_priority_over"), path), routes, agents,
+        _debt(document.get("debt_priority_over"), path),
+        routes,
+        agents,
         _number(document, "wrapup_s", 5, 3600, top),
-    )  # fmt: skip
+    )
 
 
 def _debt(value: Any, path: Path) -> Decimal | None:
@@ -164,6 +184,7 @@ def _debt(value: Any, path: Path) -> Decimal | None:
     except InvalidOperation:
         amount = Decimal("nan")
     if not amount.is_finite() or amount < 0:
-        raise RoutingConfigError(f"{path}: debt_priority_over must be an amount of 0 or more, "
-                                 f"got {value!r}")  # fmt: skip
+        raise RoutingConfigError(
+            f"{path}: debt_priority_over must be an amount of 0 or more, got {value!r}"
+        )
     return amount

@@ -245,8 +245,9 @@ def _skill_sum(agent: RoutingAgent, call: WaitingCall) -> int:
     return sum(levels.get(name, 0) for name, _ in call.required_skills)
 
 
-def _why_not(agent: RoutingAgent, call: WaitingCall, given: Mapping[str, str],
-             queues: bool = True) -> str | None:  # fmt: skip
+def _why_not(
+    agent: RoutingAgent, call: WaitingCall, given: Mapping[str, str], queues: bool = True
+) -> str | None:
     """Why the agent cannot take the call now, or None when they can; ``queues=False``
     leaves out the plain queues' claim on the agent."""
     if not agent.available:
@@ -264,8 +265,10 @@ def _why_not(agent: RoutingAgent, call: WaitingCall, given: Mapping[str, str],
         return ", ".join(shortfalls)
     wait = agent.queue_wait
     if queues and wait is not None and call.waiting_since > wait.since:
-        return (f"left to queue {wait.queue}: a caller there has waited longer "
-                f"(since {_clock(wait.since)})")  # fmt: skip
+        return (
+            f"left to queue {wait.queue}: a caller there has waited longer "
+            f"(since {_clock(wait.since)})"
+        )
     return None
 
 
@@ -276,8 +279,9 @@ def _describe(agent: RoutingAgent, call: WaitingCall, now: float) -> str:
     return ", ".join(parts)
 
 
-def _nobody(call: WaitingCall, agents: list[RoutingAgent], needs: str,
-            given: Mapping[str, str]) -> str:  # fmt: skip
+def _nobody(
+    call: WaitingCall, agents: list[RoutingAgent], needs: str, given: Mapping[str, str]
+) -> str:
     # Tell "nobody here can do this" apart from "the ones who can were taken by calls served
     # before this one" and "the ones who can are due to queue callers who waited longer":
     # the first needs more staff or skills, the others just a moment.
@@ -285,8 +289,13 @@ def _nobody(call: WaitingCall, agents: list[RoutingAgent], needs: str,
     if not fits:
         return f"no ready agent has {needs}" if needs else "no agent is ready"
     who = f"ready agents with {needs}" if needs else "ready agents"
-    owed = sorted({agent.queue_wait.queue for agent in fits
-                   if agent.interface not in given and agent.queue_wait is not None})
+    owed = sorted(
+        {
+            agent.queue_wait.queue
+            for agent in fits
+            if agent.interface not in given and agent.queue_wait is not None
+        }
+    )
     if owed:
         return f"{who} are left to callers who waited longer in queue {', '.join(owed)}"
     return f"{who} were all given calls this round"

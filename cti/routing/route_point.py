@@ -63,15 +63,21 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class RoutePoint:
-    def __init__(self, acd: Acd, database: Database, region: str,
-                 allowed: Sequence[str] = ("127.0.0.1", "::1"),
-                 secret: str = "") -> None:  # fmt: skip
+    def __init__(
+        self,
+        acd: Acd,
+        database: Database,
+        region: str,
+        allowed: Sequence[str] = ("127.0.0.1", "::1"),
+        secret: str = "",
+    ) -> None:
         self.acd = acd
         self.config = acd.config
         self.database = database
         self.region = region
         self.allowed: tuple[Network, ...] = tuple(
-            ipaddress.ip_network(item, strict=False) for item in allowed)  # fmt: skip
+            ipaddress.ip_network(item, strict=False) for item in allowed
+        )
         self.secret = secret
         self.refused = 0  # connections refused since start
         self._last_refusal_log = -REFUSAL_LOG_EVERY_S
@@ -86,8 +92,11 @@ class RoutePoint:
                 return
             environment = await self._environment(reader)
             if environment.get("agi_network_script", "").strip("/") != AGI_SCRIPT:
-                log.warning("FastAGI request for %r refused: only %r is served here",
-                            environment.get("agi_network_script"), AGI_SCRIPT)  # fmt: skip
+                log.warning(
+                    "FastAGI request for %r refused: only %r is served here",
+                    environment.get("agi_network_script"),
+                    AGI_SCRIPT,
+                )
                 return
             if self.secret:
                 problem = await self._secret_problem(reader, writer)
@@ -101,16 +110,22 @@ class RoutePoint:
                 await request.send_command(f'SET VARIABLE {name} "{value}"')
             if self.acd.observe is not None:
                 self.acd.observe(route, outcome, time.monotonic() - started)
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                ConnectionError, ValueError) as exc:  # fmt: skip
+        except (
+            TimeoutError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ConnectionError,
+            ValueError,
+        ) as exc:
             # ValueError: a line over the stream limit, or not UTF-8 (UnicodeDecodeError).
             # Asterisk gave up or the peer is not Asterisk: its dialplan falls back.
             log.warning("FastAGI conversation dropped (%s: %s)", type(exc).__name__, exc)
         finally:
             writer.close()
 
-    async def _secret_problem(self, reader: asyncio.StreamReader,
-                              writer: asyncio.StreamWriter) -> str | None:  # fmt: skip
+    async def _secret_problem(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> str | None:
         """Why the peer's CTI_AGI_SECRET is not ours, or None when it is."""
         writer.write(f"GET VARIABLE {SECRET_VARIABLE}\n".encode())
         await writer.drain()
@@ -132,9 +147,14 @@ class RoutePoint:
         now = time.monotonic()
         if now - self._last_refusal_log >= REFUSAL_LOG_EVERY_S:
             self._last_refusal_log = now
-            log.warning("FastAGI connection from %s refused: %s (%d refused since start; "
-                        "one line per %.0f s at most)", peer, why, self.refused,
-                        REFUSAL_LOG_EVERY_S)  # fmt: skip
+            log.warning(
+                "FastAGI connection from %s refused: %s (%d refused since start; "
+                "one line per %.0f s at most)",
+                peer,
+                why,
+                self.refused,
+                REFUSAL_LOG_EVERY_S,
+            )
 
     @staticmethod
     async def _environment(reader: asyncio.StreamReader) -> dict[str, str]:
@@ -159,8 +179,10 @@ class RoutePoint:
         sticky_until = now + self.config.sticky_wait_s if preferred else None
         call = WaitingCall(linkedid, route.skills, priority, now, preferred, sticky_until)
         decision = self.acd.decide_new(call, name)
-        variables = {"CTI_ROUTE_PRIORITY": str(priority),
-                     "CTI_ROUTE_RING_S": str(self.config.ring_s)}  # fmt: skip
+        variables = {
+            "CTI_ROUTE_PRIORITY": str(priority),
+            "CTI_ROUTE_RING_S": str(self.config.ring_s),
+        }
         if decision.agent is None:
             return variables | {"CTI_ROUTE": "hold"}, name, "hold"
         return variables | {"CTI_ROUTE": "agent", "CTI_ROUTE_AGENT": decision.agent}, name, "agent"
@@ -178,9 +200,17 @@ class RoutePoint:
                 "  ORDER BY answered_at DESC LIMIT 1) AS last_agent,"
                 " (SELECT max(c.balance) FROM customers c JOIN customer_phones p"
                 "  ON p.customer_id = c.id WHERE p.e164 = $1) AS balance",
-                e164, STICKY_DAYS, timeout=CUSTOMER_DEADLINE_S)  # fmt: skip
-        except (TimeoutError, DatabaseUnavailable, OSError, asyncpg.PostgresError,
-                asyncpg.InterfaceError) as exc:  # fmt: skip
+                e164,
+                STICKY_DAYS,
+                timeout=CUSTOMER_DEADLINE_S,
+            )
+        except (
+            TimeoutError,
+            DatabaseUnavailable,
+            OSError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+        ) as exc:
             log.warning("routing without the customer's history: %s", exc)
             return None, False
         threshold = self.config.debt_priority_over

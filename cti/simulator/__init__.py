@@ -8,6 +8,11 @@ from cti.simulator.config import Caller, MemberConfig, QueueConfig, RoutePointCo
 from cti.simulator.server import Simulator
 
 __all__ = [
-    "Caller", "CaptureServer", "MemberConfig", "QueueConfig", "RoutePointConfig", "SimConfig",
+    "Caller",
+    "CaptureServer",
+    "MemberConfig",
+    "QueueConfig",
+    "RoutePointConfig",
+    "SimConfig",
     "Simulator",
 ]

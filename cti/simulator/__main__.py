@@ -15,15 +15,22 @@ from cti.simulator import CaptureServer, SimConfig, Simulator
 async def _run(args: argparse.Namespace) -> None:
     server: CaptureServer | Simulator
     if args.capture:
-        server = CaptureServer(Path(args.capture), speed=args.speed, host=args.host,
-                               port=args.port)  # fmt: skip
+        server = CaptureServer(Path(args.capture), speed=args.speed, host=args.host, port=args.port)
     else:
-        config = replace(SimConfig.demo(), username=args.username, secret=args.secret,
-                         arrival_rate=args.rate, seed=args.seed)  # fmt: skip
+        config = replace(
+            SimConfig.demo(),
+            username=args.username,
+            secret=args.secret,
+            arrival_rate=args.rate,
+            seed=args.seed,
+        )
         server = Simulator(config, host=args.host, port=args.port)
     await server.start()
-    what = f"capture {args.capture} at speed {args.speed}" if args.capture else (
-        f"{args.rate} calls/s; login {args.username!r} / {args.secret!r}")
+    what = (
+        f"capture {args.capture} at speed {args.speed}"
+        if args.capture
+        else (f"{args.rate} calls/s; login {args.username!r} / {args.secret!r}")
+    )
     print(f"PBX simulator: AMI on {args.host}:{server.port} ({what})", flush=True)
     if isinstance(server, Simulator):
         server.start_traffic()

@@ -35,21 +35,44 @@ UNKNOWN = b"510 Invalid or unknown command\n"
 USAGE = b"520 Invalid command syntax.  Proper usage not available.\n"
 
 
-def environment(host: str, port: int, channel: str, uniqueid: str, caller_num: str,
-                caller_name: str, dnid: str, context: str, extension: str, priority: int,
-                args: tuple[str, ...]) -> dict[str, str]:  # fmt: skip
+def environment(
+    host: str,
+    port: int,
+    channel: str,
+    uniqueid: str,
+    caller_num: str,
+    caller_name: str,
+    dnid: str,
+    context: str,
+    extension: str,
+    priority: int,
+    args: tuple[str, ...],
+) -> dict[str, str]:
     """What res_agi sends first, in its order, for a SIP caller in ``context``."""
     env = {
-        "agi_network": "yes", "agi_network_script": SCRIPT,
-        "agi_request": f"agi://{host}:{port}/{SCRIPT}", "agi_channel": channel,
-        "agi_language": "en", "agi_type": "SIP", "agi_uniqueid": uniqueid,
-        "agi_version": "20.5.0", "agi_callerid": caller_num or "unknown",
-        "agi_calleridname": caller_name or "unknown", "agi_callingpres": "0",
-        "agi_callingani2": "0", "agi_callington": "0", "agi_callingtns": "0",
-        "agi_dnid": dnid or "unknown", "agi_rdnis": "unknown", "agi_context": context,
-        "agi_extension": extension, "agi_priority": str(priority), "agi_enhanced": "0.0",
-        "agi_accountcode": "", "agi_threadid": str(threading.get_ident()),
-    }  # fmt: skip
+        "agi_network": "yes",
+        "agi_network_script": SCRIPT,
+        "agi_request": f"agi://{host}:{port}/{SCRIPT}",
+        "agi_channel": channel,
+        "agi_language": "en",
+        "agi_type": "SIP",
+        "agi_uniqueid": uniqueid,
+        "agi_version": "20.5.0",
+        "agi_callerid": caller_num or "unknown",
+        "agi_calleridname": caller_name or "unknown",
+        "agi_callingpres": "0",
+        "agi_callingani2": "0",
+        "agi_callington": "0",
+        "agi_callingtns": "0",
+        "agi_dnid": dnid or "unknown",
+        "agi_rdnis": "unknown",
+        "agi_context": context,
+        "agi_extension": extension,
+        "agi_priority": str(priority),
+        "agi_enhanced": "0.0",
+        "agi_accountcode": "",
+        "agi_threadid": str(threading.get_ident()),
+    }
     for number, arg in enumerate(args, start=1):
         env[f"agi_arg_{number}"] = arg
     return env
@@ -92,8 +115,9 @@ def split_args(line: str) -> list[str]:
     return words
 
 
-def answer(line: str, set_variable: Callable[[str, str], None],
-           get_variable: GetVariable | None = None) -> bytes:  # fmt: skip
+def answer(
+    line: str, set_variable: Callable[[str, str], None], get_variable: GetVariable | None = None
+) -> bytes:
     """Asterisk's one-line answer to one command line."""
     words = split_args(line)
     command = [w.upper() for w in words[:2]]
@@ -111,28 +135,49 @@ def answer(line: str, set_variable: Callable[[str, str], None],
     return OK
 
 
-async def converse(host: str, port: int, env: dict[str, str],
-                   set_variable: Callable[[str, str], None], timeout: float,
-                   get_variable: GetVariable | None = None) -> str:  # fmt: skip
+async def converse(
+    host: str,
+    port: int,
+    env: dict[str, str],
+    set_variable: Callable[[str, str], None],
+    timeout: float,
+    get_variable: GetVariable | None = None,
+) -> str:
     """Hold one conversation; returns AGISTATUS. Variables are set as their commands arrive
     (as in Asterisk), so a conversation cut short may still have set some. ``get_variable``
     reads the channel's variables and the dialplan's globals (None: there are none)."""
     try:
         return await asyncio.wait_for(
-            _converse(host, port, env, set_variable, get_variable), timeout)  # fmt: skip
+            _converse(host, port, env, set_variable, get_variable), timeout
+        )
     except TimeoutError:
-        log.info("simulator: FastAGI agi://%s:%d/%s gave no complete answer within %.1f s; "
-                 "AGISTATUS=FAILURE", host, port, SCRIPT, timeout)  # fmt: skip
+        log.info(
+            "simulator: FastAGI agi://%s:%d/%s gave no complete answer within %.1f s; "
+            "AGISTATUS=FAILURE",
+            host,
+            port,
+            SCRIPT,
+            timeout,
+        )
     except (OSError, ValueError, asyncio.IncompleteReadError) as exc:
         # OSError: refused or reset; ValueError: a line longer than MAX_LINE.
-        log.info("simulator: FastAGI agi://%s:%d/%s failed (%s); AGISTATUS=FAILURE",
-                 host, port, SCRIPT, exc or type(exc).__name__)  # fmt: skip
+        log.info(
+            "simulator: FastAGI agi://%s:%d/%s failed (%s); AGISTATUS=FAILURE",
+            host,
+            port,
+            SCRIPT,
+            exc or type(exc).__name__,
+        )
     return FAILURE
 
 
-async def _converse(host: str, port: int, env: dict[str, str],
-                    set_variable: Callable[[str, str], None],
-                    get_variable: GetVariable | None) -> str:  # fmt: skip
+async def _converse(
+    host: str,
+    port: int,
+    env: dict[str, str],
+    set_variable: Callable[[str, str], None],
+    get_variable: GetVariable | None,
+) -> str:
     reader, writer = await asyncio.open_connection(host, port, limit=MAX_LINE)
     try:
         writer.write(encode_environment(env))

@@ -50,8 +50,14 @@ def load_capture(path: Path) -> tuple[list[bytes], dict[bytes, str]]:
 
 
 class CaptureServer:
-    def __init__(self, path: Path, speed: float = 1.0, chunk_size: int = 65536,
-                 host: str = "127.0.0.1", port: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        path: Path,
+        speed: float = 1.0,
+        chunk_size: int = 65536,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.frames, self.actions = load_capture(path)
         self.speed = speed
         self.chunk_size = chunk_size
@@ -94,24 +100,36 @@ class CaptureServer:
             self._connections.discard(writer)
             writer.transport.abort()
 
-    async def _listen(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                      sent: defaultdict[str, asyncio.Queue[str]]) -> None:  # fmt: skip
+    async def _listen(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        sent: defaultdict[str, asyncio.Queue[str]],
+    ) -> None:
         captured = {name.lower() for name in self.actions.values()}
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             while True:
                 action = parse_action(await reader.readuntil(b"\r\n\r\n"))
                 name, action_id = action.get("Action", ""), action.get("ActionID", "")
                 if name.lower() == "ping":
-                    await self._send(writer, encode(response(
-                        action_id, True, None, Ping="Pong", Timestamp=f"{time.time():.6f}")))
+                    await self._send(
+                        writer,
+                        encode(
+                            response(
+                                action_id, True, None, Ping="Pong", Timestamp=f"{time.time():.6f}"
+                            )
+                        ),
+                    )
                 elif name.lower() not in captured:
-                    await self._send(writer, encode(response(
-                        action_id, False, f"Not in this capture: {name}")))
+                    await self._send(
+                        writer, encode(response(action_id, False, f"Not in this capture: {name}"))
+                    )
                 else:
                     sent[name.lower()].put_nowait(action_id)
 
-    async def _play(self, writer: asyncio.StreamWriter,
-                    sent: defaultdict[str, asyncio.Queue[str]]) -> None:  # fmt: skip
+    async def _play(
+        self, writer: asyncio.StreamWriter, sent: defaultdict[str, asyncio.Queue[str]]
+    ) -> None:
         relabel: dict[bytes, bytes | None] = {}  # capture ActionID -> the client's, or drop
         previous_ts: float | None = None
         for frame in self.frames:
@@ -132,8 +150,9 @@ class CaptureServer:
                 previous_ts = ts
             await self._send(writer, frame)
 
-    async def _client_id(self, sent: defaultdict[str, asyncio.Queue[str]],
-                         action: str | None) -> bytes | None:  # fmt: skip
+    async def _client_id(
+        self, sent: defaultdict[str, asyncio.Queue[str]], action: str | None
+    ) -> bytes | None:
         if action is None:
             return None
         try:

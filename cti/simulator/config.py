@@ -67,8 +67,9 @@ class RoutePointConfig:
         if self.consent not in CONSENT_MODES:
             raise ValueError(f"route point {self.name}: consent must be one of {CONSENT_MODES}")
         if min(self.hold_s, self.agi_timeout_s, self.ring_s) <= 0:
-            raise ValueError(f"route point {self.name}: hold_s, agi_timeout_s and ring_s "
-                             "must be positive")  # fmt: skip
+            raise ValueError(
+                f"route point {self.name}: hold_s, agi_timeout_s and ring_s must be positive"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,38 +140,58 @@ class SimConfig:
         for point in self.route_points:
             for role, name in (("hold", point.hold_queue), ("fallback", point.fallback_queue)):
                 if name not in queues:
-                    raise ValueError(f"route point {point.name}: its {role} queue {name!r} is "
-                                     f"not one of the queues ({', '.join(queues)})")  # fmt: skip
+                    raise ValueError(
+                        f"route point {point.name}: its {role} queue {name!r} is "
+                        f"not one of the queues ({', '.join(queues)})"
+                    )
             if queues[point.hold_queue].members:
-                raise ValueError(f"route point {point.name}: hold queue {point.hold_queue!r} "
-                                 "must have no members (nobody rings there; the daemon moves "
-                                 "the call)")  # fmt: skip
+                raise ValueError(
+                    f"route point {point.name}: hold queue {point.hold_queue!r} "
+                    "must have no members (nobody rings there; the daemon moves "
+                    "the call)"
+                )
             # place_call() and random traffic name a destination by its name, calls arrive
             # by DID: both must say which one they mean.
             if point.name in queues:
                 raise ValueError(f"route point {point.name}: a queue has the same name")
             if point.did in dids:
-                raise ValueError(f"route point {point.name}: DID {point.did} already leads to "
-                                 f"{dids[point.did]!r}")  # fmt: skip
+                raise ValueError(
+                    f"route point {point.name}: DID {point.did} already leads to "
+                    f"{dids[point.did]!r}"
+                )
             dids[point.did] = point.name
 
     @classmethod
     def demo(cls) -> SimConfig:
         return cls(
             queues=(
-                QueueConfig("support", "4440", _agents("1001", "1002"), "rrmemory", 20,
-                            consent="explicit", wrapup_s=3.0),
-                QueueConfig("sales", "4441", (*_agents("1003"), MemberConfig(
-                    "SIP/1004", "Agent 1004", answers=False)), "leastrecent", 30,
-                            consent="implied", wrapup_s=3.0),
+                QueueConfig(
+                    "support",
+                    "4440",
+                    _agents("1001", "1002"),
+                    "rrmemory",
+                    20,
+                    consent="explicit",
+                    wrapup_s=3.0,
+                ),
+                QueueConfig(
+                    "sales",
+                    "4441",
+                    (*_agents("1003"), MemberConfig("SIP/1004", "Agent 1004", answers=False)),
+                    "leastrecent",
+                    30,
+                    consent="implied",
+                    wrapup_s=3.0,
+                ),
                 # The ACD route point's holding queue (cti demo writes the routing file).
                 QueueConfig("collections", "4449", (), "ringall", 20, consent="none"),
             ),
-            route_points=(RoutePointConfig("collections-tr", "4442", "collections", "support",
-                                           hold_s=120),),
+            route_points=(
+                RoutePointConfig("collections-tr", "4442", "collections", "support", hold_s=120),
+            ),
             queue_timeout_s=45.0,  # CTI_QUEUE_TIMEOUT_S of dialplan/extensions_cti.conf
             hostile_ratio=0.1,
-        )  # fmt: skip
+        )
 
     def queue(self, name: str) -> QueueConfig:
         for queue in self.queues:
@@ -199,6 +220,8 @@ class SimConfig:
         return (*(q for q in self.queues if q.name not in holds), *self.route_points)
 
     def _unknown(self, name: str) -> KeyError:
-        return KeyError(f"no queue or route point {name!r} in the simulator (queues: "
-                        f"{', '.join(q.name for q in self.queues) or 'none'}; route points: "
-                        f"{', '.join(p.name for p in self.route_points) or 'none'})")  # fmt: skip
+        return KeyError(
+            f"no queue or route point {name!r} in the simulator (queues: "
+            f"{', '.join(q.name for q in self.queues) or 'none'}; route points: "
+            f"{', '.join(p.name for p in self.route_points) or 'none'})"
+        )

@@ -286,23 +286,39 @@ class Pbx:
     # --- events -----------------------------------------------------------------------
 
     def emit(self, name: str, privilege: str, *parts: Fields) -> None:
-        fields: Fields = {"Event": name, "Privilege": privilege,
-                          "Timestamp": f"{time.time():.6f}"}  # fmt: skip
+        fields: Fields = {"Event": name, "Privilege": privilege, "Timestamp": f"{time.time():.6f}"}
         for part in parts:
             fields.update(part)
         self.on_event(encode(fields))
 
-    def _new_channel(self, device: str, caller_num: str, caller_name: str, linkedid: str | None,
-                     context: str, exten: str, state: int = 0,
-                     waiting: bool = False) -> Channel:  # fmt: skip
+    def _new_channel(
+        self,
+        device: str,
+        caller_num: str,
+        caller_name: str,
+        linkedid: str | None,
+        context: str,
+        exten: str,
+        state: int = 0,
+        waiting: bool = False,
+    ) -> Channel:
         """A new channel: an inbound call's is born ringing (Ring) in its context, a leg
         Asterisk makes to a phone is born Down in the phone's context at ``s`` (``waiting``:
         an Originate's, which runs ``context``/``exten`` once answered)."""
         now = time.time()
         uniqueid = f"{int(now)}.{next(self._uniqueids)}"
         name = f"{device}-{next(self._channel_numbers):08x}"
-        channel = Channel(name, uniqueid, linkedid or uniqueid, caller_num, caller_name,
-                          context, exten, now, state=state)  # fmt: skip
+        channel = Channel(
+            name,
+            uniqueid,
+            linkedid or uniqueid,
+            caller_num,
+            caller_name,
+            context,
+            exten,
+            now,
+            state=state,
+        )
         if waiting:
             channel.waiting_in = (PHONE_CONTEXT, "s")
         self.channels[name] = channel
@@ -316,13 +332,18 @@ class Pbx:
 
     def _exten(self, channel: Channel, priority: int, app: str, data: str) -> None:
         channel.priority, channel.application, channel.app_data = priority, app, data
-        self.emit("Newexten", "dialplan,all", channel.fields(),
-                  {"Extension": channel.exten, "Application": app, "AppData": data})  # fmt: skip
+        self.emit(
+            "Newexten",
+            "dialplan,all",
+            channel.fields(),
+            {"Extension": channel.exten, "Application": app, "AppData": data},
+        )
 
     def _varset(self, channel: Channel, variable: str, value: str) -> None:
         channel.variables[variable] = value
-        self.emit("VarSet", "dialplan,all", channel.fields(),
-                  {"Variable": variable, "Value": value})  # fmt: skip
+        self.emit(
+            "VarSet", "dialplan,all", channel.fields(), {"Variable": variable, "Value": value}
+        )
 
     def _device_changed(self, device_key: str | None) -> None:
         """A phone's state changed: app_queue reports it as a QueueMemberStatus of every
@@ -330,16 +351,16 @@ class Pbx:
         device = self.devices.get(device_key or "")
         if device is None:
             return
-        status = (INUSE if device.busy_with is not None else
-                  RINGING if device.ringing else NOT_INUSE)  # fmt: skip
+        status = INUSE if device.busy_with is not None else RINGING if device.ringing else NOT_INUSE
         if status == device.reported:
             return
         device.reported = status
         for queue in self.queues.values():
             for member in queue.members.values():
                 if member.state_interface == device_key:
-                    self.emit("QueueMemberStatus", "agent,all",
-                              self.member_fields(member, live=True))  # fmt: skip
+                    self.emit(
+                        "QueueMemberStatus", "agent,all", self.member_fields(member, live=True)
+                    )
 
     def _hangup_channel(self, channel: Channel, cause: int = 16) -> None:
         self.channels.pop(channel.name, None)
@@ -351,10 +372,13 @@ class Pbx:
         own = self._spies.pop(channel.name, None)
         if own is not None and own.spyee is not None:
             self._spy_stop(own)
-        text = {0: "Unknown", 16: "Normal Clearing", 19: "User alerting, no answer",
-                26: "Answered elsewhere"}.get(cause, "")
-        self.emit("Hangup", "call,all", channel.fields(),
-                  {"Cause": str(cause), "Cause-txt": text})  # fmt: skip
+        text = {
+            0: "Unknown",
+            16: "Normal Clearing",
+            19: "User alerting, no answer",
+            26: "Answered elsewhere",
+        }.get(cause, "")
+        self.emit("Hangup", "call,all", channel.fields(), {"Cause": str(cause), "Cause-txt": text})
         self._originated_gone(channel)
         for spy in ended:
             if spy.ends_with_spyee and spy.leg.name in self.channels:
@@ -368,8 +392,9 @@ class Pbx:
         point = self.route_points.get(spec.queue)
         did = point.did if point is not None else self.queues[spec.queue].config.did
         loop = asyncio.get_running_loop()
-        caller = self._new_channel(self.config.trunk, spec.number, spec.name, None,
-                                   "from-trunk", did, state=4)  # fmt: skip
+        caller = self._new_channel(
+            self.config.trunk, spec.number, spec.name, None, "from-trunk", did, state=4
+        )
         call = _Call(spec, caller, loop.create_future(), loop.create_future(), point)
         self.calls[caller.linkedid] = call
         self._own(self._run_call(call), f"call {caller.linkedid}")
@@ -388,22 +413,29 @@ class Pbx:
         elif where.consent == "explicit":
             consent = "declined" if rng.random() < config.decline_ratio else "granted"
         return CallSpec(
-            who.number, who.name, where.name, consent,
+            who.number,
+            who.name,
+            where.name,
+            consent,
             answer_after=rng.uniform(*config.answer_delay_s),
-            talk_s=rng.uniform(*config.talk_s), patience_s=rng.uniform(*config.patience_s),
-        )  # fmt: skip
+            talk_s=rng.uniform(*config.talk_s),
+            patience_s=rng.uniform(*config.patience_s),
+        )
 
     def is_answered(self, linkedid: str) -> bool:
         call = self.calls.get(linkedid)
         if call is None:
             return False
-        return call.agent is not None or (call.dial is not None and
-                                          call.dial.answered_at is not None)  # fmt: skip
+        return call.agent is not None or (
+            call.dial is not None and call.dial.answered_at is not None
+        )
 
     def set_phone(self, device: str, answers: bool) -> None:
         if device not in self.devices:
-            raise KeyError(f"no phone {device!r} in the simulator "
-                           f"(phones: {', '.join(self.devices) or 'none'})")  # fmt: skip
+            raise KeyError(
+                f"no phone {device!r} in the simulator "
+                f"(phones: {', '.join(self.devices) or 'none'})"
+            )
         self.devices[device].answers = answers
 
     def hangup(self, linkedid: str, by: str = "caller") -> None:
@@ -498,9 +530,11 @@ class Pbx:
         """[from-trunk] sets the DID's queue and consent mode and goes to [cti-inbound],
         which answers: the caller, born ringing, is Up there (no Newstate to Ring)."""
         c = call.caller
-        for variable, value in (("SIPURI", f"sip:{c.caller_num}@203.0.113.10:5060"),
-                                ("SIPDOMAIN", "203.0.113.10"),
-                                ("SIPCALLID", f"{uuid.uuid4().hex[:12]}@203.0.113.10")):
+        for variable, value in (
+            ("SIPURI", f"sip:{c.caller_num}@203.0.113.10:5060"),
+            ("SIPDOMAIN", "203.0.113.10"),
+            ("SIPCALLID", f"{uuid.uuid4().hex[:12]}@203.0.113.10"),
+        ):
             self._varset(c, variable, value)
         self._exten(c, 1, "NoOp", f"Inbound {call.spec.queue}")
         self._exten(c, 5, "Goto", f"{INBOUND_CONTEXT},s,1")
@@ -517,9 +551,16 @@ class Pbx:
         self._varset(c, "CONSENT", consent)
         self._varset(c, "CONSENT_METHOD", method)
         self._exten(c, 4, "UserEvent", f"RecordingConsent,Consent: {consent},Method: {method}")
-        self.emit("UserEvent", "user,all", c.fields(), {
-            "UserEvent": "RecordingConsent", "Consent": consent, "Method": method,
-        })  # fmt: skip
+        self.emit(
+            "UserEvent",
+            "user,all",
+            c.fields(),
+            {
+                "UserEvent": "RecordingConsent",
+                "Consent": consent,
+                "Method": method,
+            },
+        )
         self._exten(c, 5, "GotoIf", f"{int(consent != 'granted')}?queue")
         if consent == "granted":
             self._exten(c, 6, "MixMonitor", f"{c.uniqueid}.wav,b")
@@ -554,14 +595,22 @@ class Pbx:
         if timeout_s is not None:
             call.leave_at = call.joined + timeout_s
         # app_queue seats a caller behind everyone of the same or a higher priority.
-        position = next((i for i, other in enumerate(queue.waiting)
-                         if other.priority < call.priority), len(queue.waiting))  # fmt: skip
+        position = next(
+            (i for i, other in enumerate(queue.waiting) if other.priority < call.priority),
+            len(queue.waiting),
+        )
         queue.waiting.insert(position, call)
         call.original_position = position + 1
-        self.emit("QueueCallerJoin", "agent,all", call.caller.fields(), {
-            "Queue": queue_name, "Position": str(position + 1),
-            "Count": str(len(queue.waiting)),
-        })  # fmt: skip
+        self.emit(
+            "QueueCallerJoin",
+            "agent,all",
+            call.caller.fields(),
+            {
+                "Queue": queue_name,
+                "Position": str(position + 1),
+                "Count": str(len(queue.waiting)),
+            },
+        )
         self.dispatch()
 
     def _record_abandoned(self, call: _Call) -> None:
@@ -570,11 +619,17 @@ class Pbx:
         Abandoned; only the caller's own hang-up is preceded by their HangupRequest."""
         queue = self.queues[call.queue]
         queue.abandoned += 1
-        self.emit("QueueCallerAbandon", "agent,all", call.caller.fields(), {
-            "Queue": call.queue, "Position": str(queue.waiting.index(call) + 1),
-            "OriginalPosition": str(call.original_position),
-            "HoldTime": str(int(time.monotonic() - call.joined)),
-        })  # fmt: skip
+        self.emit(
+            "QueueCallerAbandon",
+            "agent,all",
+            call.caller.fields(),
+            {
+                "Queue": call.queue,
+                "Position": str(queue.waiting.index(call) + 1),
+                "OriginalPosition": str(call.original_position),
+                "HoldTime": str(int(time.monotonic() - call.joined)),
+            },
+        )
 
     def _let_go(self, call: _Call, timed_out: bool = False) -> None:
         """The caller leaves the queue unanswered and stays on the line: Queue()'s timeout,
@@ -595,9 +650,16 @@ class Pbx:
         queue = self.queues[call.queue]
         position = queue.waiting.index(call) + 1
         queue.waiting.remove(call)
-        self.emit("QueueCallerLeave", "agent,all", call.caller.fields(), {
-            "Queue": call.queue, "Position": str(position), "Count": str(len(queue.waiting)),
-        })  # fmt: skip
+        self.emit(
+            "QueueCallerLeave",
+            "agent,all",
+            call.caller.fields(),
+            {
+                "Queue": call.queue,
+                "Position": str(position),
+                "Count": str(len(queue.waiting)),
+            },
+        )
 
     # --- the ACD route point ([cti-route]) ----------------------------------------------
 
@@ -605,15 +667,21 @@ class Pbx:
         """Walk [cti-route] from ``s``; each extension's step returns the one to run next
         ("" once the call has ended), and a Redirect may choose any of them."""
         steps: dict[str, Callable[[_Call], Awaitable[str]]] = {
-            "s": self._route_ask, "agent": self._route_dial, "hold": self._route_hold,
+            "s": self._route_ask,
+            "agent": self._route_dial,
+            "hold": self._route_hold,
             "fallback": self._route_fallback,
-        }  # fmt: skip
+        }
         step = "s"
         while step:
             run = steps.get(step)
             if run is None:  # no such extension: Asterisk ends the channel
-                log.info("simulator: %s sent to %s,%s, which does not exist; hanging up",
-                         call.caller.name, ROUTE_CONTEXT, step)  # fmt: skip
+                log.info(
+                    "simulator: %s sent to %s,%s, which does not exist; hanging up",
+                    call.caller.name,
+                    ROUTE_CONTEXT,
+                    step,
+                )
                 return self._hang_up_unqueued(call)
             step = await run(call)
 
@@ -628,29 +696,55 @@ class Pbx:
     async def _route_ask(self, call: _Call) -> str:
         """``s``: tell the daemon the call is here, ask its FastAGI, follow the answer."""
         caller, point = call.caller, self._goto(call, "s")
-        self._exten(caller, 1, "UserEvent",
-                    f"CtiRoute,Route: {point.name},Queue: {point.hold_queue}")  # fmt: skip
-        self.emit("UserEvent", "user,all", caller.fields(), {
-            "UserEvent": "CtiRoute", "Route": point.name, "Queue": point.hold_queue,
-        })  # fmt: skip
+        self._exten(
+            caller, 1, "UserEvent", f"CtiRoute,Route: {point.name},Queue: {point.hold_queue}"
+        )
+        self.emit(
+            "UserEvent",
+            "user,all",
+            caller.fields(),
+            {
+                "UserEvent": "CtiRoute",
+                "Route": point.name,
+                "Queue": point.hold_queue,
+            },
+        )
         self._exten(caller, 2, "Set", "CTI_ROUTE=")
         self._varset(caller, "CTI_ROUTE", "")
         self._exten(caller, 3, "Set", "CTI_ROUTE_PRIORITY=0")
         self._varset(caller, "CTI_ROUTE_PRIORITY", "0")
         host, port = self.config.agi_host, self.config.agi_port
         self._exten(caller, 4, "AGI", f"agi://{host}:{port}/{agi.SCRIPT},{point.name}")
-        env = agi.environment(host, port, caller.name, caller.uniqueid, caller.caller_num,
-                              caller.caller_name, point.did, ROUTE_CONTEXT, "s", 4,
-                              (point.name,))  # fmt: skip
+        env = agi.environment(
+            host,
+            port,
+            caller.name,
+            caller.uniqueid,
+            caller.caller_num,
+            caller.caller_name,
+            point.did,
+            ROUTE_CONTEXT,
+            "s",
+            4,
+            (point.name,),
+        )
         secret = self.config.agi_secret
         globals_ = {"CTI_AGI_SECRET": secret} if secret else {}
-        talk = self._own(agi.converse(host, port, env, lambda k, v: self._varset(caller, k, v),
-                                      point.agi_timeout_s,
-                                      lambda k: caller.variables.get(k, globals_.get(k))),
-                         f"agi {caller.name}")  # fmt: skip
+        talk = self._own(
+            agi.converse(
+                host,
+                port,
+                env,
+                lambda k, v: self._varset(caller, k, v),
+                point.agi_timeout_s,
+                lambda k: caller.variables.get(k, globals_.get(k)),
+            ),
+            f"agi {caller.name}",
+        )
         waits: set[asyncio.Future[Any]] = {talk, call.hangup_by}
-        await asyncio.wait(waits, timeout=self._patience_left(call),
-                           return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        await asyncio.wait(
+            waits, timeout=self._patience_left(call), return_when=asyncio.FIRST_COMPLETED
+        )
         if call.hangup_by.done() or not talk.done():  # the caller hung up meanwhile
             talk.cancel()
             self._hang_up_unqueued(call)
@@ -683,8 +777,11 @@ class Pbx:
             call.redirect = redirect
             left = self._patience_left(call)
             waits: set[asyncio.Future[Any]] = {dial.outcome, call.hangup_by, redirect}
-            await asyncio.wait(waits, timeout=ring_s if left is None else min(ring_s, left),
-                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            await asyncio.wait(
+                waits,
+                timeout=ring_s if left is None else min(ring_s, left),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
             call.redirect = None
             if dial.answered_at is not None:
                 talk_ends = await self._until_hangup(call, call.spec.talk_s)
@@ -703,11 +800,19 @@ class Pbx:
             if redirect.done():
                 return redirect.result()
         self._varset(caller, "DIALSTATUS", status)
-        self._exten(caller, 2, "UserEvent",
-                    f"CtiRouteNoAnswer,Agent: {interface},DialStatus: {status}")  # fmt: skip
-        self.emit("UserEvent", "user,all", caller.fields(), {
-            "UserEvent": "CtiRouteNoAnswer", "Agent": interface, "DialStatus": status,
-        })  # fmt: skip
+        self._exten(
+            caller, 2, "UserEvent", f"CtiRouteNoAnswer,Agent: {interface},DialStatus: {status}"
+        )
+        self.emit(
+            "UserEvent",
+            "user,all",
+            caller.fields(),
+            {
+                "UserEvent": "CtiRouteNoAnswer",
+                "Agent": interface,
+                "DialStatus": status,
+            },
+        )
         self._exten(caller, 3, "Goto", "hold,1")
         return "hold"
 
@@ -778,19 +883,22 @@ class Pbx:
         leg = self._new_channel(interface, "", "", caller.linkedid, PHONE_CONTEXT, "s")
         leg.application, leg.app_data = "AppDial", "(Outgoing Line)"
         leg.connected_num, leg.connected_name = caller.caller_num, caller.caller_name
-        dial = _Dial(interface, device_name, leg, app_data,
-                     asyncio.get_running_loop().create_future())  # fmt: skip
+        dial = _Dial(
+            interface, device_name, leg, app_data, asyncio.get_running_loop().create_future()
+        )
         call.dial = dial
         self.emit("NewConnectedLine", "call,all", leg.fields())
         # A real Dial(PJSIP/1001) says DialString: 1001 (route-point-answered.ami), app_queue
         # the member's whole interface. The daemon does not read DialString; tests of the
         # simulator match the route point's Dial by its interface here.
-        self.emit("DialBegin", "call,all", caller.fields(), leg.fields("Dest"),
-                  {"DialString": interface})  # fmt: skip
+        self.emit(
+            "DialBegin", "call,all", caller.fields(), leg.fields("Dest"), {"DialString": interface}
+        )
         self._state(leg, 5)
         self._device_changed(device_name)
-        self.emit("DialState", "call,all", caller.fields(), leg.fields("Dest"),
-                  {"DialStatus": "RINGING"})  # fmt: skip
+        self.emit(
+            "DialState", "call,all", caller.fields(), leg.fields("Dest"), {"DialStatus": "RINGING"}
+        )
         delay = call.spec.answer_after
         if device.answers and delay is not None and delay < ring_s:
             dial.task = self._own(self._dial_rings(call, dial, delay), f"ring {leg.name}")
@@ -811,8 +919,13 @@ class Pbx:
         dial.answered_at = time.monotonic()
         self._state(dial.channel, 6)
         self._device_changed(dial.device)
-        self.emit("DialEnd", "call,all", call.caller.fields(), dial.channel.fields("Dest"),
-                  {"DialStatus": "ANSWER"})  # fmt: skip
+        self.emit(
+            "DialEnd",
+            "call,all",
+            call.caller.fields(),
+            dial.channel.fields("Dest"),
+            {"DialStatus": "ANSWER"},
+        )
         self._bridge(dial.channel, call.caller)
         dial.outcome.set_result("ANSWER")
 
@@ -822,8 +935,13 @@ class Pbx:
             dial.task.cancel()
         self.devices[dial.device].ringing -= 1
         call.dial = None
-        self.emit("DialEnd", "call,all", call.caller.fields(), dial.channel.fields("Dest"),
-                  {"DialStatus": status})  # fmt: skip
+        self.emit(
+            "DialEnd",
+            "call,all",
+            call.caller.fields(),
+            dial.channel.fields("Dest"),
+            {"DialStatus": status},
+        )
         self._hangup_channel(dial.channel, CAUSE_NONE)
         self._device_changed(dial.device)
         self.dispatch()  # the phone is free for queue callers again
@@ -861,8 +979,11 @@ class Pbx:
                 ringall = queue.config.strategy == "ringall"
                 if call.attempts and not ringall:
                     continue
-                free = [m for m in queue.members.values()
-                        if self._is_free(m, now) and m.interface not in call.attempts]
+                free = [
+                    m
+                    for m in queue.members.values()
+                    if self._is_free(m, now) and m.interface not in call.attempts
+                ]
                 if not free:
                     continue
                 for member in free if ringall else [self._choose(queue, free)]:
@@ -870,8 +991,12 @@ class Pbx:
 
     def _is_free(self, member: _Member, now: float) -> bool:
         device = self.devices[member.state_interface]
-        return (not member.paused and device.busy_with is None and device.ringing == 0
-                and now >= device.free_at)  # fmt: skip
+        return (
+            not member.paused
+            and device.busy_with is None
+            and device.ringing == 0
+            and now >= device.free_at
+        )
 
     def _choose(self, queue: _Queue, free: list[_Member]) -> _Member:
         strategy = queue.config.strategy
@@ -898,17 +1023,30 @@ class Pbx:
         attempt = _Attempt(member, leg, time.monotonic())
         call.attempts[member.interface] = attempt
         leg.connected_num, leg.connected_name = caller.caller_num, caller.caller_name
-        self.emit("AgentCalled", "agent,all", caller.fields(), leg.fields("Dest"), {
-            "Queue": call.queue, "Interface": member.interface,
-            "MemberName": member.config.name,
-        })  # fmt: skip
-        self.emit("DialBegin", "call,all", caller.fields(), leg.fields("Dest"),
-                  {"DialString": member.interface})  # fmt: skip
+        self.emit(
+            "AgentCalled",
+            "agent,all",
+            caller.fields(),
+            leg.fields("Dest"),
+            {
+                "Queue": call.queue,
+                "Interface": member.interface,
+                "MemberName": member.config.name,
+            },
+        )
+        self.emit(
+            "DialBegin",
+            "call,all",
+            caller.fields(),
+            leg.fields("Dest"),
+            {"DialString": member.interface},
+        )
         self._state(leg, 5)
         self.emit("NewConnectedLine", "call,all", leg.fields())
         self._device_changed(member.state_interface)
-        self.emit("DialState", "call,all", caller.fields(), leg.fields("Dest"),
-                  {"DialStatus": "RINGING"})  # fmt: skip
+        self.emit(
+            "DialState", "call,all", caller.fields(), leg.fields("Dest"), {"DialStatus": "RINGING"}
+        )
         attempt.task = self._own(self._ring_until(call, attempt), f"ring {leg.name}")
 
     async def _ring_until(self, call: _Call, attempt: _Attempt) -> None:
@@ -925,13 +1063,19 @@ class Pbx:
         await asyncio.sleep(queue.retry_s)
         self.dispatch()
 
-    def _end_ring(self, call: _Call, attempt: _Attempt, statuses: tuple[str, ...],
-                  cause: int = CAUSE_NONE) -> None:  # fmt: skip
+    def _end_ring(
+        self, call: _Call, attempt: _Attempt, statuses: tuple[str, ...], cause: int = CAUSE_NONE
+    ) -> None:
         call.attempts.pop(attempt.member.interface, None)
         self.devices[attempt.member.state_interface].ringing -= 1
         for status in statuses:
-            self.emit("DialEnd", "call,all", call.caller.fields(), attempt.channel.fields("Dest"),
-                      {"DialStatus": status})  # fmt: skip
+            self.emit(
+                "DialEnd",
+                "call,all",
+                call.caller.fields(),
+                attempt.channel.fields("Dest"),
+                {"DialStatus": status},
+            )
         self._hangup_channel(attempt.channel, cause)
         self._device_changed(attempt.member.state_interface)
 
@@ -943,11 +1087,18 @@ class Pbx:
 
     def _no_answer(self, call: _Call, attempt: _Attempt) -> None:
         ring_ms = int((time.monotonic() - attempt.started) * 1000)
-        self.emit("AgentRingNoAnswer", "agent,all", call.caller.fields(),
-                  attempt.channel.fields("Dest"), {
-                      "Queue": call.queue, "Interface": attempt.member.interface,
-                      "MemberName": attempt.member.config.name, "RingTime": str(ring_ms),
-                  })  # fmt: skip
+        self.emit(
+            "AgentRingNoAnswer",
+            "agent,all",
+            call.caller.fields(),
+            attempt.channel.fields("Dest"),
+            {
+                "Queue": call.queue,
+                "Interface": attempt.member.interface,
+                "MemberName": attempt.member.config.name,
+                "RingTime": str(ring_ms),
+            },
+        )
         self._end_ring(call, attempt, ("NOANSWER", "CANCEL"))
 
     def _answer(self, call: _Call, attempt: _Attempt) -> None:
@@ -967,17 +1118,26 @@ class Pbx:
         device.busy_with = caller.linkedid
         call.agent, call.answered_at = attempt, now
         self._state(leg, 6)
-        self.emit("DialEnd", "call,all", caller.fields(), leg.fields("Dest"),
-                  {"DialStatus": "ANSWER"})  # fmt: skip
+        self.emit(
+            "DialEnd", "call,all", caller.fields(), leg.fields("Dest"), {"DialStatus": "ANSWER"}
+        )
         self._leave(call)
         hold = int(now - call.joined)
         queue = self.queues[call.queue]
         queue.hold_total += hold
-        self.emit("AgentConnect", "agent,all", caller.fields(), leg.fields("Dest"), {
-            "Queue": call.queue, "Interface": member.interface,
-            "MemberName": member.config.name, "HoldTime": str(hold),
-            "RingTime": str(int(now - attempt.started)),
-        })  # fmt: skip
+        self.emit(
+            "AgentConnect",
+            "agent,all",
+            caller.fields(),
+            leg.fields("Dest"),
+            {
+                "Queue": call.queue,
+                "Interface": member.interface,
+                "MemberName": member.config.name,
+                "HoldTime": str(hold),
+                "RingTime": str(int(now - attempt.started)),
+            },
+        )
         # The phone in use comes from Asterisk's device state thread, before or after
         # AgentConnect (InCall 0 or 1: two recordings of consent-declined.ami differed);
         # here after it.
@@ -989,27 +1149,46 @@ class Pbx:
 
     def _bridge(self, leg: Channel, caller: Channel) -> None:
         bridge = str(uuid.uuid4())
-        bridge_fields = {"BridgeUniqueid": bridge, "BridgeType": "basic",
-                         "BridgeTechnology": "simple_bridge", "BridgeCreator": UNKNOWN,
-                         "BridgeName": UNKNOWN}  # fmt: skip
-        self.emit("BridgeCreate", "call,all", bridge_fields,
-                  {"BridgeNumChannels": "0", "BridgeVideoSourceMode": "none"})  # fmt: skip
+        bridge_fields = {
+            "BridgeUniqueid": bridge,
+            "BridgeType": "basic",
+            "BridgeTechnology": "simple_bridge",
+            "BridgeCreator": UNKNOWN,
+            "BridgeName": UNKNOWN,
+        }
+        self.emit(
+            "BridgeCreate",
+            "call,all",
+            bridge_fields,
+            {"BridgeNumChannels": "0", "BridgeVideoSourceMode": "none"},
+        )
         for count, channel in enumerate((leg, caller), start=1):
             channel.bridge = bridge
-            self.emit("BridgeEnter", "call,all", bridge_fields,
-                      {"BridgeNumChannels": str(count), "BridgeVideoSourceMode": "none"},
-                      channel.fields())  # fmt: skip
+            self.emit(
+                "BridgeEnter",
+                "call,all",
+                bridge_fields,
+                {"BridgeNumChannels": str(count), "BridgeVideoSourceMode": "none"},
+                channel.fields(),
+            )
 
     def _unbridge(self, first: Channel, second: Channel) -> None:
         """``first`` hung up: both leave the bridge, which goes away."""
-        bridge_fields = {"BridgeUniqueid": first.bridge, "BridgeType": "basic",
-                         "BridgeTechnology": "simple_bridge", "BridgeCreator": UNKNOWN,
-                         "BridgeName": UNKNOWN, "BridgeVideoSourceMode": "none"}  # fmt: skip
-        self.emit("BridgeLeave", "call,all", bridge_fields, {"BridgeNumChannels": "1"},
-                  first.fields())  # fmt: skip
+        bridge_fields = {
+            "BridgeUniqueid": first.bridge,
+            "BridgeType": "basic",
+            "BridgeTechnology": "simple_bridge",
+            "BridgeCreator": UNKNOWN,
+            "BridgeName": UNKNOWN,
+            "BridgeVideoSourceMode": "none",
+        }
+        self.emit(
+            "BridgeLeave", "call,all", bridge_fields, {"BridgeNumChannels": "1"}, first.fields()
+        )
         self.emit("SoftHangupRequest", "call,all", first.fields(), {"Cause": "16"})
-        self.emit("BridgeLeave", "call,all", bridge_fields, {"BridgeNumChannels": "0"},
-                  second.fields())  # fmt: skip
+        self.emit(
+            "BridgeLeave", "call,all", bridge_fields, {"BridgeNumChannels": "0"}, second.fields()
+        )
         self.emit("BridgeDestroy", "call,all", bridge_fields, {"BridgeNumChannels": "0"})
 
     # --- the end of a call --------------------------------------------------------------
@@ -1027,11 +1206,20 @@ class Pbx:
         self.emit("HangupRequest", "call,all", first.fields())
         # app_queue's wrap-up: the member's own wrapuptime, else the queue's.
         wrapup_s = member.config.wrapup_s or queue.config.wrapup_s
-        self.emit("AgentComplete", "agent,all", caller.fields(), leg.fields("Dest"), {
-            "Queue": call.queue, "Interface": member.interface,
-            "MemberName": member.config.name, "HoldTime": str(hold), "TalkTime": str(talk),
-            "Reason": by,
-        })  # fmt: skip
+        self.emit(
+            "AgentComplete",
+            "agent,all",
+            caller.fields(),
+            leg.fields("Dest"),
+            {
+                "Queue": call.queue,
+                "Interface": member.interface,
+                "MemberName": member.config.name,
+                "HoldTime": str(hold),
+                "TalkTime": str(talk),
+                "Reason": by,
+            },
+        )
         self._unbridge(first, second)
         self._hangup_channel(leg)
         self._cdr(call, "ANSWERED", leg)
@@ -1061,23 +1249,43 @@ class Pbx:
         self._cdr(call, "NO ANSWER", None)
         self.dispatch()
 
-    def _cdr(self, call: _Call, disposition: str, leg: Channel | None,
-             application: str = "Queue", data: str | None = None) -> None:  # fmt: skip
+    def _cdr(
+        self,
+        call: _Call,
+        disposition: str,
+        leg: Channel | None,
+        application: str = "Queue",
+        data: str | None = None,
+    ) -> None:
         c = call.caller
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(c.created))
         ended = time.strftime("%Y-%m-%d %H:%M:%S")
         duration = str(int(time.time() - c.created))
-        self.emit("Cdr", "cdr,all", {
-            "AccountCode": "", "Source": c.caller_num, "Destination": c.exten,
-            "DestinationContext": c.context, "CallerID": f'"{c.caller_name}" <{c.caller_num}>',
-            "Channel": c.name, "DestinationChannel": leg.name if leg else "",
-            "LastApplication": application,
-            "LastData": self._queue_app_data(call.queue) if data is None else data,
-            "StartTime": started, "AnswerTime": started, "EndTime": ended,
-            "Duration": duration, "BillableSeconds": duration, "Disposition": disposition,
-            "AMAFlags": "DOCUMENTATION", "UniqueID": c.uniqueid, "UserField": "",
-            "Linkedid": c.linkedid,
-        })  # fmt: skip
+        self.emit(
+            "Cdr",
+            "cdr,all",
+            {
+                "AccountCode": "",
+                "Source": c.caller_num,
+                "Destination": c.exten,
+                "DestinationContext": c.context,
+                "CallerID": f'"{c.caller_name}" <{c.caller_num}>',
+                "Channel": c.name,
+                "DestinationChannel": leg.name if leg else "",
+                "LastApplication": application,
+                "LastData": self._queue_app_data(call.queue) if data is None else data,
+                "StartTime": started,
+                "AnswerTime": started,
+                "EndTime": ended,
+                "Duration": duration,
+                "BillableSeconds": duration,
+                "Disposition": disposition,
+                "AMAFlags": "DOCUMENTATION",
+                "UniqueID": c.uniqueid,
+                "UserField": "",
+                "Linkedid": c.linkedid,
+            },
+        )
 
     # --- actions ------------------------------------------------------------------------
 
@@ -1102,22 +1310,29 @@ class Pbx:
             fields.update({"MemberName": member.config.name, "Interface": member.interface})
         else:
             fields.update({"Name": member.config.name, "Location": member.interface})
-        fields.update({
-            "StateInterface": member.state_interface,
-            "Membership": "dynamic" if member.dynamic else "static",
-            "Penalty": str(member.penalty), "CallsTaken": str(member.calls_taken),
-            "LastCall": str(member.last_call), "LastPause": str(member.last_pause),
-            "LoginTime": str(member.login_time), "InCall": str(int(in_call)),
-            "Status": str(status), "Paused": str(int(member.paused)),
-            "PausedReason": member.reason,
-        })  # fmt: skip
+        fields.update(
+            {
+                "StateInterface": member.state_interface,
+                "Membership": "dynamic" if member.dynamic else "static",
+                "Penalty": str(member.penalty),
+                "CallsTaken": str(member.calls_taken),
+                "LastCall": str(member.last_call),
+                "LastPause": str(member.last_pause),
+                "LoginTime": str(member.login_time),
+                "InCall": str(int(in_call)),
+                "Status": str(status),
+                "Paused": str(int(member.paused)),
+                "PausedReason": member.reason,
+            }
+        )
         if live:
             fields["Ringinuse"] = "0"
         fields["Wrapuptime"] = str(int(member.config.wrapup_s))
         return fields
 
-    def queue_pause(self, action_id: str | None, interface: str, paused: bool, queue: str,
-                    reason: str) -> Fields:  # fmt: skip
+    def queue_pause(
+        self, action_id: str | None, interface: str, paused: bool, queue: str, reason: str
+    ) -> Fields:
         members = [m for m in self._memberships(interface) if not queue or m.queue == queue]
         if not members:
             return response(action_id, False, "Interface not found")
@@ -1131,16 +1346,25 @@ class Pbx:
         word = "paused" if paused else "unpaused"
         return response(action_id, True, f"Interface {word} successfully")
 
-    def queue_add(self, action_id: str | None, queue_name: str, interface: str, name: str,
-                  penalty: int, paused: bool, state_interface: str) -> Fields:  # fmt: skip
+    def queue_add(
+        self,
+        action_id: str | None,
+        queue_name: str,
+        interface: str,
+        name: str,
+        penalty: int,
+        paused: bool,
+        state_interface: str,
+    ) -> Fields:
         queue = self.queues.get(queue_name)
         if queue is None:
             return response(action_id, False, "Unable to add interface to queue: No such queue")
         if interface in queue.members:
             return response(action_id, False, "Unable to add interface: Already there")
         config = MemberConfig(interface, name or interface, state_interface=state_interface)
-        member = _Member(config, queue_name, int(time.time()), paused=paused, penalty=penalty,
-                         dynamic=True)  # fmt: skip
+        member = _Member(
+            config, queue_name, int(time.time()), paused=paused, penalty=penalty, dynamic=True
+        )
         queue.members[interface] = member
         self.devices.setdefault(member.state_interface, _Device(answers=True))
         self.emit("QueueMemberAdded", "agent,all", self.member_fields(member, live=True))
@@ -1150,8 +1374,9 @@ class Pbx:
     def queue_remove(self, action_id: str | None, queue_name: str, interface: str) -> Fields:
         queue = self.queues.get(queue_name)
         if queue is None:
-            return response(action_id, False,
-                            "Unable to remove interface from queue: No such queue")  # fmt: skip
+            return response(
+                action_id, False, "Unable to remove interface from queue: No such queue"
+            )
         member = queue.members.get(interface)
         if member is None:
             return response(action_id, False, "Unable to remove interface: Not there")
@@ -1190,8 +1415,13 @@ class Pbx:
         if channel is None:
             return response(action_id, False, f"Channel does not exist: {name}")
         call = self.calls.get(channel.linkedid)
-        if context == ROUTE_CONTEXT and call is not None and channel is call.caller \
-                and call.redirect is not None and not call.redirect.done():  # fmt: skip
+        if (
+            context == ROUTE_CONTEXT
+            and call is not None
+            and channel is call.caller
+            and call.redirect is not None
+            and not call.redirect.done()
+        ):
             # The route walk leaves what the call waits in (a queue, a ringing Dial) and
             # runs that extension of [cti-route], as the async goto does in Asterisk.
             call.redirect.set_result(exten)
@@ -1199,8 +1429,13 @@ class Pbx:
         target = next((q for q in self.queues.values() if q.config.did == exten), None)
         channel.context, channel.exten = context, exten
         self._exten(channel, 1, "NoOp", f"Redirected to {exten}")
-        if call is not None and channel is call.caller and call.queue and target is not None \
-                and call in self.queues[call.queue].waiting:  # fmt: skip
+        if (
+            call is not None
+            and channel is call.caller
+            and call.queue
+            and target is not None
+            and call in self.queues[call.queue].waiting
+        ):
             self._let_go(call)
             self._exten(channel, 2, "Queue", self._queue_app_data(target.config.name))
             self._join(call, target.config.name, self.config.queue_timeout_s)
@@ -1241,22 +1476,28 @@ class Pbx:
         context, exten = fields.get("Context", "default"), fields.get("Exten", "s")
         leg = self._new_channel(target, "", "", None, context, exten, waiting=True)
         leg.caller_num, leg.caller_name = number.rstrip(">").strip(), display.strip(' "')
-        self.emit("NewCallerid", "call,all", leg.fields(),
-                  {"CID-CallingPres": "0 (Presentation Allowed, Not Screened)"})  # fmt: skip
+        self.emit(
+            "NewCallerid",
+            "call,all",
+            leg.fields(),
+            {"CID-CallingPres": "0 (Presentation Allowed, Not Screened)"},
+        )
         leg.connected_num, leg.connected_name = leg.caller_num, leg.caller_name
         leg.application, leg.app_data = fields.get("Application", ""), fields.get("Data", "")
         device = self._device_of(target)
         if device is not None:
             self._originated_devices[leg.name] = device
             self.devices[device].ringing += 1
-        self.emit("DialBegin", "call,all", leg.fields("Dest"),
-                  {"DialString": target.split("/", 1)[-1]})  # fmt: skip
+        self.emit(
+            "DialBegin", "call,all", leg.fields("Dest"), {"DialString": target.split("/", 1)[-1]}
+        )
         self._state(leg, 5)
         self._device_changed(device)
         self.emit("DialState", "call,all", leg.fields("Dest"), {"DialStatus": "RINGING"})
         answered = self._originated[leg.name] = asyncio.get_running_loop().create_future()
-        self._own(self._ring_originated(leg, action_id, answered, timeout_s),
-                  f"originate {leg.name}")  # fmt: skip
+        self._own(
+            self._ring_originated(leg, action_id, answered, timeout_s), f"originate {leg.name}"
+        )
         return response(action_id, True, "Originate successfully queued")
 
     def answer_originated(self, device: str) -> bool:
@@ -1267,8 +1508,9 @@ class Pbx:
                 return True
         return False
 
-    async def _ring_originated(self, leg: Channel, action_id: str | None,
-                               answered: asyncio.Future[None], timeout_s: float) -> None:
+    async def _ring_originated(
+        self, leg: Channel, action_id: str | None, answered: asyncio.Future[None], timeout_s: float
+    ) -> None:
         answer_s = self.config.originate_answer_s
         ring_s = answer_s if answer_s is not None and answer_s < timeout_s else timeout_s
         try:
@@ -1277,19 +1519,30 @@ class Pbx:
             del self._originated[leg.name]
         picked_up = answered.done() or ring_s < timeout_s
         # manager.c names the extension, or the application, that the leg was to run.
-        target: Fields = ({"Application": leg.application, "Data": leg.app_data}
-                          if leg.application else {"Context": leg.context, "Exten": leg.exten})
+        target: Fields = (
+            {"Application": leg.application, "Data": leg.app_data}
+            if leg.application
+            else {"Context": leg.context, "Exten": leg.exten}
+        )
         outcome: Fields = {
-            "ActionID": action_id or "", "Response": "Success", "Channel": leg.name,
-            **target, "Reason": str(REASON_ANSWERED), "Uniqueid": leg.uniqueid,
-            "CallerIDNum": leg.caller_num or UNKNOWN, "CallerIDName": leg.caller_name or UNKNOWN,
-        }  # fmt: skip
+            "ActionID": action_id or "",
+            "Response": "Success",
+            "Channel": leg.name,
+            **target,
+            "Reason": str(REASON_ANSWERED),
+            "Uniqueid": leg.uniqueid,
+            "CallerIDNum": leg.caller_num or UNKNOWN,
+            "CallerIDName": leg.caller_name or UNKNOWN,
+        }
         if not picked_up or leg.name not in self.channels:  # no answer, or hung up meanwhile
             if leg.name in self.channels:
                 self.emit("DialEnd", "call,all", leg.fields("Dest"), {"DialStatus": "NOANSWER"})
                 self._hangup_channel(leg, cause=19)
-            outcome |= {"Response": "Failure", "Reason": str(REASON_NO_ANSWER),
-                        "Uniqueid": "<null>"}  # fmt: skip
+            outcome |= {
+                "Response": "Failure",
+                "Reason": str(REASON_NO_ANSWER),
+                "Uniqueid": "<null>",
+            }
             self.emit("OriginateResponse", "call,all", outcome)
             return
         device = self._originated_devices.get(leg.name)
@@ -1337,12 +1590,19 @@ class Pbx:
         for spy in self._spies.values():
             if spy.spyee is not None:
                 continue
-            spyee = next((c for c in self.channels.values()
-                          if c.name.startswith(spy.prefix) and c is not spy.leg), None)  # fmt: skip
+            spyee = next(
+                (
+                    c
+                    for c in self.channels.values()
+                    if c.name.startswith(spy.prefix) and c is not spy.leg
+                ),
+                None,
+            )
             if spyee is not None:
                 spy.spyee = spyee
-                self.emit("ChanSpyStart", "call,all", spy.leg.fields("Spyer"),
-                          spyee.fields("Spyee"))  # fmt: skip
+                self.emit(
+                    "ChanSpyStart", "call,all", spy.leg.fields("Spyer"), spyee.fields("Spyee")
+                )
 
     def _spy_stop(self, spy: _Spy) -> None:
         assert spy.spyee is not None
@@ -1355,8 +1615,12 @@ class Pbx:
         channel = self.channels.get(name)
         if channel is None:
             return response(action_id, False, "No such channel")
-        self.emit("MixMonitorMute", "call,all", channel.fields(),
-                  {"Direction": "both", "State": "1" if state in ("1", "true", "yes") else "0"})
+        self.emit(
+            "MixMonitorMute",
+            "call,all",
+            channel.fields(),
+            {"Direction": "both", "State": "1" if state in ("1", "true", "yes") else "0"},
+        )
         return response(action_id, True)
 
     # --- lists --------------------------------------------------------------------------
@@ -1368,27 +1632,42 @@ class Pbx:
             if only and queue.config.name != only:
                 continue
             done = queue.completed
-            items.append({
-                "Event": "QueueParams", "Queue": queue.config.name, "Max": "0",
-                "Strategy": queue.config.strategy, "Calls": str(len(queue.waiting)),
-                "Holdtime": str(queue.hold_total // done if done else 0),
-                "TalkTime": str(queue.talk_total // done if done else 0),
-                "Completed": str(done), "Abandoned": str(queue.abandoned),
-                "ServiceLevel": str(queue.config.service_level_s),
-                "ServicelevelPerf": "0.0", "ServicelevelPerf2": "0.0", "Weight": "0",
-            })  # fmt: skip
+            items.append(
+                {
+                    "Event": "QueueParams",
+                    "Queue": queue.config.name,
+                    "Max": "0",
+                    "Strategy": queue.config.strategy,
+                    "Calls": str(len(queue.waiting)),
+                    "Holdtime": str(queue.hold_total // done if done else 0),
+                    "TalkTime": str(queue.talk_total // done if done else 0),
+                    "Completed": str(done),
+                    "Abandoned": str(queue.abandoned),
+                    "ServiceLevel": str(queue.config.service_level_s),
+                    "ServicelevelPerf": "0.0",
+                    "ServicelevelPerf2": "0.0",
+                    "Weight": "0",
+                }
+            )
             for member in queue.members.values():
                 items.append({"Event": "QueueMember", **self.member_fields(member, live=False)})
             for position, call in enumerate(queue.waiting, start=1):
                 c = call.caller
-                items.append({
-                    "Event": "QueueEntry", "Queue": queue.config.name,
-                    "Position": str(position), "Channel": c.name, "Uniqueid": c.uniqueid,
-                    "CallerIDNum": c.caller_num or "unknown",
-                    "CallerIDName": c.caller_name or "unknown",
-                    "ConnectedLineNum": "unknown", "ConnectedLineName": "unknown",
-                    "Wait": str(int(now - call.joined)), "Priority": str(call.priority),
-                })  # fmt: skip
+                items.append(
+                    {
+                        "Event": "QueueEntry",
+                        "Queue": queue.config.name,
+                        "Position": str(position),
+                        "Channel": c.name,
+                        "Uniqueid": c.uniqueid,
+                        "CallerIDNum": c.caller_num or "unknown",
+                        "CallerIDName": c.caller_name or "unknown",
+                        "ConnectedLineNum": "unknown",
+                        "ConnectedLineName": "unknown",
+                        "Wait": str(int(now - call.joined)),
+                        "Priority": str(call.priority),
+                    }
+                )
         return _as_list(action_id, "Queue status will follow", "QueueStatusComplete", items)
 
     def queue_summary(self, action_id: str | None, only: str) -> list[Frame]:
@@ -1400,26 +1679,36 @@ class Pbx:
             free = sum(self._is_free(m, now) for m in queue.members.values())
             done = queue.completed
             longest = max((int(now - c.joined) for c in queue.waiting), default=0)
-            items.append({
-                "Event": "QueueSummary", "Queue": queue.config.name,
-                "LoggedIn": str(len(queue.members)), "Available": str(free),
-                "Callers": str(len(queue.waiting)),
-                "HoldTime": str(queue.hold_total // done if done else 0),
-                "TalkTime": str(queue.talk_total // done if done else 0),
-                "LongestHoldTime": str(longest),
-            })  # fmt: skip
+            items.append(
+                {
+                    "Event": "QueueSummary",
+                    "Queue": queue.config.name,
+                    "LoggedIn": str(len(queue.members)),
+                    "Available": str(free),
+                    "Callers": str(len(queue.waiting)),
+                    "HoldTime": str(queue.hold_total // done if done else 0),
+                    "TalkTime": str(queue.talk_total // done if done else 0),
+                    "LongestHoldTime": str(longest),
+                }
+            )
         return _as_list(action_id, "Queue summary will follow", "QueueSummaryComplete", items)
 
     def core_show_channels(self, action_id: str | None) -> list[Frame]:
         items: list[Fields] = []
         for channel in self.channels.values():
             seconds = int(time.time() - channel.created)
-            items.append({
-                "Event": "CoreShowChannel", "ActionID": action_id or "", **channel.fields(),
-                "Application": channel.application, "ApplicationData": channel.app_data,
-                "Duration": f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}",
-                "BridgeId": channel.bridge,
-            })  # fmt: skip
+            duration = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+            items.append(
+                {
+                    "Event": "CoreShowChannel",
+                    "ActionID": action_id or "",
+                    **channel.fields(),
+                    "Application": channel.application,
+                    "ApplicationData": channel.app_data,
+                    "Duration": duration,
+                    "BridgeId": channel.bridge,
+                }
+            )
         return _as_list(action_id, "Channels will follow", "CoreShowChannelsComplete", items)
 
     def status(self, action_id: str | None, variables: Sequence[str] = ()) -> list[Frame]:
@@ -1428,17 +1717,32 @@ class Pbx:
         variable the channel does not have is printed from a NULL pointer: "(null)"."""
         items: list[Frame] = []
         for channel in self.channels.values():
-            pairs: Pairs = [*{
-                "Event": "Status", "Privilege": "Call", **channel.fields(), "Type": "SIP",
-                "DNID": "", "TimeToHangup": "0", "BridgeID": channel.bridge,
-                "Application": channel.application, "Data": channel.app_data,
-                "Seconds": str(int(time.time() - channel.created)),
-            }.items()]  # fmt: skip
-            pairs += [("Variable", f"{name}={channel.variables.get(name, '(null)')}")
-                      for name in variables]  # fmt: skip
+            pairs: Pairs = [
+                *{
+                    "Event": "Status",
+                    "Privilege": "Call",
+                    **channel.fields(),
+                    "Type": "SIP",
+                    "DNID": "",
+                    "TimeToHangup": "0",
+                    "BridgeID": channel.bridge,
+                    "Application": channel.application,
+                    "Data": channel.app_data,
+                    "Seconds": str(int(time.time() - channel.created)),
+                }.items()
+            ]
+            pairs += [
+                ("Variable", f"{name}={channel.variables.get(name, '(null)')}")
+                for name in variables
+            ]
             items.append(pairs)
-        return _as_list(action_id, "Channel status will follow", "StatusComplete", items,
-                        {"Items": str(len(items))})  # fmt: skip
+        return _as_list(
+            action_id,
+            "Channel status will follow",
+            "StatusComplete",
+            items,
+            {"Items": str(len(items))},
+        )
 
     # --- owned tasks ----------------------------------------------------------------------
 
@@ -1468,8 +1772,13 @@ def _seconds(text: str, default: float) -> float:
     return seconds if math.isfinite(seconds) and seconds > 0 else default
 
 
-def _as_list(action_id: str | None, opening: str, complete: str, items: Sequence[Frame],
-             closing_extra: Fields | None = None) -> list[Frame]:  # fmt: skip
+def _as_list(
+    action_id: str | None,
+    opening: str,
+    complete: str,
+    items: Sequence[Frame],
+    closing_extra: Fields | None = None,
+) -> list[Frame]:
     """A list action's answer: the opening response, the items, the Complete event (with
     ``closing_extra`` after its ListItems)."""
     for item in items:

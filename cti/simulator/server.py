@@ -31,13 +31,15 @@ log = logging.getLogger(__name__)
 MAX_BUFFER = 8 * 1024 * 1024
 MAX_ACTION = 64 * 1024
 # Actions of app_queue: while Asterisk boots they do not exist yet.
-APP_QUEUE_ACTIONS = frozenset({"queuestatus", "queuesummary", "queuepause", "queueadd",
-                               "queueremove"})  # fmt: skip
+APP_QUEUE_ACTIONS = frozenset(
+    {"queuestatus", "queuesummary", "queuepause", "queueadd", "queueremove"}
+)
 
 
 class _Session:
-    def __init__(self, server: Simulator, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter) -> None:  # fmt: skip
+    def __init__(
+        self, server: Simulator, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         self.server = server
         self.reader = reader
         self.writer = writer
@@ -80,8 +82,9 @@ class _Session:
         if name == "login":
             return self.login(action_id, action)
         if name == "logoff":
-            self.reply(response(action_id, False, "Thanks for all the fish.") | {
-                "Response": "Goodbye"})
+            self.reply(
+                response(action_id, False, "Thanks for all the fish.") | {"Response": "Goodbye"}
+            )
             return False
         if not self.authenticated:
             self.reply(response(action_id, False, "Permission denied"))
@@ -91,8 +94,7 @@ class _Session:
             self.server.refused_while_booting += 1
             self.reply(_unknown_command(action_id, action))
         elif name == "ping":
-            self.reply(response(action_id, True, None, Ping="Pong",
-                                Timestamp=f"{time.time():.6f}"))
+            self.reply(response(action_id, True, None, Ping="Pong", Timestamp=f"{time.time():.6f}"))
         elif name in _LISTS:
             self.reply(*_LISTS[name](pbx, action_id, action))
         elif name in _ACTIONS:
@@ -113,8 +115,15 @@ class _Session:
             self.server.boot_after_login()
         elif self.events:
             uptime = str(self.server.uptime())
-            self.reply({"Event": "FullyBooted", "Privilege": "system,all", "Uptime": uptime,
-                        "LastReload": uptime, "Status": "Fully Booted"})  # fmt: skip
+            self.reply(
+                {
+                    "Event": "FullyBooted",
+                    "Privilege": "system,all",
+                    "Uptime": uptime,
+                    "LastReload": uptime,
+                    "Status": "Fully Booted",
+                }
+            )
         return True
 
 
@@ -123,8 +132,12 @@ def _flag(value: str | None) -> bool:
 
 
 def _unknown_command(action_id: str | None, action: Fields) -> Fields:
-    return response(action_id, False, f"Invalid/unknown command: {action.get('Action', '')}. "
-                    "Use Action: ListCommands to show available commands.")  # fmt: skip
+    return response(
+        action_id,
+        False,
+        f"Invalid/unknown command: {action.get('Action', '')}. "
+        "Use Action: ListCommands to show available commands.",
+    )
 
 
 Handler = Callable[[Pbx, str | None, Fields], Fields]
@@ -132,22 +145,32 @@ ListHandler = Callable[[Pbx, str | None, Fields], list[Frame]]
 
 _ACTIONS: dict[str, Handler] = {
     "queuepause": lambda pbx, aid, a: pbx.queue_pause(
-        aid, a.get("Interface", ""), _flag(a.get("Paused")), a.get("Queue", ""),
-        a.get("Reason", "")),
+        aid, a.get("Interface", ""), _flag(a.get("Paused")), a.get("Queue", ""), a.get("Reason", "")
+    ),
     "queueadd": lambda pbx, aid, a: pbx.queue_add(
-        aid, a.get("Queue", ""), a.get("Interface", ""), a.get("MemberName", ""),
-        int(a.get("Penalty") or 0), _flag(a.get("Paused")), a.get("StateInterface", "")),
+        aid,
+        a.get("Queue", ""),
+        a.get("Interface", ""),
+        a.get("MemberName", ""),
+        int(a.get("Penalty") or 0),
+        _flag(a.get("Paused")),
+        a.get("StateInterface", ""),
+    ),
     "queueremove": lambda pbx, aid, a: pbx.queue_remove(
-        aid, a.get("Queue", ""), a.get("Interface", "")),
+        aid, a.get("Queue", ""), a.get("Interface", "")
+    ),
     "hangup": lambda pbx, aid, a: pbx.hangup_channel(aid, a.get("Channel", "")),
     "redirect": lambda pbx, aid, a: pbx.redirect(
-        aid, a.get("Channel", ""), a.get("Context", ""), a.get("Exten", "")),
+        aid, a.get("Channel", ""), a.get("Context", ""), a.get("Exten", "")
+    ),
     "setvar": lambda pbx, aid, a: pbx.setvar(
-        aid, a.get("Channel", ""), a.get("Variable", ""), a.get("Value", "")),
+        aid, a.get("Channel", ""), a.get("Variable", ""), a.get("Value", "")
+    ),
     "originate": lambda pbx, aid, a: pbx.originate(aid, a),
     "mixmonitormute": lambda pbx, aid, a: pbx.mixmonitor_mute(
-        aid, a.get("Channel", ""), a.get("State", "")),
-}  # fmt: skip
+        aid, a.get("Channel", ""), a.get("State", "")
+    ),
+}
 
 _LISTS: dict[str, ListHandler] = {
     "queuestatus": lambda pbx, aid, a: pbx.queue_status(aid, a.get("Queue", "")),
@@ -155,7 +178,8 @@ _LISTS: dict[str, ListHandler] = {
     "coreshowchannels": lambda pbx, aid, a: pbx.core_show_channels(aid),
     # Variables: names separated by commas (manager.c splits them as dialplan arguments).
     "status": lambda pbx, aid, a: pbx.status(
-        aid, [v.strip() for v in a.get("Variables", "").split(",") if v.strip()]),
+        aid, [v.strip() for v in a.get("Variables", "").split(",") if v.strip()]
+    ),
 }
 
 
@@ -236,15 +260,23 @@ class Simulator:
             await asyncio.sleep(rng.expovariate(self.config.arrival_rate))
             self.pbx.place_call(self.pbx.random_call())
 
-    async def place_call(self, number: str, name: str, queue: str, consent: str | None = None,
-                         answer_after: float | None = 2.0, talk_s: float = 20.0,
-                         patience_s: float | None = None) -> str:  # fmt: skip
+    async def place_call(
+        self,
+        number: str,
+        name: str,
+        queue: str,
+        consent: str | None = None,
+        answer_after: float | None = 2.0,
+        talk_s: float = 20.0,
+        patience_s: float | None = None,
+    ) -> str:
         """One call now, with every choice made by the caller of this method (for tests);
         ``queue`` names a queue or a route point (the call dials its DID);
         ``answer_after=None`` rings until ``answer()`` or the ring timeout."""
         self.config.destination(queue)  # a clear error for one the simulator does not have
         return self.pbx.place_call(
-            CallSpec(number, name, queue, consent, answer_after, talk_s, patience_s))
+            CallSpec(number, name, queue, consent, answer_after, talk_s, patience_s)
+        )
 
     def answer(self, linkedid: str, interface: str | None = None) -> bool:
         """Answer a ringing call now: a queue member's ring or a route point's Dial."""
@@ -282,8 +314,9 @@ class Simulator:
 
     async def go_online(self) -> None:
         if self._server is None:
-            self._server = await asyncio.start_server(self._accept, self.host, self._port,
-                                                      limit=MAX_ACTION)  # fmt: skip
+            self._server = await asyncio.start_server(
+                self._accept, self.host, self._port, limit=MAX_ACTION
+            )
 
     def freeze_clients(self) -> None:
         for session in self.sessions:
@@ -293,8 +326,9 @@ class Simulator:
         """The phone ``device`` (e.g. SIP/1009) answers the call an Originate placed to it."""
         return self.pbx.answer_originated(device)
 
-    async def core_restart(self, boot_after_login_s: float | None = 0.2,
-                           drop_sessions: bool = True) -> None:  # fmt: skip
+    async def core_restart(
+        self, boot_after_login_s: float | None = 0.2, drop_sessions: bool = True
+    ) -> None:
         """What AMI clients see of ``core restart now``: a Shutdown event, every session
         dropped (``drop_sessions=False`` keeps them open, as Asterisk does for a moment while
         it shuts down: a client must leave by itself), and the manager takes logins again
@@ -311,8 +345,9 @@ class Simulator:
     def boot_after_login(self) -> None:
         """A login while booting: the first one starts the clock of ``core_restart``."""
         if self._boot is None and self._boot_after_login_s is not None:
-            self._boot = asyncio.get_running_loop().call_later(self._boot_after_login_s,
-                                                               self.finish_boot)  # fmt: skip
+            self._boot = asyncio.get_running_loop().call_later(
+                self._boot_after_login_s, self.finish_boot
+            )
 
     def finish_boot(self) -> None:
         """Every module is loaded: FullyBooted to every session, as Asterisk broadcasts it."""
@@ -323,8 +358,11 @@ class Simulator:
             return
         self.fully_booted = True
         uptime = str(self.uptime())
-        self.pbx.emit("FullyBooted", "system,all",
-                      {"Status": "Fully Booted", "Uptime": uptime, "LastReload": uptime})
+        self.pbx.emit(
+            "FullyBooted",
+            "system,all",
+            {"Status": "Fully Booted", "Uptime": uptime, "LastReload": uptime},
+        )
 
     def uptime(self) -> int:
         return int(asyncio.get_running_loop().time() - self.started)

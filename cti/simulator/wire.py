@@ -34,12 +34,39 @@ def parse_action(frame: bytes) -> Fields:
     return fields
 
 
-_KNOWN_KEYS = {k.lower(): k for k in (
-    "Action", "ActionID", "Username", "Secret", "Events", "Queue", "Interface", "Paused",
-    "Reason", "MemberName", "Penalty", "StateInterface", "Channel", "ExtraChannel", "Context",
-    "Exten", "Priority", "Application", "Data", "Async", "CallerID", "Timeout", "Variable",
-    "Direction", "State", "Cause", "Value", "Variables",
-)}  # fmt: skip
+_KNOWN_KEYS = {
+    k.lower(): k
+    for k in (
+        "Action",
+        "ActionID",
+        "Username",
+        "Secret",
+        "Events",
+        "Queue",
+        "Interface",
+        "Paused",
+        "Reason",
+        "MemberName",
+        "Penalty",
+        "StateInterface",
+        "Channel",
+        "ExtraChannel",
+        "Context",
+        "Exten",
+        "Priority",
+        "Application",
+        "Data",
+        "Async",
+        "CallerID",
+        "Timeout",
+        "Variable",
+        "Direction",
+        "State",
+        "Cause",
+        "Value",
+        "Variables",
+    )
+}
 
 
 def _canonical(key: str) -> str:

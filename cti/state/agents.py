@@ -14,9 +14,16 @@ from cti.state.changes import AgentState
 
 # AST_DEVICE_* codes as QueueMember's Status reports them, and DeviceStateChange names.
 DEVICE_STATE_BY_CODE = {
-    0: "UNKNOWN", 1: "NOT_INUSE", 2: "INUSE", 3: "BUSY", 4: "INVALID",
-    5: "UNAVAILABLE", 6: "RINGING", 7: "RINGINUSE", 8: "ONHOLD",
-}  # fmt: skip
+    0: "UNKNOWN",
+    1: "NOT_INUSE",
+    2: "INUSE",
+    3: "BUSY",
+    4: "INVALID",
+    5: "UNAVAILABLE",
+    6: "RINGING",
+    7: "RINGINUSE",
+    8: "ONHOLD",
+}
 # The pause reason the daemon sets for its own wrap-up (cti/wrapup.py): such a pause is
 # shown as wrap-up, not as a break.
 WRAP_UP_REASON = "Wrap-up"

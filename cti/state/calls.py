@@ -69,11 +69,26 @@ class Call:
     def absorb(self, other: Call) -> None:
         """Merge facts of a call whose channels were re-linked into this one."""
         for name in (
-            "caller_number", "caller_name", "dialed", "queue", "queued_at", "left_queue_at",
-            "answered_at", "agent", "agent_name", "wait_s", "talk_s", "abandon_position",
-            "consent", "consent_method", "consent_at", "recording", "hangup_cause", "route",
+            "caller_number",
+            "caller_name",
+            "dialed",
+            "queue",
+            "queued_at",
+            "left_queue_at",
+            "answered_at",
+            "agent",
+            "agent_name",
+            "wait_s",
+            "talk_s",
+            "abandon_position",
+            "consent",
+            "consent_method",
+            "consent_at",
+            "recording",
+            "hangup_cause",
+            "route",
             "hold_queue",
-        ):  # fmt: skip
+        ):
             if not getattr(self, name) and getattr(other, name):
                 setattr(self, name, getattr(other, name))
         if other.started_at is not None and (

@@ -20,9 +20,13 @@ def snapshot(state: CtiState) -> dict[str, Any]:
                 "waiting": len(q.callers),
                 "oldest_queued_at": q.oldest_queued_at(),
                 "callers": [
-                    {"position": c.position, "caller_number": c.caller_number,
-                     "caller_name": c.caller_name, "queued_at": c.queued_at,
-                     "linkedid": c.linkedid}
+                    {
+                        "position": c.position,
+                        "caller_number": c.caller_number,
+                        "caller_name": c.caller_name,
+                        "queued_at": c.queued_at,
+                        "linkedid": c.linkedid,
+                    }
                     for c in sorted(q.callers.values(), key=lambda c: c.position)
                 ],
             }
@@ -44,12 +48,16 @@ def snapshot(state: CtiState) -> dict[str, Any]:
         ],
         "calls": [
             {
-                "linkedid": c.linkedid, "caller_number": c.caller_number,
-                "caller_name": c.caller_name, "queue": c.queue, "agent": c.agent,
-                "started_at": c.started_at, "answered_at": c.answered_at,
+                "linkedid": c.linkedid,
+                "caller_number": c.caller_number,
+                "caller_name": c.caller_name,
+                "queue": c.queue,
+                "agent": c.agent,
+                "started_at": c.started_at,
+                "answered_at": c.answered_at,
                 "consent": c.consent,
             }
             for c in sorted(state.calls.values(), key=lambda c: c.started_at or 0)
             if not c.spy
         ],
-    }  # fmt: skip
+    }

@@ -189,8 +189,7 @@ class CtiState:
             self._relink(channel, linkedid, ts, out)
         return channel
 
-    def _seen_call(self, uniqueid: str, linkedid: str, ts: float | None, out: Out
-                   ) -> Call | None:  # fmt: skip
+    def _seen_call(self, uniqueid: str, linkedid: str, ts: float | None, out: Out) -> Call | None:
         """The call an event on one leg belongs to, after ``_see`` noticed that leg; the
         event's Linkedid when the leg is not known."""
         channel = self._see(uniqueid, linkedid, ts, out)
@@ -256,7 +255,11 @@ class CtiState:
             agent.state_since = ts if ts is not None else self.clock
             out.append(
                 AgentStateChanged(
-                    ts, agent.interface, agent.member_name, state[0], state[1],
+                    ts,
+                    agent.interface,
+                    agent.member_name,
+                    state[0],
+                    state[1],
                     tuple(sorted(agent.memberships)),
                 )
             )
@@ -264,14 +267,24 @@ class CtiState:
     def _announce_queue(self, queue: Queue, ts: float | None, out: Out) -> None:
         out.append(QueueChanged(ts, queue.name, len(queue.callers), queue.oldest_queued_at()))
 
-    def _start_ring(self, agent: Agent, leg: str, call: Call, ts: float | None,
-                    out: Out, resynced: bool = False) -> None:  # fmt: skip
+    def _start_ring(
+        self, agent: Agent, leg: str, call: Call, ts: float | None, out: Out, resynced: bool = False
+    ) -> None:
         agent.ringing[leg] = call.linkedid
         call.ringing.add(agent.interface)
         out.append(
-            AgentRinging(ts, agent.interface, agent.member_name, call.linkedid, call.queue or "",
-                         call.caller_number, call.caller_name, call.queued_at, resynced)
-        )  # fmt: skip
+            AgentRinging(
+                ts,
+                agent.interface,
+                agent.member_name,
+                call.linkedid,
+                call.queue or "",
+                call.caller_number,
+                call.caller_name,
+                call.queued_at,
+                resynced,
+            )
+        )
         self._announce_agent(agent, ts, out)
 
     def _stop_ring(self, agent: Agent, leg: str, reason: str, ts: float | None, out: Out) -> None:
@@ -316,8 +329,7 @@ class CtiState:
         if call.route is not None and not call.abandoned and record.outcome is Outcome.ABANDONED:
             # A routed caller who hung up outside any queue (while the chosen agent rang) is
             # an abandon of the route's queue too, though app_queue never saw it (position 0).
-            out.append(CallAbandoned(ts, call.linkedid, record.queue or "", 0,
-                                     record.wait_s or 0))  # fmt: skip
+            out.append(CallAbandoned(ts, call.linkedid, record.queue or "", 0, record.wait_s or 0))
         out.append(CallEnded(ts, record))
 
     def _drop_channel(self, channel: Channel, ts: float | None, lost: bool, out: Out) -> None:
@@ -349,8 +361,10 @@ class CtiState:
         _, call = self._add_channel(e.channel, e.uniqueid, e.linkedid, e.state, e.ts)
         if e.uniqueid == e.linkedid:
             call.caller_number, call.caller_name, call.dialed = (
-                e.caller_number, e.caller_name, e.exten,
-            )  # fmt: skip
+                e.caller_number,
+                e.caller_name,
+                e.exten,
+            )
             call.spy = _is_spy_leg(e.context)
 
     def _channel_state(self, e: ev.ChannelStateChanged, out: Out) -> None:
@@ -409,14 +423,20 @@ class CtiState:
             call.caller_number, call.caller_name = e.caller_number, e.caller_name
         queue = self._queue(e.queue)
         queue.callers[e.uniqueid] = QueuedCaller(
-            e.uniqueid, call.linkedid, e.position, e.ts, e.caller_number, e.caller_name,
+            e.uniqueid,
+            call.linkedid,
+            e.position,
+            e.ts,
+            e.caller_number,
+            e.caller_name,
             self.seq,
-        )  # fmt: skip
+        )
         if not back_on_hold:  # the route point already offered it to this queue
             out.append(
-                CallOffered(e.ts, call.linkedid, e.queue, call.caller_number,
-                            call.caller_name, e.position)
-            )  # fmt: skip
+                CallOffered(
+                    e.ts, call.linkedid, e.queue, call.caller_number, call.caller_name, e.position
+                )
+            )
         self._announce_queue(queue, e.ts, out)
 
     def _caller_leave(self, e: ev.QueueCallerLeft, out: Out) -> None:
@@ -464,10 +484,17 @@ class CtiState:
         agent.ringing[e.agent_uniqueid] = linkedid
         call.ringing.add(e.interface)
         out.append(
-            AgentRinging(e.ts, e.interface, agent.member_name, linkedid, e.queue,
-                         call.caller_number or e.caller_number,
-                         call.caller_name or e.caller_name, call.queued_at)
-        )  # fmt: skip
+            AgentRinging(
+                e.ts,
+                e.interface,
+                agent.member_name,
+                linkedid,
+                e.queue,
+                call.caller_number or e.caller_number,
+                call.caller_name or e.caller_name,
+                call.queued_at,
+            )
+        )
         self._announce_agent(agent, e.ts, out)
 
     def _agent_ring_no_answer(self, e: ev.AgentRingNoAnswer, out: Out) -> None:
@@ -499,8 +526,7 @@ class CtiState:
                 if linkedid == call.linkedid and other is not None:
                     self._stop_ring(other, leg, "answered_elsewhere", e.ts, out)
         out.append(
-            CallAnswered(e.ts, call.linkedid, e.queue, e.interface, agent.member_name,
-                         call.wait_s)
+            CallAnswered(e.ts, call.linkedid, e.queue, e.interface, agent.member_name, call.wait_s)
         )
         self._announce_agent(agent, e.ts, out)
 
@@ -546,8 +572,11 @@ class CtiState:
         call.route, call.hold_queue = e.route[:80], e.queue[:80]
         if call.queue != call.hold_queue:
             call.queue, call.queued_at, call.left_queue_at = call.hold_queue, e.ts, None
-            out.append(CallOffered(e.ts, call.linkedid, call.hold_queue, call.caller_number,
-                                   call.caller_name, 0))  # fmt: skip
+            out.append(
+                CallOffered(
+                    e.ts, call.linkedid, call.hold_queue, call.caller_number, call.caller_name, 0
+                )
+            )
 
     def _dial_started(self, e: ev.DialStarted, out: Out) -> None:
         call = self._seen_call(e.uniqueid, e.linkedid, e.ts, out)
@@ -582,8 +611,11 @@ class CtiState:
         call.answered_at, call.wait_s, call.bridged = e.ts, wait_s, True
         agent.talking, agent.talking_routed = call.linkedid, True
         self._stop_ring(agent, e.dest_uniqueid, "answered", e.ts, out)
-        out.append(CallAnswered(e.ts, call.linkedid, call.queue or "", interface,
-                                agent.member_name, wait_s))  # fmt: skip
+        out.append(
+            CallAnswered(
+                e.ts, call.linkedid, call.queue or "", interface, agent.member_name, wait_s
+            )
+        )
         self._announce_agent(agent, e.ts, out)
 
     def _route_no_answer(self, e: ev.RouteNoAnswer, out: Out) -> None:
@@ -591,8 +623,9 @@ class CtiState:
         if call is None or call.route is None or e.interface not in self.agents:
             out.append(Anomaly(e.ts, "route_no_answer_unmatched", e.interface[:80]))
             return
-        out.append(RoutedRingMissed(e.ts, call.linkedid, e.interface, call.route,
-                                    e.dial_status[:20]))  # fmt: skip
+        out.append(
+            RoutedRingMissed(e.ts, call.linkedid, e.interface, call.route, e.dial_status[:20])
+        )
 
     def _routed_call_over(self, agent: Agent, call: Call, ts: float | None, lost: bool) -> None:
         """A call the route point dialled has ended (from ``_end_call``). app_queue sends no
@@ -680,9 +713,14 @@ class CtiState:
         queue = self._queue(e.queue)
         known = e.uniqueid in queue.callers
         queue.callers[e.uniqueid] = QueuedCaller(
-            e.uniqueid, call.linkedid, e.position, call.queued_at, call.caller_number,
-            call.caller_name, self.seq,
-        )  # fmt: skip
+            e.uniqueid,
+            call.linkedid,
+            e.position,
+            call.queued_at,
+            call.caller_number,
+            call.caller_name,
+            self.seq,
+        )
         listing = self._listings.get(e.action_id)
         if listing is not None:
             listing.channels.add(e.uniqueid)
@@ -690,9 +728,16 @@ class CtiState:
             # Dated by when the caller joined (Wait before our receive time), not by the
             # resync: the call log files it in the right interval.
             out.append(
-                CallOffered(call.queued_at, call.linkedid, e.queue, call.caller_number,
-                            call.caller_name, e.position, resynced=True)
-            )  # fmt: skip
+                CallOffered(
+                    call.queued_at,
+                    call.linkedid,
+                    e.queue,
+                    call.caller_number,
+                    call.caller_name,
+                    e.position,
+                    resynced=True,
+                )
+            )
             self._announce_queue(queue, e.ts, out)
 
     def _channel_listed(self, e: ev.ChannelListed, out: Out) -> None:
@@ -764,34 +809,40 @@ class CtiState:
             return
         if e.name == "CoreShowChannelsComplete":
             vanished = [
-                uid for uid, channel in self.channels.items()
+                uid
+                for uid, channel in self.channels.items()
                 if uid not in listing.channels and channel.last_seen_seq <= listing.start_seq
-            ]  # fmt: skip
+            ]
             for uid in vanished:
                 self._drop_channel(self.channels[uid], e.ts, True, out)
         elif e.name == "QueueStatusComplete":
             for name in listing.queues:
                 queue = self.queues[name]
                 gone = [
-                    uid for uid, c in queue.callers.items()
+                    uid
+                    for uid, c in queue.callers.items()
                     if uid not in listing.channels and c.last_seen_seq <= listing.start_seq
-                ]  # fmt: skip
+                ]
                 for uid in gone:
                     del queue.callers[uid]
                 if gone:
                     self._announce_queue(queue, e.ts, out)
             # QueueStatus lists every queue Asterisk has: one it did not list, with nobody
             # waiting, does not exist (a name from garbage, or a queue since removed).
-            unknown = {name for name, queue in self.queues.items()
-                       if name not in listing.queues and not queue.callers}  # fmt: skip
+            unknown = {
+                name
+                for name, queue in self.queues.items()
+                if name not in listing.queues and not queue.callers
+            }
             for name in unknown:
                 del self.queues[name]
             for agent in self.agents.values():
                 stale = [
-                    q for q, m in agent.memberships.items()
+                    q
+                    for q, m in agent.memberships.items()
                     if q in unknown
                     or (q in listing.queues and m.last_seen_seq <= listing.start_seq)
-                ]  # fmt: skip
+                ]
                 for q in stale:
                     del agent.memberships[q]
                 if stale:
@@ -811,8 +862,9 @@ class CtiState:
                 out.append(Anomaly(e.ts, "unknown_consent_value", e.consent[:40]))
             elif (call.consent, call.consent_method) != (e.consent, e.consent_method or None):
                 call.consent, call.consent_method = e.consent, e.consent_method or None
-                out.append(ConsentRecorded(e.ts, call.linkedid, e.consent, e.consent_method,
-                                           e.recording))  # fmt: skip
+                out.append(
+                    ConsentRecorded(e.ts, call.linkedid, e.consent, e.consent_method, e.recording)
+                )
         if e.recording:
             call.recorded = True
             call.recording = call.recording or e.recording

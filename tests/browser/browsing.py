@@ -7,13 +7,20 @@ from playwright.async_api import Browser, Page, expect
 
 # This machine's network is closed: without these flags Chromium spends its start-up trying
 # to reach Google's services. --no-sandbox because CI runs as root.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
-async def signed_in(browser: Browser, daemon: Daemon, username: str, lands_on: str = "/agent"
-                    ) -> Page:  # fmt: skip
+async def signed_in(
+    browser: Browser, daemon: Daemon, username: str, lands_on: str = "/agent"
+) -> Page:
     """A fresh browser profile, signed in, on the page its role lands on, live."""
     page = await (await browser.new_context()).new_page()
     page.set_default_timeout(10_000)

@@ -14,10 +14,13 @@ from playwright.async_api import Browser, async_playwright
 async def browser() -> AsyncIterator[Browser]:
     chromium = shutil.which("chromium")
     if chromium is None:
-        pytest.fail("Debian's chromium is not installed; scripts/test installs it "
-                    "(apt-get install chromium)")
+        pytest.fail(
+            "Debian's chromium is not installed; scripts/test installs it "
+            "(apt-get install chromium)"
+        )
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium, headless=True,
-                                                   args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(
+            executable_path=chromium, headless=True, args=CHROMIUM_ARGS
+        )
         yield browser
         await browser.close()

@@ -19,8 +19,9 @@ async def test_pop_is_withdrawn_from_the_agent_who_did_not_answer(
 ) -> None:
     ayla = await signed_in(browser, daemon, "agent1")  # SIP/1001
     burak = await signed_in(browser, daemon, "agent2")  # SIP/1002
-    linkedid = await daemon.sim.place_call("905301110001", "Zeynep Arslan", "support",
-                                           consent="granted", answer_after=None, talk_s=60)
+    linkedid = await daemon.sim.place_call(
+        "905301110001", "Zeynep Arslan", "support", consent="granted", answer_after=None, talk_s=60
+    )
     for page in (ayla, burak):  # ringall: both phones ring, both see the caller
         card = pop(page, "Zeynep Arslan")
         await expect(card).to_be_visible()
@@ -34,10 +35,12 @@ async def test_pop_is_withdrawn_from_the_agent_who_did_not_answer(
     await expect(pop(burak, "Zeynep Arslan").locator(".pop-status")).to_contain_text("ended")
 
 
-@pytest.mark.parametrize("hostile", ['<img src=x onerror="window.__xss=1">',
-                                     '"><script>window.__xss=2</script>'])
-async def test_hostile_caller_names_render_as_text(browser: Browser, daemon: Daemon,
-                                                   hostile: str) -> None:
+@pytest.mark.parametrize(
+    "hostile", ['<img src=x onerror="window.__xss=1">', '"><script>window.__xss=2</script>']
+)
+async def test_hostile_caller_names_render_as_text(
+    browser: Browser, daemon: Daemon, hostile: str
+) -> None:
     page = await signed_in(browser, daemon, "agent1")
     await daemon.sim.place_call("15551234567", hostile, "support", answer_after=None)
     card = page.locator("article.pop")
@@ -46,15 +49,22 @@ async def test_hostile_caller_names_render_as_text(browser: Browser, daemon: Dae
     assert await page.evaluate("window.__xss") is None
 
 
-async def test_known_caller_pop_note_promise_then_the_home_page(browser: Browser,
-                                                                daemon: Daemon) -> None:
+async def test_known_caller_pop_note_promise_then_the_home_page(
+    browser: Browser, daemon: Daemon
+) -> None:
     from cti.demo import seed_demo_customers
     from cti.keys import DATABASE
 
     await seed_demo_customers(await daemon.app[DATABASE].pool(), "agent1")
     page = await signed_in(browser, daemon, "agent1")
-    linkedid = await daemon.sim.place_call("905321234567", "Ayşe Çağrı Yılmaz", "support",
-                                           consent="granted", answer_after=None, talk_s=120)
+    linkedid = await daemon.sim.place_call(
+        "905321234567",
+        "Ayşe Çağrı Yılmaz",
+        "support",
+        consent="granted",
+        answer_after=None,
+        talk_s=120,
+    )
     card = pop(page, "Ayşe Çağrı Yılmaz")
     customer = card.locator("section.customer")
     await expect(customer.locator("h3")).to_have_text("Ayşe Çağrı Yılmaz")

@@ -13,15 +13,16 @@ from playwright.async_api import Browser, expect
 
 from cti.keys import DATABASE, STATE
 
-HOSTILE = '<img src=x onerror="document.title=\'owned\'">'
+HOSTILE = "<img src=x onerror=\"document.title='owned'\">"
 
 
 async def test_wallboard_follows_calls_and_an_agent_is_paused(
     browser: Browser, daemon: Daemon
 ) -> None:
     page = await signed_in(browser, daemon, "boss", lands_on="/supervisor")
-    linkedid = await daemon.sim.place_call("15551234567", HOSTILE, "support", consent="granted",
-                                           answer_after=None, talk_s=60)  # fmt: skip
+    linkedid = await daemon.sim.place_call(
+        "15551234567", HOSTILE, "support", consent="granted", answer_after=None, talk_s=60
+    )
     support = page.locator('.queue-card[data-queue="support"]')
     await expect(support.locator(".waiting")).to_have_text("1")
     await expect(page.locator("#calls tbody")).to_contain_text(HOSTILE)  # as text
@@ -48,10 +49,12 @@ async def test_wallboard_follows_calls_and_an_agent_is_paused(
 
 
 async def test_a_recorded_call_plays_from_the_history(browser: Browser, daemon: Daemon) -> None:
-    recorded = await daemon.sim.place_call("905321112233", "Fatma Demir", "sales",
-                                           consent="granted", answer_after=0.05, talk_s=0.2)
-    declined = await daemon.sim.place_call("905551112233", "Mehmet Öztürk", "sales",
-                                           consent="declined", answer_after=0.05, talk_s=0.2)
+    recorded = await daemon.sim.place_call(
+        "905321112233", "Fatma Demir", "sales", consent="granted", answer_after=0.05, talk_s=0.2
+    )
+    declined = await daemon.sim.place_call(
+        "905551112233", "Mehmet Öztürk", "sales", consent="declined", answer_after=0.05, talk_s=0.2
+    )
     pool = await daemon.app[DATABASE].pool()
     while await pool.fetchval("SELECT count(*) FROM calls") < 2:
         await asyncio.sleep(0.05)

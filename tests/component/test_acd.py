@@ -56,9 +56,13 @@ def acd_sim_config(agi_port: int, hold_s: float = 60.0) -> SimConfig:
     hold = QueueConfig("collections", "4449", (), "ringall", consent="none")
     points = tuple(
         RoutePointConfig(name, did, "collections", "support", hold_s=hold_s, agi_timeout_s=1)
-        for name, did in (("collections-tr", "4442"), ("vip-tr", "4443"),
-                          ("turkish", "4444"), ("english", "4445"))
-    )  # fmt: skip
+        for name, did in (
+            ("collections-tr", "4442"),
+            ("vip-tr", "4443"),
+            ("turkish", "4444"),
+            ("english", "4445"),
+        )
+    )
     return replace(base, queues=(*base.queues, hold), route_points=points, agi_port=agi_port)
 
 
@@ -71,17 +75,20 @@ def routing_settings(data_dir: Path, agi_port: int) -> dict[str, Any]:
 def with_plain_queues(config: SimConfig, **options: Any) -> SimConfig:
     """The plain queues (support, sales) with app_queue's options changed (wrapup_s, ...)."""
     holds = {point.hold_queue for point in config.route_points}
-    return replace(config, queues=tuple(q if q.name in holds else replace(q, **options)
-                                        for q in config.queues))  # fmt: skip
+    return replace(
+        config, queues=tuple(q if q.name in holds else replace(q, **options) for q in config.queues)
+    )
 
 
 @asynccontextmanager
-async def acd_daemon(database_url: str, data_dir: Path, plain_queues: dict[str, Any] | None = None,
-                     **settings: Any) -> AsyncIterator[Daemon]:  # fmt: skip
+async def acd_daemon(
+    database_url: str, data_dir: Path, plain_queues: dict[str, Any] | None = None, **settings: Any
+) -> AsyncIterator[Daemon]:
     port = free_port()
     config = with_plain_queues(acd_sim_config(port), **(plain_queues or {}))
-    async with running_daemon(database_url, data_dir, config,
-                              **routing_settings(data_dir, port), **settings) as daemon:  # fmt: skip
+    async with running_daemon(
+        database_url, data_dir, config, **routing_settings(data_dir, port), **settings
+    ) as daemon:
         yield daemon
 
 
@@ -109,21 +116,23 @@ def holding(daemon: Daemon) -> list[str]:
 async def set_paused(daemon: Daemon, interface: str, paused: bool) -> None:
     await actions.queue_pause(daemon.app[AMI], interface, paused, reason="Lunch" if paused else "")
     wanted = AgentState.PAUSED if paused else AgentState.READY
-    await until(lambda: daemon.app[STATE].agents[interface].derive_state(None)[0] == wanted,
-                f"{interface} {wanted}")  # fmt: skip
+    await until(
+        lambda: daemon.app[STATE].agents[interface].derive_state(None)[0] == wanted,
+        f"{interface} {wanted}",
+    )
 
 
 async def answered_by(daemon: Daemon, linkedid: str, interface: str) -> None:
     await until(lambda: interface in ringing_at(daemon, linkedid), f"{linkedid} at {interface}")
     assert ringing_at(daemon, linkedid) == {interface}
     assert daemon.sim.answer(linkedid, interface)
-    await until(lambda: daemon.app[STATE].calls[linkedid].agent == interface,
-                f"{interface} on {linkedid}")  # fmt: skip
+    await until(
+        lambda: daemon.app[STATE].calls[linkedid].agent == interface, f"{interface} on {linkedid}"
+    )
 
 
 async def call(daemon: Daemon, route: str, number: str = "905321112233") -> str:
-    return await daemon.sim.place_call(number, "Fatma Demir", route, answer_after=None,
-                                       talk_s=600)  # fmt: skip
+    return await daemon.sim.place_call(number, "Fatma Demir", route, answer_after=None, talk_s=600)
 
 
 async def test_skills_and_priorities_decide_who_takes_which_call(
@@ -131,8 +140,10 @@ async def test_skills_and_priorities_decide_who_takes_which_call(
 ) -> None:
     async with acd_daemon(database_url, tmp_path) as daemon:
         state = daemon.app[STATE]
-        await until(lambda: all(i in state.agents for i in ("SIP/1001", "SIP/1002", "SIP/1003")),
-                    "agents known")  # fmt: skip
+        await until(
+            lambda: all(i in state.agents for i in ("SIP/1001", "SIP/1002", "SIP/1003")),
+            "agents known",
+        )
         await set_paused(daemon, "SIP/1003", True)
 
         # Only SIP/1001 has collections>=2 and is ready: the route point dials it.
@@ -159,7 +170,9 @@ async def test_skills_and_priorities_decide_who_takes_which_call(
         pool = await daemon.app[DATABASE].pool()
         moved = await pool.fetchrow(
             "SELECT route, agent, reason FROM routing_decisions WHERE linkedid = $1"
-            " AND agent IS NOT NULL", vip)  # fmt: skip
+            " AND agent IS NOT NULL",
+            vip,
+        )
         assert (moved["route"], moved["agent"]) == ("vip-tr", "SIP/1003")
         for linkedid in (turkish, vip, waiting):
             await daemon.sim.hangup(linkedid)
@@ -172,15 +185,23 @@ async def test_skills_and_priorities_decide_who_takes_which_call(
             turkish: ("SIP/1002", "collections", "answered"),
         }
         registry = daemon.app[METRICS].registry
-        assert registry.get_sample_value("cti_routing_decisions_total",
-                                         {"route": "vip-tr", "outcome": "moved"}) == 1.0
+        assert (
+            registry.get_sample_value(
+                "cti_routing_decisions_total", {"route": "vip-tr", "outcome": "moved"}
+            )
+            == 1.0
+        )
 
 
 async def wait_rows(pool: asyncpg.Pool, *linkedids: str) -> list[dict[str, object]]:
     async def fetch() -> list[dict[str, object]]:
-        return [dict(r) for r in await pool.fetch(
-            "SELECT linkedid, agent, queue, outcome, wait_s FROM calls WHERE linkedid = ANY($1)",
-            list(linkedids))]
+        return [
+            dict(r)
+            for r in await pool.fetch(
+                "SELECT linkedid, agent, queue, outcome, wait_s FROM calls WHERE linkedid = ANY($1)",
+                list(linkedids),
+            )
+        ]
 
     while len(rows := await fetch()) < len(linkedids):
         await asyncio.sleep(0.05)
@@ -204,14 +225,20 @@ async def test_ring_no_answer_pauses_the_agent_and_the_call_keeps_its_place(
         assert state.agents["SIP/1001"].derive_state(None) == (AgentState.PAUSED, "No answer")
         # A later call with the same need queues behind it; the first keeps its place.
         later = await call(daemon, "collections-tr", "905551112233")
-        await until(lambda: holding(daemon) == [missed, later] or
-                    set(holding(daemon)) == {missed, later}, "both on hold")  # fmt: skip
+        await until(
+            lambda: holding(daemon) == [missed, later] or set(holding(daemon)) == {missed, later},
+            "both on hold",
+        )
         await set_paused(daemon, "SIP/1003", False)
         await answered_by(daemon, missed, "SIP/1003")
         assert holding(daemon) == [later]
         pool = await daemon.app[DATABASE].pool()
-        agents = [r["agent"] for r in await pool.fetch(
-            "SELECT agent FROM routing_decisions WHERE linkedid = $1 ORDER BY id", missed)]
+        agents = [
+            r["agent"]
+            for r in await pool.fetch(
+                "SELECT agent FROM routing_decisions WHERE linkedid = $1 ORDER BY id", missed
+            )
+        ]
         assert agents == ["SIP/1001", "SIP/1003"]
 
 
@@ -222,8 +249,9 @@ async def test_calls_reach_agents_through_the_queue_while_the_daemon_is_stopped(
     sim = Simulator(acd_sim_config(port, hold_s=2), port=0)
     await sim.start()
     try:
-        async with daemon_on(sim, database_url, tmp_path,
-                             **routing_settings(tmp_path, port)) as daemon:  # fmt: skip
+        async with daemon_on(
+            sim, database_url, tmp_path, **routing_settings(tmp_path, port)
+        ) as daemon:
             await until(lambda: "SIP/1001" in daemon.app[STATE].agents, "agents known")
             talking = await call(daemon, "turkish")
             await until(lambda: bool(ringing_at(daemon, talking)), "the Turkish call ringing")
@@ -234,12 +262,15 @@ async def test_calls_reach_agents_through_the_queue_while_the_daemon_is_stopped(
             await until(lambda: holding(daemon) == [held], "the English call on hold")
         # The daemon is gone. The held call leaves the hold after hold_s for the queue, a new
         # call's AGI fails and goes to the queue at once, and the call in progress goes on.
-        fresh = await sim.place_call("905301110001", "Zeynep Arslan", "collections-tr",
-                                     answer_after=None)  # fmt: skip
+        fresh = await sim.place_call(
+            "905301110001", "Zeynep Arslan", "collections-tr", answer_after=None
+        )
         assert sim.is_answered(talking)
         await sim.hangup(talking)  # both support phones are free for the two calls now
-        await until(lambda: all([sim.answer(c) or sim.is_answered(c) for c in (held, fresh)]),
-                    "both calls answered by agents")  # fmt: skip
+        await until(
+            lambda: all([sim.answer(c) or sim.is_answered(c) for c in (held, fresh)]),
+            "both calls answered by agents",
+        )
         fallbacks = [c for c in sim.pbx.calls.values() if c.queue == "support"]
         assert {c.caller.linkedid for c in fallbacks} == {held, fresh}
     finally:
@@ -257,8 +288,11 @@ class StatesOf:
         self.states: list[AgentState] = []
 
     def offer(self, changes: Sequence[Change]) -> None:
-        self.states += [c.state for c in changes
-                        if isinstance(c, AgentStateChanged) and c.interface == self.interface]
+        self.states += [
+            c.state
+            for c in changes
+            if isinstance(c, AgentStateChanged) and c.interface == self.interface
+        ]
 
 
 def acd_of(daemon: Daemon) -> Acd:
@@ -272,8 +306,9 @@ def no_answers(daemon: Daemon, linkedid: str) -> int:
 
 async def agents_known(daemon: Daemon) -> None:
     state = daemon.app[STATE]
-    await until(lambda: all(i in state.agents for i in ("SIP/1001", "SIP/1002", "SIP/1003")),
-                "agents known")  # fmt: skip
+    await until(
+        lambda: all(i in state.agents for i in ("SIP/1001", "SIP/1002", "SIP/1003")), "agents known"
+    )
 
 
 @pytest.mark.parametrize("center_wrapup_s", [0, 300], ids=["wrapuptime", "center-wrap-up"])
@@ -284,8 +319,9 @@ async def test_an_acd_call_ends_in_wrap_up_before_the_agent_gets_a_held_call(
     # A call the route point dialled gets it too, although app_queue never saw that call:
     # in the state core (the ACD) and through a Wrap-up pause (Asterisk's queues). With a
     # center wrap-up set, that one holds, until the agent presses Ready.
-    async with acd_daemon(database_url, tmp_path, {"wrapup_s": 3.0},
-                          center_wrapup_s=center_wrapup_s) as daemon:  # fmt: skip
+    async with acd_daemon(
+        database_url, tmp_path, {"wrapup_s": 3.0}, center_wrapup_s=center_wrapup_s
+    ) as daemon:
         state = daemon.app[STATE]
         await agents_known(daemon)
         await set_paused(daemon, "SIP/1003", True)  # SIP/1001 alone has collections skills
@@ -298,17 +334,21 @@ async def test_an_acd_call_ends_in_wrap_up_before_the_agent_gets_a_held_call(
 
         await daemon.sim.hangup(first)
         member = daemon.sim.pbx.queues["support"].members["SIP/1001"]
-        await until(lambda: member.paused and member.reason == "Wrap-up",
-                    "SIP/1001 paused for wrap-up in Asterisk's queues")  # fmt: skip
+        await until(
+            lambda: member.paused and member.reason == "Wrap-up",
+            "SIP/1001 paused for wrap-up in Asterisk's queues",
+        )
         assert state.agents["SIP/1001"].derive_state(state.clock)[0] is AgentState.WRAP_UP
         assert holding(daemon) == [held] and not ringing_at(daemon, held)
         if center_wrapup_s:
             await actions.queue_pause(daemon.app[AMI], "SIP/1001", False)  # Ready
         await answered_by(daemon, held, "SIP/1001")
         # From the first call straight into wrap-up, ready only after it, then the held call.
-        before_ring = seen.states[:seen.states.index(AgentState.RINGING)]
+        before_ring = seen.states[: seen.states.index(AgentState.RINGING)]
         assert [s for s in before_ring if s in (AgentState.READY, AgentState.WRAP_UP)] == [
-            AgentState.WRAP_UP, AgentState.READY]
+            AgentState.WRAP_UP,
+            AgentState.READY,
+        ]
 
 
 async def test_an_agent_freed_while_an_older_queue_caller_waits_is_left_to_the_queue(
@@ -317,19 +357,25 @@ async def test_an_agent_freed_while_an_older_queue_caller_waits_is_left_to_the_q
     # A sales call rings SIP/1003 out (2 s); app_queue tries again only after its retry
     # (60 s here): SIP/1003 is free meanwhile, and the sales caller waits longer than the
     # ACD's call, so the ACD leaves SIP/1003 to the sales queue.
-    async with acd_daemon(database_url, tmp_path,
-                          {"ring_timeout_s": 2.0, "retry_s": 60.0}) as daemon:  # fmt: skip
+    async with acd_daemon(
+        database_url, tmp_path, {"ring_timeout_s": 2.0, "retry_s": 60.0}
+    ) as daemon:
         state = daemon.app[STATE]
         await agents_known(daemon)
         await set_paused(daemon, "SIP/1001", True)  # SIP/1003 alone has collections skills
-        sales = await daemon.sim.place_call("905300000011", "Elif Koç", "sales",
-                                            answer_after=None, talk_s=600)  # fmt: skip
+        sales = await daemon.sim.place_call(
+            "905300000011", "Elif Koç", "sales", answer_after=None, talk_s=600
+        )
         await until(lambda: ringing_at(daemon, sales) == {"SIP/1003"}, "the sales call ringing")
         routed = await call(daemon, "collections-tr", "905300000012")
         await until(lambda: holding(daemon) == [routed], "the ACD call on hold")
-        await until(lambda: no_answers(daemon, sales) == 1 and state.agents["SIP/1003"]
-                    .derive_state(state.clock)[0] is AgentState.READY,
-                    "SIP/1003 free after letting the sales call ring out")  # fmt: skip
+        await until(
+            lambda: (
+                no_answers(daemon, sales) == 1
+                and state.agents["SIP/1003"].derive_state(state.clock)[0] is AgentState.READY
+            ),
+            "SIP/1003 free after letting the sales call ring out",
+        )
         acd = acd_of(daemon)
         acd.routing_round()
         assert holding(daemon) == [routed] and not ringing_at(daemon, routed)
@@ -346,22 +392,32 @@ async def test_with_both_kinds_of_callers_waiting_both_sides_are_answered(
     # Each agent lets their queue call ring out (2 s) and is free until app_queue rings them
     # again (its retry, 3 s): the ACD's calls, younger, must not take them meanwhile; once
     # the queue callers are served, the ACD's calls get the agents, the oldest first.
-    async with acd_daemon(database_url, tmp_path,
-                          {"ring_timeout_s": 2.0, "retry_s": 3.0}) as daemon:  # fmt: skip
+    async with acd_daemon(
+        database_url, tmp_path, {"ring_timeout_s": 2.0, "retry_s": 3.0}
+    ) as daemon:
         await agents_known(daemon)
         await set_paused(daemon, "SIP/1002", True)  # support rings SIP/1001 alone
-        support = await daemon.sim.place_call("905300000021", "Emre Şahin", "support",
-                                              answer_after=None, talk_s=600)  # fmt: skip
-        sales = await daemon.sim.place_call("905300000022", "Elif Koç", "sales",
-                                            answer_after=None, talk_s=600)  # fmt: skip
-        await until(lambda: ringing_at(daemon, support) == {"SIP/1001"}
-                    and ringing_at(daemon, sales) == {"SIP/1003"}, "both queue calls ringing")
+        support = await daemon.sim.place_call(
+            "905300000021", "Emre Şahin", "support", answer_after=None, talk_s=600
+        )
+        sales = await daemon.sim.place_call(
+            "905300000022", "Elif Koç", "sales", answer_after=None, talk_s=600
+        )
+        await until(
+            lambda: (
+                ringing_at(daemon, support) == {"SIP/1001"}
+                and ringing_at(daemon, sales) == {"SIP/1003"}
+            ),
+            "both queue calls ringing",
+        )
         first = await call(daemon, "collections-tr", "905300000023")
         await until(lambda: holding(daemon) == [first], "the first ACD call on hold")
         second = await call(daemon, "collections-tr", "905300000024")
         await until(lambda: set(holding(daemon)) == {first, second}, "both ACD calls on hold")
-        await until(lambda: no_answers(daemon, support) == no_answers(daemon, sales) == 1,
-                    "both queue calls rung out once")  # fmt: skip
+        await until(
+            lambda: no_answers(daemon, support) == no_answers(daemon, sales) == 1,
+            "both queue calls rung out once",
+        )
         await answered_by(daemon, support, "SIP/1001")
         await answered_by(daemon, sales, "SIP/1003")
         assert set(holding(daemon)) == {first, second}

@@ -19,18 +19,30 @@ SCRIPT = Path(sys.executable).parent / "cti-consent"
 # What a script started by Asterisk gets: no virtual environment, no PYTHONPATH, a system PATH
 # (on which /usr/bin/env python3 finds the system Python, without this project's packages).
 ASTERISK_ENV = {"PATH": "/usr/bin:/bin"}
-ENVIRONMENT = ("agi_request: cti-consent\nagi_channel: PJSIP/trunk-00000001\n"
-               "agi_language: tr\nagi_uniqueid: 1795343720.0\nagi_callerid: 905321234567\n"
-               "agi_calleridname: Ayşe Çağrı Yılmaz\nagi_extension: 4440\n\n")
+ENVIRONMENT = (
+    "agi_request: cti-consent\nagi_channel: PJSIP/trunk-00000001\n"
+    "agi_language: tr\nagi_uniqueid: 1795343720.0\nagi_callerid: 905321234567\n"
+    "agi_calleridname: Ayşe Çağrı Yılmaz\nagi_extension: 4440\n\n"
+)
 
 
-def run_agi(args: list[str], answers: dict[str, str], command: list[str] | None = None,
-            env: dict[str, str] | None = None) -> tuple[int, list[str]]:
+def run_agi(
+    args: list[str],
+    answers: dict[str, str],
+    command: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> tuple[int, list[str]]:
     """Run the script, answering each command by its verb; returns exit code and commands."""
     assert SCRIPT.is_file(), f"{SCRIPT} is not installed: run scripts/setup"
-    process = subprocess.Popen([*(command or [str(SCRIPT)]), *args], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=ASTERISK_ENV if env is None else env, cwd="/")
+    process = subprocess.Popen(
+        [*(command or [str(SCRIPT)]), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ASTERISK_ENV if env is None else env,
+        cwd="/",
+    )
     assert process.stdin is not None and process.stdout is not None
     process.stdin.write(ENVIRONMENT)
     process.stdin.flush()
@@ -45,16 +57,23 @@ def run_agi(args: list[str], answers: dict[str, str], command: list[str] | None 
     return process.wait(timeout=10), commands
 
 
-ASTERISK = {"GET DATA": "200 result=1", "STREAM FILE": "200 result=0 endpos=8000",
-            "SET VARIABLE": "200 result=1", "EXEC": "200 result=0"}
+ASTERISK = {
+    "GET DATA": "200 result=1",
+    "STREAM FILE": "200 result=0 endpos=8000",
+    "SET VARIABLE": "200 result=1",
+    "EXEC": "200 result=0",
+}
 
 
-@pytest.mark.parametrize(("pressed", "consent", "method"), [
-    ("200 result=1", "granted", "dtmf"),
-    ("200 result=2", "declined", "dtmf"),
-    ("200 result= (timeout)", "declined", "timeout"),   # the default given below
-    ("200 result=7", "declined", "timeout"),            # not a choice: the default
-])
+@pytest.mark.parametrize(
+    ("pressed", "consent", "method"),
+    [
+        ("200 result=1", "granted", "dtmf"),
+        ("200 result=2", "declined", "dtmf"),
+        ("200 result= (timeout)", "declined", "timeout"),  # the default given below
+        ("200 result=7", "declined", "timeout"),  # not a choice: the default
+    ],
+)
 def test_explicit_consent_by_keypress(pressed: str, consent: str, method: str) -> None:
     code, commands = run_agi(["explicit", "declined", "5"], {**ASTERISK, "GET DATA": pressed})
     assert code == 0
@@ -62,8 +81,10 @@ def test_explicit_consent_by_keypress(pressed: str, consent: str, method: str) -
     assert f'SET VARIABLE "CONSENT" "{consent}"' in commands
     assert f'SET VARIABLE "CONSENT_METHOD" "{method}"' in commands
     # Durable in Asterisk's CDR before it is reported live.
-    assert commands[-3:-1] == [f'SET VARIABLE "CDR(cti_consent)" "{consent}"',
-                               f'SET VARIABLE "CDR(cti_consent_method)" "{method}"']
+    assert commands[-3:-1] == [
+        f'SET VARIABLE "CDR(cti_consent)" "{consent}"',
+        f'SET VARIABLE "CDR(cti_consent_method)" "{method}"',
+    ]
     assert commands[-1] == f'EXEC UserEvent "RecordingConsent,Consent: {consent},Method: {method}"'
 
 
@@ -101,21 +122,27 @@ def test_the_console_script_runs_the_projects_python_under_asterisks_environment
 def test_without_pyst2_it_exits_non_zero_before_setting_consent() -> None:
     # -S: no site-packages, so no pyst2; the package itself comes from the source tree.
     program = "from cti.agi.consent import main; main()"
-    code, commands = run_agi(["explicit", "granted", "5"], ASTERISK,
-                             command=[sys.executable, "-S", "-c", program],
-                             env={**ASTERISK_ENV, "PYTHONPATH": str(REPO)})
+    code, commands = run_agi(
+        ["explicit", "granted", "5"],
+        ASTERISK,
+        command=[sys.executable, "-S", "-c", program],
+        env={**ASTERISK_ENV, "PYTHONPATH": str(REPO)},
+    )
     assert code == 1  # the dialplan then applies CONSENT_DEFAULT and reports Method: fallback
     assert commands == []
 
 
-@pytest.mark.parametrize(("mode", "digits", "default", "decided"), [
-    ("implied", "", "declined", ("granted", "implied")),
-    ("implied", "2", "declined", ("granted", "implied")),   # no question asked: keys ignored
-    ("explicit", "1", "declined", ("granted", "dtmf")),
-    ("explicit", "2", "granted", ("declined", "dtmf")),
-    ("explicit", "12", "declined", ("granted", "dtmf")),    # the first key counts
-    ("explicit", "", "granted", ("granted", "timeout")),
-    ("explicit", "#", "declined", ("declined", "timeout")),
-])
+@pytest.mark.parametrize(
+    ("mode", "digits", "default", "decided"),
+    [
+        ("implied", "", "declined", ("granted", "implied")),
+        ("implied", "2", "declined", ("granted", "implied")),  # no question asked: keys ignored
+        ("explicit", "1", "declined", ("granted", "dtmf")),
+        ("explicit", "2", "granted", ("declined", "dtmf")),
+        ("explicit", "12", "declined", ("granted", "dtmf")),  # the first key counts
+        ("explicit", "", "granted", ("granted", "timeout")),
+        ("explicit", "#", "declined", ("declined", "timeout")),
+    ],
+)
 def test_decide(mode: str, digits: str, default: str, decided: tuple[str, str]) -> None:
     assert decide(mode, digits, default) == decided

@@ -42,16 +42,20 @@ class Recorder:
 
 
 def simulator(**overrides: Any) -> contextlib.AbstractAsyncContextManager[Simulator]:
-    return running_simulator(replace(SimConfig.demo(), username="cti", secret=SECRET,
-                                     **overrides))  # fmt: skip
+    return running_simulator(replace(SimConfig.demo(), username="cti", secret=SECRET, **overrides))
 
 
 @contextlib.asynccontextmanager
-async def client(port: int, secret: str = SECRET, **config: Any) -> AsyncIterator[tuple[AmiClient, Pipeline, Recorder]]:
+async def client(
+    port: int, secret: str = SECRET, **config: Any
+) -> AsyncIterator[tuple[AmiClient, Pipeline, Recorder]]:
     recorder = Recorder()
     pipeline = Pipeline(CtiState(), [recorder])
-    ami = AmiClient(AmiConfig("127.0.0.1", port, "cti", secret, **config),
-                    pipeline.submit_message, pipeline.submit_event)
+    ami = AmiClient(
+        AmiConfig("127.0.0.1", port, "cti", secret, **config),
+        pipeline.submit_message,
+        pipeline.submit_event,
+    )
     tasks = [asyncio.create_task(pipeline.run()), asyncio.create_task(ami.run())]
     try:
         yield ami, pipeline, recorder
@@ -73,8 +77,12 @@ async def test_login_and_resync_build_queues_and_agents() -> None:
 async def test_wrong_secret_is_reported_with_user_host_and_port() -> None:
     async with simulator() as sim:
         pipeline = Pipeline(CtiState())
-        ami = AmiClient(AmiConfig("127.0.0.1", sim.port, "cti", "wrong"),
-                        pipeline.submit_message, pipeline.submit_event, exit_on_auth_failure=True)
+        ami = AmiClient(
+            AmiConfig("127.0.0.1", sim.port, "cti", "wrong"),
+            pipeline.submit_message,
+            pipeline.submit_event,
+            exit_on_auth_failure=True,
+        )
         await asyncio.wait_for(ami.run(), 10)  # returns: fatal at startup
         with pytest.raises(AmiAuthError) as failure:
             ami.first_login.result()
@@ -92,8 +100,14 @@ async def test_reconnects_after_the_server_drops_the_connection() -> None:
 
 
 async def test_half_open_connection_is_detected_by_the_ping_watchdog() -> None:
-    async with simulator() as sim, client(sim.port, ping_interval=0.3, ping_timeout=0.3,
-                                           backoff_initial=0.05) as (ami, _, recorder):
+    async with (
+        simulator() as sim,
+        client(sim.port, ping_interval=0.3, ping_timeout=0.3, backoff_initial=0.05) as (
+            ami,
+            _,
+            recorder,
+        ),
+    ):
         await asyncio.wait_for(ami.first_login, 10)
         sim.freeze_clients()  # the socket stays open; nothing answers any more
         await wait_until(lambda: recorder.links()[-1:] == [False])
@@ -103,13 +117,23 @@ async def test_half_open_connection_is_detected_by_the_ping_watchdog() -> None:
 
 async def test_resync_mid_call_and_calls_that_ended_while_away() -> None:
     async with simulator() as sim:
-        talking = await sim.place_call(number="905301110001", name="Zeynep Arslan", queue="support",
-                                       consent="granted", answer_after=0.1, talk_s=30)
+        talking = await sim.place_call(
+            number="905301110001",
+            name="Zeynep Arslan",
+            queue="support",
+            consent="granted",
+            answer_after=0.1,
+            talk_s=30,
+        )
         await wait_until(lambda: sim.is_answered(talking))
         async with client(sim.port, backoff_initial=1.0) as (ami, pipeline, recorder):
             await asyncio.wait_for(ami.first_login, 10)
-            await wait_until(lambda: talking in pipeline.state.calls
-                             and pipeline.state.calls[talking].agent is not None)
+            await wait_until(
+                lambda: (
+                    talking in pipeline.state.calls
+                    and pipeline.state.calls[talking].agent is not None
+                )
+            )
             call = pipeline.state.calls[talking]
             assert (call.caller_name, call.queue) == ("Zeynep Arslan", "support")
             await sim.drop_clients()
@@ -132,7 +156,9 @@ async def test_a_failing_handler_does_not_kill_the_connection() -> None:
                 raise RuntimeError("a bug in a handler")
             pipeline.submit_message(message, received_at)
 
-        ami = AmiClient(AmiConfig("127.0.0.1", sim.port, "cti", SECRET), flaky, pipeline.submit_event)
+        ami = AmiClient(
+            AmiConfig("127.0.0.1", sim.port, "cti", SECRET), flaky, pipeline.submit_event
+        )
         task = asyncio.create_task(ami.run())
         try:
             await asyncio.wait_for(ami.first_login, 10)
@@ -155,8 +181,9 @@ async def test_actions_are_answered_or_refused_clearly() -> None:
             await actions.hangup(ami, "SIP/nosuch-00000001")
 
 
-@pytest.mark.parametrize("capture", ["basic-queue-calls.ami", "ring-no-answer.ami",
-                                     "login-snapshot-midcall.ami"])
+@pytest.mark.parametrize(
+    "capture", ["basic-queue-calls.ami", "ring-no-answer.ami", "login-snapshot-midcall.ami"]
+)
 async def test_a_capture_over_tcp_yields_what_the_offline_replay_yields(
     captures: Path, capture: str
 ) -> None:

@@ -51,16 +51,20 @@ FINAL_CAPTURE = "basic-queue-calls.ami"  # the well-formed calls after the garba
 def capture_frames(captures: Path) -> list[bytes]:
     """Every frame of the reference captures but FINAL_CAPTURE's (its calls must be new at
     the end) and Shutdown (which ends a session on purpose)."""
-    paths = sorted([*captures.glob("*.ami"), *captures.glob("*.ami.xz"),
-                    *captures.glob("real/*.ami")])  # fmt: skip
+    paths = sorted(
+        [*captures.glob("*.ami"), *captures.glob("*.ami.xz"), *captures.glob("real/*.ami")]
+    )
     paths.remove(captures / FINAL_CAPTURE)
     out = []
     for path in paths:
         data = capture_bytes(path)
         if data.startswith(BANNER_PREFIX):
             data = data[data.index(b"\r\n") + 2 :]
-        out += [frame for frame in data.split(FRAME_END)
-                if frame and not frame.startswith(b"Event: Shutdown")]  # fmt: skip
+        out += [
+            frame
+            for frame in data.split(FRAME_END)
+            if frame and not frame.startswith(b"Event: Shutdown")
+        ]
     return out
 
 
@@ -142,14 +146,17 @@ class Fuzzer:
         return b"\r\n".join(lines)
 
     def m_timestamp(self, frame: bytes) -> bytes:
-        stamp = self.rng.choice([b"inf", b"-inf", b"nan", b"1e20", b"-5", b"1e308", b"0",
-                                 b"abc", b""])  # fmt: skip
+        stamp = self.rng.choice(
+            [b"inf", b"-inf", b"nan", b"1e20", b"-5", b"1e308", b"0", b"abc", b""]
+        )
         return self._set(frame, b"Timestamp", stamp)
 
     def m_ids(self, frame: bytes) -> bytes:
         def new_id() -> bytes:
-            return b"%d.%d" % (self.rng.randrange(1_700_000_000, 1_800_000_000),
-                               self.rng.randrange(100_000))  # fmt: skip
+            return b"%d.%d" % (
+                self.rng.randrange(1_700_000_000, 1_800_000_000),
+                self.rng.randrange(100_000),
+            )
 
         for key in (b"Uniqueid", b"Linkedid", b"DestUniqueid", b"DestLinkedid"):
             if key + b": " in frame and self.rng.random() < 0.7:
@@ -242,31 +249,47 @@ async def test_fuzzed_frames_over_tcp_crash_nothing_and_stay_bounded(
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     async with ScriptedAmi(play, banner) as peer:
-        ami = AmiClient(AmiConfig("127.0.0.1", peer.port, "cti", "secret", backoff_initial=0.01,
-                                  ping_interval=3600.0), pipeline.submit_message,
-                        pipeline.submit_event)  # fmt: skip
-        metrics.attach(LiveSources(
-            pipeline_depth=lambda: pipeline.depth,
-            pipeline_errors=lambda: pipeline.stats.handler_errors,
-            events_by_name=lambda: dict(Counter(pipeline.stats.by_event)
-                                        + Counter(ami.skipped_events())),
-            ami_connected=lambda: ami.connected, ami_sessions=lambda: ami.stats.sessions,
-            ami_login_failures=lambda: ami.stats.login_failures,
-            spool_rows=lambda: writer.spool_depth, write_errors=lambda: writer.stats.write_errors,
-            quarantined_rows=lambda: writer.stats.quarantined, reconciled_calls=lambda: 0,
-            database_up=lambda: writer.healthy, websocket_clients=lambda: 0,
-            service_level_targets={},
-        ))  # fmt: skip
-        tasks = {name: asyncio.create_task(run(), name=name) for name, run in (
-            ("pipeline", pipeline.run), ("ami", ami.run), ("writer", writer.run))}  # fmt: skip
+        ami = AmiClient(
+            AmiConfig(
+                "127.0.0.1", peer.port, "cti", "secret", backoff_initial=0.01, ping_interval=3600.0
+            ),
+            pipeline.submit_message,
+            pipeline.submit_event,
+        )
+        metrics.attach(
+            LiveSources(
+                pipeline_depth=lambda: pipeline.depth,
+                pipeline_errors=lambda: pipeline.stats.handler_errors,
+                events_by_name=lambda: dict(
+                    Counter(pipeline.stats.by_event) + Counter(ami.skipped_events())
+                ),
+                ami_connected=lambda: ami.connected,
+                ami_sessions=lambda: ami.stats.sessions,
+                ami_login_failures=lambda: ami.stats.login_failures,
+                spool_rows=lambda: writer.spool_depth,
+                write_errors=lambda: writer.stats.write_errors,
+                quarantined_rows=lambda: writer.stats.quarantined,
+                reconciled_calls=lambda: 0,
+                database_up=lambda: writer.healthy,
+                websocket_clients=lambda: 0,
+                service_level_targets={},
+            )
+        )
+        tasks = {
+            name: asyncio.create_task(run(), name=name)
+            for name, run in (("pipeline", pipeline.run), ("ami", ami.run), ("writer", writer.run))
+        }
         try:
             await wait_until(lambda: set(calls.final) == expected_ids, TIMEOUT_S)
             pool = await database.pool()
 
             async def logged() -> int:
-                return int(await pool.fetchval(
-                    "SELECT count(*) FROM calls WHERE linkedid = ANY($1::text[])",
-                    sorted(expected_ids)))  # fmt: skip
+                return int(
+                    await pool.fetchval(
+                        "SELECT count(*) FROM calls WHERE linkedid = ANY($1::text[])",
+                        sorted(expected_ids),
+                    )
+                )
 
             async with asyncio.timeout(TIMEOUT_S):
                 while await logged() < len(expected_ids):
@@ -276,15 +299,22 @@ async def test_fuzzed_frames_over_tcp_crash_nothing_and_stay_bounded(
             alive = {name: not task.done() for name, task in tasks.items()}
             event_labels = labels(metrics, "event").get("cti_ami_events", set())
             queue_labels = labels(metrics, "queue")
-            sizes = {"channels": len(state.channels), "calls": len(state.calls),
-                     "queues": len(state.queues), "agents": len(state.agents),
-                     "open lists": len(state._listings)}  # fmt: skip
-            counters = {"pipeline by_event": len(pipeline.stats.by_event),
-                        "skipped by name": len(ami.skipped_events())}  # fmt: skip
+            sizes = {
+                "channels": len(state.channels),
+                "calls": len(state.calls),
+                "queues": len(state.queues),
+                "agents": len(state.agents),
+                "open lists": len(state._listings),
+            }
+            counters = {
+                "pipeline by_event": len(pipeline.stats.by_event),
+                "skipped by name": len(ami.skipped_events()),
+            }
             sessions, handler_errors = ami.stats.sessions, pipeline.stats.handler_errors
             quarantined = await pool.fetch(
-                "SELECT coalesce(substring(reason from 'constraint \"[^\"]+\"'), left(reason, 80))"
-                " AS reason, count(*) AS n FROM call_log_quarantine GROUP BY 1 ORDER BY 2 DESC")
+                'SELECT coalesce(substring(reason from \'constraint "[^"]+"\'), left(reason, 80))'
+                " AS reason, count(*) AS n FROM call_log_quarantine GROUP BY 1 ORDER BY 2 DESC"
+            )
         finally:
             for task in tasks.values():
                 task.cancel()
@@ -294,16 +324,24 @@ async def test_fuzzed_frames_over_tcp_crash_nothing_and_stay_bounded(
     garbage = Counter(GARBAGE.counts) - garbage_before
     mutated = sum(n for kind, n in fuzzer.made.items() if kind != "real")
     with capsys.disabled():
-        print(f"\nfuzz seed {SEED}: {sent:,} frames ({mutated:,} mutated: "
-              f"{dict(sorted(fuzzer.made.items()))}) in {seconds:.1f} s, {sessions} sessions")
-        print(f"  the client saw as garbage: {dict(garbage)}; handler errors {handler_errors}; "
-              f"calls ended {calls.ended:,}; writer: {writer.stats}")
-        print(f"  distinct labels: event {len(event_labels)} (bound {len(ASTERISK_EVENTS) + 2}),"
-              f" queue {max(map(len, queue_labels.values()), default=0)} (bound "
-              f"{MAX_LABEL_VALUES + 1}); counters {counters}")
-        print(f"  state after the final call: {sizes} (a clean replay leaves "
-              f"{len(clean.state.channels)} channels, {len(clean.state.calls)} calls); peak RSS "
-              f"{rss_before / 1024:.0f} -> {rss_after / 1024:.0f} MB")
+        print(
+            f"\nfuzz seed {SEED}: {sent:,} frames ({mutated:,} mutated: "
+            f"{dict(sorted(fuzzer.made.items()))}) in {seconds:.1f} s, {sessions} sessions"
+        )
+        print(
+            f"  the client saw as garbage: {dict(garbage)}; handler errors {handler_errors}; "
+            f"calls ended {calls.ended:,}; writer: {writer.stats}"
+        )
+        print(
+            f"  distinct labels: event {len(event_labels)} (bound {len(ASTERISK_EVENTS) + 2}),"
+            f" queue {max(map(len, queue_labels.values()), default=0)} (bound "
+            f"{MAX_LABEL_VALUES + 1}); counters {counters}"
+        )
+        print(
+            f"  state after the final call: {sizes} (a clean replay leaves "
+            f"{len(clean.state.channels)} channels, {len(clean.state.calls)} calls); peak RSS "
+            f"{rss_before / 1024:.0f} -> {rss_after / 1024:.0f} MB"
+        )
         print(f"  quarantined by PostgreSQL: {[(r['reason'], r['n']) for r in quarantined]}")
     assert alive == {"pipeline": True, "ami": True, "writer": True}
     assert sorted(calls.final) == sorted(expected_ids)  # the pipeline answered after it all

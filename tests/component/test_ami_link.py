@@ -24,8 +24,9 @@ SECRET = "s3cret"
 
 
 def simulator(**overrides: Any) -> contextlib.AbstractAsyncContextManager[Simulator]:
-    return running_simulator(replace(SimConfig.demo(), username="cti", secret=SECRET,
-                                     arrival_rate=0, **overrides))  # fmt: skip
+    return running_simulator(
+        replace(SimConfig.demo(), username="cti", secret=SECRET, arrival_rate=0, **overrides)
+    )
 
 
 @dataclass
@@ -47,8 +48,9 @@ async def link(port: int, **config: Any) -> AsyncIterator[Link]:
         seen.append(message)
         pipeline.submit_message(message, received_at)
 
-    ami = AmiClient(AmiConfig("127.0.0.1", port, "cti", SECRET, **config), on_message,
-                    pipeline.submit_event)  # fmt: skip
+    ami = AmiClient(
+        AmiConfig("127.0.0.1", port, "cti", SECRET, **config), on_message, pipeline.submit_event
+    )
     tasks = [asyncio.create_task(pipeline.run()), asyncio.create_task(ami.run())]
     try:
         yield Link(ami, pipeline, seen)
@@ -63,8 +65,10 @@ async def link(port: int, **config: Any) -> AsyncIterator[Link]:
 
 async def test_the_backoff_starts_over_once_a_login_succeeds() -> None:
     initial = 0.01
-    async with simulator() as sim, link(sim.port, backoff_initial=initial,
-                                        backoff_max=60.0) as live:  # fmt: skip
+    async with (
+        simulator() as sim,
+        link(sim.port, backoff_initial=initial, backoff_max=60.0) as live,
+    ):
         ami = live.ami
         await asyncio.wait_for(ami.first_login, 10)
         await sim.go_offline()  # Asterisk away: connections are refused, the backoff grows
@@ -93,8 +97,11 @@ async def test_after_core_restart_the_resync_waits_for_fully_booted() -> None:
         assert sim.refused_while_booting == 0  # no QueueStatus was sent before FullyBooted
         assert ami.stats.snapshots_refused == 0 and ami.stats.boot_waits_timed_out == 0
         assert (ami.stats.sessions, ami.stats.logins) == (2, 2)  # no session lost to it
-        kinds = [m.get("Event") for m in live.seen
-                 if m.get("Event") in ("FullyBooted", "QueueStatusComplete")]  # fmt: skip
+        kinds = [
+            m.get("Event")
+            for m in live.seen
+            if m.get("Event") in ("FullyBooted", "QueueStatusComplete")
+        ]
         assert kinds == ["FullyBooted", "QueueStatusComplete"] * 2
         assert {"support", "sales"} <= set(live.pipeline.state.queues)
 
@@ -113,8 +120,9 @@ async def test_a_shutdown_event_ends_the_session_at_once() -> None:
 async def test_a_refused_queue_status_is_asked_again_in_the_same_session() -> None:
     async with simulator() as sim:
         await sim.core_restart(boot_after_login_s=None)  # boots when this test says so
-        async with link(sim.port, boot_timeout=0.05, snapshot_retry_delay=0.05,
-                        snapshot_attempts=1000) as live:  # fmt: skip
+        async with link(
+            sim.port, boot_timeout=0.05, snapshot_retry_delay=0.05, snapshot_attempts=1000
+        ) as live:
             ami = live.ami
             # No FullyBooted (as for a user without read class system): after the bounded
             # wait the client asks, is refused, and asks again rather than seeing no queues.
@@ -131,8 +139,13 @@ async def test_a_refused_queue_status_is_asked_again_in_the_same_session() -> No
 async def test_a_queue_status_refused_every_time_ends_the_session_after_a_few_tries() -> None:
     async with simulator() as sim:
         await sim.core_restart(boot_after_login_s=None)  # never boots
-        async with link(sim.port, boot_timeout=0.01, snapshot_retry_delay=0.01,
-                        snapshot_attempts=3, backoff_initial=0.01) as live:  # fmt: skip
+        async with link(
+            sim.port,
+            boot_timeout=0.01,
+            snapshot_retry_delay=0.01,
+            snapshot_attempts=3,
+            backoff_initial=0.01,
+        ) as live:
             ami = live.ami
             await wait_until(lambda: ami.stats.sessions >= 3)
             assert ami.stats.snapshots_refused >= 6  # 3 per ended session, then a new one
@@ -156,7 +169,10 @@ async def test_an_async_originate_is_settled_by_its_first_answer() -> None:
         await wait_until(lambda: bool(live.events("OriginateResponse")))
         (outcome,) = live.events("OriginateResponse")
         assert (outcome["Response"], outcome["Channel"], outcome["Reason"]) == (
-            "Success", leg.name, "4")
+            "Success",
+            leg.name,
+            "4",
+        )
         assert (leg.state, leg.application, leg.app_data) == (6, "ChanSpy", "PJSIP/1001-,qwE")
 
 
@@ -165,13 +181,22 @@ async def test_panoramisks_list_answer_to_an_originate_reads_as_its_first_messag
     # panoramisk, left to guess, waits for it and hands back both, as with a real Asterisk.
     async with simulator(originate_answer_s=0.0) as sim, link(sim.port) as live:
         await asyncio.wait_for(live.ami.first_login, 10)
-        answer = await live.ami.send({
-            "Action": "Originate", "ActionID": "spy-1", "Channel": "SIP/1009",
-            "Context": "cti-spy-barge", "Exten": "1001", "Priority": "1", "Async": "true",
-        })  # fmt: skip
+        answer = await live.ami.send(
+            {
+                "Action": "Originate",
+                "ActionID": "spy-1",
+                "Channel": "SIP/1009",
+                "Context": "cti-spy-barge",
+                "Exten": "1001",
+                "Priority": "1",
+                "Async": "true",
+            }
+        )
         assert isinstance(answer, list)
         assert [(m.get("Event"), m.get("ActionID"), m.get("Response")) for m in answer] == [
-            (None, "spy-1", "Success"), ("OriginateResponse", "spy-1", "Success")]
+            (None, "spy-1", "Success"),
+            ("OriginateResponse", "spy-1", "Success"),
+        ]
         first = actions.first_answer(answer)
         assert (first["Response"], first["Message"]) == ("Success", "Originate successfully queued")
         # Through actions it is settled by the first answer; the event goes on as an event.
@@ -202,20 +227,23 @@ async def test_the_resync_is_applied_before_the_state_says_synced() -> None:
         await wait_until(lambda: live.ami.stats.logins == 2 and live.pipeline.state.synced)
 
 
-async def test_a_peer_that_goes_silent_during_the_resync_is_dropped_by_the_ping_watchdog(
-) -> None:
+async def test_a_peer_that_goes_silent_during_the_resync_is_dropped_by_the_ping_watchdog() -> None:
     """Asterisk answers the login, then nothing: not the snapshot lists, not Ping. The list
     deadline here is two minutes; the watchdog ends the session within one ping."""
 
-    async def silent_after_login(reader: asyncio.StreamReader,
-                                 writer: asyncio.StreamWriter) -> None:  # fmt: skip
+    async def silent_after_login(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         writer.write(b"Asterisk Call Manager/9.0.0\r\n")
         frame = await reader.readuntil(b"\r\n\r\n")
-        action_id = next(line.split(b": ", 1)[1] for line in frame.split(b"\r\n")
-                         if line.startswith(b"ActionID"))  # fmt: skip
-        writer.write(b"Response: Success\r\nActionID: " + action_id + b"\r\n"
-                     b"Message: Authentication accepted\r\n\r\n"
-                     b"Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n")
+        action_id = next(
+            line.split(b": ", 1)[1] for line in frame.split(b"\r\n") if line.startswith(b"ActionID")
+        )
+        writer.write(
+            b"Response: Success\r\nActionID: " + action_id + b"\r\n"
+            b"Message: Authentication accepted\r\n\r\n"
+            b"Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n"
+        )
         with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
             while await reader.read(4096):
                 pass  # swallow every action
@@ -224,8 +252,9 @@ async def test_a_peer_that_goes_silent_during_the_resync_is_dropped_by_the_ping_
     server = await asyncio.start_server(silent_after_login, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        async with link(port, action_timeout=30.0, ping_interval=0.2, ping_timeout=0.2,
-                        backoff_initial=5.0) as live:  # fmt: skip
+        async with link(
+            port, action_timeout=30.0, ping_interval=0.2, ping_timeout=0.2, backoff_initial=5.0
+        ) as live:
             await wait_until(lambda: live.ami.stats.ping_timeouts >= 1, timeout=30)
             assert live.ami.stats.logins >= 1 and not live.pipeline.state.synced
     finally:

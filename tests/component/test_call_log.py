@@ -32,8 +32,10 @@ CAPTURE_CALLS = {
 async def counts(url: str) -> tuple[int, int]:
     connection = await asyncpg.connect(url)
     try:
-        return (await connection.fetchval("SELECT count(*) FROM calls"),
-                await connection.fetchval("SELECT count(*) FROM call_events"))
+        return (
+            await connection.fetchval("SELECT count(*) FROM calls"),
+            await connection.fetchval("SELECT count(*) FROM call_events"),
+        )
     finally:
         await connection.close()
 
@@ -52,8 +54,10 @@ async def test_migrations_apply_once_from_empty(database_url: str, tmp_path: Pat
     try:
         assert await migrate(pool) == [m.version for m in load_migrations()]
         assert await migrate(pool) == []
-        tables = {r["tablename"] for r in await pool.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        tables = {
+            r["tablename"]
+            for r in await pool.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
         assert {"calls", "call_events", "recording_mutes", "schema_migrations"} <= tables
         changed = tmp_path / "migrations"
         shutil.copytree(MIGRATIONS_DIR, changed)
@@ -77,23 +81,82 @@ async def test_every_capture_lands_once_even_when_replayed_twice(
     assert await counts(database_url) == first
 
 
-async def test_rows_match_the_capture_readme(captures: Path, database_url: str, tmp_path: Path) -> None:
+async def test_rows_match_the_capture_readme(
+    captures: Path, database_url: str, tmp_path: Path
+) -> None:
     await replay_into(database_url, captures / "basic-queue-calls.ami", tmp_path)
     connection = await asyncpg.connect(database_url)
     try:
         rows = await connection.fetch(
             "SELECT caller_number, caller_e164, caller_name, queue, agent, outcome, wait_s, talk_s,"
-            " consent, recording FROM calls ORDER BY started_at")
+            " consent, recording FROM calls ORDER BY started_at"
+        )
         waits = await connection.fetch(
-            "SELECT seconds FROM call_events WHERE kind = 'agent_connect' ORDER BY at")
+            "SELECT seconds FROM call_events WHERE kind = 'agent_connect' ORDER BY at"
+        )
     finally:
         await connection.close()
     assert [tuple(r) for r in rows] == [
-        ("905321234567", "+905321234567", "Ayşe Çağrı Yılmaz", "support", "SIP/1001", "answered", 2, 2, "granted", "1795343720.0.wav"),
-        ("905551112233", "+905551112233", "Mehmet Öztürk", "support", "SIP/1002", "answered", 2, 2, "declined", None),
-        ("74951234567", "+74951234567", "Иван Петров", "support", "SIP/1001", "answered", 3, 1, "granted", "1795343724.4.wav"),
-        ("15551234567", "+15551234567", "<img src=x onerror=alert(1)>", "sales", "SIP/1003", "answered", 2, 2, None, None),
-        ("4930123456", "+4930123456", "José Müller", "sales", "SIP/1003", "answered", 2, 2, None, None),
+        (
+            "905321234567",
+            "+905321234567",
+            "Ayşe Çağrı Yılmaz",
+            "support",
+            "SIP/1001",
+            "answered",
+            2,
+            2,
+            "granted",
+            "1795343720.0.wav",
+        ),
+        (
+            "905551112233",
+            "+905551112233",
+            "Mehmet Öztürk",
+            "support",
+            "SIP/1002",
+            "answered",
+            2,
+            2,
+            "declined",
+            None,
+        ),
+        (
+            "74951234567",
+            "+74951234567",
+            "Иван Петров",
+            "support",
+            "SIP/1001",
+            "answered",
+            3,
+            1,
+            "granted",
+            "1795343724.4.wav",
+        ),
+        (
+            "15551234567",
+            "+15551234567",
+            "<img src=x onerror=alert(1)>",
+            "sales",
+            "SIP/1003",
+            "answered",
+            2,
+            2,
+            None,
+            None,
+        ),
+        (
+            "4930123456",
+            "+4930123456",
+            "José Müller",
+            "sales",
+            "SIP/1003",
+            "answered",
+            2,
+            2,
+            None,
+            None,
+        ),
     ]
     assert [r["seconds"] for r in waits] == [2, 2, 3, 2, 2]
 
@@ -131,9 +194,13 @@ async def test_database_outage_mid_stream_loses_and_duplicates_nothing(
     assert calls == records_expected
     connection = await asyncpg.connect(url)
     try:
-        assert await connection.fetchval(
-            "SELECT count(*) FROM (SELECT linkedid FROM call_events WHERE kind = 'call_end'"
-            " GROUP BY linkedid HAVING count(*) > 1) d") == 0
+        assert (
+            await connection.fetchval(
+                "SELECT count(*) FROM (SELECT linkedid FROM call_events WHERE kind = 'call_end'"
+                " GROUP BY linkedid HAVING count(*) > 1) d"
+            )
+            == 0
+        )
         assert await connection.fetchval("SELECT sum(wait_s) FROM calls") == 360
     finally:
         await connection.close()

@@ -33,11 +33,15 @@ class FakeCrm:
             return web.Response(status=500, text="CRM exploded")
         if phone != f"+{KNOWN}":
             return web.Response(status=404)
-        return web.json_response({
-            "name": HOSTILE, "summary": "VIP since 2019", "url": "javascript:alert(1)",
-            "fields": {"Segment": "Gold", "Open tickets": 2, "nested": {"x": 1}},
-            "ignored": "not shown",
-        })  # fmt: skip
+        return web.json_response(
+            {
+                "name": HOSTILE,
+                "summary": "VIP since 2019",
+                "url": "javascript:alert(1)",
+                "fields": {"Segment": "Gold", "Open tickets": 2, "nested": {"x": 1}},
+                "ignored": "not shown",
+            }
+        )
 
 
 @pytest.fixture
@@ -51,17 +55,23 @@ async def crm_daemon(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[D
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
         async with running_daemon(
-            database_url, tmp_path, crm_url=f"http://127.0.0.1:{port}/lookup?phone={{number}}",
-            crm_timeout_s=0.5, crm_token="crm-secret",
-        ) as daemon:  # fmt: skip
+            database_url,
+            tmp_path,
+            crm_url=f"http://127.0.0.1:{port}/lookup?phone={{number}}",
+            crm_timeout_s=0.5,
+            crm_token="crm-secret",
+        ) as daemon:
             yield daemon, crm
     finally:
         await runner.cleanup()
 
 
-async def pop_and_crm(daemon: Daemon, ws: Any, number: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    linkedid = await daemon.sim.place_call(number, "Caller", "support", consent="granted",
-                                           answer_after=None)  # fmt: skip
+async def pop_and_crm(
+    daemon: Daemon, ws: Any, number: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    linkedid = await daemon.sim.place_call(
+        number, "Caller", "support", consent="granted", answer_after=None
+    )
     pop = await next_message(ws, "pop")
     crm = await next_message(ws, "pop_crm")
     assert pop["linkedid"] == crm["linkedid"] == linkedid

@@ -34,14 +34,16 @@ async def agent_id(pool: asyncpg.Pool) -> int:
 
 async def test_import_then_find_by_any_number_format(pool: asyncpg.Pool, tmp_path: Path) -> None:
     csv = tmp_path / "customers.csv"
-    csv.write_text(HEADER +
-                   'c1,Ayşe Çağrı Yılmaz,12345678901,0532 123 45 67;+90 212 555 00 00,1250.5,TRY,"Bağdat Cd. 1",İstanbul,TR\n'
-                   "c2,,1,0532 000 00 00,0,TRY,,,\n"                      # line 3: no name
-                   "c3,Bad Number,1,not-a-phone,0,TRY,,,\n"               # line 4
-                   "c4,Bad Balance,1,0532 999 99 99,lots,TRY,,,\n"        # line 5
-                   "c1,Again,1,0532 111 11 11,0,TRY,,,\n"                 # line 6: duplicate
-                   '"c5","<img src=x onerror=alert(1)>",,+49 30 123456,-20,eur,,,\n',
-                   encoding="utf-8")
+    csv.write_text(
+        HEADER
+        + 'c1,Ayşe Çağrı Yılmaz,12345678901,0532 123 45 67;+90 212 555 00 00,1250.5,TRY,"Bağdat Cd. 1",İstanbul,TR\n'
+        "c2,,1,0532 000 00 00,0,TRY,,,\n"  # line 3: no name
+        "c3,Bad Number,1,not-a-phone,0,TRY,,,\n"  # line 4
+        "c4,Bad Balance,1,0532 999 99 99,lots,TRY,,,\n"  # line 5
+        "c1,Again,1,0532 111 11 11,0,TRY,,,\n"  # line 6: duplicate
+        '"c5","<img src=x onerror=alert(1)>",,+49 30 123456,-20,eur,,,\n',
+        encoding="utf-8",
+    )
     report = await import_customers(pool, csv, "TR")
     assert (report.inserted, report.updated) == (2, 0)
     assert [line for line, _ in report.errors] == [3, 4, 5, 6]
@@ -65,7 +67,9 @@ async def test_import_then_find_by_any_number_format(pool: asyncpg.Pool, tmp_pat
     assert await records.find_by_number(pool, "<script>", "TR") == []
 
 
-async def test_a_file_without_the_required_columns_is_refused(pool: asyncpg.Pool, tmp_path: Path) -> None:
+async def test_a_file_without_the_required_columns_is_refused(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     csv = tmp_path / "wrong.csv"
     csv.write_text("id,name\n1,x\n", encoding="utf-8")
     with pytest.raises(ImportFileError, match="customer_id, full_name"):
@@ -73,20 +77,23 @@ async def test_a_file_without_the_required_columns_is_refused(pool: asyncpg.Pool
 
 
 async def test_a_row_with_a_nul_byte_or_a_huge_field_is_skipped_and_the_rest_loads(
-        pool: asyncpg.Pool, tmp_path: Path) -> None:  # fmt: skip
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     huge = "x" * 200_000  # over the csv module's field size limit: csv.Error for that row
     csv = tmp_path / "customers.csv"
-    csv.write_bytes((
-        HEADER
-        + "c1,First Good,1,0532 000 00 01,0,TRY,,,\n"                       # line 2
-        + "c2,Nul\0Byte,1,0532 000 00 02,0,TRY,,,\n"                        # line 3
-        + f"c3,Huge,1,0532 000 00 03,0,TRY,{huge},,\n"                      # line 4
-        + f'c4,Huge Quoted,1,0532 000 00 04,0,TRY,"{huge}",,\n'             # line 5
-        + f"c5,Long,1,0532 000 00 05,0,TRY,{'y' * 1001},,\n"                # line 6
-        + "c6,Nul In Address,1,0532 000 00 06,0,TRY,\0,,\n"                 # line 7
-        + 'c7,"Two\nLines",1,0532 000 00 07,0,TRY,,,\n'                     # lines 8-9
-        + "c8,Last Good,1,0532 000 00 08,0,TRY,,,\n"                        # line 10
-    ).encode())
+    csv.write_bytes(
+        (
+            HEADER
+            + "c1,First Good,1,0532 000 00 01,0,TRY,,,\n"  # line 2
+            + "c2,Nul\0Byte,1,0532 000 00 02,0,TRY,,,\n"  # line 3
+            + f"c3,Huge,1,0532 000 00 03,0,TRY,{huge},,\n"  # line 4
+            + f'c4,Huge Quoted,1,0532 000 00 04,0,TRY,"{huge}",,\n'  # line 5
+            + f"c5,Long,1,0532 000 00 05,0,TRY,{'y' * 1001},,\n"  # line 6
+            + "c6,Nul In Address,1,0532 000 00 06,0,TRY,\0,,\n"  # line 7
+            + 'c7,"Two\nLines",1,0532 000 00 07,0,TRY,,,\n'  # lines 8-9
+            + "c8,Last Good,1,0532 000 00 08,0,TRY,,,\n"  # line 10
+        ).encode()
+    )
     report = await import_customers(pool, csv, "TR")
     assert (report.inserted, report.updated) == (3, 0)
     assert [line for line, _ in report.errors] == [3, 4, 5, 6, 7]
@@ -102,9 +109,11 @@ async def test_a_row_with_a_nul_byte_or_a_huge_field_is_skipped_and_the_rest_loa
 
 async def test_notes_promises_callbacks_and_the_home_page(pool: asyncpg.Pool) -> None:
     user = await agent_id(pool)
-    card = await records.create_customer(pool, "TR", {"full_name": "Fatma Demir",
-                                                      "phone": "0532 111 22 33", "line1": "Cad. 5",
-                                                      "city": "Bursa"})
+    card = await records.create_customer(
+        pool,
+        "TR",
+        {"full_name": "Fatma Demir", "phone": "0532 111 22 33", "line1": "Cad. 5", "city": "Bursa"},
+    )
     customer = card["id"]
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # the one clock of the code under test
     with pytest.raises(CustomerError, match="past"):
@@ -115,16 +124,29 @@ async def test_notes_promises_callbacks_and_the_home_page(pool: asyncpg.Pool) ->
         await records.add_note(pool, "1.1", user, customer, "Bribed", "", ("Resolved",), now)
     promise = await records.add_promise(pool, customer, user, "150.00", "2026-11-23", "1.1", now)
     assert promise["amount"] == "150.00" and promise["currency"] == "TRY"
-    await records.add_callback(pool, customer, user, "2026-11-23T11:00:00+00:00", "late one", None,
-                               now - timedelta(hours=2))
-    await records.add_callback(pool, customer, user, "2026-11-23T15:00:00Z", "later today", None, now)
+    await records.add_callback(
+        pool,
+        customer,
+        user,
+        "2026-11-23T11:00:00+00:00",
+        "late one",
+        None,
+        now - timedelta(hours=2),
+    )
+    await records.add_callback(
+        pool, customer, user, "2026-11-23T15:00:00Z", "later today", None, now
+    )
     await pool.execute("UPDATE promises SET due_date = '2026-11-21'")  # now two days late
     await pool.execute(
         "INSERT INTO calls (linkedid, caller_number, caller_e164, caller_name, dialed, direction,"
         " queue, agent, outcome, started_at, answered_at, ended_at, talk_s, hold_s, wrapup_s)"
         " VALUES ('1.1', '905321112233', '+905321112233', 'Fatma', '4440', 'inbound', 'support',"
-        " 'SIP/1001', 'answered', $1, $1, $1, 100, 10, 30)", now - timedelta(hours=1))
-    await records.add_note(pool, "1.1", user, customer, "Resolved", "Paid by card", ("Resolved",), now)
+        " 'SIP/1001', 'answered', $1, $1, $1, 100, 10, 30)",
+        now - timedelta(hours=1),
+    )
+    await records.add_note(
+        pool, "1.1", user, customer, "Resolved", "Paid by card", ("Resolved",), now
+    )
     start = datetime(2026, 11, 23, tzinfo=UTC)
     home = await records.agent_home(pool, user, ["SIP/1001"], start, now)
     assert home["day"] == {"calls": 1, "talk_s": 100, "aht_s": 140, "promises": 1}
@@ -152,7 +174,9 @@ async def test_a_hundred_thousand_rows(pool: asyncpg.Pool, tmp_path: Path) -> No
     with csv.open("w", encoding="utf-8") as out:
         out.write(HEADER)
         for n in range(100_000):
-            out.write(f"k{n},Customer {n},{n:011d},0532{n:07d},{n % 997}.50,TRY,Street {n},City,TR\n")
+            out.write(
+                f"k{n},Customer {n},{n:011d},0532{n:07d},{n % 997}.50,TRY,Street {n},City,TR\n"
+            )
     seen: list[tuple[int, int]] = []
     started = time.perf_counter()
     report = await import_customers(pool, csv, "TR", lambda done, total: seen.append((done, total)))

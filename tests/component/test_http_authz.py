@@ -63,20 +63,23 @@ async def test_wrong_password_and_bad_requests_get_clear_errors(daemon: Daemon) 
     async with aiohttp.ClientSession(daemon.url) as session:
         async with session.post("/api/login", json={"username": "agent1", "password": "nope"}) as r:
             assert r.status == 401
-        async with session.post("/api/login", data=b"{not json",
-                                headers={"Content-Type": "application/json"}) as r:
+        async with session.post(
+            "/api/login", data=b"{not json", headers={"Content-Type": "application/json"}
+        ) as r:
             assert r.status == 400
     agent, csrf = await signed_in(daemon, "agent1")
     try:
         headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
         async with agent.post("/api/agent/state", data=b"[1,2", headers=headers) as r:
             assert r.status == 400 and "JSON" in await r.text()
-        async with agent.post("/api/agent/state", json={"paused": True, "reason": "Nap"},
-                              headers=headers) as r:
+        async with agent.post(
+            "/api/agent/state", json={"paused": True, "reason": "Nap"}, headers=headers
+        ) as r:
             assert r.status == 400 and "reason" in await r.text()
         # A call that is not this agent's: no muting someone else's recording.
-        async with agent.post("/api/calls/1795343720.0/recording", json={"muted": True},
-                              headers=headers) as r:
+        async with agent.post(
+            "/api/calls/1795343720.0/recording", json={"muted": True}, headers=headers
+        ) as r:
             assert r.status in (403, 404)
     finally:
         await agent.close()
@@ -87,17 +90,22 @@ async def test_an_agent_receives_only_its_own_pops(daemon: Daemon) -> None:
     try:
         async with agent.ws_connect("/ws", headers={"Origin": daemon.url}) as ws:
             await next_message(ws, "snapshot")
-            other = await daemon.sim.place_call("905301110003", "Elif Koç", "sales",
-                                                answer_after=None)
-            mine = await daemon.sim.place_call("905301110001", "Zeynep Arslan", "support",
-                                               consent="granted", answer_after=None)
+            other = await daemon.sim.place_call(
+                "905301110003", "Elif Koç", "sales", answer_after=None
+            )
+            mine = await daemon.sim.place_call(
+                "905301110001", "Zeynep Arslan", "support", consent="granted", answer_after=None
+            )
             pop = await next_message(ws, "pop")
             assert pop["linkedid"] == mine != other  # sales rings SIP/1003: not agent1's
             assert pop["caller_name"] == "Zeynep Arslan"
         async with agent.ws_connect("/ws", headers={"Origin": "https://evil.example"}) as ws:
             message = await ws.receive()
-            assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
-                                    aiohttp.WSMsgType.ERROR)
+            assert message.type in (
+                aiohttp.WSMsgType.CLOSE,
+                aiohttp.WSMsgType.CLOSED,
+                aiohttp.WSMsgType.ERROR,
+            )
     except aiohttp.WSServerHandshakeError as refused:
         assert refused.status == 403
     finally:
@@ -110,10 +118,12 @@ async def test_an_agent_mutes_and_unmutes_the_recording_of_their_call(daemon: Da
     agent, csrf = await signed_in(daemon, "agent1")
     other, other_csrf = await signed_in(daemon, "agent2")
     headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
-    recorded = await daemon.sim.place_call("905301110001", "Zeynep Arslan", "support",
-                                           consent="granted", answer_after=None, talk_s=60)
-    declined = await daemon.sim.place_call("905301110002", "Emre Şahin", "support",
-                                           consent="declined", answer_after=None, talk_s=60)
+    recorded = await daemon.sim.place_call(
+        "905301110001", "Zeynep Arslan", "support", consent="granted", answer_after=None, talk_s=60
+    )
+    declined = await daemon.sim.place_call(
+        "905301110002", "Emre Şahin", "support", consent="declined", answer_after=None, talk_s=60
+    )
     state = daemon.app[STATE]
     try:
         for linkedid, phone in ((recorded, "SIP/1001"), (declined, "SIP/1002")):
@@ -123,11 +133,15 @@ async def test_an_agent_mutes_and_unmutes_the_recording_of_their_call(daemon: Da
             while state.calls[linkedid].agent != phone:
                 await asyncio.sleep(0.02)
         for muted in (True, False):
-            async with agent.post(f"/api/calls/{recorded}/recording", json={"muted": muted},
-                                  headers=headers) as r:
+            async with agent.post(
+                f"/api/calls/{recorded}/recording", json={"muted": muted}, headers=headers
+            ) as r:
                 assert r.status == 200, await r.text()
-        async with other.post(f"/api/calls/{declined}/recording", json={"muted": True},
-                              headers={"X-CSRF-Token": other_csrf, "Origin": daemon.url}) as r:
+        async with other.post(
+            f"/api/calls/{declined}/recording",
+            json={"muted": True},
+            headers={"X-CSRF-Token": other_csrf, "Origin": daemon.url},
+        ) as r:
             assert r.status == 409 and "not being recorded" in await r.text()
         pool = await daemon.app[DATABASE].pool()
         rows = await pool.fetch("SELECT linkedid, muted, by_user FROM recording_mutes ORDER BY id")

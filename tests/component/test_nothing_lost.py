@@ -39,11 +39,21 @@ def call(linkedid: str, name: str = "Ayşe Yılmaz", **changes: Any) -> list[Any
 
     values: dict[str, Any] = dict.fromkeys(CALL_COLUMNS)
     values |= {
-        "linkedid": linkedid, "caller_number": "905321234567", "caller_e164": "+905321234567",
-        "caller_name": name, "dialed": "4440", "direction": "inbound", "queue": "support",
-        "outcome": "answered", "started_at": T0, "ended_at": T0 + 60, "hold_s": 0,
-        "no_answer_count": 0, "ended_while_disconnected": False, "through_gap": False,
-    }  # fmt: skip
+        "linkedid": linkedid,
+        "caller_number": "905321234567",
+        "caller_e164": "+905321234567",
+        "caller_name": name,
+        "dialed": "4440",
+        "direction": "inbound",
+        "queue": "support",
+        "outcome": "answered",
+        "started_at": T0,
+        "ended_at": T0 + 60,
+        "hold_s": 0,
+        "no_answer_count": 0,
+        "ended_while_disconnected": False,
+        "through_gap": False,
+    }
     values |= changes
     return ["call", [values[c] for c in CALL_COLUMNS]]
 
@@ -70,8 +80,12 @@ async def test_refused_rows_are_quarantined_and_every_other_row_is_written(
 ) -> None:
     good = [call(f"g{i}") for i in range(40)] + [event(f"g{i}", T0 + 5, 5) for i in range(40)]
     rows = list(POISONED.values())
-    mixed = [row for pair in zip(good, rows + [None] * len(good), strict=False)
-             for row in pair if row is not None]  # fmt: skip
+    mixed = [
+        row
+        for pair in zip(good, rows + [None] * len(good), strict=False)
+        for row in pair
+        if row is not None
+    ]
     spool = Spool(tmp_path / "call-log.spool")
     spool.append(mixed)
     database = Database(database_url)
@@ -83,18 +97,28 @@ async def test_refused_rows_are_quarantined_and_every_other_row_is_written(
         calls = await pool.fetchval("SELECT count(*) FROM calls")
         events = await pool.fetchval("SELECT count(*) FROM call_events")
         quarantined = await pool.fetch(
-            "SELECT kind, linkedid, row_json, reason FROM call_log_quarantine ORDER BY id")
+            "SELECT kind, linkedid, row_json, reason FROM call_log_quarantine ORDER BY id"
+        )
     finally:
         await database.close()
-    print(f"\n{len(good)} good rows, {len(rows)} poisoned: {calls} calls + {events} events "
-          f"written, {len(quarantined)} quarantined")
+    print(
+        f"\n{len(good)} good rows, {len(rows)} poisoned: {calls} calls + {events} events "
+        f"written, {len(quarantined)} quarantined"
+    )
     assert (calls, events) == (40, 40)
     assert writer.stats.quarantined == len(quarantined) == len(POISONED)
     assert {json.dumps(json.loads(r["row_json"])) for r in quarantined} == {
-        json.dumps(row) for row in rows}
+        json.dumps(row) for row in rows
+    }
     reasons = " ".join(r["reason"] for r in quarantined)
-    for expected in ("0x00", "out of int32 range", "calls_outcome_check", "calls_check",
-                     "cannot convert", "unknown row kind"):
+    for expected in (
+        "0x00",
+        "out of int32 range",
+        "calls_outcome_check",
+        "calls_check",
+        "cannot convert",
+        "unknown row kind",
+    ):
         assert expected in reasons, (expected, reasons)
 
 
@@ -135,8 +159,9 @@ def hostile_stream() -> bytes:
     return stream.encode()
 
 
-async def test_hostile_values_are_cleaned_before_state_and_log(database_url: str,
-                                                               tmp_path: Path) -> None:
+async def test_hostile_values_are_cleaned_before_state_and_log(
+    database_url: str, tmp_path: Path
+) -> None:
     database = Database(database_url)
     writer = CallLogWriter(database, Spool(tmp_path / "spool"), "TR")
     state = CtiState()
@@ -148,8 +173,7 @@ async def test_hostile_values_are_cleaned_before_state_and_log(database_url: str
         assert math.isfinite(state.clock) and state.clock <= T0 + 4
         assert pipeline.stats.handler_errors == 0
         pool = await database.pool()
-        row = await pool.fetchrow("SELECT caller_name, caller_number, outcome, ended_at "
-                                  "FROM calls")
+        row = await pool.fetchrow("SELECT caller_name, caller_number, outcome, ended_at FROM calls")
         quarantined = await pool.fetchval("SELECT count(*) FROM call_log_quarantine")
     finally:
         await database.close()
@@ -165,7 +189,8 @@ async def event_counts(database_url: str) -> list[tuple[str, str, str, int]]:
     try:
         rows = await connection.fetch(
             "SELECT linkedid, kind, interface, count(*) AS n FROM call_events"
-            " WHERE kind IN ('queue_join', 'agent_ring') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+            " WHERE kind IN ('queue_join', 'agent_ring') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        )
     finally:
         await connection.close()
     return [(r["linkedid"], r["kind"], r["interface"], r["n"]) for r in rows]
@@ -178,8 +203,12 @@ async def test_a_restart_mid_call_does_not_log_a_call_event_twice(
     async with running_simulator(live_sim_config()) as sim:
         async with cti_serve(sim, database_url, data_dir) as (process, url):
             await poll(lambda: ready(url), "daemon ready", log)
-            ringing = [await sim.place_call("90532111223" + str(i), f"Arayan {i}", "support",
-                                            answer_after=None, talk_s=0.2) for i in range(3)]
+            ringing = [
+                await sim.place_call(
+                    "90532111223" + str(i), f"Arayan {i}", "support", answer_after=None, talk_s=0.2
+                )
+                for i in range(3)
+            ]
 
             async def rings_logged() -> bool:
                 kinds = [r[1] for r in await event_counts(database_url)]
@@ -223,8 +252,9 @@ async def test_a_task_that_dies_makes_the_daemon_unready_and_exit_non_zero(
         spool = data_dir / "call-log.spool"
         spool.unlink(missing_ok=True)
         spool.mkdir()
-        linkedid = await sim.place_call("905321112233", "Fatma Demir", "sales",
-                                        answer_after=0.1, talk_s=0.2)  # fmt: skip
+        linkedid = await sim.place_call(
+            "905321112233", "Fatma Demir", "sales", answer_after=0.1, talk_s=0.2
+        )
         status = await asyncio.wait_for(process.wait(), 60)
     text = log.read_text(errors="replace")
     assert status == 70, text
@@ -232,9 +262,13 @@ async def test_a_task_that_dies_makes_the_daemon_unready_and_exit_non_zero(
     assert "rows to the database directly" in text
     connection = await asyncpg.connect(database_url)
     try:
-        assert await connection.fetchval(
-            "SELECT count(*) FROM call_events WHERE linkedid = $1 AND kind = 'queue_join'",
-            linkedid) == 1
+        assert (
+            await connection.fetchval(
+                "SELECT count(*) FROM call_events WHERE linkedid = $1 AND kind = 'queue_join'",
+                linkedid,
+            )
+            == 1
+        )
     finally:
         await connection.close()
 
@@ -274,8 +308,9 @@ async def test_a_database_outage_and_a_kill_during_it_lose_no_call_a_daemon_saw(
             for i in range(int(seconds)):
                 queue = "sales" if i % 2 else "support"
                 number = f"90532{len(placed):07d}"
-                linkedid = await sim.place_call(number, f"Arayan {i}", queue, answer_after=0.3,
-                                                talk_s=1.5)  # fmt: skip
+                linkedid = await sim.place_call(
+                    number, f"Arayan {i}", queue, answer_after=0.3, talk_s=1.5
+                )
                 placed[linkedid] = time.monotonic()
                 await asyncio.sleep(1.0)
 
@@ -298,8 +333,8 @@ async def test_a_database_outage_and_a_kill_during_it_lose_no_call_a_daemon_saw(
                 connection = await asyncpg.connect(database_url)
                 try:
                     rows = await connection.fetch(
-                        "SELECT linkedid FROM calls WHERE linkedid = ANY($1::text[])",
-                        list(placed))
+                        "SELECT linkedid FROM calls WHERE linkedid = ANY($1::text[])", list(placed)
+                    )
                 finally:
                     await connection.close()
                 return {r["linkedid"] for r in rows}
@@ -313,17 +348,19 @@ async def test_a_database_outage_and_a_kill_during_it_lose_no_call_a_daemon_saw(
     lost = set(placed) - logged
     connection = await asyncpg.connect(database_url)
     try:
-        ended = await connection.fetchval(
-            "SELECT count(*) FROM calls WHERE ended_at IS NOT NULL")
+        ended = await connection.fetchval("SELECT count(*) FROM calls WHERE ended_at IS NOT NULL")
         twice = await connection.fetchval(
             "SELECT count(*) FROM (SELECT linkedid, kind, interface FROM call_events"
             " WHERE kind IN ('queue_join', 'agent_ring', 'agent_connect', 'call_end')"
-            " GROUP BY 1, 2, 3 HAVING count(*) > 1) d")
+            " GROUP BY 1, 2, 3 HAVING count(*) > 1) d"
+        )
     finally:
         await connection.close()
-    print(f"\n{len(placed)} calls through a {OUTAGE_S:.0f} s outage with a SIGKILL in it "
-          f"(no daemon for {back_at - killed_at:.1f} s): {len(logged)} written, {ended} with "
-          f"their end; {len(lost)} lost, all born and gone while no daemon ran (at most "
-          f"{len(unseen)} could be); events written twice: {twice}")
+    print(
+        f"\n{len(placed)} calls through a {OUTAGE_S:.0f} s outage with a SIGKILL in it "
+        f"(no daemon for {back_at - killed_at:.1f} s): {len(logged)} written, {ended} with "
+        f"their end; {len(lost)} lost, all born and gone while no daemon ran (at most "
+        f"{len(unseen)} could be); events written twice: {twice}"
+    )
     assert lost <= unseen
     assert twice == 0

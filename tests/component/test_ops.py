@@ -22,8 +22,12 @@ from cti.metrics import LiveSources, Metrics
 from cti.replay import capture_bytes, replay
 from cti.state.changes import AgentState
 
-CAPTURES = ("basic-queue-calls.ami", "ring-no-answer.ami", "login-snapshot-midcall.ami",
-            "load-6cps.ami.xz")
+CAPTURES = (
+    "basic-queue-calls.ami",
+    "ring-no-answer.ami",
+    "login-snapshot-midcall.ami",
+    "load-6cps.ami.xz",
+)
 # Label values we allow; anything else (a caller number, a channel, a Linkedid) is a leak.
 BOUNDED_LABELS = {
     "queue": re.compile(r"^(support|sales|bulk|billing)$"),
@@ -54,12 +58,20 @@ def parsed(text: str) -> dict[str, float]:
 
 def live_sources() -> LiveSources:
     return LiveSources(
-        pipeline_depth=lambda: 0, pipeline_errors=lambda: 0, events_by_name=lambda: {},
-        ami_connected=lambda: True, ami_sessions=lambda: 1, ami_login_failures=lambda: 0,
-        spool_rows=lambda: 0, write_errors=lambda: 0, quarantined_rows=lambda: 0,
-        reconciled_calls=lambda: 0, database_up=lambda: True,
-        websocket_clients=lambda: 0, service_level_targets={},
-    )  # fmt: skip
+        pipeline_depth=lambda: 0,
+        pipeline_errors=lambda: 0,
+        events_by_name=lambda: {},
+        ami_connected=lambda: True,
+        ami_sessions=lambda: 1,
+        ami_login_failures=lambda: 0,
+        spool_rows=lambda: 0,
+        write_errors=lambda: 0,
+        quarantined_rows=lambda: 0,
+        reconciled_calls=lambda: 0,
+        database_up=lambda: True,
+        websocket_clients=lambda: 0,
+        service_level_targets={},
+    )
 
 
 async def test_metrics_after_replays_agree_with_the_call_log(
@@ -82,15 +94,28 @@ async def test_metrics_after_replays_agree_with_the_call_log(
             samples[name] = samples.get(name, 0.0) + value if additive else value
     connection = await asyncpg.connect(database_url)
     try:
-        by_outcome = {(r["queue"], r["outcome"]): r["n"] for r in await connection.fetch(
-            "SELECT queue, outcome, count(*) AS n FROM calls GROUP BY queue, outcome")}
-        talk = {r["queue"]: r["n"] for r in await connection.fetch(
-            "SELECT queue, count(*) AS n FROM calls WHERE talk_s IS NOT NULL GROUP BY queue")}
-        connects = {r["queue"]: r["n"] for r in await connection.fetch(
-            "SELECT queue, count(*) AS n FROM call_events WHERE kind = 'agent_connect'"
-            " GROUP BY queue")}
+        by_outcome = {
+            (r["queue"], r["outcome"]): r["n"]
+            for r in await connection.fetch(
+                "SELECT queue, outcome, count(*) AS n FROM calls GROUP BY queue, outcome"
+            )
+        }
+        talk = {
+            r["queue"]: r["n"]
+            for r in await connection.fetch(
+                "SELECT queue, count(*) AS n FROM calls WHERE talk_s IS NOT NULL GROUP BY queue"
+            )
+        }
+        connects = {
+            r["queue"]: r["n"]
+            for r in await connection.fetch(
+                "SELECT queue, count(*) AS n FROM call_events WHERE kind = 'agent_connect'"
+                " GROUP BY queue"
+            )
+        }
         no_answer = await connection.fetchval(
-            "SELECT count(*) FROM call_events WHERE kind = 'agent_no_answer'")
+            "SELECT count(*) FROM call_events WHERE kind = 'agent_no_answer'"
+        )
     finally:
         await connection.close()
     for queue in ("support", "sales", "bulk"):
@@ -99,10 +124,14 @@ async def test_metrics_after_replays_agree_with_the_call_log(
         assert samples[f'cti_queue_calls_answered_total{{queue="{queue}"}}'] == connects[queue]
         assert by_outcome[(queue, "answered")] == connects[queue] + (queue == "support")
         assert samples.get(f'cti_queue_calls_abandoned_total{{queue="{queue}"}}', 0) == (
-            by_outcome.get((queue, "abandoned"), 0))
+            by_outcome.get((queue, "abandoned"), 0)
+        )
         assert samples[f'cti_queue_talk_seconds_count{{queue="{queue}"}}'] == talk[queue]
-    assert sum(v for k, v in samples.items()
-               if k.startswith("cti_agent_ring_no_answer_total")) == no_answer > 0
+    assert (
+        sum(v for k, v in samples.items() if k.startswith("cti_agent_ring_no_answer_total"))
+        == no_answer
+        > 0
+    )
     assert by_outcome[("support", "abandoned")] == 3  # Ali; Emre and Elif (README)
 
 
@@ -130,9 +159,16 @@ async def test_readiness_follows_the_ami_link_and_metrics_parse(daemon: Daemon) 
         _, body = await wait_for_async(ready, lambda r: r[0] == 200)
         tasks = body.pop("tasks")
         assert {"AMI link", "pipeline", "call-log writer", "clock tick"} <= set(tasks)
-        assert body == {"ready": True, "ami": True, "resynced": True, "database": True,
-                        "call_log": True, "call_log_waiting_rows": 0,
-                        "call_log_quarantined_rows": 0, "problems": []}
+        assert body == {
+            "ready": True,
+            "ami": True,
+            "resynced": True,
+            "database": True,
+            "call_log": True,
+            "call_log_waiting_rows": 0,
+            "call_log_quarantined_rows": 0,
+            "problems": [],
+        }
         up = await metrics()
         assert up['cti_ami_connected{pbx="asterisk"}'] == 1
         assert up["cti_ami_reconnects_total{}"] >= 1
@@ -140,8 +176,9 @@ async def test_readiness_follows_the_ami_link_and_metrics_parse(daemon: Daemon) 
     agent, csrf = await signed_in(daemon, "agent1")
     async with agent:
         headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
-        async with agent.post("/api/agent/state", json={"paused": True, "reason": "Lunch"},
-                              headers=headers) as response:  # fmt: skip
+        async with agent.post(
+            "/api/agent/state", json={"paused": True, "reason": "Lunch"}, headers=headers
+        ) as response:
             assert response.status == 200, await response.text()
         async with aiohttp.ClientSession() as http:
 
@@ -150,7 +187,8 @@ async def test_readiness_follows_the_ami_link_and_metrics_parse(daemon: Daemon) 
                     return parsed(await response.text())
 
             samples = await wait_for_async(
-                paused, lambda s: 'cti_agents_paused{queue="support",reason="Lunch"}' in s)
+                paused, lambda s: 'cti_agents_paused{queue="support",reason="Lunch"}' in s
+            )
     assert samples['cti_agents{queue="support",state="paused"}'] == 1
 
 

@@ -7,9 +7,13 @@ from typing import Any
 
 from harness import Daemon, handled_call, signed_in
 
-ALL_FIVE = {"Greeting and identification": 5, "Identity checked before account details": 5,
-            "Accurate and complete information": 5, "Courtesy and empathy": 5,
-            "Disposition and notes recorded": 5}  # fmt: skip
+ALL_FIVE = {
+    "Greeting and identification": 5,
+    "Identity checked before account details": 5,
+    "Accurate and complete information": 5,
+    "Courtesy and empathy": 5,
+    "Disposition and notes recorded": 5,
+}
 
 
 async def sample(session: Any) -> dict[str, set[str]]:
@@ -43,9 +47,11 @@ async def test_weekly_sample_reviews_and_who_sees_them(daemon: Daemon) -> None:
         reviewed = sorted(first["SIP/1001"])[0]
 
         async def review(linkedid: str, marks: Any, comment: str = "") -> tuple[int, Any]:
-            async with boss.post("/api/quality/reviews", headers=headers,
-                                 json={"linkedid": linkedid, "marks": marks,
-                                       "comment": comment}) as r:  # fmt: skip
+            async with boss.post(
+                "/api/quality/reviews",
+                headers=headers,
+                json={"linkedid": linkedid, "marks": marks, "comment": comment},
+            ) as r:
                 return r.status, await (r.json() if r.status == 201 else r.text())
 
         missing = dict(ALL_FIVE)
@@ -55,8 +61,11 @@ async def test_weekly_sample_reviews_and_who_sees_them(daemon: Daemon) -> None:
         assert (await review(reviewed, ALL_FIVE | {"Courtesy and empathy": True}))[0] == 400
         status, text = await review(declined, ALL_FIVE)
         assert status == 400 and "only a recorded call" in text
-        status, saved = await review(reviewed, ALL_FIVE | {"Courtesy and empathy": 2},
-                                     "Verified identity well; <b>warmer</b> close please")
+        status, saved = await review(
+            reviewed,
+            ALL_FIVE | {"Courtesy and empathy": 2},
+            "Verified identity well; <b>warmer</b> close please",
+        )
         # (15·5 + 25·5 + 25·5 + 20·2 + 15·5) ÷ (5 · 100) = 440 ÷ 500
         assert status == 201 and saved["score"] == 88.0 and saved["agent"] == "SIP/1001"
         async with boss.get("/api/quality/sample") as r:
@@ -68,7 +77,8 @@ async def test_weekly_sample_reviews_and_who_sees_them(daemon: Daemon) -> None:
         async with ayla_session.get("/api/agent/reviews") as r:
             mine = await r.json()
         assert [(m["linkedid"], m["score"], m["reviewer"]) for m in mine] == [
-            (reviewed, 88.0, "Selin Aydın")]
+            (reviewed, 88.0, "Selin Aydın")
+        ]
         assert mine[0]["comment"].endswith("<b>warmer</b> close please")  # stored as given
         assert mine[0]["marks"]["Courtesy and empathy"] == 2
         async with ayla_session.get("/api/quality/reviews") as r:

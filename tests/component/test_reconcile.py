@@ -35,10 +35,12 @@ async def asterisk_recorded(pool: asyncpg.Pool) -> None:
         ("CHAN_START", T0 + 4, "905550000000", "Still Talking", "4441", "from-trunk", "d.1", "d.1"),
         ("CHAN_START", T0 + 5, "905554443322", "Ali Can", "4441", "from-trunk", "e.1", "e.1"),
         ("LINKEDID_END", T0 + 12, "905554443322", "Ali Can", "", "cti-inbound", "e.1", "e.1"),
-    ]  # fmt: skip
+    ]
     await pool.executemany(
         "INSERT INTO asterisk_cel (eventtype, eventtime, cid_num, cid_name, exten, context,"
-        " uniqueid, linkedid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", cel)
+        " uniqueid, linkedid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        cel,
+    )
     queue_log = [  # time, callid, queuename, agent, event, data1..3
         (T0 + 6, "a.1", "support", "NONE", "ENTERQUEUE", "", "905321234567", "1"),
         (T0 + 9, "a.1", "support", "Agent 1001", "CONNECT", "3", "a.2", "2"),
@@ -49,18 +51,23 @@ async def asterisk_recorded(pool: asyncpg.Pool) -> None:
         (T0 + 10, "c.1", "sales", "Agent 1003", "CONNECT", "4", "c.2", "3"),
         (T0 + 6, "e.1", "sales", "NONE", "ENTERQUEUE", "", "905554443322", "1"),
         (T0 + 12, "e.1", "sales", "NONE", "ABANDON", "1", "1", "6"),
-    ]  # fmt: skip
+    ]
     await pool.executemany(
         "INSERT INTO asterisk_queue_log (time, callid, queuename, agent, event, data1, data2,"
         " data3) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        [(utc_text(t), *rest) for t, *rest in queue_log])
+        [(utc_text(t), *rest) for t, *rest in queue_log],
+    )
     await pool.executemany(
         "INSERT INTO asterisk_cdr (start, linkedid, uniqueid, cti_consent, cti_consent_method,"
         " recording) VALUES ($1, $2, $3, $4, $5, $6)",
-        [(T0, "a.1", "a.1", "granted", "dtmf", "a.1.wav"), (T0 + 9, "a.1", "a.2", "", "", ""),
-         (T0 + 1, "b.1", "b.1", "declined", "dtmf", ""),
-         (T0 + 3, "c.1", "c.1", "granted", "implied", "c.1.wav"),
-         (T0 + 5, "e.1", "e.1", "granted", "implied", "e.1.wav")])
+        [
+            (T0, "a.1", "a.1", "granted", "dtmf", "a.1.wav"),
+            (T0 + 9, "a.1", "a.2", "", "", ""),
+            (T0 + 1, "b.1", "b.1", "declined", "dtmf", ""),
+            (T0 + 3, "c.1", "c.1", "granted", "implied", "c.1.wav"),
+            (T0 + 5, "e.1", "e.1", "granted", "implied", "e.1.wav"),
+        ],
+    )
 
 
 async def the_daemon_followed_c_until_the_gap(pool: asyncpg.Pool) -> None:
@@ -72,7 +79,9 @@ async def the_daemon_followed_c_until_the_gap(pool: asyncpg.Pool) -> None:
         " consent_method, recording, ended_while_disconnected) VALUES ('c.1', '905559998877',"
         " 'Zeynep Kaya', '4441', 'inbound', 'sales', 'PJSIP/1003', 'Agent 1003', 'answered',"
         " to_timestamp($1), to_timestamp($2), 4, 'granted', 'implied', 'c.1.wav', true)",
-        T0 + 3, T0 + 10)
+        T0 + 3,
+        T0 + 10,
+    )
 
 
 async def the_daemon_saw_e_end_but_missed_facts_in_a_gap(pool: asyncpg.Pool) -> None:
@@ -82,7 +91,10 @@ async def the_daemon_saw_e_end_but_missed_facts_in_a_gap(pool: asyncpg.Pool) -> 
         "INSERT INTO calls (linkedid, caller_number, caller_name, dialed, direction, queue,"
         " outcome, started_at, ended_at, wait_s, through_gap) VALUES ('e.1', '905554443322',"
         " 'Ali Can', '4441', 'inbound', 'sales', 'timed_out', to_timestamp($1),"
-        " to_timestamp($2), 6, true)", T0 + 5, T0 + 12)
+        " to_timestamp($2), 6, true)",
+        T0 + 5,
+        T0 + 12,
+    )
 
 
 async def test_calls_that_ended_while_away_are_written_from_asterisks_records(
@@ -97,40 +109,83 @@ async def test_calls_that_ended_while_away_are_written_from_asterisks_records(
         await the_daemon_saw_e_end_but_missed_facts_in_a_gap(pool)
         written = await reconcile(pool, "TR", T0 + 100, lambda name: members.get(name, name))
         again = await reconcile(pool, "TR", T0 + 100, lambda name: members.get(name, name))
-        rows = {r["linkedid"]: dict(r) for r in await pool.fetch(
-            "SELECT linkedid, caller_number, caller_e164, caller_name, queue, agent, outcome,"
-            " extract(epoch FROM started_at) AS started, extract(epoch FROM answered_at)"
-            " AS answered, extract(epoch FROM ended_at) AS ended, wait_s, talk_s,"
-            " abandon_position, consent, consent_method, recording, facts_source FROM calls")}
-        events = [tuple(r) for r in await pool.fetch(
-            "SELECT linkedid, kind, interface, seconds FROM call_events ORDER BY linkedid, at")]
+        rows = {
+            r["linkedid"]: dict(r)
+            for r in await pool.fetch(
+                "SELECT linkedid, caller_number, caller_e164, caller_name, queue, agent, outcome,"
+                " extract(epoch FROM started_at) AS started, extract(epoch FROM answered_at)"
+                " AS answered, extract(epoch FROM ended_at) AS ended, wait_s, talk_s,"
+                " abandon_position, consent, consent_method, recording, facts_source FROM calls"
+            )
+        }
+        events = [
+            tuple(r)
+            for r in await pool.fetch(
+                "SELECT linkedid, kind, interface, seconds FROM call_events ORDER BY linkedid, at"
+            )
+        ]
     finally:
         await database.close()
     assert (written, again) == (4, 0)
     assert set(rows) == {"a.1", "b.1", "c.1", "e.1"}  # not the spy call nor one in progress
     a, b, c, e = rows["a.1"], rows["b.1"], rows["c.1"], rows["e.1"]
     expected_a: dict[str, Any] = {
-        "caller_number": "905321234567", "caller_e164": "+905321234567",
-        "caller_name": "Ayşe Yılmaz", "queue": "support", "agent": "PJSIP/1001",
-        "outcome": "answered", "started": T0, "answered": T0 + 9, "ended": T0 + 80,
-        "wait_s": 3, "talk_s": 71, "consent": "granted", "consent_method": "dtmf",
-        "recording": "a.1.wav", "facts_source": "asterisk",
-    }  # fmt: skip
+        "caller_number": "905321234567",
+        "caller_e164": "+905321234567",
+        "caller_name": "Ayşe Yılmaz",
+        "queue": "support",
+        "agent": "PJSIP/1001",
+        "outcome": "answered",
+        "started": T0,
+        "answered": T0 + 9,
+        "ended": T0 + 80,
+        "wait_s": 3,
+        "talk_s": 71,
+        "consent": "granted",
+        "consent_method": "dtmf",
+        "recording": "a.1.wav",
+        "facts_source": "asterisk",
+    }
     assert {k: a[k] for k in expected_a} == expected_a
-    assert (b["outcome"], b["abandon_position"], b["wait_s"], b["consent"], b["recording"],
-            b["agent"]) == ("abandoned", 2, 26, "declined", None, None)  # fmt: skip
+    assert (
+        b["outcome"],
+        b["abandon_position"],
+        b["wait_s"],
+        b["consent"],
+        b["recording"],
+        b["agent"],
+    ) == ("abandoned", 2, 26, "declined", None, None)
     # The daemon's own facts kept; Asterisk's end and the talk time it implies filled in.
     assert (c["agent"], c["wait_s"], c["ended"], c["talk_s"], c["facts_source"]) == (
-        "PJSIP/1003", 4, T0 + 70, 60, "ami+asterisk")
+        "PJSIP/1003",
+        4,
+        T0 + 70,
+        60,
+        "ami+asterisk",
+    )
     # Seen to its end through a gap: the consent it missed, and app_queue's exit, filled in.
-    assert (e["outcome"], e["abandon_position"], e["consent"], e["recording"], e["ended"],
-            e["facts_source"]) == ("abandoned", 1, "granted", "e.1.wav", T0 + 12,
-                                   "ami+asterisk")  # fmt: skip
-    assert sorted(events, key=repr) == sorted([
-        ("a.1", "queue_join", "", None), ("a.1", "agent_connect", "PJSIP/1001", 3),
-        ("a.1", "call_end", "PJSIP/1001", 71),
-        ("b.1", "queue_join", "", None), ("b.1", "queue_abandon", "", 26), ("b.1", "call_end", "", None),
-        ("c.1", "queue_join", "", None), ("c.1", "agent_connect", "PJSIP/1003", 4),
-        ("c.1", "call_end", "PJSIP/1003", 60),
-        ("e.1", "queue_join", "", None), ("e.1", "queue_abandon", "", 6), ("e.1", "call_end", "", None),
-    ], key=repr)
+    assert (
+        e["outcome"],
+        e["abandon_position"],
+        e["consent"],
+        e["recording"],
+        e["ended"],
+        e["facts_source"],
+    ) == ("abandoned", 1, "granted", "e.1.wav", T0 + 12, "ami+asterisk")
+    assert sorted(events, key=repr) == sorted(
+        [
+            ("a.1", "queue_join", "", None),
+            ("a.1", "agent_connect", "PJSIP/1001", 3),
+            ("a.1", "call_end", "PJSIP/1001", 71),
+            ("b.1", "queue_join", "", None),
+            ("b.1", "queue_abandon", "", 26),
+            ("b.1", "call_end", "", None),
+            ("c.1", "queue_join", "", None),
+            ("c.1", "agent_connect", "PJSIP/1003", 4),
+            ("c.1", "call_end", "PJSIP/1003", 60),
+            ("e.1", "queue_join", "", None),
+            ("e.1", "queue_abandon", "", 6),
+            ("e.1", "call_end", "", None),
+        ],
+        key=repr,
+    )

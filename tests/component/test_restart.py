@@ -14,17 +14,27 @@ from harness import cti_serve_process, live_sim_config, poll, ready
 
 from cti.simulator import Simulator
 
-CALLERS = (("905321112233", "Fatma Demir"), ("905551112233", "Mehmet Öztürk"),
-           ("4930123456", "José Müller"))  # fmt: skip
+CALLERS = (
+    ("905321112233", "Fatma Demir"),
+    ("905551112233", "Mehmet Öztürk"),
+    ("4930123456", "José Müller"),
+)
 
 
-def cti_serve(sim: Simulator, database_url: str, data_dir: Path
-              ) -> AbstractAsyncContextManager[tuple[asyncio.subprocess.Process, str]]:  # fmt: skip
+def cti_serve(
+    sim: Simulator, database_url: str, data_dir: Path
+) -> AbstractAsyncContextManager[tuple[asyncio.subprocess.Process, str]]:
     """`cti serve` against the simulator: (the process, its URL)."""
-    return cti_serve_process({
-        "CTI_AMI_HOST": "127.0.0.1", "CTI_AMI_PORT": str(sim.port), "CTI_AMI_USERNAME": "cti",
-        "CTI_AMI_SECRET": sim.config.secret, "CTI_DATABASE_URL": database_url,
-    }, data_dir)  # fmt: skip
+    return cti_serve_process(
+        {
+            "CTI_AMI_HOST": "127.0.0.1",
+            "CTI_AMI_PORT": str(sim.port),
+            "CTI_AMI_USERNAME": "cti",
+            "CTI_AMI_SECRET": sim.config.secret,
+            "CTI_DATABASE_URL": database_url,
+        },
+        data_dir,
+    )
 
 
 def spooled_calls(path: Path) -> set[str]:
@@ -50,10 +60,13 @@ async def test_a_killed_daemon_writes_its_spooled_rows_after_restart(
         async with cti_serve(sim, database_url, data_dir) as (process, url):
             await poll(lambda: ready(url), "daemon ready", log)
             own_pg.stop()
-            calls = {await sim.place_call(number, name, "sales", answer_after=0.1, talk_s=0.3)
-                     for number, name in CALLERS}  # fmt: skip
-            await poll(lambda: asyncio.sleep(0, calls <= spooled_calls(spool)),
-                       "calls spooled", log)
+            calls = {
+                await sim.place_call(number, name, "sales", answer_after=0.1, talk_s=0.3)
+                for number, name in CALLERS
+            }
+            await poll(
+                lambda: asyncio.sleep(0, calls <= spooled_calls(spool)), "calls spooled", log
+            )
             process.kill()  # SIGKILL: no shutdown code runs
             await process.wait()
         assert calls <= spooled_calls(spool)
@@ -74,7 +87,8 @@ async def test_a_killed_daemon_writes_its_spooled_rows_after_restart(
     connection = await asyncpg.connect(database_url)
     try:
         rows = await connection.fetch(
-            "SELECT caller_name, outcome, agent FROM calls ORDER BY started_at")
+            "SELECT caller_name, outcome, agent FROM calls ORDER BY started_at"
+        )
         ends = await connection.fetchval("SELECT count(*) FROM call_events WHERE kind = 'call_end'")
     finally:
         await connection.close()

@@ -28,23 +28,37 @@ def born(linkedid: str) -> float:
     return float(linkedid.split(".")[0])
 
 
-
-
 async def test_a_client_that_logs_in_after_the_consent_step_learns_consent_and_recording() -> None:
     config = replace(SimConfig.demo(), username="cti", secret=SECRET, arrival_rate=0)
     async with running_simulator(config) as sim:
-        granted = await sim.place_call("905301110001", "Zeynep Arslan", "support",
-                                       consent="granted", answer_after=0.1, talk_s=60)
-        declined = await sim.place_call("905301110002", "Emre Şahin", "support",
-                                        consent="declined", answer_after=None, talk_s=60)
+        granted = await sim.place_call(
+            "905301110001",
+            "Zeynep Arslan",
+            "support",
+            consent="granted",
+            answer_after=0.1,
+            talk_s=60,
+        )
+        declined = await sim.place_call(
+            "905301110002",
+            "Emre Şahin",
+            "support",
+            consent="declined",
+            answer_after=None,
+            talk_s=60,
+        )
         # Both consent steps are over (one caller talks, the other waits in the queue)
         # before the client connects: no RecordingConsent event will ever reach it.
-        await wait_until(lambda: sim.is_answered(granted)
-                         and sim.pbx.calls[declined].queue == "support")  # fmt: skip
+        await wait_until(
+            lambda: sim.is_answered(granted) and sim.pbx.calls[declined].queue == "support"
+        )
         recorder = Recorder()
         pipeline = Pipeline(CtiState(), [recorder])
-        ami = AmiClient(AmiConfig("127.0.0.1", sim.port, "cti", SECRET),
-                        pipeline.submit_message, pipeline.submit_event)  # fmt: skip
+        ami = AmiClient(
+            AmiConfig("127.0.0.1", sim.port, "cti", SECRET),
+            pipeline.submit_message,
+            pipeline.submit_event,
+        )
         tasks = [asyncio.create_task(pipeline.run()), asyncio.create_task(ami.run())]
         try:
             await asyncio.wait_for(ami.first_login, 10)  # the resync's lists are all in
@@ -58,10 +72,18 @@ async def test_a_client_that_logs_in_after_the_consent_step_learns_consent_and_r
     records = recorder.ended()
     talked, refused = records[granted], records[declined]
     assert (talked.consent, talked.consent_method, talked.recorded, talked.recording) == (
-        "granted", "dtmf", True, f"{granted}.wav")  # MixMonitor(${UNIQUEID}.wav,b)
+        "granted",
+        "dtmf",
+        True,
+        f"{granted}.wav",
+    )  # MixMonitor(${UNIQUEID}.wav,b)
     assert talked.outcome is Outcome.ANSWERED and talked.agent is not None
     assert (refused.consent, refused.consent_method, refused.recorded, refused.recording) == (
-        "declined", "dtmf", False, None)
+        "declined",
+        "dtmf",
+        False,
+        None,
+    )
     # Both calls began before the login: dated by their Linkedid, not by the QueueStatus.
     assert (talked.started_at, refused.started_at) == (born(granted), born(declined))
 
@@ -76,8 +98,9 @@ async def test_a_daemon_started_after_the_consent_step_logs_consent_recording_an
     database_url: str, tmp_path: Path
 ) -> None:
     async with running_simulator(live_sim_config()) as sim:
-        linkedid = await sim.place_call("905321112233", "Fatma Demir", "support",
-                                        consent="granted", answer_after=0.1, talk_s=60)
+        linkedid = await sim.place_call(
+            "905321112233", "Fatma Demir", "support", consent="granted", answer_after=0.1, talk_s=60
+        )
         await wait_until(lambda: sim.is_answered(linkedid))
         async with daemon_on(sim, database_url, tmp_path) as daemon:
             await asyncio.wait_for(daemon.app[AMI].first_login, 10)
@@ -85,7 +108,10 @@ async def test_a_daemon_started_after_the_consent_step_logs_consent_recording_an
             pool = await daemon.app[DATABASE].pool()
             row = await asyncio.wait_for(calls_row(pool, linkedid), 15)
     assert (row["consent"], row["consent_method"], row["recording"]) == (
-        "granted", "dtmf", f"{linkedid}.wav")
+        "granted",
+        "dtmf",
+        f"{linkedid}.wav",
+    )
     assert row["started_at"] == datetime.fromtimestamp(born(linkedid), UTC)
     assert row["ended_at"] is not None and not row["ended_while_disconnected"]
 
@@ -93,14 +119,23 @@ async def test_a_daemon_started_after_the_consent_step_logs_consent_recording_an
 async def test_a_call_that_ended_while_the_link_was_down_is_logged_with_unknown_end_and_talk(
     database_url: str, tmp_path: Path
 ) -> None:
-    async with running_simulator(live_sim_config()) as sim, daemon_on(sim, database_url,
-                                                               tmp_path) as daemon:  # fmt: skip
+    async with (
+        running_simulator(live_sim_config()) as sim,
+        daemon_on(sim, database_url, tmp_path) as daemon,
+    ):
         state = daemon.app[STATE]
         await asyncio.wait_for(daemon.app[AMI].first_login, 10)
-        linkedid = await sim.place_call("905321112233", "Fatma Demir", "support",
-                                        consent="granted", answer_after=None, talk_s=600)
-        await wait_until(lambda: linkedid in state.calls
-                         and "SIP/1001" in state.calls[linkedid].ringing)  # fmt: skip
+        linkedid = await sim.place_call(
+            "905321112233",
+            "Fatma Demir",
+            "support",
+            consent="granted",
+            answer_after=None,
+            talk_s=600,
+        )
+        await wait_until(
+            lambda: linkedid in state.calls and "SIP/1001" in state.calls[linkedid].ringing
+        )
         assert sim.answer(linkedid, "SIP/1001")
         await wait_until(lambda: state.calls[linkedid].agent == "SIP/1001")  # answered live
         await sim.go_offline()  # Asterisk restarting: the daemon sees nothing for a while

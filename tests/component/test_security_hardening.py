@@ -34,8 +34,9 @@ def browser(daemon: Daemon, address: str | None = None) -> aiohttp.ClientSession
     """A client of the panel, from ``address`` (another loopback address is another
     machine as far as the daemon can tell)."""
     connector = aiohttp.TCPConnector(limit=0, local_addr=(address, 0) if address else None)
-    return aiohttp.ClientSession(daemon.url, connector=connector,
-                                 cookie_jar=aiohttp.CookieJar(unsafe=True))
+    return aiohttp.ClientSession(
+        daemon.url, connector=connector, cookie_jar=aiohttp.CookieJar(unsafe=True)
+    )
 
 
 async def closed_with(ws: aiohttp.ClientWebSocketResponse) -> int:
@@ -51,10 +52,15 @@ async def closed_with(ws: aiohttp.ClientWebSocketResponse) -> int:
     return await asyncio.wait_for(read(), 10)
 
 
-async def sign_in(session: aiohttp.ClientSession, username: str, password: str = PASSWORD,
-                  headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
-    async with session.post("/api/login", json={"username": username, "password": password},
-                            headers=headers) as response:
+async def sign_in(
+    session: aiohttp.ClientSession,
+    username: str,
+    password: str = PASSWORD,
+    headers: dict[str, str] | None = None,
+) -> aiohttp.ClientResponse:
+    async with session.post(
+        "/api/login", json={"username": username, "password": password}, headers=headers
+    ) as response:
         await response.read()
         return response
 
@@ -65,24 +71,37 @@ async def sign_in(session: aiohttp.ClientSession, username: str, password: str =
 async def test_a_national_id_is_unmasked_only_for_the_caller_of_that_call(daemon: Daemon) -> None:
     pool = await daemon.app[DATABASE].pool()
     ids = {}
-    for name, national_id, e164 in (("Fatma Demir", "11111111110", "+" + CALLER),
-                                    ("Someone Else", "22222222220", "+905559998877")):
+    for name, national_id, e164 in (
+        ("Fatma Demir", "11111111110", "+" + CALLER),
+        ("Someone Else", "22222222220", "+905559998877"),
+    ):
         ids[name] = await pool.fetchval(
             "INSERT INTO customers (full_name, national_id) VALUES ($1, $2) RETURNING id",
-            name, national_id)
-        await pool.execute("INSERT INTO customer_phones (customer_id, e164, raw) VALUES ($1, $2, $2)",
-                           ids[name], e164)
+            name,
+            national_id,
+        )
+        await pool.execute(
+            "INSERT INTO customer_phones (customer_id, e164, raw) VALUES ($1, $2, $2)",
+            ids[name],
+            e164,
+        )
     linkedid = await handled_call(daemon, "SIP/1001")
     agent, csrf = await signed_in(daemon, "agent1")
     headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
     try:
         # Citing one's own call does not unmask a customer who did not make it.
-        async with agent.post(f"/api/customers/{ids['Someone Else']}/verify",
-                              json={"linkedid": linkedid}, headers=headers) as r:
+        async with agent.post(
+            f"/api/customers/{ids['Someone Else']}/verify",
+            json={"linkedid": linkedid},
+            headers=headers,
+        ) as r:
             assert r.status == 403, await r.text()
             assert "not the caller" in await r.text()
-        async with agent.post(f"/api/customers/{ids['Fatma Demir']}/verify",
-                              json={"linkedid": linkedid}, headers=headers) as r:
+        async with agent.post(
+            f"/api/customers/{ids['Fatma Demir']}/verify",
+            json={"linkedid": linkedid},
+            headers=headers,
+        ) as r:
             assert r.status == 200, await r.text()
             assert (await r.json())["national_id"] == "11111111110"
     finally:
@@ -97,14 +116,17 @@ async def test_a_national_id_is_unmasked_only_for_the_caller_of_that_call(daemon
 async def test_parallel_guesses_reach_the_password_check_only_five_times(daemon: Daemon) -> None:
     attacker = browser(daemon)
     try:
-        answers = await asyncio.gather(*(sign_in(attacker, "agent1", f"guess-{n}")
-                                         for n in range(200)))
+        answers = await asyncio.gather(
+            *(sign_in(attacker, "agent1", f"guess-{n}") for n in range(200))
+        )
     finally:
         await attacker.close()
     statuses = [r.status for r in answers]
     checked = statuses.count(401)
-    print(f"200 parallel guesses: {checked} reached the password check, "
-          f"{statuses.count(429)} refused before it")
+    print(
+        f"200 parallel guesses: {checked} reached the password check, "
+        f"{statuses.count(429)} refused before it"
+    )
     assert checked == 5 and statuses.count(429) == 195
     refused = next(r for r in answers if r.status == 429)
     assert int(refused.headers["Retry-After"]) > 0
@@ -131,20 +153,28 @@ async def test_another_users_success_does_not_reset_an_address(daemon: Daemon) -
 
 
 async def test_guesses_from_many_addresses_slow_down_without_locking_the_user_out(
-        database_url: str, tmp_path: Path) -> None:  # fmt: skip
+    database_url: str, tmp_path: Path
+) -> None:
     # Behind a trusted proxy: each guess seems to come from another address.
-    async with running_daemon(database_url, tmp_path,
-                              http_trusted_proxies=("127.0.0.1",)) as daemon:
+    async with running_daemon(
+        database_url, tmp_path, http_trusted_proxies=("127.0.0.1",)
+    ) as daemon:
         daemon.app[LOGIN_LIMITER].limits = Limits(user_free=3, user_delay_s=600, max_wait_s=0)
         proxy = browser(daemon)
         try:
             home = {"X-Forwarded-For": "198.51.100.7"}
             assert (await sign_in(proxy, "agent1", headers=home)).status == 200
             statuses = [
-                (await sign_in(proxy, "agent1", "guess-guess",
-                               headers={"X-Forwarded-For": f"203.0.113.9, 10.9.0.{n}"})).status
+                (
+                    await sign_in(
+                        proxy,
+                        "agent1",
+                        "guess-guess",
+                        headers={"X-Forwarded-For": f"203.0.113.9, 10.9.0.{n}"},
+                    )
+                ).status
                 for n in range(6)
-            ]  # fmt: skip
+            ]
             # Three free guesses, a fourth spaced by the delay, then "wait": never a lock.
             assert statuses == [401, 401, 401, 401, 429, 429]
             slowed = await sign_in(proxy, "agent1", headers={"X-Forwarded-For": "198.51.100.8"})
@@ -166,16 +196,19 @@ async def test_disabling_a_user_ends_their_sessions_and_websocket_at_once(daemon
             await next_message(ws, "snapshot")
             async with agent.get("/api/me") as r:
                 assert r.status == 200  # the session is in the daemon's cache now
-            async with admin.post("/api/users/agent1/disable",
-                                  headers={"X-CSRF-Token": admin_csrf, "Origin": daemon.url}) as r:
+            async with admin.post(
+                "/api/users/agent1/disable",
+                headers={"X-CSRF-Token": admin_csrf, "Origin": daemon.url},
+            ) as r:
                 assert r.status == 200, await r.text()
                 assert await r.json() == {"disabled": "agent1", "websockets_closed": 1}
             async with agent.get("/api/me") as r:
                 assert r.status == 401  # the very next request
             assert await closed_with(ws) == SIGNED_OUT
         assert (await sign_in(agent, "agent1")).status == 401
-        async with admin.post("/api/users/root/disable",
-                              headers={"X-CSRF-Token": admin_csrf, "Origin": daemon.url}) as r:
+        async with admin.post(
+            "/api/users/root/disable", headers={"X-CSRF-Token": admin_csrf, "Origin": daemon.url}
+        ) as r:
             assert r.status == 409 and "another admin" in await r.text()
     finally:
         await agent.close()
@@ -183,7 +216,8 @@ async def test_disabling_a_user_ends_their_sessions_and_websocket_at_once(daemon
 
 
 async def test_a_user_disabled_by_another_process_is_cut_off_within_a_second(
-        daemon: Daemon, database_url: str) -> None:  # fmt: skip
+    daemon: Daemon, database_url: str
+) -> None:
     agent, _ = await signed_in(daemon, "agent2")
     try:
         async with agent.ws_connect("/ws", headers={"Origin": daemon.url}) as ws:
@@ -193,7 +227,8 @@ async def test_a_user_disabled_by_another_process_is_cut_off_within_a_second(
             other_process = await asyncpg.connect(database_url)  # as `cti` or psql would
             try:
                 await other_process.execute(
-                    "UPDATE users SET disabled = true WHERE username = 'agent2'")
+                    "UPDATE users SET disabled = true WHERE username = 'agent2'"
+                )
             finally:
                 await other_process.close()
             started = time.monotonic()
@@ -209,8 +244,10 @@ async def test_a_user_disabled_by_another_process_is_cut_off_within_a_second(
             requests_s = time.monotonic() - started
             assert await closed_with(ws) == SIGNED_OUT
             socket_s = time.monotonic() - started
-        print(f"disabled elsewhere: requests refused after {requests_s:.2f} s, "
-              f"websocket closed after {socket_s:.2f} s")  # measured, not asserted
+        print(
+            f"disabled elsewhere: requests refused after {requests_s:.2f} s, "
+            f"websocket closed after {socket_s:.2f} s"
+        )  # measured, not asserted
     finally:
         await agent.close()
 
@@ -233,8 +270,10 @@ async def test_the_cost_of_checking_sessions_in_the_database(daemon: Daemon) -> 
     for _ in range(rounds):
         assert await store.lookup(token) is not None
     cached = (time.perf_counter() - started) / rounds
-    print(f"session lookup: {uncached * 1000:.3f} ms from PostgreSQL, "
-          f"{cached * 1000:.4f} ms from the cache")
+    print(
+        f"session lookup: {uncached * 1000:.3f} ms from PostgreSQL, "
+        f"{cached * 1000:.4f} ms from the cache"
+    )
 
 
 # --- 4. login CSRF -------------------------------------------------------------------------------
@@ -244,26 +283,41 @@ async def test_no_other_site_can_sign_a_browser_in(daemon: Daemon) -> None:
     credentials = json.dumps({"username": "agent1", "password": PASSWORD})
     async with aiohttp.ClientSession(daemon.url) as browser_session:
         # What a hostile page can send without a preflight: text/plain or a form.
-        async with browser_session.post("/api/login", data=credentials, headers={
-                "Content-Type": "text/plain", "Origin": "https://evil.example",
-                "Sec-Fetch-Site": "cross-site"}) as r:
+        async with browser_session.post(
+            "/api/login",
+            data=credentials,
+            headers={
+                "Content-Type": "text/plain",
+                "Origin": "https://evil.example",
+                "Sec-Fetch-Site": "cross-site",
+            },
+        ) as r:
             assert r.status == 403, await r.text()
-        async with browser_session.post("/api/login", data=credentials,
-                                        headers={"Content-Type": "text/plain"}) as r:
+        async with browser_session.post(
+            "/api/login", data=credentials, headers={"Content-Type": "text/plain"}
+        ) as r:
             assert r.status == 415 and "application/json" in await r.text()
-        async with browser_session.post("/api/login", data={"username": "agent1",
-                                                             "password": PASSWORD}) as r:
+        async with browser_session.post(
+            "/api/login", data={"username": "agent1", "password": PASSWORD}
+        ) as r:
             assert r.status == 415
-        for foreign in ({"Origin": "https://evil.example"}, {"Origin": "null"},
-                        {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}):
+        for foreign in (
+            {"Origin": "https://evil.example"},
+            {"Origin": "null"},
+            {"Sec-Fetch-Site": "cross-site"},
+            {"Sec-Fetch-Site": "same-site"},
+        ):
             response = await sign_in(browser_session, "agent1", headers=foreign)
             assert response.status == 403, foreign
         own = {"Origin": daemon.url, "Sec-Fetch-Site": "same-origin"}
         assert (await sign_in(browser_session, "agent1", headers=own)).status == 200
     agent, csrf = await signed_in(daemon, "agent1")
     try:  # the same rule on every change, even with the right CSRF token
-        async with agent.post("/api/agent/state", json={"paused": False},
-                              headers={"X-CSRF-Token": csrf, "Sec-Fetch-Site": "cross-site"}) as r:
+        async with agent.post(
+            "/api/agent/state",
+            json={"paused": False},
+            headers={"X-CSRF-Token": csrf, "Sec-Fetch-Site": "cross-site"},
+        ) as r:
             assert r.status == 403 and "cross-site" in await r.text()
     finally:
         await agent.close()
@@ -276,26 +330,41 @@ def scrypt_hash(password: str) -> str:
     """A hash as the daemon stored them before Argon2 (N=2^14, r=8, p=1)."""
     salt = b"0123456789abcdef"
     digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
-    return "$".join(["scrypt", "16384", "8", "1", base64.b64encode(salt).decode(),
-                     base64.b64encode(digest).decode()])
+    return "$".join(
+        [
+            "scrypt",
+            "16384",
+            "8",
+            "1",
+            base64.b64encode(salt).decode(),
+            base64.b64encode(digest).decode(),
+        ]
+    )
 
 
 async def test_old_hashes_still_verify_and_are_upgraded_on_sign_in(daemon: Daemon) -> None:
     pool = await daemon.app[DATABASE].pool()
-    assert (await pool.fetchval("SELECT password_hash FROM users WHERE username = 'agent1'")
-            ).startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert (
+        await pool.fetchval("SELECT password_hash FROM users WHERE username = 'agent1'")
+    ).startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
     for username, old in (("legacy", scrypt_hash(PASSWORD)), ("weak", weak)):
-        await pool.execute("INSERT INTO users (username, display_name, role, password_hash) "
-                           "VALUES ($1, $1, 'agent', $2)", username, old)
+        await pool.execute(
+            "INSERT INTO users (username, display_name, role, password_hash) "
+            "VALUES ($1, $1, 'agent', $2)",
+            username,
+            old,
+        )
     async with aiohttp.ClientSession(daemon.url) as session:
         assert (await sign_in(session, "legacy", "not the password")).status == 401
         assert await pool.fetchval(
-            "SELECT password_hash FROM users WHERE username = 'legacy'") == scrypt_hash(PASSWORD)
+            "SELECT password_hash FROM users WHERE username = 'legacy'"
+        ) == scrypt_hash(PASSWORD)
         for username in ("legacy", "weak"):
             assert (await sign_in(session, username)).status == 200
             stored = await pool.fetchval(
-                "SELECT password_hash FROM users WHERE username = $1", username)
+                "SELECT password_hash FROM users WHERE username = $1", username
+            )
             assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), stored
             assert verify_password(PASSWORD, stored)
             assert (await sign_in(session, username)).status == 200  # and again, with it
@@ -309,27 +378,36 @@ def session_cookie(response: aiohttp.ClientResponse) -> Any:
 
 
 async def test_forwarded_headers_are_believed_only_from_a_trusted_proxy(
-        daemon: Daemon, pg: Any, tmp_path: Path) -> None:  # fmt: skip
+    daemon: Daemon, pg: Any, tmp_path: Path
+) -> None:
     # No trusted proxy: a made-up X-Forwarded-For does not escape the per-address limit,
     # and a made-up X-Forwarded-Proto does not matter.
     async with aiohttp.ClientSession(daemon.url) as session:
-        statuses = [(await sign_in(session, "agent2", "guess-guess",
-                                   headers={"X-Forwarded-For": f"10.0.0.{n}"})).status
-                    for n in range(6)]  # fmt: skip
+        statuses = [
+            (
+                await sign_in(
+                    session, "agent2", "guess-guess", headers={"X-Forwarded-For": f"10.0.0.{n}"}
+                )
+            ).status
+            for n in range(6)
+        ]
         assert statuses == [401] * 5 + [429]
         plain = await sign_in(session, "agent1", headers={"X-Forwarded-Proto": "https"})
         assert plain.status == 200 and not session_cookie(plain)["secure"]
     (tmp_path / "proxied").mkdir()
     async with (
-        running_daemon(pg.create_database(), tmp_path / "proxied",
-                       http_trusted_proxies=("127.0.0.0/8",)) as proxied,
+        running_daemon(
+            pg.create_database(), tmp_path / "proxied", http_trusted_proxies=("127.0.0.0/8",)
+        ) as proxied,
         aiohttp.ClientSession(proxied.url) as session,
-    ):  # fmt: skip
+    ):
         # Each client behind the proxy has limits of its own; a hop the client wrote
         # itself (left of the proxy's) is not believed.
         spoofed = {"X-Forwarded-For": "198.51.100.1, 203.0.113.5"}
-        statuses = [(await sign_in(session, "agent2", "guess-guess",
-                                   headers=spoofed)).status for _ in range(6)]
+        statuses = [
+            (await sign_in(session, "agent2", "guess-guess", headers=spoofed)).status
+            for _ in range(6)
+        ]
         assert statuses == [401] * 5 + [429]
         other = {"X-Forwarded-For": "198.51.100.1"}
         assert (await sign_in(session, "agent2", headers=other)).status == 200

@@ -54,13 +54,27 @@ Item = tuple[str, ...]
 # OriginateResponse and ChanSpyStart/Stop are compared all the same: they are what a
 # supervisor's listen-in does on the PBX.
 CALL_EVENTS = (WANTED_EVENTS | {"OriginateResponse", "ChanSpyStart", "ChanSpyStop"}) - {
-    "QueueMember", "QueueMemberAdded", "QueueMemberStatus", "QueueMemberPause",
-    "QueueMemberRemoved", "DeviceStateChange", "QueueParams", "QueueEntry",
-    "QueueStatusComplete", "CoreShowChannel", "CoreShowChannelsComplete", "Status",
+    "QueueMember",
+    "QueueMemberAdded",
+    "QueueMemberStatus",
+    "QueueMemberPause",
+    "QueueMemberRemoved",
+    "DeviceStateChange",
+    "QueueParams",
+    "QueueEntry",
+    "QueueStatusComplete",
+    "CoreShowChannel",
+    "CoreShowChannelsComplete",
+    "Status",
     "StatusComplete",
-}  # fmt: skip
-MEMBER_EVENTS = {"QueueMemberAdded", "QueueMemberStatus", "QueueMemberPause",
-                 "QueueMemberRemoved", "DeviceStateChange"}  # fmt: skip
+}
+MEMBER_EVENTS = {
+    "QueueMemberAdded",
+    "QueueMemberStatus",
+    "QueueMemberPause",
+    "QueueMemberRemoved",
+    "DeviceStateChange",
+}
 
 # The key fields of each event; a field naming a channel is replaced by that channel's role.
 KEYS: dict[str, tuple[str, ...]] = {
@@ -85,13 +99,22 @@ KEYS: dict[str, tuple[str, ...]] = {
     "MixMonitorStart": (),
     "Hold": (),
     "Unhold": (),
-    "OriginateResponse": ("Response", "Reason", "Context", "Exten", "CallerIDNum",
-                          "CallerIDName"),
+    "OriginateResponse": ("Response", "Reason", "Context", "Exten", "CallerIDNum", "CallerIDName"),
     "ChanSpyStart": ("SpyeeChannel",),
     "ChanSpyStop": ("SpyeeChannel",),
-}  # fmt: skip
-MEMBER_KEYS = ("Status", "Paused", "PausedReason", "InCall", "Ringinuse", "Wrapuptime",
-               "Membership", "Penalty", "StateInterface", "State")  # fmt: skip
+}
+MEMBER_KEYS = (
+    "Status",
+    "Paused",
+    "PausedReason",
+    "InCall",
+    "Ringinuse",
+    "Wrapuptime",
+    "Membership",
+    "Penalty",
+    "StateInterface",
+    "State",
+)
 CHANNEL_FIELDS = ("DestChannel", "SpyeeChannel")
 
 
@@ -122,14 +145,18 @@ def shape_of(frames: list[Frame]) -> Shape:
             role_of[channel] = (linkedid, role)
             roles[channel] = f"call{list(calls).index(linkedid) + 1}:{role}"
         if name in MEMBER_EVENTS:
-            key = (f"{frame.get('Queue')} {frame.get('Interface')}" if "Queue" in frame
-                   else f"device {frame.get('Device')}")  # fmt: skip
+            key = (
+                f"{frame.get('Queue')} {frame.get('Interface')}"
+                if "Queue" in frame
+                else f"device {frame.get('Device')}"
+            )
             # InCall of a QueueMemberStatus is a race in Asterisk itself: the device state
             # thread reports the phone in use before or after app_queue's AgentConnect set
             # the flag (two recordings of consent-declined said 1 and 0).
             keys = [k for k in MEMBER_KEYS if not (k == "InCall" and name == "QueueMemberStatus")]
             shape.members.setdefault(key, []).append(
-                (name, *(f"{k}={frame[k]}" for k in keys if k in frame)))
+                (name, *(f"{k}={frame[k]}" for k in keys if k in frame))
+            )
             continue
         if name not in CALL_EVENTS:
             continue
@@ -146,7 +173,9 @@ def shape_of(frames: list[Frame]) -> Shape:
         for key in KEYS.get(name, ()):
             if key in frame:
                 value = frame[key]
-                values.append(f"{key}={roles.get(value, value) if key in CHANNEL_FIELDS else value}")
+                values.append(
+                    f"{key}={roles.get(value, value) if key in CHANNEL_FIELDS else value}"
+                )
         calls[linkedid].setdefault(role, []).append((name, *values))
     return shape
 
@@ -159,12 +188,16 @@ def differences(real: Shape, sim: Shape) -> list[str]:
     for n, (theirs, ours) in enumerate(zip(real.calls, sim.calls, strict=False), start=1):
         for role in sorted(set(theirs) | set(ours)):
             if theirs.get(role) != ours.get(role):
-                out.append(f"call {n} {role}:\n  real      {theirs.get(role)}\n"
-                           f"  simulator {ours.get(role)}")  # fmt: skip
+                out.append(
+                    f"call {n} {role}:\n  real      {theirs.get(role)}\n"
+                    f"  simulator {ours.get(role)}"
+                )
     for key in sorted(set(real.members) | set(sim.members)):
         if real.members.get(key) != sim.members.get(key):
-            out.append(f"member {key}:\n  real      {real.members.get(key)}\n"
-                       f"  simulator {sim.members.get(key)}")  # fmt: skip
+            out.append(
+                f"member {key}:\n  real      {real.members.get(key)}\n"
+                f"  simulator {sim.members.get(key)}"
+            )
     return out
 
 
@@ -183,21 +216,48 @@ def real_config(agi_port: int) -> SimConfig:
     members), dialplan/ (4440 explicit consent, 4441 implied, 4442 the route point
     collections-tr) and the tier's overlay (Queue() timeout 16 s, hold 20 s)."""
 
-    def queue(name: str, did: str, numbers: tuple[str, ...], strategy: str, sl: int,
-              consent: str) -> QueueConfig:  # fmt: skip
+    def queue(
+        name: str, did: str, numbers: tuple[str, ...], strategy: str, sl: int, consent: str
+    ) -> QueueConfig:
         members = tuple(MemberConfig(f"PJSIP/{n}", f"Agent {n}") for n in numbers)
-        return QueueConfig(name, did, members, strategy, sl, consent, ring_timeout_s=12 * SCALE,
-                           retry_s=1 * SCALE, wrapup_s=5 * SCALE)  # fmt: skip
+        return QueueConfig(
+            name,
+            did,
+            members,
+            strategy,
+            sl,
+            consent,
+            ring_timeout_s=12 * SCALE,
+            retry_s=1 * SCALE,
+            wrapup_s=5 * SCALE,
+        )
 
-    queues = (queue("support", "4440", ("1001", "1002"), "rrmemory", 20, "explicit"),
-              queue("sales", "4441", ("1003", "1004"), "leastrecent", 30, "implied"),
-              queue("collections", "4449", (), "ringall", 20, "none"))  # fmt: skip
-    point = RoutePointConfig("collections-tr", "4442", "collections", "support",
-                             consent="implied", hold_s=20 * SCALE, ring_s=15 * SCALE)  # fmt: skip
-    return SimConfig(queues=queues, route_points=(point,), username="cti", secret=SECRET,
-                     trunk="PJSIP/trunk", arrival_rate=0, announcement_s=2 * SCALE,
-                     queue_timeout_s=16 * SCALE, agi_port=agi_port,
-                     originate_answer_s=1.5 * SCALE)  # fmt: skip
+    queues = (
+        queue("support", "4440", ("1001", "1002"), "rrmemory", 20, "explicit"),
+        queue("sales", "4441", ("1003", "1004"), "leastrecent", 30, "implied"),
+        queue("collections", "4449", (), "ringall", 20, "none"),
+    )
+    point = RoutePointConfig(
+        "collections-tr",
+        "4442",
+        "collections",
+        "support",
+        consent="implied",
+        hold_s=20 * SCALE,
+        ring_s=15 * SCALE,
+    )
+    return SimConfig(
+        queues=queues,
+        route_points=(point,),
+        username="cti",
+        secret=SECRET,
+        trunk="PJSIP/trunk",
+        arrival_rate=0,
+        announcement_s=2 * SCALE,
+        queue_timeout_s=16 * SCALE,
+        agi_port=agi_port,
+        originate_answer_s=1.5 * SCALE,
+    )
 
 
 class Raw:
@@ -223,7 +283,7 @@ class Raw:
     async def _read(self) -> None:
         while data := await self.reader.read(65536):
             self.raw += data
-            complete = bytes(self.raw[:self.raw.rfind(b"\r\n\r\n") + 4])
+            complete = bytes(self.raw[: self.raw.rfind(b"\r\n\r\n") + 4])
             self.frames = frames(complete)
             self._arrived.set()
 
@@ -240,24 +300,37 @@ class Raw:
             raise AssertionError(f"simulator: {what} not seen") from None
 
     async def event(self, name: str, **match: str) -> Frame:
-        found = await self.wait(lambda frames: [f for f in frames if f.get("Event") == name
-                                                and all(f.get(k) == v for k, v in match.items())],
-                                f"{name} {match}")  # fmt: skip
+        found = await self.wait(
+            lambda frames: [
+                f
+                for f in frames
+                if f.get("Event") == name and all(f.get(k) == v for k, v in match.items())
+            ],
+            f"{name} {match}",
+        )
         return found[0]  # type: ignore[no-any-return]
 
     async def action(self, name: str, **fields: str) -> Frame:
         action_id = f"raw-{next(self._ids)}"
-        lines = [f"Action: {name}", f"ActionID: {action_id}",
-                 *(f"{k}: {v}" for k, v in fields.items())]  # fmt: skip
+        lines = [
+            f"Action: {name}",
+            f"ActionID: {action_id}",
+            *(f"{k}: {v}" for k, v in fields.items()),
+        ]
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
-        found = await self.wait(lambda frames: [f for f in frames if "Response" in f and
-                                                f.get("ActionID") == action_id], name)  # fmt: skip
+        found = await self.wait(
+            lambda frames: [
+                f for f in frames if "Response" in f and f.get("ActionID") == action_id
+            ],
+            name,
+        )
         return found[0]  # type: ignore[no-any-return]
 
     async def pause(self, queue: str, *interfaces: str) -> None:
         for interface in interfaces:
-            answer = await self.action("QueuePause", Queue=queue, Interface=interface,
-                                       Paused="true", Reason="Test")  # fmt: skip
+            answer = await self.action(
+                "QueuePause", Queue=queue, Interface=interface, Paused="true", Reason="Test"
+            )
             assert answer["Response"] == "Success", answer
 
     async def all_hung_up(self) -> None:
@@ -311,8 +384,9 @@ class Stage:
 
     def dialled(self) -> tuple[str, str]:
         """The route point's Dial(agent,ring) as the recording's Cdr says it ran."""
-        cdr = next(f for f in self.real if f.get("Event") == "Cdr"
-                   and f.get("LastApplication") == "Dial")  # fmt: skip
+        cdr = next(
+            f for f in self.real if f.get("Event") == "Cdr" and f.get("LastApplication") == "Dial"
+        )
         agent, ring = cdr["LastData"].split(",")
         return agent, f"{float(ring) * SCALE:g}"
 
@@ -320,23 +394,34 @@ class Stage:
         """What the daemon did after a call it routed (cti/wrapup.py), as the recording shows
         it: once the caller hung up, a Wrap-up pause of the agent in all its queues, and the
         unpause when the routing file's wrapup_s (5 s) is over."""
-        agents = [f["Interface"] for f in self.real if f.get("Event") == "QueueMemberPause"
-                  and f.get("PausedReason") == "Wrap-up"]  # fmt: skip
+        agents = [
+            f["Interface"]
+            for f in self.real
+            if f.get("Event") == "QueueMemberPause" and f.get("PausedReason") == "Wrap-up"
+        ]
         await self.raw.event("Hangup", Uniqueid=linkedid)
         for agent in agents:
-            answer = await self.control.action("QueuePause", Interface=agent, Paused="true",
-                                               Reason="Wrap-up")  # fmt: skip
+            answer = await self.control.action(
+                "QueuePause", Interface=agent, Paused="true", Reason="Wrap-up"
+            )
             assert answer["Response"] == "Success", answer
         await asyncio.sleep(5 * SCALE)
         for agent in agents:
             await self.control.action("QueuePause", Interface=agent, Paused="false")
 
-    async def call(self, where: str, consent: str | None, talk_s: float,
-                   patience_s: float | None = None) -> str:  # fmt: skip
+    async def call(
+        self, where: str, consent: str | None, talk_s: float, patience_s: float | None = None
+    ) -> str:
         number, name = self.caller()
-        return await self.sim.place_call(number, name, where, consent=consent,
-                                         answer_after=1.5 * SCALE, talk_s=talk_s * SCALE,
-                                         patience_s=patience_s)  # fmt: skip
+        return await self.sim.place_call(
+            number,
+            name,
+            where,
+            consent=consent,
+            answer_after=1.5 * SCALE,
+            talk_s=talk_s * SCALE,
+            patience_s=patience_s,
+        )
 
 
 async def consent_granted(stage: Stage) -> None:
@@ -370,8 +455,14 @@ async def ring_no_answer(stage: Stage) -> None:
 async def route_point_answered(stage: Stage) -> None:
     await stage.raw.pause("support", "PJSIP/1002")
     agent, ring = stage.dialled()
-    stage.agi.scripts.append({"CTI_ROUTE": "agent", "CTI_ROUTE_AGENT": agent,
-                              "CTI_ROUTE_RING_S": ring, "CTI_ROUTE_PRIORITY": "1"})  # fmt: skip
+    stage.agi.scripts.append(
+        {
+            "CTI_ROUTE": "agent",
+            "CTI_ROUTE_AGENT": agent,
+            "CTI_ROUTE_RING_S": ring,
+            "CTI_ROUTE_PRIORITY": "1",
+        }
+    )
     linkedid = await stage.call("collections-tr", "granted", talk_s=6)
     await stage.daemon_wraps_up(linkedid)
 
@@ -379,20 +470,23 @@ async def route_point_answered(stage: Stage) -> None:
 async def route_point_hold_then_move(stage: Stage) -> None:
     await stage.raw.pause("support", "PJSIP/1001", "PJSIP/1002")
     agent, ring = stage.dialled()
-    stage.agi.scripts.append({"CTI_ROUTE": "hold", "CTI_ROUTE_RING_S": ring,
-                              "CTI_ROUTE_PRIORITY": "1"})  # fmt: skip
+    stage.agi.scripts.append(
+        {"CTI_ROUTE": "hold", "CTI_ROUTE_RING_S": ring, "CTI_ROUTE_PRIORITY": "1"}
+    )
     linkedid = await stage.call("collections-tr", "granted", talk_s=8)
     joined = await stage.raw.event("QueueCallerJoin", Queue="collections", Uniqueid=linkedid)
     await asyncio.sleep(2 * SCALE)
-    answer = await stage.raw.action("QueuePause", Queue="support", Interface=agent,
-                                    Paused="false")  # fmt: skip
+    answer = await stage.raw.action("QueuePause", Queue="support", Interface=agent, Paused="false")
     assert answer["Response"] == "Success", answer
     # The daemon moves the held call to the agent it freed (cti/routing/acd.py).
     channel = joined["Channel"]
-    for action, fields in (("Setvar", {"Channel": channel, "Variable": "CTI_ROUTE_AGENT",
-                                       "Value": agent}),
-                           ("Redirect", {"Channel": channel, "Context": "cti-route",
-                                         "Exten": "agent", "Priority": "1"})):  # fmt: skip
+    for action, fields in (
+        ("Setvar", {"Channel": channel, "Variable": "CTI_ROUTE_AGENT", "Value": agent}),
+        (
+            "Redirect",
+            {"Channel": channel, "Context": "cti-route", "Exten": "agent", "Priority": "1"},
+        ),
+    ):
         answer = await stage.control.action(action, **fields)
         assert answer["Response"] == "Success", answer
     await stage.daemon_wraps_up(linkedid)
@@ -403,10 +497,16 @@ async def supervisor_listen(stage: Stage) -> None:
     await stage.raw.pause("sales", "PJSIP/1004")
     linkedid = await stage.call("support", "granted", talk_s=8)
     await stage.raw.event("AgentConnect", Uniqueid=linkedid)
-    answer = await stage.raw.action("Originate", Channel="PJSIP/1004", Context="cti-spy-listen",
-                                    Exten="1001", Priority="1",
-                                    CallerID='"listen 1001" <1001>', Timeout="30000",
-                                    Async="true")  # fmt: skip
+    answer = await stage.raw.action(
+        "Originate",
+        Channel="PJSIP/1004",
+        Context="cti-spy-listen",
+        Exten="1001",
+        Priority="1",
+        CallerID='"listen 1001" <1001>',
+        Timeout="30000",
+        Async="true",
+    )
     assert answer["Response"] == "Success", answer
     await stage.raw.event("ChanSpyStart")
     await stage.raw.event("ChanSpyStop")
@@ -445,8 +545,9 @@ async def test_the_simulator_plays_the_real_scenarios_as_asterisk_did() -> None:
                 sim.set_phone(device, answers=True)
             for queue in ("support", "sales"):
                 for member in sim.pbx.queues[queue].members:
-                    await control.action("QueuePause", Queue=queue, Interface=member,
-                                         Paused="false")  # fmt: skip
+                    await control.action(
+                        "QueuePause", Queue=queue, Interface=member, Paused="false"
+                    )
             await asyncio.sleep(6 * SCALE)
             real = frames((REAL / f"{name}.ami").read_bytes())
             raw = await Raw.login(sim.port)

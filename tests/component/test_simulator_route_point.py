@@ -17,18 +17,32 @@ from cti.simulator import MemberConfig, QueueConfig, RoutePointConfig, SimConfig
 WAIT_S = 10.0  # generous: a wait for an event, never a measure of speed
 ROUTE = "collections-tr"
 ENV_KEYS = [
-    "agi_network", "agi_network_script", "agi_request", "agi_channel", "agi_language",
-    "agi_type", "agi_uniqueid", "agi_version", "agi_callerid", "agi_calleridname",
-    "agi_callingpres", "agi_callingani2", "agi_callington", "agi_callingtns", "agi_dnid",
-    "agi_rdnis", "agi_context", "agi_extension", "agi_priority", "agi_enhanced",
-    "agi_accountcode", "agi_threadid", "agi_arg_1",
-]  # fmt: skip
+    "agi_network",
+    "agi_network_script",
+    "agi_request",
+    "agi_channel",
+    "agi_language",
+    "agi_type",
+    "agi_uniqueid",
+    "agi_version",
+    "agi_callerid",
+    "agi_calleridname",
+    "agi_callingpres",
+    "agi_callingani2",
+    "agi_callington",
+    "agi_callingtns",
+    "agi_dnid",
+    "agi_rdnis",
+    "agi_context",
+    "agi_extension",
+    "agi_priority",
+    "agi_enhanced",
+    "agi_accountcode",
+    "agi_threadid",
+    "agi_arg_1",
+]
 
 Frame = dict[str, str]
-
-
-
-
 
 
 class Ami:
@@ -48,6 +62,7 @@ class Ami:
 
     async def wait(self, match: Callable[[Frame], bool], start: int = 0) -> int:
         """The index of the first frame from ``start`` on that matches; waits for it."""
+
         async def first() -> int:
             while True:
                 for index in range(start, len(self.frames)):
@@ -59,8 +74,10 @@ class Ami:
         return await asyncio.wait_for(first(), WAIT_S)
 
     async def event(self, name: str, start: int = 0, **fields: str) -> int:
-        return await self.wait(lambda f: f.get("Event") == name and all(
-            f.get(k) == v for k, v in fields.items()), start)  # fmt: skip
+        return await self.wait(
+            lambda f: f.get("Event") == name and all(f.get(k) == v for k, v in fields.items()),
+            start,
+        )
 
     async def action(self, **fields: str) -> Frame:
         action_id = f"t{next(self._ids)}"
@@ -71,8 +88,9 @@ class Ami:
 
     def of(self, linkedid: str, start: int = 0) -> list[Frame]:
         """This call's events (the caller's and its legs'), from ``start`` on."""
-        return [f for f in self.frames[start:]
-                if linkedid in (f.get("Linkedid"), f.get("DestLinkedid"))]  # fmt: skip
+        return [
+            f for f in self.frames[start:] if linkedid in (f.get("Linkedid"), f.get("DestLinkedid"))
+        ]
 
     async def close(self) -> None:
         self._task.cancel()
@@ -115,14 +133,32 @@ class AgiPeer:
 
 
 def config(agi_port: int, hold_s: float = 30.0, agi_timeout_s: float = 3.0) -> SimConfig:
-    support = QueueConfig("support", "4440", (MemberConfig("SIP/1001", "Agent 1001"),
-                                              MemberConfig("SIP/1002", "Agent 1002")),
-                          "rrmemory", consent="none", ring_timeout_s=1.0, retry_s=0.1)
+    support = QueueConfig(
+        "support",
+        "4440",
+        (MemberConfig("SIP/1001", "Agent 1001"), MemberConfig("SIP/1002", "Agent 1002")),
+        "rrmemory",
+        consent="none",
+        ring_timeout_s=1.0,
+        retry_s=0.1,
+    )
     collections = QueueConfig("collections", "4449", (), consent="none")
-    point = RoutePointConfig(ROUTE, "4442", "collections", "support", hold_s=hold_s,
-                             agi_timeout_s=agi_timeout_s, ring_s=1.0)
-    return SimConfig(queues=(support, collections), route_points=(point,), announcement_s=0.05,
-                     arrival_rate=0, agi_port=agi_port)
+    point = RoutePointConfig(
+        ROUTE,
+        "4442",
+        "collections",
+        "support",
+        hold_s=hold_s,
+        agi_timeout_s=agi_timeout_s,
+        ring_s=1.0,
+    )
+    return SimConfig(
+        queues=(support, collections),
+        route_points=(point,),
+        announcement_s=0.05,
+        arrival_rate=0,
+        agi_port=agi_port,
+    )
 
 
 @contextlib.asynccontextmanager
@@ -138,7 +174,8 @@ async def running(peer: AgiPeer | None, **options: Any) -> AsyncIterator[tuple[S
     ami = Ami(reader, writer)
     try:
         assert (await ami.action(Action="Login", Username="cti", Secret="cti-secret"))[
-            "Response"] == "Success"
+            "Response"
+        ] == "Success"
         yield sim, ami
     finally:
         await ami.close()
@@ -156,26 +193,40 @@ def queue_exit(ami: Ami, linkedid: str, joined: int, left: int) -> list[str]:
     Asterisk sends QueueCallerAbandon for every exit without an agent, and a caller who
     hung up shows a HangupRequest first (ring-no-answer.ami)."""
     wanted = {"HangupRequest", "SoftHangupRequest", "QueueCallerAbandon", "QueueCallerLeave"}
-    return [f["Event"] for f in ami.frames[joined + 1:left + 1]
-            if f.get("Uniqueid") == linkedid and f.get("Event") in wanted]  # fmt: skip
+    return [
+        f["Event"]
+        for f in ami.frames[joined + 1 : left + 1]
+        if f.get("Uniqueid") == linkedid and f.get("Event") in wanted
+    ]
 
 
-AGENT = {"CTI_ROUTE": "agent", "CTI_ROUTE_AGENT": "SIP/1001", "CTI_ROUTE_RING_S": "5",
-         "CTI_ROUTE_PRIORITY": "1"}  # fmt: skip
+AGENT = {
+    "CTI_ROUTE": "agent",
+    "CTI_ROUTE_AGENT": "SIP/1001",
+    "CTI_ROUTE_RING_S": "5",
+    "CTI_ROUTE_PRIORITY": "1",
+}
 HOSTILE = 'Evil "Caller"\r\nagi_arg_1: forged\n<script>alert(1)</script>'
 
 
 async def test_agi_says_agent_and_the_agent_answers() -> None:
     peer = AgiPeer(AGENT)
     async with running(peer) as (sim, ami):
-        linkedid = await sim.place_call("15557654321", HOSTILE, ROUTE, consent="granted",
-                                        answer_after=0.1, talk_s=0.2)
+        linkedid = await sim.place_call(
+            "15557654321", HOSTILE, ROUTE, consent="granted", answer_after=0.1, talk_s=0.2
+        )
         await ami.event("Cdr", Linkedid=linkedid)
         await ami.event("Hangup", Linkedid=linkedid, Uniqueid=linkedid)
         events = ami.of(linkedid)
     got = names(events)
-    assert got.index("RecordingConsent") < got.index("CtiRoute") < got.index("DialBegin") \
-        < got.index("DialState") < got.index("DialEnd") < got.index("BridgeEnter")
+    assert (
+        got.index("RecordingConsent")
+        < got.index("CtiRoute")
+        < got.index("DialBegin")
+        < got.index("DialState")
+        < got.index("DialEnd")
+        < got.index("BridgeEnter")
+    )
     assert not {"AgentCalled", "AgentConnect", "AgentComplete", "QueueCallerJoin"} & set(got)
     route = next(f for f in events if f.get("UserEvent") == "CtiRoute")
     assert (route["Route"], route["Queue"], route["Uniqueid"]) == (ROUTE, "collections", linkedid)
@@ -185,8 +236,11 @@ async def test_agi_says_agent_and_the_agent_answers() -> None:
     assert [f["DialStatus"] for f in events if f["Event"] == "DialEnd"] == ["ANSWER"]
     assert len([f for f in events if f["Event"] == "Hangup"]) == 2
     cdr = next(f for f in events if f["Event"] == "Cdr")
-    assert (cdr["LastApplication"], cdr["LastData"], cdr["Disposition"]) == \
-        ("Dial", "SIP/1001,5", "ANSWERED")
+    assert (cdr["LastApplication"], cdr["LastData"], cdr["Disposition"]) == (
+        "Dial",
+        "SIP/1001,5",
+        "ANSWERED",
+    )
     # What the daemon's FastAGI heard: Asterisk's environment, one line per variable, the
     # hostile caller name on its own line; and each SET VARIABLE was answered.
     (lines,) = peer.environments
@@ -194,8 +248,12 @@ async def test_agi_says_agent_and_the_agent_answers() -> None:
     env = peer.environment()
     assert env["agi_arg_1"] == ROUTE and env["agi_uniqueid"] == linkedid
     assert env["agi_calleridname"] == 'Evil "Caller"  agi_arg_1: forged <script>alert(1)</script>'
-    assert (env["agi_callerid"], env["agi_dnid"], env["agi_context"], env["agi_priority"]) == \
-        ("15557654321", "4442", "cti-route", "4")
+    assert (env["agi_callerid"], env["agi_dnid"], env["agi_context"], env["agi_priority"]) == (
+        "15557654321",
+        "4442",
+        "cti-route",
+        "4",
+    )
     assert env["agi_network_script"] == "route" and env["agi_request"].endswith("/route")
     assert peer.replies == [b"200 result=1\n"] * len(AGENT)
     assert not sim.pbx.devices["SIP/1001"].busy_with and not sim.pbx.devices["SIP/1001"].ringing
@@ -208,21 +266,32 @@ async def test_agent_does_not_answer_so_the_call_holds() -> None:
         events = ami.of(linkedid)
         assert events[-1]["Queue"] == "collections"
         got = names(events)
-        assert got.index("DialBegin") < got.index("DialEnd") < got.index("CtiRouteNoAnswer") \
+        assert (
+            got.index("DialBegin")
+            < got.index("DialEnd")
+            < got.index("CtiRouteNoAnswer")
             < got.index("QueueCallerJoin")
+        )
         assert [f["DialStatus"] for f in events if f["Event"] == "DialEnd"] == ["NOANSWER"]
         missed = next(f for f in events if f.get("UserEvent") == "CtiRouteNoAnswer")
-        assert (missed["Agent"], missed["DialStatus"], missed["Uniqueid"]) == \
-            ("SIP/1001", "NOANSWER", linkedid)
+        assert (missed["Agent"], missed["DialStatus"], missed["Uniqueid"]) == (
+            "SIP/1001",
+            "NOANSWER",
+            linkedid,
+        )
         # The leg is gone and the phone free again; nobody rings in the hold queue.
-        assert [f["Channel"] for f in events if f["Event"] == "Hangup"] == \
-            [next(f["DestChannel"] for f in events if f["Event"] == "DialBegin")]
+        assert [f["Channel"] for f in events if f["Event"] == "Hangup"] == [
+            next(f["DestChannel"] for f in events if f["Event"] == "DialBegin")
+        ]
         assert "AgentCalled" not in got
         await sim.hangup(linkedid)
         await ami.event("QueueCallerAbandon", joined, Linkedid=linkedid, Queue="collections")
         left = await ami.event("QueueCallerLeave", joined, Linkedid=linkedid)
         assert queue_exit(ami, linkedid, joined, left) == [
-            "HangupRequest", "QueueCallerAbandon", "QueueCallerLeave"]
+            "HangupRequest",
+            "QueueCallerAbandon",
+            "QueueCallerLeave",
+        ]
 
 
 async def test_hold_then_the_daemon_moves_the_call_to_an_agent() -> None:
@@ -232,11 +301,13 @@ async def test_hold_then_the_daemon_moves_the_call_to_an_agent() -> None:
         channel = ami.frames[joined]["Channel"]
         assert "AgentCalled" not in names(ami.of(linkedid))
         # The daemon's two actions, answered as Asterisk answers them.
-        answer = await ami.action(Action="Setvar", Channel=channel, Variable="CTI_ROUTE_AGENT",
-                                  Value="SIP/1002")
+        answer = await ami.action(
+            Action="Setvar", Channel=channel, Variable="CTI_ROUTE_AGENT", Value="SIP/1002"
+        )
         assert (answer["Response"], answer["Message"]) == ("Success", "Variable Set")
-        answer = await ami.action(Action="Redirect", Channel=channel, Context="cti-route",
-                                  Exten="agent", Priority="1")
+        answer = await ami.action(
+            Action="Redirect", Channel=channel, Context="cti-route", Exten="agent", Priority="1"
+        )
         assert (answer["Response"], answer["Message"]) == ("Success", "Redirect successful")
         left = await ami.event("QueueCallerLeave", joined, Linkedid=linkedid, Queue="collections")
         assert queue_exit(ami, linkedid, joined, left) == ["QueueCallerAbandon", "QueueCallerLeave"]
@@ -256,11 +327,17 @@ async def test_hold_then_the_daemon_moves_the_call_to_an_agent() -> None:
 async def test_redirect_to_another_queue_leaves_the_first_like_asterisk() -> None:
     async with running(None) as (sim, ami):
         # The holding queue has no members: the caller waits there until moved.
-        linkedid = await sim.place_call("905321112233", "Fatma Demir", "collections",
-                                        answer_after=0.1, talk_s=0.2)
+        linkedid = await sim.place_call(
+            "905321112233", "Fatma Demir", "collections", answer_after=0.1, talk_s=0.2
+        )
         held = await ami.event("QueueCallerJoin", Linkedid=linkedid, Queue="collections")
-        answer = await ami.action(Action="Redirect", Channel=ami.frames[held]["Channel"],
-                                  Context="from-trunk", Exten="4440", Priority="1")
+        answer = await ami.action(
+            Action="Redirect",
+            Channel=ami.frames[held]["Channel"],
+            Context="from-trunk",
+            Exten="4440",
+            Priority="1",
+        )
         assert answer["Response"] == "Success"
         left = await ami.event("QueueCallerLeave", held, Linkedid=linkedid, Queue="collections")
         assert queue_exit(ami, linkedid, held, left) == ["QueueCallerAbandon", "QueueCallerLeave"]
@@ -270,21 +347,33 @@ async def test_redirect_to_another_queue_leaves_the_first_like_asterisk() -> Non
 
 async def test_setvar_and_redirect_errors_are_answered_like_asterisk() -> None:
     async with running(None) as (_sim, ami):
-        answer = await ami.action(Action="Setvar", Channel="SIP/nosuch-00000001",
-                                  Variable="CTI_ROUTE_AGENT", Value="SIP/1001")
+        answer = await ami.action(
+            Action="Setvar",
+            Channel="SIP/nosuch-00000001",
+            Variable="CTI_ROUTE_AGENT",
+            Value="SIP/1001",
+        )
         assert (answer["Response"], answer["Message"]) == ("Error", "No such channel")
         answer = await ami.action(Action="Setvar", Channel="SIP/nosuch-00000001")
         assert (answer["Response"], answer["Message"]) == ("Error", "No variable specified")
-        answer = await ami.action(Action="Redirect", Channel="SIP/nosuch-00000001",
-                                  Context="cti-route", Exten="agent", Priority="1")
-        assert (answer["Response"], answer["Message"]) == \
-            ("Error", "Channel does not exist: SIP/nosuch-00000001")
+        answer = await ami.action(
+            Action="Redirect",
+            Channel="SIP/nosuch-00000001",
+            Context="cti-route",
+            Exten="agent",
+            Priority="1",
+        )
+        assert (answer["Response"], answer["Message"]) == (
+            "Error",
+            "Channel does not exist: SIP/nosuch-00000001",
+        )
 
 
 async def test_held_too_long_goes_to_the_fallback_queue() -> None:
     async with running(AgiPeer({"CTI_ROUTE": "hold"}), hold_s=1.0) as (sim, ami):
-        linkedid = await sim.place_call("905321112233", "Fatma Demir", ROUTE, answer_after=0.1,
-                                        talk_s=0.2)
+        linkedid = await sim.place_call(
+            "905321112233", "Fatma Demir", ROUTE, answer_after=0.1, talk_s=0.2
+        )
         held = await ami.event("QueueCallerJoin", Linkedid=linkedid, Queue="collections")
         left = await ami.event("QueueCallerLeave", held, Linkedid=linkedid, Queue="collections")
         assert queue_exit(ami, linkedid, held, left) == ["QueueCallerAbandon", "QueueCallerLeave"]
@@ -298,8 +387,9 @@ async def test_held_too_long_goes_to_the_fallback_queue() -> None:
 @pytest.mark.parametrize("peer", [None, AgiPeer(None)], ids=["nobody-listens", "silent-peer"])
 async def test_agi_failure_goes_to_the_fallback_queue(peer: AgiPeer | None) -> None:
     async with running(peer, agi_timeout_s=0.5) as (sim, ami):
-        linkedid = await sim.place_call("905321112233", "Fatma Demir", ROUTE, answer_after=0.1,
-                                        talk_s=0.2)
+        linkedid = await sim.place_call(
+            "905321112233", "Fatma Demir", ROUTE, answer_after=0.1, talk_s=0.2
+        )
         route = await ami.event("UserEvent", Linkedid=linkedid, UserEvent="CtiRoute")
         failed = await ami.event("VarSet", route, Linkedid=linkedid, Variable="AGISTATUS")
         assert ami.frames[failed]["Value"] == "FAILURE"
@@ -308,8 +398,9 @@ async def test_agi_failure_goes_to_the_fallback_queue(peer: AgiPeer | None) -> N
         await ami.event("AgentComplete", joined, Linkedid=linkedid, Queue="support")
         got = names(ami.of(linkedid))
         assert "DialBegin" in got and got.count("DialBegin") == got.count("AgentCalled")
-        assert [f["Queue"] for f in ami.of(linkedid) if f["Event"] == "QueueCallerJoin"] == \
-            ["support"]
+        assert [f["Queue"] for f in ami.of(linkedid) if f["Event"] == "QueueCallerJoin"] == [
+            "support"
+        ]
     if peer is not None:
         assert peer.environment()["agi_arg_1"] == ROUTE
 
@@ -319,8 +410,7 @@ async def test_a_phone_rung_by_a_dial_is_not_rung_by_a_queue_and_back() -> None:
     async with running(AgiPeer(*scripts)) as (sim, ami):
         routed = await sim.place_call("905321112233", "Fatma Demir", ROUTE, answer_after=None)
         await ami.event("DialBegin", Linkedid=routed, DialString="SIP/1001")
-        queued = await sim.place_call("905551112233", "Mehmet Öztürk", "support",
-                                      answer_after=None)
+        queued = await sim.place_call("905551112233", "Mehmet Öztürk", "support", answer_after=None)
         called = await ami.event("AgentCalled", Linkedid=queued)
         assert ami.frames[called]["Interface"] == "SIP/1002"  # SIP/1001 rings for the Dial
         # SIP/1001 still rings: a second route call to it finds the phone busy.
@@ -338,12 +428,15 @@ async def test_unknown_agent_and_caller_giving_up_while_the_dial_rings() -> None
     async with running(AgiPeer(*scripts)) as (sim, ami):
         unknown = await sim.place_call("905321112233", "Fatma Demir", ROUTE, answer_after=None)
         missed = await ami.event("UserEvent", Linkedid=unknown, UserEvent="CtiRouteNoAnswer")
-        assert (ami.frames[missed]["Agent"], ami.frames[missed]["DialStatus"]) == \
-            ("SIP/9999", "CHANUNAVAIL")
+        assert (ami.frames[missed]["Agent"], ami.frames[missed]["DialStatus"]) == (
+            "SIP/9999",
+            "CHANUNAVAIL",
+        )
         await ami.event("QueueCallerJoin", missed, Linkedid=unknown, Queue="collections")
         await sim.hangup(unknown)
-        impatient = await sim.place_call("905551112233", "Mehmet Öztürk", ROUTE,
-                                         answer_after=None, patience_s=0.5)
+        impatient = await sim.place_call(
+            "905551112233", "Mehmet Öztürk", ROUTE, answer_after=None, patience_s=0.5
+        )
         begin = await ami.event("DialBegin", Linkedid=impatient)
         await ami.event("Hangup", begin, Linkedid=impatient, Uniqueid=impatient)
         events = ami.of(impatient, begin)
@@ -360,14 +453,20 @@ def test_route_point_configuration_is_checked() -> None:
     hold = QueueConfig("collections", "4449", ())
     point = RoutePointConfig(ROUTE, "4442", "collections", "support")
     with pytest.raises(ValueError, match="hold queue 'nowhere'"):
-        SimConfig(queues=(support, hold), route_points=(
-            RoutePointConfig(ROUTE, "4442", "nowhere", "support"),))
+        SimConfig(
+            queues=(support, hold),
+            route_points=(RoutePointConfig(ROUTE, "4442", "nowhere", "support"),),
+        )
     with pytest.raises(ValueError, match="must have no members"):
-        SimConfig(queues=(support, hold), route_points=(
-            RoutePointConfig(ROUTE, "4442", "support", "collections"),))
+        SimConfig(
+            queues=(support, hold),
+            route_points=(RoutePointConfig(ROUTE, "4442", "support", "collections"),),
+        )
     with pytest.raises(ValueError, match="DID 4440"):
-        SimConfig(queues=(support, hold), route_points=(
-            RoutePointConfig(ROUTE, "4440", "collections", "support"),))
+        SimConfig(
+            queues=(support, hold),
+            route_points=(RoutePointConfig(ROUTE, "4440", "collections", "support"),),
+        )
     sim_config = SimConfig(queues=(support, hold), route_points=(point,))
     assert sim_config.destination(ROUTE) is point
     assert [d.name for d in sim_config.destinations()] == ["support", ROUTE]

@@ -25,12 +25,15 @@ from cti.replay import capture_bytes, read_capture, replay
 def capture_period(path: Path) -> dict[str, str]:
     """from/to around a capture's first and last Timestamp."""
     stamps = [float(s) for s in re.findall(rb"Timestamp: ([0-9.]+)", read_capture(path))]
-    return {"from": datetime.fromtimestamp(int(min(stamps)) - 1, UTC).isoformat(),
-            "to": datetime.fromtimestamp(int(max(stamps)) + 2, UTC).isoformat()}
+    return {
+        "from": datetime.fromtimestamp(int(min(stamps)) - 1, UTC).isoformat(),
+        "to": datetime.fromtimestamp(int(max(stamps)) + 2, UTC).isoformat(),
+    }
 
 
-async def replay_captures(daemon: Daemon, captures: Path, names: tuple[str, ...],
-                          spool: Path) -> None:  # fmt: skip
+async def replay_captures(
+    daemon: Daemon, captures: Path, names: tuple[str, ...], spool: Path
+) -> None:
     writer = CallLogWriter(daemon.app[DATABASE], Spool(spool), "TR")
     for name in names:
         replay(capture_bytes(captures / name), sinks=[writer])
@@ -94,17 +97,25 @@ async def wait_for(condition: Any, timeout: float = 15.0) -> None:
 
 async def logged(daemon: Daemon, *linkedids: str) -> bool:
     pool = await daemon.app[DATABASE].pool()
-    count = await pool.fetchval("SELECT count(*) FROM calls WHERE linkedid = ANY($1)",
-                                list(linkedids))  # fmt: skip
+    count = await pool.fetchval(
+        "SELECT count(*) FROM calls WHERE linkedid = ANY($1)", list(linkedids)
+    )
     return bool(count == len(linkedids))
 
 
 async def test_history_csv_and_recordings(daemon: Daemon) -> None:
     sim = daemon.sim
-    recorded = await sim.place_call("905321112233", "Fatma Demir", "sales", consent="granted",
-                                    answer_after=0.05, talk_s=0.2)  # fmt: skip
-    formula = await sim.place_call("4930123456", '=HYPERLINK("http://evil.example","x")',
-                                   "sales", consent="declined", answer_after=0.05, talk_s=0.2)
+    recorded = await sim.place_call(
+        "905321112233", "Fatma Demir", "sales", consent="granted", answer_after=0.05, talk_s=0.2
+    )
+    formula = await sim.place_call(
+        "4930123456",
+        '=HYPERLINK("http://evil.example","x")',
+        "sales",
+        consent="declined",
+        answer_after=0.05,
+        talk_s=0.2,
+    )
     await wait_for(lambda: logged(daemon, recorded, formula))
     boss, _ = await signed_in(daemon, "boss")
     async with boss:
@@ -143,27 +154,41 @@ async def test_supervisor_actions_are_audited_and_refusals_explained(
     async with boss:
         while "SIP/1001" not in daemon.app[STATE].agents:
             await asyncio.sleep(0.05)
-        async with boss.post("/api/supervisor/pause", headers=headers,
-                             json={"interface": "SIP/1001", "paused": True, "reason": "Meeting"}) as r:
+        async with boss.post(
+            "/api/supervisor/pause",
+            headers=headers,
+            json={"interface": "SIP/1001", "paused": True, "reason": "Meeting"},
+        ) as r:
             assert r.status == 200, await r.text()
         assert members["SIP/1001"].paused and members["SIP/1001"].reason == "Meeting"
-        async with boss.post("/api/supervisor/pause", headers=headers,
-                             json={"interface": "SIP/4242", "paused": True, "reason": "Meeting"}) as r:
+        async with boss.post(
+            "/api/supervisor/pause",
+            headers=headers,
+            json={"interface": "SIP/4242", "paused": True, "reason": "Meeting"},
+        ) as r:
             assert r.status == 404
-        async with boss.post("/api/supervisor/spy", headers=headers,
-                             json={"interface": "SIP/1001", "mode": mode}) as r:
+        async with boss.post(
+            "/api/supervisor/spy", headers=headers, json={"interface": "SIP/1001", "mode": mode}
+        ) as r:
             assert r.status == 200, await r.text()
-        assert any(c.exten == "1001" and c.context == f"cti-spy-{mode}"
-                   for c in daemon.sim.pbx.channels.values())
+        assert any(
+            c.exten == "1001" and c.context == f"cti-spy-{mode}"
+            for c in daemon.sim.pbx.channels.values()
+        )
         await daemon.sim.go_offline()  # Asterisk away: the action fails and says so
-        async with boss.post("/api/supervisor/pause", headers=headers,
-                             json={"interface": "SIP/1001", "paused": False}) as r:
+        async with boss.post(
+            "/api/supervisor/pause",
+            headers=headers,
+            json={"interface": "SIP/1001", "paused": False},
+        ) as r:
             assert r.status == 502 and "Asterisk refused to unpause SIP/1001" in await r.text()
         async with boss.get("/api/supervisor/audit") as r:
             audit = await r.json()
     assert [(a["username"], a["action"], a["target"], a["accepted"]) for a in reversed(audit)] == [
-        ("boss", "pause", "SIP/1001", True), ("boss", mode, "SIP/1001", True),
-        ("boss", "unpause", "SIP/1001", False)]
+        ("boss", "pause", "SIP/1001", True),
+        ("boss", mode, "SIP/1001", True),
+        ("boss", "unpause", "SIP/1001", False),
+    ]
 
 
 async def test_a_supervisor_reads_an_agents_day(daemon: Daemon) -> None:
@@ -171,16 +196,27 @@ async def test_a_supervisor_reads_an_agents_day(daemon: Daemon) -> None:
     agent, csrf = await signed_in(daemon, "agent1")
     headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
     async with agent:
-        async with agent.post("/api/customers", headers=headers,
-                              json={"full_name": "Fatma Demir", "phone": "0532 111 22 33"}) as r:
+        async with agent.post(
+            "/api/customers",
+            headers=headers,
+            json={"full_name": "Fatma Demir", "phone": "0532 111 22 33"},
+        ) as r:
             customer = (await r.json())["id"]
-        async with agent.post(f"/api/calls/{linkedid}/notes", headers=headers,
-                              json={"customer_id": customer, "disposition": "Payment promised",
-                                    "text": "Pays on Friday"}) as r:  # fmt: skip
+        async with agent.post(
+            f"/api/calls/{linkedid}/notes",
+            headers=headers,
+            json={
+                "customer_id": customer,
+                "disposition": "Payment promised",
+                "text": "Pays on Friday",
+            },
+        ) as r:
             assert r.status == 201, await r.text()
-        async with agent.post(f"/api/customers/{customer}/promises", headers=headers,
-                              json={"amount": "250.00", "due_date": "2099-01-02",
-                                    "linkedid": linkedid}) as r:  # fmt: skip
+        async with agent.post(
+            f"/api/customers/{customer}/promises",
+            headers=headers,
+            json={"amount": "250.00", "due_date": "2099-01-02", "linkedid": linkedid},
+        ) as r:
             assert r.status == 201, await r.text()
         async with agent.get("/api/supervisor/agent-day", params={"interface": "SIP/1001"}) as r:
             assert r.status == 403
@@ -190,7 +226,8 @@ async def test_a_supervisor_reads_an_agents_day(daemon: Daemon) -> None:
             day = await r.json()
         assert (day["username"], day["day"]["calls"], day["day"]["promises"]) == ("agent1", 1, 1)
         assert [(n["customer_name"], n["text"]) for n in day["notes"]] == [
-            ("Fatma Demir", "Pays on Friday")]
+            ("Fatma Demir", "Pays on Friday")
+        ]
         assert [(p["amount"], p["due_date"]) for p in day["promises"]] == [("250.00", "2099-01-02")]
         assert day["recent_calls"][0]["linkedid"] == linkedid
         async with boss.get("/api/supervisor/agent-day", params={"username": "agent2"}) as r:
@@ -205,23 +242,37 @@ async def test_a_long_wait_raises_and_clears_an_alert_pushed_to_supervisors(
     async with running_daemon(database_url, tmp_path, center_max_wait_s=1) as daemon:
         boss, _ = await signed_in(daemon, "boss")
         agent, _ = await signed_in(daemon, "agent1")
-        async with boss, agent, boss.ws_connect("/ws", headers={"Origin": daemon.url}) as ws, \
-                agent.ws_connect("/ws", headers={"Origin": daemon.url}) as agent_ws:  # fmt: skip
+        async with (
+            boss,
+            agent,
+            boss.ws_connect("/ws", headers={"Origin": daemon.url}) as ws,
+            agent.ws_connect("/ws", headers={"Origin": daemon.url}) as agent_ws,
+        ):
             await next_message(ws, "snapshot")
             await next_message(agent_ws, "snapshot")
-            linkedid = await daemon.sim.place_call("905321112233", "Fatma Demir", "sales",
-                                                   answer_after=None)  # fmt: skip
+            linkedid = await daemon.sim.place_call(
+                "905321112233", "Fatma Demir", "sales", answer_after=None
+            )
             raised = await next_message(ws, "alert", timeout=15)
-            assert (raised["queue"], raised["kind"], raised["raised"]) == ("sales", "long_wait", True)
+            assert (raised["queue"], raised["kind"], raised["raised"]) == (
+                "sales",
+                "long_wait",
+                True,
+            )
             assert "limit 1 s" in raised["text"]
             async with boss.get("/api/wallboard") as r:
                 sales = next(q for q in (await r.json())["queues"] if q["queue"] == "sales")
             assert [a["kind"] for a in sales["alerts"]] == ["long_wait"]
             assert daemon.sim.answer(linkedid)
             cleared = await next_message(ws, "alert", timeout=15)
-            assert (cleared["queue"], cleared["kind"], cleared["raised"]) == ("sales", "long_wait", False)
+            assert (cleared["queue"], cleared["kind"], cleared["raised"]) == (
+                "sales",
+                "long_wait",
+                False,
+            )
             raised_total = daemon.app[METRICS].registry.get_sample_value(
-                "cti_alerts_raised_total", {"queue": "sales", "kind": "long_wait"})
+                "cti_alerts_raised_total", {"queue": "sales", "kind": "long_wait"}
+            )
             assert raised_total == 1.0  # one event for the whole wait, not one per check
             with pytest.raises(TimeoutError):  # agents are not told about the center's alerts
                 await next_message(agent_ws, "alert", timeout=0.5)

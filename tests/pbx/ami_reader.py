@@ -73,11 +73,15 @@ class RawAmi:
         return await asyncio.wait_for(future, timeout)
 
     def named(self, name: str, **match: str) -> list[Event]:
-        return [e for e in self.events if e.get("Event") == name
-                and all(e.get(k) == v for k, v in match.items())]  # fmt: skip
+        return [
+            e
+            for e in self.events
+            if e.get("Event") == name and all(e.get(k) == v for k, v in match.items())
+        ]
 
-    async def wait_for(self, test: Callable[[list[Event]], Any], what: str,
-                       timeout: float = 60) -> Any:  # fmt: skip
+    async def wait_for(
+        self, test: Callable[[list[Event]], Any], what: str, timeout: float = 60
+    ) -> Any:
         """Wait until ``test(events)`` is truthy and return its value."""
 
         async def loop() -> Any:
@@ -92,5 +96,6 @@ class RawAmi:
             return await asyncio.wait_for(loop(), timeout)
         except TimeoutError:
             names = [e.get("Event") for e in self.events[-40:]]
-            raise AssertionError(f"{what}: not seen within {timeout} s; last events {names}"
-                                 ) from None  # fmt: skip
+            raise AssertionError(
+                f"{what}: not seen within {timeout} s; last events {names}"
+            ) from None

@@ -65,8 +65,9 @@ def _link(link: Path, target: Path) -> None:
 class Asterisk:
     """One Asterisk process in its own run folder; start, stop, CLI, and what it recorded."""
 
-    def __init__(self, home: Path, run: Path, ports: Ports, ami_secret: str,
-                 records_url: str) -> None:  # fmt: skip
+    def __init__(
+        self, home: Path, run: Path, ports: Ports, ami_secret: str, records_url: str
+    ) -> None:
         self.home, self.run, self.ports, self.ami_secret = home, run, ports, ami_secret
         self.records_url = records_url  # where cdr_pgsql, cel_pgsql and the queue_log write
         self.process: subprocess.Popen[bytes] | None = None
@@ -86,10 +87,13 @@ class Asterisk:
         shutil.copytree(REPO / "dialplan", run / "etc" / "dialplan", dirs_exist_ok=True)
         self._point_records_at_database(run / "etc")
         values = {
-            "sip_port": self.ports.sip, "ami_port": self.ports.ami, "agi_port": self.ports.agi,
-            "ami_secret": self.ami_secret, "carrier_ip": CARRIER_IP,
+            "sip_port": self.ports.sip,
+            "ami_port": self.ports.ami,
+            "agi_port": self.ports.agi,
+            "ami_secret": self.ami_secret,
+            "carrier_ip": CARRIER_IP,
             **{f"agent_{ext}_port": port for ext, port in self.ports.agents.items()},
-        }  # fmt: skip
+        }
         for overlay in sorted(OVERLAY.glob("*.conf")):
             with (run / "etc" / overlay.name).open("a", encoding="utf-8") as target:
                 target.write("\n; --- test overlay (tests/pbx/overlay) ---\n")
@@ -137,9 +141,11 @@ class Asterisk:
         query = parse_qs(url.query)
         values = {
             "hostname": query.get("host", [url.hostname or "127.0.0.1"])[0],
-            "port": str(url.port or 5432), "dbname": url.path.lstrip("/"),
-            "user": url.username or "postgres", "password": url.password or "",
-        }  # fmt: skip
+            "port": str(url.port or 5432),
+            "dbname": url.path.lstrip("/"),
+            "user": url.username or "postgres",
+            "password": url.password or "",
+        }
         for name in ("cdr_pgsql.conf", "cel_pgsql.conf", "res_pgsql.conf"):
             conf = etc / name
             lines = []
@@ -154,8 +160,11 @@ class Asterisk:
         log = (self.run / "log" / "console.log").open("ab")
         self.process = subprocess.Popen(
             [str(self.binary), "-C", str(self.conf), "-f", "-q"],
-            env=self.env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+        )
         log.close()
         self.wait_fully_booted(timeout)
         self.wait_phones_reachable(timeout)
@@ -177,8 +186,9 @@ class Asterisk:
         deadline = time.monotonic() + timeout
         while True:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"Asterisk exited with {self.process.returncode}; "
-                                   f"see {self.run / 'log'}")  # fmt: skip
+                raise RuntimeError(
+                    f"Asterisk exited with {self.process.returncode}; see {self.run / 'log'}"
+                )
             try:
                 self.cli("core waitfullybooted", timeout=5)
                 return
@@ -191,8 +201,11 @@ class Asterisk:
         """A CLI command over the control socket (``asterisk -rx``)."""
         done = subprocess.run(
             [str(self.binary), "-C", str(self.conf), "-rx", command],
-            env=self.env, capture_output=True, timeout=timeout, check=True,
-        )  # fmt: skip
+            env=self.env,
+            capture_output=True,
+            timeout=timeout,
+            check=True,
+        )
         return done.stdout.decode(errors="replace")
 
     def freeze(self) -> None:
@@ -224,8 +237,11 @@ class Asterisk:
         for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
             parts = raw.split("|")
             if len(parts) >= 5 and parts[0].isdigit():
-                lines.append(QueueLogLine(int(parts[0]), parts[1], parts[2], parts[3],
-                                          parts[4], tuple(parts[5:])))  # fmt: skip
+                lines.append(
+                    QueueLogLine(
+                        int(parts[0]), parts[1], parts[2], parts[3], parts[4], tuple(parts[5:])
+                    )
+                )
         return lines
 
     def errors(self) -> list[str]:
@@ -235,8 +251,9 @@ class Asterisk:
         if not path.exists():
             return []
         text = path.read_text(encoding="utf-8", errors="replace")
-        return [line for line in text.splitlines()
-                if " ERROR[" in line and line not in self.forgiven]  # fmt: skip
+        return [
+            line for line in text.splitlines() if " ERROR[" in line and line not in self.forgiven
+        ]
 
     def forgive(self, lines: list[str]) -> None:
         self.forgiven.update(lines)

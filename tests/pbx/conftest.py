@@ -81,18 +81,22 @@ class Pbx:
         """Asterisk in ``run`` with free ports and the agents' SIPp phones, not started; it
         writes its CDR, CEL and queue_log into ``records_url``, migrated here by `cti migrate`
         (Asterisk's pgsql modules read the tables' columns when they load)."""
-        subprocess.run([sys.executable, "-m", "cti", "migrate"], check=True,
-                       env=os.environ | {"CTI_DATABASE_URL": records_url,
-                                         "CTI_DATA_DIR": str(run / "cti-migrate")},
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "cti", "migrate"],
+            check=True,
+            env=os.environ
+            | {"CTI_DATABASE_URL": records_url, "CTI_DATA_DIR": str(run / "cti-migrate")},
+            capture_output=True,
+        )
         agents = {ext: free_udp_port("127.0.0.1") for ext in AGENTS}
-        ports = Ports(sip=free_udp_port("127.0.0.1"), ami=free_port(), agi=free_port(),
-                      agents=agents)  # fmt: skip
-        asterisk = Asterisk(home, run, ports, ami_secret=secrets.token_hex(12),
-                            records_url=records_url)  # fmt: skip
+        ports = Ports(
+            sip=free_udp_port("127.0.0.1"), ami=free_port(), agi=free_port(), agents=agents
+        )
+        asterisk = Asterisk(
+            home, run, ports, ami_secret=secrets.token_hex(12), records_url=records_url
+        )
         asterisk.prepare()
-        return cls(asterisk, {ext: AgentPhone(ext, port, run) for ext, port in agents.items()},
-                   run)  # fmt: skip
+        return cls(asterisk, {ext: AgentPhone(ext, port, run) for ext, port in agents.items()}, run)
 
     def start(self) -> None:
         for phone in self.phones.values():
@@ -107,13 +111,37 @@ class Pbx:
     def reader(self) -> RawAmi:
         return RawAmi("127.0.0.1", self.asterisk.ports.ami, "cti", self.asterisk.ami_secret)
 
-    async def call(self, number: str, name: str, did: str, stay_s: float,
-                   dtmf: str | None = None, dtmf_after_s: float = 0.0) -> Caller:  # fmt: skip
-        return await place_call(self.folder, self.asterisk.ports.sip, CARRIER_IP, number, name,
-                                did, stay_s, dtmf, dtmf_after_s)  # fmt: skip
+    async def call(
+        self,
+        number: str,
+        name: str,
+        did: str,
+        stay_s: float,
+        dtmf: str | None = None,
+        dtmf_after_s: float = 0.0,
+    ) -> Caller:
+        return await place_call(
+            self.folder,
+            self.asterisk.ports.sip,
+            CARRIER_IP,
+            number,
+            name,
+            did,
+            stay_s,
+            dtmf,
+            dtmf_after_s,
+        )
 
-    async def call_through(self, ami: RawAmi, number: str, name: str, did: str, stay_s: float,
-                           dtmf: str | None = None, dtmf_after_s: float = 0.0) -> str:  # fmt: skip
+    async def call_through(
+        self,
+        ami: RawAmi,
+        number: str,
+        name: str,
+        did: str,
+        stay_s: float,
+        dtmf: str | None = None,
+        dtmf_after_s: float = 0.0,
+    ) -> str:
         """A call played to its end (the caller's SIPp succeeded, every leg hung up); its
         Linkedid."""
         caller = await self.call(number, name, did, stay_s, dtmf, dtmf_after_s)
@@ -122,8 +150,9 @@ class Pbx:
         await hung_up(ami, linkedid)
         return linkedid
 
-    async def answered_support_call(self, ami: RawAmi, number: str, name: str, stay_s: float
-                                    ) -> tuple[str, Caller]:  # fmt: skip
+    async def answered_support_call(
+        self, ami: RawAmi, number: str, name: str, stay_s: float
+    ) -> tuple[str, Caller]:
         """A support call with consent granted, answered by PJSIP/1001 (PJSIP/1002 paused);
         returns once Asterisk connected it: (Linkedid, the caller)."""
         await pause(ami, "support", "PJSIP/1002")
@@ -135,8 +164,7 @@ class Pbx:
 
 @pytest.fixture(scope="session")
 def pbx(tmp_path_factory: pytest.TempPathFactory, pg: Any) -> Iterator[Pbx]:
-    pbx = Pbx.prepared(_asterisk_home(), tmp_path_factory.mktemp("asterisk"),
-                       pg.create_database())  # fmt: skip
+    pbx = Pbx.prepared(_asterisk_home(), tmp_path_factory.mktemp("asterisk"), pg.create_database())
     pbx.start()
     try:
         yield pbx
@@ -173,14 +201,14 @@ class LiveDaemon:
     async def signed_in(self, username: str) -> tuple[aiohttp.ClientSession, str]:
         session = aiohttp.ClientSession(self.url, cookie_jar=aiohttp.CookieJar(unsafe=True))
         self.sessions.append(session)
-        async with session.post("/api/login",
-                                json={"username": username, "password": PASSWORD}) as r:
+        async with session.post(
+            "/api/login", json={"username": username, "password": PASSWORD}
+        ) as r:
             assert r.status == 200, await r.text()
         async with session.get("/api/me") as r:
             return session, (await r.json())["csrf"]
 
-    async def row(self, linkedid: str, timeout: float = 30, ended: bool = False
-                  ) -> dict[str, Any]:  # fmt: skip
+    async def row(self, linkedid: str, timeout: float = 30, ended: bool = False) -> dict[str, Any]:
         """The call's row in the call log, once written (``ended``: once it has an end)."""
         pool = await self.app[DATABASE].pool()
 
@@ -200,9 +228,11 @@ class LiveDaemon:
 
 
 @asynccontextmanager
-async def daemon_for(pbx: Pbx, database_url: str, data_dir: Path, ami_port: int | None = None,
-                     **settings: Any) -> AsyncIterator[LiveDaemon]:  # fmt: skip
+async def daemon_for(
+    pbx: Pbx, database_url: str, data_dir: Path, ami_port: int | None = None, **settings: Any
+) -> AsyncIterator[LiveDaemon]:
     """The daemon in this process, on AMI (or ``ami_port``, a relay) with the test users."""
+
     async def users_ctx(app: web.Application) -> AsyncIterator[None]:
         pool = await app[DATABASE].pool()
         for username, role, phones in USERS:
@@ -213,15 +243,21 @@ async def daemon_for(pbx: Pbx, database_url: str, data_dir: Path, ami_port: int 
     routing.write_text(ROUTING, encoding="utf-8")
     port = free_port()
     config = Settings(
-        ami_port=ami_port or pbx.asterisk.ports.ami, ami_username="cti", ami_secret=pbx.asterisk.ami_secret,
-        http_port=port, database_url=database_url, data_dir=data_dir,
+        ami_port=ami_port or pbx.asterisk.ports.ami,
+        ami_username="cti",
+        ami_secret=pbx.asterisk.ami_secret,
+        http_port=port,
+        database_url=database_url,
+        data_dir=data_dir,
         recordings_dir=str(pbx.asterisk.run / "spool" / "monitor"),
-        routing_file=str(routing), routing_agi_port=pbx.asterisk.ports.agi,
+        routing_file=str(routing),
+        routing_agi_port=pbx.asterisk.ports.agi,
         # The overlay's CTI_AGI_SECRET (tests/pbx/overlay/extensions.conf): the route point
         # answers Asterisk only if its dialplan holds the same.
         routing_agi_secret=f"agi-{pbx.asterisk.ami_secret}",
-        ami_ping_interval=1.0, **settings,
-    )  # fmt: skip
+        ami_ping_interval=1.0,
+        **settings,
+    )
     app = create_app(config, after=[users_ctx])
     runner = web.AppRunner(app)
     await runner.setup()
@@ -234,8 +270,9 @@ async def daemon_for(pbx: Pbx, database_url: str, data_dir: Path, ami_port: int 
 
 
 @pytest.fixture
-async def daemon(pbx: Pbx, ami: RawAmi, database_url: str, tmp_path: Path
-                 ) -> AsyncIterator[LiveDaemon]:  # fmt: skip
+async def daemon(
+    pbx: Pbx, ami: RawAmi, database_url: str, tmp_path: Path
+) -> AsyncIterator[LiveDaemon]:
     async with daemon_for(pbx, database_url, tmp_path) as live:
         state = live.app[STATE]
         while not state.agents:  # logged in and resynced

@@ -11,8 +11,9 @@ from asterisk import MEMBERS, Asterisk, QueueLogLine
 
 async def pause(ami: RawAmi, queue: str, *interfaces: str) -> None:
     for interface in interfaces:
-        answer = await ami.action("QueuePause", Queue=queue, Interface=interface,
-                                  Paused="true", Reason="Test")  # fmt: skip
+        answer = await ami.action(
+            "QueuePause", Queue=queue, Interface=interface, Paused="true", Reason="Test"
+        )
         if answer.get("Response") != "Success":
             raise AssertionError(f"QueuePause {queue} {interface}: {answer}")
 
@@ -41,8 +42,14 @@ async def seen(ami: RawAmi, name: str, what: str, timeout: float = 60, **match: 
     """The first event ``name`` with these fields, once Asterisk has sent it."""
 
     def found(events: list[Event]) -> Event | None:
-        return next((e for e in events if e.get("Event") == name
-                     and all(e.get(k) == v for k, v in match.items())), None)  # fmt: skip
+        return next(
+            (
+                e
+                for e in events
+                if e.get("Event") == name and all(e.get(k) == v for k, v in match.items())
+            ),
+            None,
+        )
 
     found_event: Event = await ami.wait_for(found, what, timeout)
     return found_event
@@ -52,8 +59,11 @@ async def hung_up(ami: RawAmi, linkedid: str, timeout: float = 120) -> None:
     """Every channel of the call has hung up (Asterisk's Hangup events)."""
 
     def done(events: list[Event]) -> bool:
-        legs = {e["Uniqueid"] for e in events if e.get("Event") == "Newchannel"
-                and e.get("Linkedid") == linkedid}  # fmt: skip
+        legs = {
+            e["Uniqueid"]
+            for e in events
+            if e.get("Event") == "Newchannel" and e.get("Linkedid") == linkedid
+        }
         gone = {e["Uniqueid"] for e in events if e.get("Event") == "Hangup"}
         return bool(legs) and legs <= gone
 
@@ -81,8 +91,9 @@ def queue_facts(asterisk: Asterisk, callid: str) -> QueueFacts:
 
 def consent_events(ami: RawAmi, linkedid: str) -> list[Event]:
     legs = {e["Uniqueid"] for e in ami.named("Newchannel") if e.get("Linkedid") == linkedid}
-    return [e for e in ami.named("UserEvent", UserEvent="RecordingConsent")
-            if e.get("Uniqueid") in legs]  # fmt: skip
+    return [
+        e for e in ami.named("UserEvent", UserEvent="RecordingConsent") if e.get("Uniqueid") in legs
+    ]
 
 
 def cdr_of(ami: RawAmi, linkedid: str) -> list[Event]:

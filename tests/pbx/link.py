@@ -31,16 +31,19 @@ class CuttableLink:
             pipe.cancel()
         await asyncio.gather(*self._pipes, return_exceptions=True)
 
-    async def _relay(self, client_in: asyncio.StreamReader,
-                     client_out: asyncio.StreamWriter) -> None:  # fmt: skip
+    async def _relay(
+        self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter
+    ) -> None:
         try:
             ast_in, ast_out = await asyncio.open_connection("127.0.0.1", self.target_port)
         except OSError:
             client_out.close()
             return
         self._writers |= {client_out, ast_out}
-        pipes = {asyncio.create_task(_pipe(client_in, ast_out)),
-                 asyncio.create_task(_pipe(ast_in, client_out))}  # fmt: skip
+        pipes = {
+            asyncio.create_task(_pipe(client_in, ast_out)),
+            asyncio.create_task(_pipe(ast_in, client_out)),
+        }
         self._pipes |= pipes
         await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
         for pipe in pipes:

@@ -85,20 +85,28 @@ def agent_scenario(answer_after_ms: int | None) -> str:
 """
 
 
-def caller_scenario(number: str, name: str, did: str, stay_s: float,
-                    dtmf: str | None = None, dtmf_after_s: float = 0.0) -> str:  # fmt: skip
+def caller_scenario(
+    number: str,
+    name: str,
+    did: str,
+    stay_s: float,
+    dtmf: str | None = None,
+    dtmf_after_s: float = 0.0,
+) -> str:
     """A caller: dials ``did`` as "name" <number>, presses ``dtmf`` after ``dtmf_after_s``,
     and hangs up ``stay_s`` after the answer unless Asterisk hangs up first."""
     quoted = escape(name.replace('"', "'"))
     headers = f"""Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: "{quoted}" <sip:{escape(number)}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:{did}@[remote_ip]:[remote_port]>"""  # fmt: skip
+      To: <sip:{did}@[remote_ip]:[remote_port]>"""
     press = ""
     rest_ms = int(stay_s * 1000)
     if dtmf is not None:
-        press = (f'<pause milliseconds="{int(dtmf_after_s * 1000)}"/>\n'
-                 f'  <nop><action><exec play_pcap_audio="{DTMF_PCAPS}/dtmf_2833_{dtmf}.pcap"/>'
-                 '</action></nop>')  # fmt: skip
+        press = (
+            f'<pause milliseconds="{int(dtmf_after_s * 1000)}"/>\n'
+            f'  <nop><action><exec play_pcap_audio="{DTMF_PCAPS}/dtmf_2833_{dtmf}.pcap"/>'
+            "</action></nop>"
+        )
         rest_ms = max(1, rest_ms - int(dtmf_after_s * 1000))
     return f"""<?xml version="1.0" encoding="UTF-8" ?>
 <scenario name="caller">
@@ -192,11 +200,26 @@ class AgentPhone:
         log = (self.folder / f"agent-{self.extension}.log").open("ab")
         media = media_port("127.0.0.1")
         self.process = subprocess.Popen(
-            [SIPP, "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(self.port),
-             "-mp", str(media), "-aa", "-nostdin", "-trace_err",
-             "-error_file", str(self.folder / f"agent-{self.extension}-errors.log")],
-            stdout=subprocess.DEVNULL, stderr=log, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                SIPP,
+                "-sf",
+                str(scenario),
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-mp",
+                str(media),
+                "-aa",
+                "-nostdin",
+                "-trace_err",
+                "-error_file",
+                str(self.folder / f"agent-{self.extension}-errors.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+        )
         log.close()
 
     def stop(self) -> None:
@@ -224,21 +247,46 @@ class Caller:
 _calls = itertools.count(1)
 
 
-async def place_call(folder: Path, sip_port: int, carrier_ip: str, number: str, name: str,
-                     did: str, stay_s: float, dtmf: str | None = None,
-                     dtmf_after_s: float = 0.0) -> Caller:  # fmt: skip
+async def place_call(
+    folder: Path,
+    sip_port: int,
+    carrier_ip: str,
+    number: str,
+    name: str,
+    did: str,
+    stay_s: float,
+    dtmf: str | None = None,
+    dtmf_after_s: float = 0.0,
+) -> Caller:
     n = next(_calls)
     scenario = folder / f"caller-{n}.xml"
-    scenario.write_text(caller_scenario(number, name, did, stay_s, dtmf, dtmf_after_s),
-                        encoding="utf-8")  # fmt: skip
+    scenario.write_text(
+        caller_scenario(number, name, did, stay_s, dtmf, dtmf_after_s), encoding="utf-8"
+    )
     media = media_port(carrier_ip)
     log = folder / f"caller-{n}.log"
     with log.open("ab") as out:
         process = await asyncio.create_subprocess_exec(
-            SIPP, f"127.0.0.1:{sip_port}", "-sf", str(scenario), "-i", carrier_ip,
-            "-p", str(free_udp_port(carrier_ip)), "-mp", str(media),
-            "-m", "1", "-nostdin", "-timeout", "180s", "-timeout_error",
-            "-error_file", str(folder / f"caller-{n}-errors.log"),
-            stdout=asyncio.subprocess.DEVNULL, stderr=out, stdin=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+            SIPP,
+            f"127.0.0.1:{sip_port}",
+            "-sf",
+            str(scenario),
+            "-i",
+            carrier_ip,
+            "-p",
+            str(free_udp_port(carrier_ip)),
+            "-mp",
+            str(media),
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            "180s",
+            "-timeout_error",
+            "-error_file",
+            str(folder / f"caller-{n}-errors.log"),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=out,
+            stdin=asyncio.subprocess.DEVNULL,
+        )
     return Caller(process, log)

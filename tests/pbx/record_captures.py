@@ -63,8 +63,9 @@ class Run:
     async def unpause(self, queue: str, interface: str) -> None:
         await self.ami.action("QueuePause", Queue=queue, Interface=interface, Paused="false")
 
-    async def call(self, number: str, name: str, did: str, stay_s: float,
-                   dtmf: str | None = None) -> phones.Caller:  # fmt: skip
+    async def call(
+        self, number: str, name: str, did: str, stay_s: float, dtmf: str | None = None
+    ) -> phones.Caller:
         return await self.pbx.call(number, name, did, stay_s, dtmf, 2.0 if dtmf else 0.0)
 
     async def seen(self, name: str, what: str, timeout: float = 60, **match: str) -> Event:
@@ -144,10 +145,16 @@ async def supervisor_listen(run: Run) -> None:
     linkedid = await run.linkedid("905329900009")
     await run.seen("AgentConnect", "the agent answering", Uniqueid=linkedid)
     # What cti/ami/actions.py spy() sends for a listen on PJSIP/1001 from PJSIP/1004.
-    answer = await run.ami.action("Originate", Channel="PJSIP/1004", Context="cti-spy-listen",
-                                  Exten="1001", Priority="1",
-                                  CallerID='"listen 1001" <1001>', Timeout="30000",
-                                  Async="true")  # fmt: skip
+    answer = await run.ami.action(
+        "Originate",
+        Channel="PJSIP/1004",
+        Context="cti-spy-listen",
+        Exten="1001",
+        Priority="1",
+        CallerID='"listen 1001" <1001>',
+        Timeout="30000",
+        Async="true",
+    )
     if answer.get("Response") != "Success":
         raise RuntimeError(f"Originate: {answer}")
     await run.seen("ChanSpyStart", "ChanSpy starting")
@@ -156,65 +163,89 @@ async def supervisor_listen(run: Run) -> None:
 
 
 SCENARIOS = (
-    Scenario("consent-granted",
-             "DID 4440 (support, explicit consent); the caller presses 1 after 2 s and hangs "
-             "up 16 s after Asterisk answered; both support agents ready.",
-             "one call: RecordingConsent granted/dtmf, MixMonitorStart, answered by the agent "
-             "app_queue rang (AgentConnect), caller hangs up (AgentComplete Reason caller); "
-             "outcome answered, recorded.", consent_granted),
-    Scenario("consent-declined",
-             "As consent-granted, the caller presses 2.",
-             "one call: RecordingConsent declined/dtmf, no MixMonitorStart; answered; outcome "
-             "answered, not recorded.", consent_declined),
-    Scenario("implied-consent",
-             "DID 4441 (sales, implied consent); the caller hangs up 12 s after the answer.",
-             "one call: RecordingConsent granted/implied, MixMonitorStart; answered by a sales "
-             "agent; outcome answered, recorded.", implied_consent),
-    Scenario("caller-abandon",
-             "Both sales agents paused; DID 4441; the caller hangs up 9 s after the answer.",
-             "one call: consent granted/implied, QueueCallerJoin sales, the caller's "
-             "HangupRequest, QueueCallerAbandon, QueueCallerLeave; outcome abandoned.",
-             caller_abandon),
-    Scenario("queue-timeout",
-             "Both sales agents paused; DID 4441; the caller would stay 40 s, Queue()'s "
-             "timeout (16 s in the tier's overlay) comes first and the dialplan hangs up.",
-             "one call: QueueCallerAbandon and QueueCallerLeave with no HangupRequest of the "
-             "caller before them (queue_log EXITWITHTIMEOUT); outcome timed_out.",
-             queue_timeout),
-    Scenario("ring-no-answer",
-             "PJSIP/1002's phone never answers, PJSIP/1001 paused; DID 4440, the caller "
-             "presses 1 and would stay 30 s.",
-             "one call: AgentCalled PJSIP/1002, AgentRingNoAnswer after 12 s, rung again, "
-             "then Queue()'s timeout (16 s); outcome timed_out, no_answer_count 1.",
-             ring_no_answer, silent_phones=("1002",)),
-    Scenario("route-point-answered",
-             "The daemon runs (its FastAGI); PJSIP/1002 paused in support; DID 4442 (ACD "
-             "route point collections-tr); the caller hangs up 10 s after the answer.",
-             "one call: CtiRoute, the daemon's answer dials PJSIP/1001 (DialBegin/DialEnd "
-             "ANSWER, no app_queue events); outcome answered by PJSIP/1001; then the "
-             "daemon's wrap-up of a call it routed: PJSIP/1001 paused with reason Wrap-up "
-             "and unpaused 5 s later (the routing file's wrapup_s).", route_point_answered,
-             daemon=True),
-    Scenario("route-point-hold-then-move",
-             "The daemon runs; both support agents paused; DID 4442; the call holds in "
-             "collections; 2 s later PJSIP/1001 is unpaused in support and the daemon "
-             "moves the call (Setvar, Redirect to cti-route,agent); the caller hangs up 16 s "
-             "after the answer.",
-             "one call: CtiRoute, QueueCallerJoin collections, QueueCallerAbandon and "
-             "QueueCallerLeave without a HangupRequest (the Redirect), DialBegin/DialEnd "
-             "ANSWER to PJSIP/1001; outcome answered (not abandoned), wait from CtiRoute; "
-             "then the daemon's Wrap-up pause and unpause of PJSIP/1001.",
-             route_point_hold_then_move, daemon=True),
-    Scenario("supervisor-listen",
-             "PJSIP/1002 paused in support, PJSIP/1004 (the supervisor) in sales; DID 4440, "
-             "the caller presses 1 and hangs up 12 s after the answer; once PJSIP/1001 "
-             "answered, the AMI Originate of cti/ami/actions.py spy() (PJSIP/1004 into "
-             "cti-spy-listen, 1001).",
-             "two calls: the customer's call answered by PJSIP/1001; the supervisor's leg "
-             "(its own Linkedid): OriginateResponse Success, ChanSpyStart on PJSIP/1001, "
-             "ChanSpyStop when the customer's call ends; the spy leg is never a call.",
-             supervisor_listen),
-)  # fmt: skip
+    Scenario(
+        "consent-granted",
+        "DID 4440 (support, explicit consent); the caller presses 1 after 2 s and hangs "
+        "up 16 s after Asterisk answered; both support agents ready.",
+        "one call: RecordingConsent granted/dtmf, MixMonitorStart, answered by the agent "
+        "app_queue rang (AgentConnect), caller hangs up (AgentComplete Reason caller); "
+        "outcome answered, recorded.",
+        consent_granted,
+    ),
+    Scenario(
+        "consent-declined",
+        "As consent-granted, the caller presses 2.",
+        "one call: RecordingConsent declined/dtmf, no MixMonitorStart; answered; outcome "
+        "answered, not recorded.",
+        consent_declined,
+    ),
+    Scenario(
+        "implied-consent",
+        "DID 4441 (sales, implied consent); the caller hangs up 12 s after the answer.",
+        "one call: RecordingConsent granted/implied, MixMonitorStart; answered by a sales "
+        "agent; outcome answered, recorded.",
+        implied_consent,
+    ),
+    Scenario(
+        "caller-abandon",
+        "Both sales agents paused; DID 4441; the caller hangs up 9 s after the answer.",
+        "one call: consent granted/implied, QueueCallerJoin sales, the caller's "
+        "HangupRequest, QueueCallerAbandon, QueueCallerLeave; outcome abandoned.",
+        caller_abandon,
+    ),
+    Scenario(
+        "queue-timeout",
+        "Both sales agents paused; DID 4441; the caller would stay 40 s, Queue()'s "
+        "timeout (16 s in the tier's overlay) comes first and the dialplan hangs up.",
+        "one call: QueueCallerAbandon and QueueCallerLeave with no HangupRequest of the "
+        "caller before them (queue_log EXITWITHTIMEOUT); outcome timed_out.",
+        queue_timeout,
+    ),
+    Scenario(
+        "ring-no-answer",
+        "PJSIP/1002's phone never answers, PJSIP/1001 paused; DID 4440, the caller "
+        "presses 1 and would stay 30 s.",
+        "one call: AgentCalled PJSIP/1002, AgentRingNoAnswer after 12 s, rung again, "
+        "then Queue()'s timeout (16 s); outcome timed_out, no_answer_count 1.",
+        ring_no_answer,
+        silent_phones=("1002",),
+    ),
+    Scenario(
+        "route-point-answered",
+        "The daemon runs (its FastAGI); PJSIP/1002 paused in support; DID 4442 (ACD "
+        "route point collections-tr); the caller hangs up 10 s after the answer.",
+        "one call: CtiRoute, the daemon's answer dials PJSIP/1001 (DialBegin/DialEnd "
+        "ANSWER, no app_queue events); outcome answered by PJSIP/1001; then the "
+        "daemon's wrap-up of a call it routed: PJSIP/1001 paused with reason Wrap-up "
+        "and unpaused 5 s later (the routing file's wrapup_s).",
+        route_point_answered,
+        daemon=True,
+    ),
+    Scenario(
+        "route-point-hold-then-move",
+        "The daemon runs; both support agents paused; DID 4442; the call holds in "
+        "collections; 2 s later PJSIP/1001 is unpaused in support and the daemon "
+        "moves the call (Setvar, Redirect to cti-route,agent); the caller hangs up 16 s "
+        "after the answer.",
+        "one call: CtiRoute, QueueCallerJoin collections, QueueCallerAbandon and "
+        "QueueCallerLeave without a HangupRequest (the Redirect), DialBegin/DialEnd "
+        "ANSWER to PJSIP/1001; outcome answered (not abandoned), wait from CtiRoute; "
+        "then the daemon's Wrap-up pause and unpause of PJSIP/1001.",
+        route_point_hold_then_move,
+        daemon=True,
+    ),
+    Scenario(
+        "supervisor-listen",
+        "PJSIP/1002 paused in support, PJSIP/1004 (the supervisor) in sales; DID 4440, "
+        "the caller presses 1 and hangs up 12 s after the answer; once PJSIP/1001 "
+        "answered, the AMI Originate of cti/ami/actions.py spy() (PJSIP/1004 into "
+        "cti-spy-listen, 1001).",
+        "two calls: the customer's call answered by PJSIP/1001; the supervisor's leg "
+        "(its own Linkedid): OriginateResponse Success, ChanSpyStart on PJSIP/1001, "
+        "ChanSpyStop when the customer's call ends; the spy leg is never a call.",
+        supervisor_listen,
+    ),
+)
 
 
 # --- the PBX ---------------------------------------------------------------------------
@@ -277,12 +308,13 @@ class Recorder:
         lines = self.asterisk.queue_log()[queue_log_before:]
         self.facts[scenario.name] = [
             f"{line.queue} {line.agent} {line.event} ({', '.join(line.data)})"
-            for line in lines if line.event not in ("PAUSE", "UNPAUSE", "PAUSEALL",
-                                                    "UNPAUSEALL", "ADDMEMBER")
-        ]  # fmt: skip
+            for line in lines
+            if line.event not in ("PAUSE", "UNPAUSE", "PAUSEALL", "UNPAUSEALL", "ADDMEMBER")
+        ]
         size = (folder / f"{scenario.name}.ami").stat().st_size
-        print(f"{scenario.name}: {size:,} bytes, {len(ami.events)} events, {took:.0f} s",
-              flush=True)  # fmt: skip
+        print(
+            f"{scenario.name}: {size:,} bytes, {len(ami.events)} events, {took:.0f} s", flush=True
+        )
 
 
 def _all_hung_up(events: list[Event]) -> bool:

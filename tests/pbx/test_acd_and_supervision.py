@@ -29,8 +29,7 @@ def seconds(event: Event) -> float:
     return float(event["Timestamp"])
 
 
-async def test_route_point_dials_a_ready_agent(pbx: Pbx, ami: RawAmi,
-                                               daemon: LiveDaemon) -> None:  # fmt: skip
+async def test_route_point_dials_a_ready_agent(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
     await pause(ami, "support", "PJSIP/1002")
     number = "905320000101"
     linkedid = await pbx.call_through(ami, number, "Zeynep Arslan", ACD_DID, stay_s=10)
@@ -58,8 +57,9 @@ async def test_held_call_moved_to_a_freed_agent_is_not_an_abandon(
     assert ami.named("QueueCallerAbandon", Uniqueid=linkedid)  # Asterisk's view of the move
     assert row["outcome"] == "answered" and row["agent"] == "PJSIP/1001"
     (routed,) = ami.named("UserEvent", UserEvent="CtiRoute", Uniqueid=linkedid)
-    (answered,) = [e for e in ami.named("DialEnd", DialStatus="ANSWER")
-                   if e.get("Uniqueid") == linkedid]  # fmt: skip
+    (answered,) = [
+        e for e in ami.named("DialEnd", DialStatus="ANSWER") if e.get("Uniqueid") == linkedid
+    ]
     assert abs(row["wait_s"] - (seconds(answered) - seconds(routed))) <= 1
     metrics = await _metrics(daemon)
     assert 'cti_queue_calls_abandoned_total{queue="collections"} 1' not in metrics
@@ -74,8 +74,9 @@ async def test_ring_no_answer_pauses_the_agent_and_the_wait_counts_from_the_rout
     linkedid = await pbx.call_through(ami, number, "Elif Koç", ACD_DID, stay_s=14)
     row = await daemon.row(linkedid)
     assert ami.named("UserEvent", UserEvent="CtiRouteNoAnswer", Uniqueid=linkedid)
-    paused = [e for e in ami.named("QueueMemberPause", Interface="PJSIP/1001")
-              if e.get("Paused") == "1"]  # fmt: skip
+    paused = [
+        e for e in ami.named("QueueMemberPause", Interface="PJSIP/1001") if e.get("Paused") == "1"
+    ]
     assert paused and paused[-1].get("PausedReason", paused[-1].get("Reason")) == "No answer"
     assert row["outcome"] == "abandoned" and row["no_answer_count"] == 1
     (routed,) = ami.named("UserEvent", UserEvent="CtiRoute", Uniqueid=linkedid)
@@ -83,8 +84,9 @@ async def test_ring_no_answer_pauses_the_agent_and_the_wait_counts_from_the_rout
     assert abs(row["wait_s"] - (seconds(gone) - seconds(routed))) <= 1
 
 
-async def test_daemon_down_the_queue_takes_the_call(pbx: Pbx, ami: RawAmi,
-                                                    database_url: str, tmp_path: Path) -> None:  # fmt: skip
+async def test_daemon_down_the_queue_takes_the_call(
+    pbx: Pbx, ami: RawAmi, database_url: str, tmp_path: Path
+) -> None:
     """No daemon: the FastAGI fails and the plain queue answers; the daemon started during
     the call finds it (resync) and logs it with the agent Asterisk connected."""
     number = "905320000104"
@@ -100,12 +102,12 @@ async def test_daemon_down_the_queue_takes_the_call(pbx: Pbx, ami: RawAmi,
     assert row["outcome"] == "answered" and row["agent_name"] == connect.agent
 
 
-async def test_pause_and_unpause_reach_asterisk(pbx: Pbx, ami: RawAmi,
-                                                daemon: LiveDaemon) -> None:  # fmt: skip
+async def test_pause_and_unpause_reach_asterisk(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
     agent, csrf = await daemon.signed_in("agent1")
     headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
-    async with agent.post("/api/agent/state", headers=headers,
-                          json={"paused": True, "reason": "Lunch"}) as r:
+    async with agent.post(
+        "/api/agent/state", headers=headers, json={"paused": True, "reason": "Lunch"}
+    ) as r:
         assert r.status == 200, await r.text()
     await seen(ami, "QueueMemberPause", "the pause", Interface="PJSIP/1001", Paused="1")
     state = daemon.app[STATE]
@@ -115,13 +117,15 @@ async def test_pause_and_unpause_reach_asterisk(pbx: Pbx, ami: RawAmi,
         assert r.status == 200, await r.text()
     while state.agents["PJSIP/1001"].memberships["support"].paused:
         await asyncio.sleep(0.05)
-    logged = [(line.event, line.data[:1]) for line in pbx.asterisk.queue_log()
-              if line.agent == "Agent 1001" and line.event in ("PAUSE", "UNPAUSE")]
+    logged = [
+        (line.event, line.data[:1])
+        for line in pbx.asterisk.queue_log()
+        if line.agent == "Agent 1001" and line.event in ("PAUSE", "UNPAUSE")
+    ]
     assert ("PAUSE", ("Lunch",)) in logged and logged[-1][0] == "UNPAUSE"
 
 
-async def test_supervisor_listen_whisper_barge(pbx: Pbx, ami: RawAmi,
-                                               daemon: LiveDaemon) -> None:  # fmt: skip
+async def test_supervisor_listen_whisper_barge(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
     """Each mode on a call of its own, ended once ChanSpy runs: ChanSpy (option E) ends with
     the agent's call. (A SIPp phone sends no audio, so ChanSpy would not notice its own
     channel being hung up.)"""
@@ -130,22 +134,26 @@ async def test_supervisor_listen_whisper_barge(pbx: Pbx, ami: RawAmi,
     await pause(ami, "sales", "PJSIP/1004")  # the supervisor's phone
     spied: list[str] = []
     for n, mode in enumerate(("listen", "whisper", "barge")):
-        linkedid, _ = await pbx.answered_support_call(ami, f"90532000011{n}", "Fatma Demir",
-                                                      stay_s=60)  # fmt: skip
+        linkedid, _ = await pbx.answered_support_call(
+            ami, f"90532000011{n}", "Fatma Demir", stay_s=60
+        )
         spied.append(linkedid)
         before = len(ami.named("ChanSpyStart"))
-        async with boss.post("/api/supervisor/spy", headers=headers,
-                             json={"interface": "PJSIP/1001", "mode": mode}) as r:
+        async with boss.post(
+            "/api/supervisor/spy", headers=headers, json={"interface": "PJSIP/1001", "mode": mode}
+        ) as r:
             assert r.status == 200, f"{mode}: {r.status} {await r.text()}"
-        started = await ami.wait_for(lambda events, n=before: ami.named("ChanSpyStart")[n:],
-                                     f"ChanSpy for {mode}")  # fmt: skip
+        started = await ami.wait_for(
+            lambda events, n=before: ami.named("ChanSpyStart")[n:], f"ChanSpy for {mode}"
+        )
         assert started[0]["SpyeeChannel"].startswith("PJSIP/1001-")
         assert started[0]["SpyerChannel"].startswith("PJSIP/1004-")
         caller = await seen(ami, "Newchannel", "the caller's channel", Uniqueid=linkedid)
         await ami.action("Hangup", Channel=caller["Channel"])
         await hung_up(ami, linkedid)
-        await ami.wait_for(lambda events, n=before: ami.named("ChanSpyStop")[n:],
-                           f"ChanSpy for {mode} stopped")  # fmt: skip
+        await ami.wait_for(
+            lambda events, n=before: ami.named("ChanSpyStop")[n:], f"ChanSpy for {mode} stopped"
+        )
     async with boss.get("/api/supervisor/audit") as r:
         audit = await r.json()
     actions = {(a["action"], a["accepted"]) for a in audit}
@@ -154,22 +162,24 @@ async def test_supervisor_listen_whisper_barge(pbx: Pbx, ami: RawAmi,
         await daemon.row(linkedid)
     spy_calls = {e["Linkedid"] for e in ami.named("Newchannel")} - set(spied)
     pool = await _pool(daemon)
-    logged = await pool.fetchval("SELECT count(*) FROM calls WHERE linkedid = ANY($1)",
-                                 list(spy_calls))  # fmt: skip
+    logged = await pool.fetchval(
+        "SELECT count(*) FROM calls WHERE linkedid = ANY($1)", list(spy_calls)
+    )
     assert spy_calls and logged == 0, "a supervisor's ChanSpy leg is not a call"
 
 
-async def test_recording_mute_reaches_mixmonitor(pbx: Pbx, ami: RawAmi,
-                                                 daemon: LiveDaemon) -> None:  # fmt: skip
+async def test_recording_mute_reaches_mixmonitor(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
     agent, csrf = await daemon.signed_in("agent1")
     headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
     linkedid, _ = await pbx.answered_support_call(ami, "905320000106", "Fatma Demir", stay_s=12)
-    async with agent.post(f"/api/calls/{linkedid}/recording", headers=headers,
-                          json={"muted": True}) as r:
+    async with agent.post(
+        f"/api/calls/{linkedid}/recording", headers=headers, json={"muted": True}
+    ) as r:
         assert r.status == 200, await r.text()
     await seen(ami, "MixMonitorMute", "the recording muted", Uniqueid=linkedid, State="1")
-    async with agent.post(f"/api/calls/{linkedid}/recording", headers=headers,
-                          json={"muted": False}) as r:
+    async with agent.post(
+        f"/api/calls/{linkedid}/recording", headers=headers, json={"muted": False}
+    ) as r:
         assert r.status == 200, await r.text()
     await seen(ami, "MixMonitorMute", "the recording unmuted", Uniqueid=linkedid, State="0")
     await hung_up(ami, linkedid)
@@ -186,19 +196,25 @@ async def _pool(daemon: LiveDaemon) -> asyncpg.Pool:
     return await daemon.app[DATABASE].pool()
 
 
-async def test_an_acd_call_gets_wrap_up_in_asterisk_too(pbx: Pbx, ami: RawAmi,
-                                                        daemon: LiveDaemon) -> None:  # fmt: skip
+async def test_an_acd_call_gets_wrap_up_in_asterisk_too(
+    pbx: Pbx, ami: RawAmi, daemon: LiveDaemon
+) -> None:
     """A call the route point dialled gets no AgentComplete and no wrapuptime from app_queue:
     the daemon pauses the agent (reason Wrap-up) so that a waiting queue caller is not put
     through the moment the ACD call ends."""
     await pause(ami, "support", "PJSIP/1002")
     acd_call = await pbx.call_through(ami, "905320000301", "Zeynep Arslan", ACD_DID, stay_s=8)
-    queued_call = await pbx.call_through(ami, "905320000302", "Emre Şahin", SUPPORT_DID,
-                                         stay_s=25, dtmf="1", dtmf_after_s=2.0)  # fmt: skip
+    queued_call = await pbx.call_through(
+        ami, "905320000302", "Emre Şahin", SUPPORT_DID, stay_s=25, dtmf="1", dtmf_after_s=2.0
+    )
     ended = seconds(next(e for e in ami.named("Hangup") if e["Uniqueid"] == acd_call))
-    wrap_up = [e for e in ami.named("QueueMemberPause", Interface="PJSIP/1001")
-               if e.get("Paused") == "1" and e.get("PausedReason", e.get("Reason")) == "Wrap-up"
-               and seconds(e) >= ended]  # fmt: skip
+    wrap_up = [
+        e
+        for e in ami.named("QueueMemberPause", Interface="PJSIP/1001")
+        if e.get("Paused") == "1"
+        and e.get("PausedReason", e.get("Reason")) == "Wrap-up"
+        and seconds(e) >= ended
+    ]
     assert wrap_up, "the agent was not paused for wrap-up after the ACD call"
     rang = seconds(next(e for e in ami.named("AgentCalled", Uniqueid=queued_call)))
     assert rang - ended >= 4.5  # Asterisk's clock: queues.conf wrapuptime is 5 s
@@ -210,21 +226,24 @@ async def test_a_freed_agent_goes_to_whoever_waited_longest_queue_or_acd(
     """One agent, a support caller waiting since before an ACD call: when the agent frees
     up, app_queue's caller goes first (the ACD used to take every freed agent at once)."""
     await pause(ami, "support", "PJSIP/1001", "PJSIP/1002")
-    queued = await pbx.call("905320000401", "Ali Kaya", SUPPORT_DID, stay_s=16, dtmf="1",
-                            dtmf_after_s=2.0)  # fmt: skip
+    queued = await pbx.call(
+        "905320000401", "Ali Kaya", SUPPORT_DID, stay_s=16, dtmf="1", dtmf_after_s=2.0
+    )
     queued_call = await linkedid_of(ami, "905320000401")
     await seen(ami, "QueueCallerJoin", "the support caller waiting", Uniqueid=queued_call)
     routed = await pbx.call("905320000402", "Elif Koç", ACD_DID, stay_s=45)
     routed_call = await linkedid_of(ami, "905320000402")
-    await seen(ami, "QueueCallerJoin", "the ACD call on hold", Uniqueid=routed_call,
-               Queue="collections")  # fmt: skip
+    await seen(
+        ami, "QueueCallerJoin", "the ACD call on hold", Uniqueid=routed_call, Queue="collections"
+    )
     await ami.action("QueuePause", Queue="support", Interface="PJSIP/1001", Paused="false")
     assert await queued.finished() == 0 and await routed.finished() == 0
     await hung_up(ami, routed_call)
     first = await seen(ami, "AgentConnect", "the support caller answered", Uniqueid=queued_call)
     assert first["Interface"] == "PJSIP/1001"
     assert dialled_agent(ami, routed_call) == "PJSIP/1001"
-    (routed_answer,) = [e for e in ami.named("DialEnd", DialStatus="ANSWER")
-                        if e.get("Uniqueid") == routed_call]  # fmt: skip
+    (routed_answer,) = [
+        e for e in ami.named("DialEnd", DialStatus="ANSWER") if e.get("Uniqueid") == routed_call
+    ]
     assert seconds(routed_answer) > seconds(first)
     assert (await daemon.row(routed_call))["outcome"] == "answered"

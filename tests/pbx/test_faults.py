@@ -34,20 +34,28 @@ CUTS = 60  # AMI link cuts
 CALL_EVERY_S = 1.5
 
 
-def cti_serve(pbx: Pbx, data_dir: Path
-              ) -> AbstractAsyncContextManager[tuple[asyncio.subprocess.Process, str]]:  # fmt: skip
+def cti_serve(
+    pbx: Pbx, data_dir: Path
+) -> AbstractAsyncContextManager[tuple[asyncio.subprocess.Process, str]]:
     """`cti serve` against the tier's Asterisk, on the database Asterisk writes its records
     into: (the process, its URL)."""
-    return cti_serve_process({
-        "CTI_AMI_HOST": "127.0.0.1", "CTI_AMI_PORT": str(pbx.asterisk.ports.ami),
-        "CTI_AMI_USERNAME": "cti", "CTI_AMI_SECRET": pbx.asterisk.ami_secret,
-        "CTI_AMI_PING_INTERVAL": "1", "CTI_DATABASE_URL": pbx.asterisk.records_url,
-        "CTI_RECORDINGS_DIR": str(pbx.asterisk.run / "spool" / "monitor"),
-    }, data_dir)  # fmt: skip
+    return cti_serve_process(
+        {
+            "CTI_AMI_HOST": "127.0.0.1",
+            "CTI_AMI_PORT": str(pbx.asterisk.ports.ami),
+            "CTI_AMI_USERNAME": "cti",
+            "CTI_AMI_SECRET": pbx.asterisk.ami_secret,
+            "CTI_AMI_PING_INTERVAL": "1",
+            "CTI_DATABASE_URL": pbx.asterisk.records_url,
+            "CTI_RECORDINGS_DIR": str(pbx.asterisk.run / "spool" / "monitor"),
+        },
+        data_dir,
+    )
 
 
-async def traffic(pbx: Pbx, ami: RawAmi, rng: random.Random, faults: asyncio.Task[str]
-                  ) -> dict[str, str]:  # fmt: skip
+async def traffic(
+    pbx: Pbx, ami: RawAmi, rng: random.Random, faults: asyncio.Task[str]
+) -> dict[str, str]:
     """A caller every CALL_EVERY_S until ``faults`` is done, to support (consent asked: 1
     grants, silence declines, which took about 13 s here, so they stay long enough to be
     asked) and sales (consent implied); returns each call's Linkedid and the consent it must
@@ -58,9 +66,14 @@ async def traffic(pbx: Pbx, ami: RawAmi, rng: random.Random, faults: asyncio.Tas
         grant = support and rng.random() < 0.6
         stay_s = rng.uniform(4, 12) if not support else rng.uniform(11, 16) if grant else 22
         number = f"9053255{rng.randrange(10**5):05d}"
-        caller = await pbx.call(number, f"Arayan {i}", SUPPORT_DID if support else SALES_DID,
-                                stay_s=stay_s, dtmf="1" if grant else None,
-                                dtmf_after_s=2.0)  # fmt: skip
+        caller = await pbx.call(
+            number,
+            f"Arayan {i}",
+            SUPPORT_DID if support else SALES_DID,
+            stay_s=stay_s,
+            dtmf="1" if grant else None,
+            dtmf_after_s=2.0,
+        )
         linkedid = await linkedid_of(ami, number)
         assert await caller.finished() == 0
         await hung_up(ami, linkedid)
@@ -76,16 +89,20 @@ async def traffic(pbx: Pbx, ami: RawAmi, rng: random.Random, faults: asyncio.Tas
 async def ended_rows(url: str, calls: dict[str, str]) -> dict[str, dict[str, object]]:
     connection = await asyncpg.connect(url)
     try:
-        return {r["linkedid"]: dict(r) for r in await connection.fetch(
-            "SELECT linkedid, outcome, consent, recording, facts_source,"
-            " extract(epoch FROM ended_at)::float8 AS ended FROM calls"
-            " WHERE linkedid = ANY($1::text[]) AND ended_at IS NOT NULL", list(calls))}
+        return {
+            r["linkedid"]: dict(r)
+            for r in await connection.fetch(
+                "SELECT linkedid, outcome, consent, recording, facts_source,"
+                " extract(epoch FROM ended_at)::float8 AS ended FROM calls"
+                " WHERE linkedid = ANY($1::text[]) AND ended_at IS NOT NULL",
+                list(calls),
+            )
+        }
     finally:
         await connection.close()
 
 
-async def assert_nothing_lost(pbx: Pbx, ami: RawAmi, calls: dict[str, str], faults: str
-                              ) -> None:  # fmt: skip
+async def assert_nothing_lost(pbx: Pbx, ami: RawAmi, calls: dict[str, str], faults: str) -> None:
     """Every call once, with Asterisk's end (its Hangup event), its consent and recording."""
     url = pbx.asterisk.records_url
     rows = await ended_rows(url, calls)
@@ -95,19 +112,27 @@ async def assert_nothing_lost(pbx: Pbx, ami: RawAmi, calls: dict[str, str], faul
             "SELECT count(*) FROM (SELECT linkedid, kind, interface FROM call_events"
             " WHERE linkedid = ANY($1::text[]) AND kind IN ('queue_join', 'agent_ring',"
             " 'agent_connect', 'call_end') GROUP BY 1, 2, 3 HAVING count(*) > 1) d",
-            list(calls))
+            list(calls),
+        )
     finally:
         await connection.close()
-    ends = {e["Uniqueid"]: float(e["Timestamp"]) for e in ami.events
-            if e.get("Event") == "Hangup" and e.get("Uniqueid") in calls}  # fmt: skip
-    off = [abs(float(row["ended"]) - ends[linkedid])  # type: ignore[arg-type]
-           for linkedid, row in rows.items()]  # fmt: skip
+    ends = {
+        e["Uniqueid"]: float(e["Timestamp"])
+        for e in ami.events
+        if e.get("Event") == "Hangup" and e.get("Uniqueid") in calls
+    }
+    off = [
+        abs(float(row["ended"]) - ends[linkedid])  # type: ignore[arg-type]
+        for linkedid, row in rows.items()
+    ]
     sources: dict[str, int] = {}
     for row in rows.values():
         sources[str(row["facts_source"])] = sources.get(str(row["facts_source"]), 0) + 1
-    print(f"\n{len(calls)} calls, {faults}: {len(rows)} logged with their end, "
-          f"{len(calls) - len(rows)} lost; facts from {sources}; worst end error "
-          f"{max(off, default=0):.3f} s; duplicated events {duplicates}")
+    print(
+        f"\n{len(calls)} calls, {faults}: {len(rows)} logged with their end, "
+        f"{len(calls) - len(rows)} lost; facts from {sources}; worst end error "
+        f"{max(off, default=0):.3f} s; duplicated events {duplicates}"
+    )
     assert set(rows) == set(calls)
     assert max(off) <= 1.0
     assert {k: rows[k]["consent"] for k in calls} == calls
@@ -143,8 +168,7 @@ async def test_kills_mid_traffic_lose_no_call(pbx: Pbx, ami: RawAmi, tmp_path: P
     async with cti_serve(pbx, tmp_path) as (daemon, url):
         await poll(lambda: ready(url), "daemon ready after the traffic")
         try:
-            await poll(lambda: _all_ended(pbx, calls), "every call logged with its end",
-                       timeout=90)
+            await poll(lambda: _all_ended(pbx, calls), "every call logged with its end", timeout=90)
         finally:
             daemon.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(daemon.wait(), 30) == 0
@@ -175,8 +199,7 @@ async def test_ami_cuts_mid_traffic_lose_no_call(pbx: Pbx, ami: RawAmi, tmp_path
         faults = asyncio.ensure_future(cuts())
         calls = await traffic(pbx, ami, rng, faults)
         await until(lambda: state.synced, "the daemon resynced after the traffic")
-        await poll(lambda: _all_ended(pbx, calls), "every call logged with its end",
-                   timeout=90)
+        await poll(lambda: _all_ended(pbx, calls), "every call logged with its end", timeout=90)
     await assert_nothing_lost(pbx, ami, calls, faults.result())
 
 

@@ -18,8 +18,9 @@ async def test_answered_call_with_explicit_consent(
     pbx: Pbx, ami: RawAmi, daemon: LiveDaemon, key: str | None, consent: str, method: str
 ) -> None:
     number = {"1": "905320000001", "2": "905320000002", None: "905320000003"}[key]
-    linkedid = await pbx.call_through(ami, number, "Ayşe Çağrı Yılmaz", SUPPORT_DID,
-                                      stay_s=16, dtmf=key, dtmf_after_s=2.0)  # fmt: skip
+    linkedid = await pbx.call_through(
+        ami, number, "Ayşe Çağrı Yılmaz", SUPPORT_DID, stay_s=16, dtmf=key, dtmf_after_s=2.0
+    )
     row = await daemon.row(linkedid)
 
     facts = queue_facts(pbx.asterisk, linkedid)
@@ -61,8 +62,7 @@ async def test_caller_abandon(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None
     assert abs(row["wait_s"] - int(abandon.data[2])) <= 1
 
 
-async def test_queue_timeout_is_not_an_abandon(pbx: Pbx, ami: RawAmi,
-                                               daemon: LiveDaemon) -> None:  # fmt: skip
+async def test_queue_timeout_is_not_an_abandon(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
     """Asterisk sends QueueCallerAbandon for a Queue() timeout too; queue_log says
     EXITWITHTIMEOUT. The overlay sets the queue timeout to 16 s."""
     await pause(ami, "sales", "PJSIP/1003", "PJSIP/1004")
@@ -82,12 +82,12 @@ async def test_ring_no_answer(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None
     pbx.phones["1002"].start(answer_after_ms=None)
     await pause(ami, "support", "PJSIP/1001")
     number = "905320000007"
-    linkedid = await pbx.call_through(ami, number, "Ali Kaya", SUPPORT_DID, stay_s=30,
-                                      dtmf="1", dtmf_after_s=2.0)  # fmt: skip
+    linkedid = await pbx.call_through(
+        ami, number, "Ali Kaya", SUPPORT_DID, stay_s=30, dtmf="1", dtmf_after_s=2.0
+    )
     row = await daemon.row(linkedid)
     facts = queue_facts(pbx.asterisk, linkedid)
     no_answers = [line for line in facts.lines if line.event == "RINGNOANSWER"]
     assert no_answers and all(line.agent == "Agent 1002" for line in no_answers)
     assert row["no_answer_count"] == len(no_answers)
-    assert row["outcome"] == ("timed_out" if "EXITWITHTIMEOUT" in facts.events()
-                              else "abandoned")  # fmt: skip
+    assert row["outcome"] == ("timed_out" if "EXITWITHTIMEOUT" in facts.events() else "abandoned")

@@ -18,8 +18,9 @@ QUEUES_WRAPUP_S = 5  # asterisk-conf/queues.conf
 
 
 def first(events: list[Event], name: str, **match: str) -> Event:
-    return next(e for e in events if e.get("Event") == name
-                and all(e.get(k) == v for k, v in match.items()))  # fmt: skip
+    return next(
+        e for e in events if e.get("Event") == name and all(e.get(k) == v for k, v in match.items())
+    )
 
 
 async def until(probe: object, what: str, timeout: float = 60) -> None:
@@ -33,8 +34,7 @@ async def until(probe: object, what: str, timeout: float = 60) -> None:
         raise AssertionError(f"{what}: not within {timeout} s") from None
 
 
-async def test_autofill_offers_every_waiting_caller_to_free_agents(pbx: Pbx,
-                                                                    ami: RawAmi) -> None:  # fmt: skip
+async def test_autofill_offers_every_waiting_caller_to_free_agents(pbx: Pbx, ami: RawAmi) -> None:
     """queues.conf must set autofill: Asterisk's default rings only the head caller."""
     await pause(ami, "sales", "PJSIP/1003", "PJSIP/1004")
     # Both members free to ring at once: past the wrap-up (queues.conf wrapuptime) of any
@@ -54,13 +54,14 @@ async def test_autofill_offers_every_waiting_caller_to_free_agents(pbx: Pbx,
     assert float(second_rang["Timestamp"]) < float(first_answered["Timestamp"])
 
 
-async def test_consent_and_start_of_a_call_seen_only_by_resync(pbx: Pbx, ami: RawAmi,
-                                                              database_url: str,
-                                                              tmp_path: Path) -> None:  # fmt: skip
+async def test_consent_and_start_of_a_call_seen_only_by_resync(
+    pbx: Pbx, ami: RawAmi, database_url: str, tmp_path: Path
+) -> None:
     """The consent step happened before the daemon connected: resync reads it back from the
     channel; the call's start is the channel's creation, not the resync."""
-    linkedid, caller = await pbx.answered_support_call(ami, "905320000203", "Zeynep Arslan",
-                                                       stay_s=16)  # fmt: skip
+    linkedid, caller = await pbx.answered_support_call(
+        ami, "905320000203", "Zeynep Arslan", stay_s=16
+    )
     async with daemon_for(pbx, database_url, tmp_path) as live:
         assert await caller.finished() == 0
         await hung_up(ami, linkedid)
@@ -84,11 +85,16 @@ async def test_a_call_that_ends_while_the_link_is_down_gets_asterisks_end(
     async with daemon_for(pbx, pbx.asterisk.records_url, tmp_path, ami_port=link.port) as live:
         client = live.app[AMI]
         await until(lambda: client.stats.connected, "the daemon logged in")
-        linkedid, caller = await pbx.answered_support_call(ami, "905320000204", "Emre Şahin",
-                                                           stay_s=20)  # fmt: skip
-        await until(lambda: live.app[STATE].calls.get(linkedid) is not None
-                    and live.app[STATE].calls[linkedid].agent is not None,
-                    "the daemon saw the call answered")  # fmt: skip
+        linkedid, caller = await pbx.answered_support_call(
+            ami, "905320000204", "Emre Şahin", stay_s=20
+        )
+        await until(
+            lambda: (
+                live.app[STATE].calls.get(linkedid) is not None
+                and live.app[STATE].calls[linkedid].agent is not None
+            ),
+            "the daemon saw the call answered",
+        )
         await link.cut()
         assert await caller.finished() == 0
         await hung_up(ami, linkedid)
@@ -97,13 +103,14 @@ async def test_a_call_that_ends_while_the_link_is_down_gets_asterisks_end(
         row = await live.row(linkedid, ended=True)
     gone = first(ami.events, "Hangup", Uniqueid=linkedid)
     answered = first(ami.events, "AgentConnect", Uniqueid=linkedid)
-    print(f"\nended_at {row['ended_at'].timestamp():.3f}, Asterisk's Hangup "
-          f"{float(gone['Timestamp']):.3f}; talk {row['talk_s']} s; {row['facts_source']}")
+    print(
+        f"\nended_at {row['ended_at'].timestamp():.3f}, Asterisk's Hangup "
+        f"{float(gone['Timestamp']):.3f}; talk {row['talk_s']} s; {row['facts_source']}"
+    )
     assert row["ended_while_disconnected"] and row["facts_source"] == "ami+asterisk"
     assert abs(row["ended_at"].timestamp() - float(gone["Timestamp"])) <= 1
     assert abs(row["talk_s"] - (float(gone["Timestamp"]) - float(answered["Timestamp"]))) <= 1
-    assert (row["outcome"], row["agent"], row["consent"]) == ("answered", "PJSIP/1001",
-                                                              "granted")  # fmt: skip
+    assert (row["outcome"], row["agent"], row["consent"]) == ("answered", "PJSIP/1001", "granted")
 
 
 async def test_a_call_that_ends_while_no_daemon_runs_gets_its_row_from_asterisk(
@@ -116,8 +123,9 @@ async def test_a_call_that_ends_while_no_daemon_runs_gets_its_row_from_asterisk(
         (tmp_path / name).mkdir()
     async with daemon_for(pbx, pbx.asterisk.records_url, tmp_path / "first") as live:
         await until(lambda: live.app[STATE].synced, "the daemon resynced")
-        linkedid, caller = await pbx.answered_support_call(ami, "905320000205", "Hülya Koç",
-                                                           stay_s=6)  # fmt: skip
+        linkedid, caller = await pbx.answered_support_call(
+            ami, "905320000205", "Hülya Koç", stay_s=6
+        )
         await until(lambda: linkedid in live.app[STATE].calls, "the daemon saw the call")
     assert await caller.finished() == 0
     await hung_up(ami, linkedid)
@@ -126,16 +134,22 @@ async def test_a_call_that_ends_while_no_daemon_runs_gets_its_row_from_asterisk(
     created = first(ami.events, "Newchannel", Uniqueid=linkedid)
     answered = first(ami.events, "AgentConnect", Uniqueid=linkedid)
     gone = first(ami.events, "Hangup", Uniqueid=linkedid)
-    print(f"\nfrom {row['facts_source']}: started {row['started_at'].timestamp():.3f} "
-          f"(Newchannel {float(created['Timestamp']):.3f}), ended "
-          f"{row['ended_at'].timestamp():.3f} (Hangup {float(gone['Timestamp']):.3f})")
+    print(
+        f"\nfrom {row['facts_source']}: started {row['started_at'].timestamp():.3f} "
+        f"(Newchannel {float(created['Timestamp']):.3f}), ended "
+        f"{row['ended_at'].timestamp():.3f} (Hangup {float(gone['Timestamp']):.3f})"
+    )
     assert row["facts_source"] == "asterisk"
     assert abs(row["started_at"].timestamp() - float(created["Timestamp"])) <= 1
     assert abs(row["answered_at"].timestamp() - float(answered["Timestamp"])) <= 1
     assert abs(row["ended_at"].timestamp() - float(gone["Timestamp"])) <= 1
-    assert (row["caller_number"], row["caller_name"], row["queue"], row["agent"],
-            row["outcome"]) == ("905320000205", "Hülya Koç", "support", "PJSIP/1001",
-                                "answered")  # fmt: skip
+    assert (
+        row["caller_number"],
+        row["caller_name"],
+        row["queue"],
+        row["agent"],
+        row["outcome"],
+    ) == ("905320000205", "Hülya Koç", "support", "PJSIP/1001", "answered")
     assert (row["consent"], row["consent_method"]) == ("granted", "dtmf")
     assert row["recording"] == f"{linkedid}.wav" and row["recording"] in pbx.asterisk.recordings()
 
@@ -143,21 +157,25 @@ async def test_a_call_that_ends_while_no_daemon_runs_gets_its_row_from_asterisk(
 async def test_core_restart_mid_call(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
     """After `core restart now` Asterisk accepts logins before app_queue is loaded; the
     daemon waits for FullyBooted, so its resync sees every queue member again."""
-    linkedid, caller = await pbx.answered_support_call(ami, "905320000205", "Elif Koç",
-                                                       stay_s=30)  # fmt: skip
+    linkedid, caller = await pbx.answered_support_call(ami, "905320000205", "Elif Koç", stay_s=30)
     client = daemon.app[AMI]
     logins = client.stats.logins
     errors_before = set(pbx.asterisk.errors())
     await asyncio.to_thread(pbx.asterisk.cli, "core restart now")
     await caller.finished()
     await asyncio.to_thread(pbx.asterisk.wait_fully_booted)
-    await until(lambda: client.stats.logins > logins and client.stats.connected,
-                "the daemon back after the restart")  # fmt: skip
+    await until(
+        lambda: client.stats.logins > logins and client.stats.connected,
+        "the daemon back after the restart",
+    )
     # While it shuts down Asterisk refuses every action with an ERROR line ("Asterisk is
     # shutting down"); the daemon leaves at the first refusal (or the Shutdown event), and
     # a login refused then is a restart under way, not a wrong secret.
-    refused = [line for line in pbx.asterisk.errors()
-               if line not in errors_before and "shutting down" in line]  # fmt: skip
+    refused = [
+        line
+        for line in pbx.asterisk.errors()
+        if line not in errors_before and "shutting down" in line
+    ]
     assert len(refused) <= 3, refused
     pbx.asterisk.forgive(refused)
     assert client.stats.login_failures == 0
@@ -170,8 +188,14 @@ async def test_core_restart_mid_call(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) 
     assert listed["Response"] == "Success"
     state = daemon.app[STATE]
     members = {m for queue in MEMBERS.values() for m in queue}
-    await until(lambda: members <= set(state.agents) and not state.agents["PJSIP/1002"].memberships["support"].paused,
-                "the daemon's view of the members after the restart", 30)  # fmt: skip
+    await until(
+        lambda: (
+            members <= set(state.agents)
+            and not state.agents["PJSIP/1002"].memberships["support"].paused
+        ),
+        "the daemon's view of the members after the restart",
+        30,
+    )
 
 
 async def test_freeze_of_asterisk_then_back(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
@@ -185,8 +209,11 @@ async def test_freeze_of_asterisk_then_back(pbx: Pbx, ami: RawAmi, daemon: LiveD
         await asyncio.sleep(6)
     finally:
         pbx.asterisk.thaw()
-    await until(lambda: client.stats.connected and client.stats.logins > logins,
-                "the daemon back after the freeze", 60)  # fmt: skip
+    await until(
+        lambda: client.stats.connected and client.stats.logins > logins,
+        "the daemon back after the freeze",
+        60,
+    )
     assert client.next_reconnect_delay() <= 1.0
     number = "905320000206"
     linkedid = await pbx.call_through(ami, number, "Ali Kaya", SALES_DID, stay_s=8)

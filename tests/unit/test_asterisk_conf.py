@@ -16,9 +16,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_parser_reads_sections_templates_entries_and_includes() -> None:
-    conf = parse("; comment\n[general]\nstatic = yes ; trailing\n#include dialplan/x.conf\n"
-                 "[tpl](!)\ntype = endpoint\n[1001](tpl)\nauth = 1001\n[q]\nmember => PJSIP/1\n"
-                 "note = a\\;b\n")
+    conf = parse(
+        "; comment\n[general]\nstatic = yes ; trailing\n#include dialplan/x.conf\n"
+        "[tpl](!)\ntype = endpoint\n[1001](tpl)\nauth = 1001\n[q]\nmember => PJSIP/1\n"
+        "note = a\\;b\n"
+    )
     assert [s.name for s in conf.sections] == ["general", "tpl", "1001", "q"]
     assert conf.includes == ["dialplan/x.conf"]
     assert conf.value(conf.named("1001")[0], "type") == "endpoint"  # from the template
@@ -41,18 +43,23 @@ def broken_copy(tmp_path: Path) -> tuple[Path, Path]:
 def test_too_much_ami_privilege_is_reported(tmp_path: Path) -> None:
     conf, dialplan = broken_copy(tmp_path)
     manager = conf / "manager.conf"
-    manager.write_text(manager.read_text().replace("write = call,agent,originate,reporting,user",
-                                                   "write = all"))
+    manager.write_text(
+        manager.read_text().replace("write = call,agent,originate,reporting,user", "write = all")
+    )
     assert check_deployment(conf, dialplan) == [
-        "manager.conf: [cti] write = all; least privilege is agent,call,originate,reporting,user"]
+        "manager.conf: [cti] write = all; least privilege is agent,call,originate,reporting,user"
+    ]
 
 
 def test_unknown_queue_missing_endpoint_and_agi_are_reported(tmp_path: Path) -> None:
     conf, dialplan = broken_copy(tmp_path)
     plan = dialplan / "extensions_cti.conf"
-    plan.write_text(plan.read_text().replace("Queue(${CTI_QUEUE}", "Queue(billing")
-                    .replace("CTI_HOLD_QUEUE=collections", "CTI_HOLD_QUEUE=colections")
-                    .replace("AGI(cti-consent,", "AGI(cti-consent.py,"))
+    plan.write_text(
+        plan.read_text()
+        .replace("Queue(${CTI_QUEUE}", "Queue(billing")
+        .replace("CTI_HOLD_QUEUE=collections", "CTI_HOLD_QUEUE=colections")
+        .replace("AGI(cti-consent,", "AGI(cti-consent.py,")
+    )
     queues = conf / "queues.conf"
     queues.write_text(queues.read_text() + "member => PJSIP/1999,0,Ghost\n")
     (dialplan / "agi").mkdir()
@@ -76,7 +83,8 @@ def test_the_consent_agi_is_the_packages_console_script(tmp_path: Path) -> None:
     plan.write_text(plan.read_text().replace("AGI(cti-consent,", "AGI(cti-consnet,"))
     assert check_deployment(conf, dialplan) == [
         "extensions_cti.conf: AGI(cti-consnet) is not an executable file in dialplan/agi/ nor a "
-        "console script of cti.agi"]
+        "console script of cti.agi"
+    ]
 
 
 def test_a_queues_conf_without_autofill_is_reported(tmp_path: Path) -> None:
@@ -88,12 +96,14 @@ def test_a_queues_conf_without_autofill_is_reported(tmp_path: Path) -> None:
     queues.write_text(re.sub(r"^autofill = yes$", "", text, flags=re.MULTILINE))
     assert check_deployment(conf, dialplan) == [
         "queues.conf: [general] needs autofill = yes (Asterisk's default is off: callers "
-        "behind the first wait while agents are free)"]
-    queues.write_text(text.replace("strategy = leastrecent", "strategy = leastrecent\n"
-                                   "autofill = no"))  # fmt: skip
+        "behind the first wait while agents are free)"
+    ]
+    queues.write_text(
+        text.replace("strategy = leastrecent", "strategy = leastrecent\nautofill = no")
+    )
     assert check_deployment(conf, dialplan) == [
-        "queues.conf: [sales] autofill = no: callers behind the first wait while agents are "
-        "free"]
+        "queues.conf: [sales] autofill = no: callers behind the first wait while agents are free"
+    ]
 
 
 def test_the_trunk_needs_no_dns_lookup_at_start() -> None:

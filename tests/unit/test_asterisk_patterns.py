@@ -16,26 +16,56 @@ from cti.simulator.pbx import SPY_DIALPLAN
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize(("pattern", "exten"), [
-    ("4440", "4440"), ("s", "s"), ("agent", "agent"), ("44-40", "4440"),
-    ("_X.", "1001"), ("_x.", "42"), ("_1XXX", "1001"), ("_NXX", "200"), ("_ZX", "10"),
-    ("_[13-5]X", "45"), ("_[a-c]9", "b9"), ("_X!", "7"), ("_X!", "7123"), ("_9.", "9abc"),
-    ("_.", "anything"), ("_1-XXX", "1001"), ("_1XXX", "1-001"), ("_X[]X", "12"),
-    ("_whisper-.", "whisper-1001"), ("_barge-.", "barge-1001"), ("_liste[n]-.", "listen-1001"),
-    ("_X./100", "1001"),  # caller ID part: not ours to check
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("pattern", "exten"),
+    [
+        ("4440", "4440"),
+        ("s", "s"),
+        ("agent", "agent"),
+        ("44-40", "4440"),
+        ("_X.", "1001"),
+        ("_x.", "42"),
+        ("_1XXX", "1001"),
+        ("_NXX", "200"),
+        ("_ZX", "10"),
+        ("_[13-5]X", "45"),
+        ("_[a-c]9", "b9"),
+        ("_X!", "7"),
+        ("_X!", "7123"),
+        ("_9.", "9abc"),
+        ("_.", "anything"),
+        ("_1-XXX", "1001"),
+        ("_1XXX", "1-001"),
+        ("_X[]X", "12"),
+        ("_whisper-.", "whisper-1001"),
+        ("_barge-.", "barge-1001"),
+        ("_liste[n]-.", "listen-1001"),
+        ("_X./100", "1001"),  # caller ID part: not ours to check
+    ],
+)
 def test_matches(pattern: str, exten: str) -> None:
     assert extension_matches(pattern, exten)
 
 
-@pytest.mark.parametrize(("pattern", "exten"), [
-    ("_listen-.", "listen-1001"),  # n of listen wants a digit 2-9
-    ("_[l]isten-.", "listen-1001"),  # escaping the first letter leaves the n
-    ("_X.", "1"),  # . needs at least one more character
-    ("_X.", "a1"), ("_1XXX", "10011"), ("_1XXX", "100"), ("_NXX", "100"), ("_Z", "0"),
-    ("_[13-5]X", "25"), ("4440", "4441"), ("agent", "Agent"), ("_x", "x"), ("_X[", "12"),
-    ("s", "_X."),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("pattern", "exten"),
+    [
+        ("_listen-.", "listen-1001"),  # n of listen wants a digit 2-9
+        ("_[l]isten-.", "listen-1001"),  # escaping the first letter leaves the n
+        ("_X.", "1"),  # . needs at least one more character
+        ("_X.", "a1"),
+        ("_1XXX", "10011"),
+        ("_1XXX", "100"),
+        ("_NXX", "100"),
+        ("_Z", "0"),
+        ("_[13-5]X", "25"),
+        ("4440", "4441"),
+        ("agent", "Agent"),
+        ("_x", "x"),
+        ("_X[", "12"),
+        ("s", "_X."),
+    ],
+)
 def test_does_not_match(pattern: str, exten: str) -> None:
     assert not extension_matches(pattern, exten)
 
@@ -43,8 +73,12 @@ def test_does_not_match(pattern: str, exten: str) -> None:
 def agent_interfaces() -> list[str]:
     """Every queue member of the project's queues.conf: the agents a supervisor can spy on."""
     queues = load(REPO / "asterisk-conf" / "queues.conf")
-    members = [value.split(",")[0].strip() for section in queues.sections
-               for key, value in section.entries if key == "member"]  # fmt: skip
+    members = [
+        value.split(",")[0].strip()
+        for section in queues.sections
+        for key, value in section.entries
+        if key == "member"
+    ]
     assert members
     return members
 
@@ -67,5 +101,8 @@ def test_the_simulator_plays_the_spy_contexts_of_the_dialplan() -> None:
     for context, (pattern, options) in SPY_DIALPLAN.items():
         assert extensions(dialplan, context) == [pattern]
         section = text[text.index(f"[{context}]") :]
-        assert re.search(rf"exten => {re.escape(pattern)},1,ChanSpy\(PJSIP/\$\{{EXTEN\}}-,"
-                         rf"{options}\)", section.split("\n\n")[0]), context  # fmt: skip
+        assert re.search(
+            rf"exten => {re.escape(pattern)},1,ChanSpy\(PJSIP/\$\{{EXTEN\}}-,"
+            rf"{options}\)",
+            section.split("\n\n")[0],
+        ), context

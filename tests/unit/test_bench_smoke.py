@@ -12,7 +12,9 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "ami_throughput.py"
 
 
-def test_benchmark_runs_and_reports_a_ratio(captures: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_benchmark_runs_and_reports_a_ratio(
+    captures: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = importlib.util.spec_from_file_location("ami_throughput", BENCH)
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)

@@ -42,8 +42,11 @@ def test_compose_file_refers_to_files_and_variables_that_exist() -> None:
             source = volume.split(":")[0]
             if source.startswith("."):
                 assert (REPO / source).exists(), f"{name}: {source} does not exist"
-        for dependency, condition in (service.get("depends_on") or {}).items() \
-                if isinstance(service.get("depends_on"), dict) else []:
+        for dependency, condition in (
+            (service.get("depends_on") or {}).items()
+            if isinstance(service.get("depends_on"), dict)
+            else []
+        ):
             assert dependency in services
             if "healthcheck" in services[dependency]:
                 assert condition == {"condition": "service_healthy"}, (name, dependency)
@@ -86,7 +89,8 @@ def test_dashboard_is_well_formed_and_uses_real_metrics() -> None:
 
 def test_the_metric_check_can_fail() -> None:
     assert unknown_metrics("rate(cti_queue_calls_dropped_total[5m])") == {
-        "cti_queue_calls_dropped_total"}
+        "cti_queue_calls_dropped_total"
+    }
 
 
 def dialplan_languages() -> set[str]:
@@ -94,8 +98,9 @@ def dialplan_languages() -> set[str]:
     dialplan = (REPO / "dialplan" / "extensions_cti.conf").read_text()
     languages = set(re.findall(r"Set\(CTI_LANGUAGE=(\w+)\)", dialplan))
     # Set(CHANNEL(language)=${IF($["${CTI_LANGUAGE}" = ""]?tr:${CTI_LANGUAGE})})
-    default = re.search(r'CHANNEL\(language\)=\$\{IF\(\$\["\$\{CTI_LANGUAGE\}" = ""\]\?(\w+):',
-                        dialplan)
+    default = re.search(
+        r'CHANNEL\(language\)=\$\{IF\(\$\["\$\{CTI_LANGUAGE\}" = ""\]\?(\w+):', dialplan
+    )
     assert default, "[cti-inbound] sets the channel language from CTI_LANGUAGE"
     return languages | {default.group(1)}
 
@@ -119,8 +124,10 @@ def test_every_dialplan_language_has_the_consent_prompts() -> None:
 def test_compose_asterisk_mounts_the_prompts_and_installs_the_consent_agi() -> None:
     asterisk = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["asterisk"]
     for language in dialplan_languages():
-        assert (f"./dialplan/sounds/{language}/cti:/var/lib/asterisk/sounds/{language}/cti:ro"
-                in asterisk["volumes"])
+        assert (
+            f"./dialplan/sounds/{language}/cti:/var/lib/asterisk/sounds/{language}/cti:ro"
+            in asterisk["volumes"]
+        )
     assert not any("agi-bin" in volume for volume in asterisk["volumes"])  # the image's own
     build = asterisk["build"]
     assert build["context"] == "."
@@ -135,9 +142,11 @@ def test_compose_asterisk_mounts_the_prompts_and_installs_the_consent_agi() -> N
     assert scripts["cti-consent"] == "cti.agi.consent:main"
     venv = re.search(r"python3 -m venv (\S+)", dockerfile)
     assert venv and re.search(rf"{venv.group(1)}/bin/pip install .*/src/cti\b", dockerfile)
-    assert (f"ln -sf {venv.group(1)}/bin/cti-consent /var/lib/asterisk/agi-bin/cti-consent"
-            in dockerfile)
-    assert f"{venv.group(1)}/bin/python -c \"import asterisk.agi, cti.agi.consent\"" in dockerfile
+    assert (
+        f"ln -sf {venv.group(1)}/bin/cti-consent /var/lib/asterisk/agi-bin/cti-consent"
+        in dockerfile
+    )
+    assert f'{venv.group(1)}/bin/python -c "import asterisk.agi, cti.agi.consent"' in dockerfile
     # What the image copies exists, and its Dockerfile's ignore file lets it through.
     ignore = (REPO / f"{build['dockerfile']}.dockerignore").read_text().split()
     for sources in re.findall(r"^COPY (.+) \S+$", dockerfile, re.MULTILINE):

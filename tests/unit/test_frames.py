@@ -27,7 +27,9 @@ from cti.replay import capture_bytes
 NAMES = ["Ayşe Çağrı Yılmaz", "Иван Петров", "Mehmet Öztürk", "José Müller"]
 
 
-def parse_all(data: bytes, cuts: list[int], wanted: frozenset[str] | None = None) -> list[dict[str, str]]:
+def parse_all(
+    data: bytes, cuts: list[int], wanted: frozenset[str] | None = None
+) -> list[dict[str, str]]:
     splitter = FrameSplitter(wanted)
     messages = []
     previous = 0
@@ -43,7 +45,9 @@ def test_banner_is_read_and_not_a_message(captures: Path) -> None:
     messages = splitter.feed(data)
     assert splitter.version == "9.0.0"
     assert messages[0] == {
-        "Response": "Success", "ActionID": "a0", "Message": "Authentication accepted",
+        "Response": "Success",
+        "ActionID": "a0",
+        "Message": "Authentication accepted",
     }
 
 
@@ -100,7 +104,9 @@ def test_endless_frame_is_refused() -> None:
 
 def test_parse_message_keeps_empty_values_and_colons_in_values() -> None:
     assert parse_message("Event: X\r\nAccountCode: \r\nValue: a: b") == {
-        "Event": "X", "AccountCode": "", "Value": "a: b",
+        "Event": "X",
+        "AccountCode": "",
+        "Value": "a: b",
     }
 
 

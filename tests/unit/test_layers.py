@@ -14,14 +14,20 @@ REPO = Path(__file__).resolve().parents[2]
 def ruff_on(path: str, source: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", "--stdin-filename", path, "-"],
-        input=source, capture_output=True, text=True, cwd=REPO, check=False,
-    )  # fmt: skip
+        input=source,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
     return result.stdout + result.stderr
 
 
 def test_the_state_core_may_not_import_a_loop_a_clock_or_io() -> None:
-    found = ruff_on("cti/state/probe.py", "import time\nfrom asyncio import sleep\n"
-                    "import aiohttp\nfrom datetime import datetime\n")  # fmt: skip
+    found = ruff_on(
+        "cti/state/probe.py",
+        "import time\nfrom asyncio import sleep\nimport aiohttp\nfrom datetime import datetime\n",
+    )
     assert found.count("TID251") == 4, found
 
 

@@ -14,18 +14,57 @@ def facts(captures: Path, name: str) -> list[tuple[object, ...]]:
     assert pipeline.stats.handler_errors == 0
     assert not pipeline.state.calls, "every call of the capture must have ended"
     return [
-        (r.caller_number, r.caller_name, r.queue, r.agent, str(r.outcome), r.wait_s, r.talk_s,
-         r.consent, r.recorded)
+        (
+            r.caller_number,
+            r.caller_name,
+            r.queue,
+            r.agent,
+            str(r.outcome),
+            r.wait_s,
+            r.talk_s,
+            r.consent,
+            r.recorded,
+        )
         for r in records
     ]
 
 
 def test_basic_queue_calls(captures: Path) -> None:
     assert facts(captures, "basic-queue-calls.ami") == [
-        ("905321234567", "Ayşe Çağrı Yılmaz", "support", "SIP/1001", "answered", 2, 2, "granted", True),
-        ("905551112233", "Mehmet Öztürk", "support", "SIP/1002", "answered", 2, 2, "declined", False),
+        (
+            "905321234567",
+            "Ayşe Çağrı Yılmaz",
+            "support",
+            "SIP/1001",
+            "answered",
+            2,
+            2,
+            "granted",
+            True,
+        ),
+        (
+            "905551112233",
+            "Mehmet Öztürk",
+            "support",
+            "SIP/1002",
+            "answered",
+            2,
+            2,
+            "declined",
+            False,
+        ),
         ("74951234567", "Иван Петров", "support", "SIP/1001", "answered", 3, 1, "granted", True),
-        ("15551234567", "<img src=x onerror=alert(1)>", "sales", "SIP/1003", "answered", 2, 2, None, False),
+        (
+            "15551234567",
+            "<img src=x onerror=alert(1)>",
+            "sales",
+            "SIP/1003",
+            "answered",
+            2,
+            2,
+            None,
+            False,
+        ),
         ("4930123456", "José Müller", "sales", "SIP/1003", "answered", 2, 2, None, False),
     ]
 
@@ -33,10 +72,22 @@ def test_basic_queue_calls(captures: Path) -> None:
 def test_ring_no_answer(captures: Path) -> None:
     records, _ = replay(capture_bytes(captures / "ring-no-answer.ami"))
     fatma, ali = records
-    assert (fatma.caller_name, fatma.agent, fatma.outcome, fatma.wait_s, fatma.talk_s,
-            fatma.consent) == ("Fatma Demir", "SIP/1001", Outcome.ANSWERED, 2, 22, "granted")
-    assert (ali.caller_name, ali.agent, ali.outcome, ali.wait_s, ali.consent,
-            ali.no_answer_count) == ("Ali Kaya", None, Outcome.ABANDONED, 24, "granted", 1)
+    assert (
+        fatma.caller_name,
+        fatma.agent,
+        fatma.outcome,
+        fatma.wait_s,
+        fatma.talk_s,
+        fatma.consent,
+    ) == ("Fatma Demir", "SIP/1001", Outcome.ANSWERED, 2, 22, "granted")
+    assert (
+        ali.caller_name,
+        ali.agent,
+        ali.outcome,
+        ali.wait_s,
+        ali.consent,
+        ali.no_answer_count,
+    ) == ("Ali Kaya", None, Outcome.ABANDONED, 24, "granted", 1)
 
 
 def test_login_snapshot_midcall_yields_three_calls(captures: Path) -> None:
@@ -65,8 +116,20 @@ def test_load_capture(captures: Path) -> None:
 def test_replay_lines_are_json_with_the_documented_keys(captures: Path) -> None:
     lines = [json.loads(line) for line in replay_lines(captures / "ring-no-answer.ami")]
     *calls, last = lines
-    keys = {"linkedid", "caller_number", "caller_name", "queue", "agent", "outcome", "wait_s",
-            "talk_s", "consent", "started_at", "answered_at", "ended_at"}
+    keys = {
+        "linkedid",
+        "caller_number",
+        "caller_name",
+        "queue",
+        "agent",
+        "outcome",
+        "wait_s",
+        "talk_s",
+        "consent",
+        "started_at",
+        "answered_at",
+        "ended_at",
+    }
     assert all(keys <= set(call) for call in calls)
     assert calls[0]["started_at"] == "2026-11-22T10:37:16.341+00:00"
     assert last["summary"]["calls"] == 2

@@ -41,22 +41,38 @@ def of(kind: type, changes: list[Change]) -> list:
 
 def test_screen_pop_sequence_for_an_answered_call(captures: Path) -> None:
     _, changes = run_capture(captures, "basic-queue-calls.ami")
-    first = [c for c in changes
-             if getattr(c, "linkedid", None) == "1795343720.0"
-             or (isinstance(c, CallEnded) and c.record.linkedid == "1795343720.0")]
+    first = [
+        c
+        for c in changes
+        if getattr(c, "linkedid", None) == "1795343720.0"
+        or (isinstance(c, CallEnded) and c.record.linkedid == "1795343720.0")
+    ]
     kinds = [type(c).__name__ for c in first if not isinstance(c, AgentStateChanged)]
-    assert kinds == ["ConsentRecorded", "CallOffered", "AgentRinging", "AgentRingEnded",
-                     "CallAnswered", "CallEnded"]
+    assert kinds == [
+        "ConsentRecorded",
+        "CallOffered",
+        "AgentRinging",
+        "AgentRingEnded",
+        "CallAnswered",
+        "CallEnded",
+    ]
     ring = of(AgentRinging, first)[0]
     assert (ring.interface, ring.caller_number, ring.caller_name, ring.queue) == (
-        "SIP/1001", "905321234567", "Ayşe Çağrı Yılmaz", "support")
+        "SIP/1001",
+        "905321234567",
+        "Ayşe Çağrı Yılmaz",
+        "support",
+    )
     assert of(AgentRingEnded, first)[0].reason == "answered"
 
 
 def test_ring_no_answer_then_caller_gone(captures: Path) -> None:
     _, changes = run_capture(captures, "ring-no-answer.ami")
-    ends = [(c.interface, c.reason) for c in of(AgentRingEnded, changes)
-            if c.linkedid == "1795343839.25"]
+    ends = [
+        (c.interface, c.reason)
+        for c in of(AgentRingEnded, changes)
+        if c.linkedid == "1795343839.25"
+    ]
     assert ends == [("SIP/1002", "no_answer"), ("SIP/1002", "caller_gone")]
 
 
@@ -121,14 +137,40 @@ def test_channels_seen_after_the_list_started_survive_the_resync() -> None:
 
 def test_local_member_with_state_interface() -> None:
     state = CtiState()
-    member = ev.MemberReported(None, "billing", "Local/1003@agents/n", "PJSIP/1003", "Agent 1003",
-                               1, False, "", False, 0, 0, "")
+    member = ev.MemberReported(
+        None,
+        "billing",
+        "Local/1003@agents/n",
+        "PJSIP/1003",
+        "Agent 1003",
+        1,
+        False,
+        "",
+        False,
+        0,
+        0,
+        "",
+    )
     state.apply(member)
     changes = state.apply(ev.DeviceStateChanged(5.0, "PJSIP/1003", "UNAVAILABLE"))
     assert [c.state for c in of(AgentStateChanged, changes)] == [AgentState.UNAVAILABLE]
     state.apply(ev.DeviceStateChanged(6.0, "PJSIP/1003", "NOT_INUSE"))
-    state.apply(ev.MemberReported(7.0, "billing", "Local/1003@agents/n", "PJSIP/1003",
-                                  "Agent 1003", 1, True, "Lunch", False, 0, 0, ""))
+    state.apply(
+        ev.MemberReported(
+            7.0,
+            "billing",
+            "Local/1003@agents/n",
+            "PJSIP/1003",
+            "Agent 1003",
+            1,
+            True,
+            "Lunch",
+            False,
+            0,
+            0,
+            "",
+        )
+    )
     assert state.agents["Local/1003@agents/n"].derive_state(7.0) == (AgentState.PAUSED, "Lunch")
 
 
@@ -149,15 +191,31 @@ def test_declined_consent_never_has_a_recording() -> None:
     changes = state.apply(ev.ConsentReported(1.2, "1.1", "1.1", "declined", "dtmf", ""))
     assert changes == [ConsentRecorded(1.2, "1.1", "declined", "dtmf", "")]
     state.apply(ev.RecordingStarted(1.3, "1.1", "1.1"))  # even if Asterisk recorded anyway
-    (ended,) = of(CallEnded, state.apply(ev.ChannelHungUp(2.0, "SIP/trunk-1", "1.1", "1.1", 16, "")))
+    (ended,) = of(
+        CallEnded, state.apply(ev.ChannelHungUp(2.0, "SIP/trunk-1", "1.1", "1.1", 16, ""))
+    )
     assert not ended.record.recorded and ended.record.recording is None
 
 
 def test_garbage_messages_never_raise() -> None:
     rng = random.Random(7)
     names = [*ev.BUILDERS, "Nope", ""]
-    fields = ["Uniqueid", "Linkedid", "Queue", "Interface", "HoldTime", "TalkTime", "Position",
-              "Timestamp", "ActionID", "Duration", "Status", "Wait", "EventList", "UserEvent"]
+    fields = [
+        "Uniqueid",
+        "Linkedid",
+        "Queue",
+        "Interface",
+        "HoldTime",
+        "TalkTime",
+        "Position",
+        "Timestamp",
+        "ActionID",
+        "Duration",
+        "Status",
+        "Wait",
+        "EventList",
+        "UserEvent",
+    ]
     values = ["", "x", "1", "-5", "1.5", "::", "99999999999999999999", "<unknown>", "\ufffd"]
     state = CtiState()
     for _ in range(5000):
@@ -171,15 +229,23 @@ def test_garbage_messages_never_raise() -> None:
 def test_answer_elsewhere_withdraws_the_other_rings() -> None:
     state = CtiState()
     for iface in ("SIP/1", "SIP/2"):
-        state.apply(ev.MemberReported(None, "q", iface, iface, iface, 1, False, "", False, 0, 0, ""))
+        state.apply(
+            ev.MemberReported(None, "q", iface, iface, iface, 1, False, "", False, 0, 0, "")
+        )
     state.apply(channel(1.0, "1.1", "1.1", "SIP/trunk-1", "905"))
     state.apply(ev.QueueCallerJoined(1.1, "q", "SIP/trunk-1", "1.1", "1.1", "905", "X", 1))
     for leg, iface in (("1.2", "SIP/1"), ("1.3", "SIP/2")):
         state.apply(channel(1.2, leg, "1.1", f"{iface}-{leg}"))
-        state.apply(ev.AgentCalled(1.2, "q", iface, iface, "1.1", "1.1", "905", "X", f"{iface}-{leg}", leg))
+        state.apply(
+            ev.AgentCalled(1.2, "q", iface, iface, "1.1", "1.1", "905", "X", f"{iface}-{leg}", leg)
+        )
     state.apply(ev.ChannelStateChanged(3.0, "SIP/1-1.2", "1.2", "1.1", "Up"))
     lost = state.apply(ev.ChannelHungUp(3.1, "SIP/2-1.3", "1.3", "1.1", 26, ""))
-    assert [(c.interface, c.reason) for c in of(AgentRingEnded, lost)] == [("SIP/2", "answered_elsewhere")]
-    won = state.apply(ev.AgentConnected(3.2, "q", "SIP/1", "SIP/1", "1.1", "1.1", "SIP/1-1.2", "1.2", 2, 2))
+    assert [(c.interface, c.reason) for c in of(AgentRingEnded, lost)] == [
+        ("SIP/2", "answered_elsewhere")
+    ]
+    won = state.apply(
+        ev.AgentConnected(3.2, "q", "SIP/1", "SIP/1", "1.1", "1.1", "SIP/1-1.2", "1.2", 2, 2)
+    )
     assert [(c.interface, c.reason) for c in of(AgentRingEnded, won)] == [("SIP/1", "answered")]
     assert of(CallAnswered, won)[0].wait_s == 2

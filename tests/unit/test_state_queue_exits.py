@@ -33,15 +33,29 @@ from cti.state.changes import (
 from cti.state.snapshot import snapshot
 from cti.state.store import CtiState
 
-CALLER = {"Channel": "SIP/trunk-00000000", "Uniqueid": "100.0", "Linkedid": "100.0",
-          "CallerIDNum": "905321234567", "CallerIDName": "Ayşe Çağrı Yılmaz",
-          "ChannelStateDesc": "Up", "Context": "from-trunk", "Exten": "4440"}
+CALLER = {
+    "Channel": "SIP/trunk-00000000",
+    "Uniqueid": "100.0",
+    "Linkedid": "100.0",
+    "CallerIDNum": "905321234567",
+    "CallerIDName": "Ayşe Çağrı Yılmaz",
+    "ChannelStateDesc": "Up",
+    "Context": "from-trunk",
+    "Exten": "4440",
+}
 
 
 def leg(n: int) -> dict[str, str]:
-    return {"Channel": f"SIP/100{n}-0000000{n}", "Uniqueid": f"100.{n}", "Linkedid": "100.0",
-            "CallerIDNum": "<unknown>", "CallerIDName": "<unknown>",
-            "ChannelStateDesc": "Down", "Context": "agents", "Exten": "4440"}
+    return {
+        "Channel": f"SIP/100{n}-0000000{n}",
+        "Uniqueid": f"100.{n}",
+        "Linkedid": "100.0",
+        "CallerIDNum": "<unknown>",
+        "CallerIDName": "<unknown>",
+        "ChannelStateDesc": "Down",
+        "Context": "agents",
+        "Exten": "4440",
+    }
 
 
 def dest(n: int) -> dict[str, str]:
@@ -57,9 +71,16 @@ class Center:
         self.metrics = Metrics(self.state)
         self.changes: list[Change] = []
         for n in (1, 2):
-            self.send("QueueMemberAdded", 1.0, Queue="support", Interface=f"SIP/100{n}",
-                      MemberName=f"Agent 100{n}", StateInterface=f"SIP/100{n}", Status="1",
-                      Paused="0")
+            self.send(
+                "QueueMemberAdded",
+                1.0,
+                Queue="support",
+                Interface=f"SIP/100{n}",
+                MemberName=f"Agent 100{n}",
+                StateInterface=f"SIP/100{n}",
+                Status="1",
+                Paused="0",
+            )
 
     def send(self, event: str, ts: float, *parts: dict[str, str], **fields: str) -> list[Change]:
         out = self.state.apply(ami_event(event, ts, *parts, **fields))
@@ -72,13 +93,20 @@ class Center:
 
     def leave_queue(self, ts: float, hold_s: int, queue: str = "support") -> list[Change]:
         """What app_queue sends for any exit without an agent: Abandon, then Leave."""
-        out = self.send("QueueCallerAbandon", ts, CALLER, Queue=queue, Position="1",
-                        OriginalPosition="1", HoldTime=str(hold_s))
-        return out + self.send("QueueCallerLeave", ts, CALLER, Queue=queue, Position="1",
-                               Count="0")
+        out = self.send(
+            "QueueCallerAbandon",
+            ts,
+            CALLER,
+            Queue=queue,
+            Position="1",
+            OriginalPosition="1",
+            HoldTime=str(hold_s),
+        )
+        return out + self.send("QueueCallerLeave", ts, CALLER, Queue=queue, Position="1", Count="0")
 
-    def caller_hangs_up_in_queue(self, ts: float, hold_s: int, queue: str = "support"
-                                 ) -> CallRecord:  # fmt: skip
+    def caller_hangs_up_in_queue(
+        self, ts: float, hold_s: int, queue: str = "support"
+    ) -> CallRecord:
         """The real order (ring-no-answer.ami): the caller's BYE first, then app_queue."""
         self.send("HangupRequest", ts, CALLER)
         self.leave_queue(ts, hold_s, queue)
@@ -91,8 +119,14 @@ class Center:
 
     def enter_route(self, ts: float = 101.0) -> None:
         self.send("Newchannel", 100.0, CALLER | {"Exten": "4442"})
-        self.send("UserEvent", ts, CALLER, UserEvent="CtiRoute", Route="collections-tr",
-                  Queue="collections")
+        self.send(
+            "UserEvent",
+            ts,
+            CALLER,
+            UserEvent="CtiRoute",
+            Route="collections-tr",
+            Queue="collections",
+        )
 
     def dial(self, n: int, ts: float) -> None:
         self.send("Newchannel", ts, leg(n))
@@ -106,8 +140,9 @@ class Center:
             self.send("Hangup", ts, leg(n), Cause="16")
 
     def abandoned_count(self, queue: str) -> float:
-        value = self.metrics.registry.get_sample_value("cti_queue_calls_abandoned_total",
-                                                       {"queue": queue})  # fmt: skip
+        value = self.metrics.registry.get_sample_value(
+            "cti_queue_calls_abandoned_total", {"queue": queue}
+        )
         return value or 0.0
 
     def logged_event_kinds(self) -> list[str]:
@@ -143,8 +178,7 @@ def test_queue_timeout_is_timed_out_and_not_counted_as_abandoned() -> None:
     # The dialplan's Hangup() after Queue() asks too, but only after the queue let go.
     center.send("SoftHangupRequest", 145.1, CALLER, Cause="16")
     record = center.end(145.1)
-    assert (record.outcome, record.wait_s, record.abandon_position) == (
-        Outcome.TIMED_OUT, 45, None)
+    assert (record.outcome, record.wait_s, record.abandon_position) == (Outcome.TIMED_OUT, 45, None)
     assert center.abandoned_count("support") == 0
     assert "queue_abandon" not in center.logged_event_kinds()
     assert "queue_leave" in center.logged_event_kinds()
@@ -156,9 +190,9 @@ def test_caller_hanging_up_in_the_queue_is_abandoned() -> None:
     center.join(100.0)
     record = center.caller_hangs_up_in_queue(124.0, 24)
     assert [(c.queue, c.position, c.wait_s) for c in of(CallAbandoned, center.changes)] == [
-        ("support", 1, 24)]
-    assert (record.outcome, record.wait_s, record.abandon_position) == (
-        Outcome.ABANDONED, 24, 1)
+        ("support", 1, 24)
+    ]
+    assert (record.outcome, record.wait_s, record.abandon_position) == (Outcome.ABANDONED, 24, 1)
     assert center.abandoned_count("support") == 1
     assert center.logged_event_kinds().count("queue_abandon") == 1
 
@@ -168,16 +202,20 @@ def test_real_abandon_in_the_capture_still_counts(captures: Path) -> None:
     metrics = Metrics(state)
     changes: list[Change] = []
     for message in FrameSplitter(WANTED_EVENTS).feed(
-            capture_bytes(captures / "ring-no-answer.ami")):  # fmt: skip
+        capture_bytes(captures / "ring-no-answer.ami")
+    ):
         event = to_event(message)
         if event is not None:
             out = state.apply(event)
             metrics.offer(out)
             changes += out
     assert [(c.linkedid, c.wait_s) for c in of(CallAbandoned, changes)] == [
-        ("1795343839.25", 24)]  # Ali Kaya
-    assert metrics.registry.get_sample_value("cti_queue_calls_abandoned_total",
-                                             {"queue": "support"}) == 1  # fmt: skip
+        ("1795343839.25", 24)
+    ]  # Ali Kaya
+    assert (
+        metrics.registry.get_sample_value("cti_queue_calls_abandoned_total", {"queue": "support"})
+        == 1
+    )
 
 
 # --- 2. an ACD call moved out of its holding queue is not an abandon ---------------------------
@@ -196,7 +234,10 @@ def test_held_acd_call_moved_to_an_agent_is_not_abandoned() -> None:
     center.send("Hangup", 130.0, leg(2), Cause="16")
     record = center.end(130.0)
     assert (record.outcome, record.agent, record.abandon_position) == (
-        Outcome.ANSWERED, "SIP/1002", None)
+        Outcome.ANSWERED,
+        "SIP/1002",
+        None,
+    )
     assert center.abandoned_count("collections") == 0
     assert "queue_abandon" not in center.logged_event_kinds()
 
@@ -209,10 +250,12 @@ def test_held_too_long_falls_back_without_an_abandon() -> None:
     assert not of(CallAbandoned, timed_out)
     fell_back = center.join(221.5, "support")
     assert [(c.route, c.queue) for c in of(RouteFellBack, fell_back)] == [
-        ("collections-tr", "support")]
+        ("collections-tr", "support")
+    ]
     record = center.caller_hangs_up_in_queue(230.0, 8)
     assert [(c.queue, c.wait_s) for c in of(CallAbandoned, center.changes)] == [
-        ("support", 129)]  # one abandon, in the queue the caller hung up in
+        ("support", 129)
+    ]  # one abandon, in the queue the caller hung up in
     assert record.outcome is Outcome.ABANDONED
     assert center.abandoned_count("collections") == 0
     assert center.abandoned_count("support") == 1
@@ -229,8 +272,7 @@ def test_acd_call_abandoned_back_on_hold_waited_since_the_route_point() -> None:
     center.join(121.0, "collections")  # back on hold
     record = center.caller_hangs_up_in_queue(130.0, 9, "collections")
     assert [c.wait_s for c in of(CallAbandoned, center.changes)] == [29]  # not the 9 s stint
-    assert (record.outcome, record.wait_s, record.queue) == (
-        Outcome.ABANDONED, 29, "collections")
+    assert (record.outcome, record.wait_s, record.queue) == (Outcome.ABANDONED, 29, "collections")
 
 
 # --- 4. a supervisor's ChanSpy leg is not a call ------------------------------------------------
@@ -239,9 +281,16 @@ def test_acd_call_abandoned_back_on_hold_waited_since_the_route_point() -> None:
 def spy_phone(state: str, context: str = "agents", exten: str = "s") -> dict[str, str]:
     """The supervisor's phone as an Originate's channel: Asterisk creates it in the
     endpoint's context and runs the Originate's context only once it is answered."""
-    return {"Channel": "PJSIP/1004-00000009", "Uniqueid": "200.0", "Linkedid": "200.0",
-            "CallerIDNum": "<unknown>", "CallerIDName": "<unknown>", "ChannelStateDesc": state,
-            "Context": context, "Exten": exten}
+    return {
+        "Channel": "PJSIP/1004-00000009",
+        "Uniqueid": "200.0",
+        "Linkedid": "200.0",
+        "CallerIDNum": "<unknown>",
+        "CallerIDName": "<unknown>",
+        "ChannelStateDesc": state,
+        "Context": context,
+        "Exten": exten,
+    }
 
 
 @pytest.mark.parametrize("context", ["cti-spy", "cti-spy-whisper"])
@@ -264,9 +313,17 @@ def test_spy_leg_listed_at_resync_and_gone_while_away_is_not_logged() -> None:
     center.state.apply(ev.LinkDown(210.0, "reset"))
     center.state.apply(ev.LinkUp(220.0))
     center.state.apply(ev.ListStarted(220.0, "csc-1"))
-    listed = {"Event": "CoreShowChannel", "ActionID": "csc-1", **spy_phone("Up"),
-              "Context": "cti-spy-barge", "Exten": "1001", "Application": "ChanSpy",
-              "ApplicationData": "PJSIP/1001,qBE", "Duration": "00:00:20", "BridgeId": ""}
+    listed = {
+        "Event": "CoreShowChannel",
+        "ActionID": "csc-1",
+        **spy_phone("Up"),
+        "Context": "cti-spy-barge",
+        "Exten": "1001",
+        "Application": "ChanSpy",
+        "ApplicationData": "PJSIP/1001,qBE",
+        "Duration": "00:00:20",
+        "BridgeId": "",
+    }
     built = to_event(listed, 220.0)
     assert built is not None
     center.changes += center.state.apply(built)
@@ -274,8 +331,9 @@ def test_spy_leg_listed_at_resync_and_gone_while_away_is_not_logged() -> None:
     assert snapshot(center.state)["calls"] == []  # not a call on the supervisors' board
     center.state.apply(ev.LinkDown(230.0, "reset"))
     center.state.apply(ev.ListStarted(240.0, "csc-2"))
-    center.changes += center.state.apply(ev.ListCompleted(240.1, "csc-2",
-                                                          "CoreShowChannelsComplete"))
+    center.changes += center.state.apply(
+        ev.ListCompleted(240.1, "csc-2", "CoreShowChannelsComplete")
+    )
     assert not of(CallEnded, center.changes) and not center.state.calls
 
 
@@ -283,8 +341,9 @@ def test_spy_leg_born_in_the_spy_context_is_never_on_the_board() -> None:
     center = Center()
     center.send("Newchannel", 200.0, spy_phone("Down", "cti-spy", "listen-1001"))
     assert snapshot(center.state)["calls"] == []
-    assert not of(CallEnded, center.send("Hangup", 210.0, spy_phone("Up", "cti-spy",
-                                                                    "listen-1001")))
+    assert not of(
+        CallEnded, center.send("Hangup", 210.0, spy_phone("Up", "cti-spy", "listen-1001"))
+    )
 
 
 def test_other_unanswered_calls_are_still_logged() -> None:

@@ -65,12 +65,26 @@ class Link:
         return changes
 
     def members(self) -> None:
-        self.feed(frame(("Response", "Success"), ("ActionID", "qs"), ("EventList", "start"))
-                  + frame(("Event", "QueueMember"), ("Queue", "support"), ("Name", "Agent 1001"),
-                          ("Location", "PJSIP/1001"), ("StateInterface", "PJSIP/1001"),
-                          ("Status", "2"), ("Paused", "0"), ("InCall", "1"), ("ActionID", "qs"))
-                  + frame(("Event", "QueueStatusComplete"), ("ActionID", "qs"),
-                          ("EventList", "Complete"), ("ListItems", "1")))
+        self.feed(
+            frame(("Response", "Success"), ("ActionID", "qs"), ("EventList", "start"))
+            + frame(
+                ("Event", "QueueMember"),
+                ("Queue", "support"),
+                ("Name", "Agent 1001"),
+                ("Location", "PJSIP/1001"),
+                ("StateInterface", "PJSIP/1001"),
+                ("Status", "2"),
+                ("Paused", "0"),
+                ("InCall", "1"),
+                ("ActionID", "qs"),
+            )
+            + frame(
+                ("Event", "QueueStatusComplete"),
+                ("ActionID", "qs"),
+                ("EventList", "Complete"),
+                ("ListItems", "1"),
+            )
+        )
 
     def channels(self, *items: tuple[str, str, str, str, int]) -> list[Change]:
         """CoreShowChannels: (channel, uniqueid, linkedid, application, age in seconds)."""
@@ -78,53 +92,95 @@ class Link:
         for name, uniqueid, linkedid, application, age in items:
             caller = uniqueid == linkedid
             data += frame(
-                ("Event", "CoreShowChannel"), ("ActionID", "csc"), ("Channel", name),
-                ("ChannelState", "6"), ("ChannelStateDesc", "Up"),
+                ("Event", "CoreShowChannel"),
+                ("ActionID", "csc"),
+                ("Channel", name),
+                ("ChannelState", "6"),
+                ("ChannelStateDesc", "Up"),
                 ("CallerIDNum", "905321234567" if caller else "<unknown>"),
                 ("CallerIDName", "Ayşe Yılmaz" if caller else "<unknown>"),
-                ("Context", "cti-inbound" if caller else "agents"), ("Uniqueid", uniqueid),
-                ("Linkedid", linkedid), ("Application", application),
+                ("Context", "cti-inbound" if caller else "agents"),
+                ("Uniqueid", uniqueid),
+                ("Linkedid", linkedid),
+                ("Application", application),
                 ("ApplicationData", "support,t,,,45" if caller else "(Outgoing Line)"),
-                ("Duration", f"00:00:{age:02d}"), ("BridgeId", "b-1"),
-            )  # fmt: skip
-        return self.feed(data + frame(("Event", "CoreShowChannelsComplete"), ("ActionID", "csc"),
-                                      ("EventList", "Complete"), ("ListItems", str(len(items)))))
+                ("Duration", f"00:00:{age:02d}"),
+                ("BridgeId", "b-1"),
+            )
+        return self.feed(
+            data
+            + frame(
+                ("Event", "CoreShowChannelsComplete"),
+                ("ActionID", "csc"),
+                ("EventList", "Complete"),
+                ("ListItems", str(len(items))),
+            )
+        )
 
     def status(self, *items: tuple[str, str, str, dict[str, str]]) -> list[Change]:
         """Status with Variables: (channel, uniqueid, linkedid, {name: value}); a name left
         out is one the channel does not have, which Asterisk prints as "(null)"."""
-        data = frame(("Response", "Success"), ("ActionID", "st"), ("EventList", "start"),
-                     ("Message", "Channel status will follow"))  # fmt: skip
+        data = frame(
+            ("Response", "Success"),
+            ("ActionID", "st"),
+            ("EventList", "start"),
+            ("Message", "Channel status will follow"),
+        )
         for name, uniqueid, linkedid, variables in items:
             data += frame(
-                ("Event", "Status"), ("Privilege", "Call"), ("Channel", name),
-                ("Uniqueid", uniqueid), ("Linkedid", linkedid), ("Seconds", "30"),
-                *(("Variable", f"{v}={variables.get(v, '(null)')}")
-                  for v in ("CONSENT", "CONSENT_METHOD", "MIXMONITOR_FILENAME")),
+                ("Event", "Status"),
+                ("Privilege", "Call"),
+                ("Channel", name),
+                ("Uniqueid", uniqueid),
+                ("Linkedid", linkedid),
+                ("Seconds", "30"),
+                *(
+                    ("Variable", f"{v}={variables.get(v, '(null)')}")
+                    for v in ("CONSENT", "CONSENT_METHOD", "MIXMONITOR_FILENAME")
+                ),
                 ("ActionID", "st"),
-            )  # fmt: skip
-        return self.feed(data + frame(("Event", "StatusComplete"), ("ActionID", "st"),
-                                      ("EventList", "Complete"), ("ListItems", str(len(items))),
-                                      ("Items", str(len(items)))))  # fmt: skip
+            )
+        return self.feed(
+            data
+            + frame(
+                ("Event", "StatusComplete"),
+                ("ActionID", "st"),
+                ("EventList", "Complete"),
+                ("ListItems", str(len(items))),
+                ("Items", str(len(items))),
+            )
+        )
 
     def talking_call_listed(self) -> None:
         """Login mid-call: the agent leg happens to be listed before the caller's."""
         self.members()
-        self.channels((AGENT_LEG, AGENT_UID, CALLER_UID, "AppQueue", 18),
-                      (CALLER, CALLER_UID, CALLER_UID, "Queue", 30))  # fmt: skip
+        self.channels(
+            (AGENT_LEG, AGENT_UID, CALLER_UID, "AppQueue", 18),
+            (CALLER, CALLER_UID, CALLER_UID, "Queue", 30),
+        )
 
     def hang_up(self, ts: float) -> CallRecord:
         changes: list[Change] = []
         for name, uniqueid in ((AGENT_LEG, AGENT_UID), (CALLER, CALLER_UID)):
-            changes += self.feed(frame(("Event", "Hangup"), ("Timestamp", f"{ts:.6f}"),
-                                       ("Channel", name), ("Uniqueid", uniqueid),
-                                       ("Linkedid", CALLER_UID), ("Cause", "16")))  # fmt: skip
+            changes += self.feed(
+                frame(
+                    ("Event", "Hangup"),
+                    ("Timestamp", f"{ts:.6f}"),
+                    ("Channel", name),
+                    ("Uniqueid", uniqueid),
+                    ("Linkedid", CALLER_UID),
+                    ("Cause", "16"),
+                )
+            )
         (ended,) = [c for c in changes if isinstance(c, CallEnded)]
         return ended.record
 
 
-GRANTED = {"CONSENT": "granted", "CONSENT_METHOD": "dtmf",
-           "MIXMONITOR_FILENAME": f"/var/spool/asterisk/monitor/{CALLER_UID}.wav"}  # fmt: skip
+GRANTED = {
+    "CONSENT": "granted",
+    "CONSENT_METHOD": "dtmf",
+    "MIXMONITOR_FILENAME": f"/var/spool/asterisk/monitor/{CALLER_UID}.wav",
+}
 
 
 # --- 1. consent and recording of a call whose consent step came before the link ---------
@@ -134,23 +190,38 @@ def test_a_real_status_item_carries_every_variable_line() -> None:
     messages = FrameSplitter(WANTED_EVENTS).feed(REAL_STATUS_ITEMS)
     events = [to_event(m, LOGIN) for m in messages]
     assert events == [
-        ev.ChannelVariablesListed(LOGIN, "Local/s@probe-00000000;2", "1795962500.1",
-                                  "1795962500.0", "granted", "dtmf", "1795962500.1.wav", "st1"),
-        ev.ChannelVariablesListed(LOGIN, "Local/d@probe-00000001;2", "1795962500.3",
-                                  "1795962500.2", "", "", "", "st1"),
-    ]  # fmt: skip
+        ev.ChannelVariablesListed(
+            LOGIN,
+            "Local/s@probe-00000000;2",
+            "1795962500.1",
+            "1795962500.0",
+            "granted",
+            "dtmf",
+            "1795962500.1.wav",
+            "st1",
+        ),
+        ev.ChannelVariablesListed(
+            LOGIN, "Local/d@probe-00000001;2", "1795962500.3", "1795962500.2", "", "", "", "st1"
+        ),
+    ]
 
 
 def test_consent_and_recording_of_a_call_older_than_the_link_come_from_status() -> None:
     link = Link()
     link.talking_call_listed()
-    changes = link.status((AGENT_LEG, AGENT_UID, CALLER_UID, {}),
-                          (CALLER, CALLER_UID, CALLER_UID, GRANTED))  # fmt: skip
+    changes = link.status(
+        (AGENT_LEG, AGENT_UID, CALLER_UID, {}), (CALLER, CALLER_UID, CALLER_UID, GRANTED)
+    )
     assert [c for c in changes if isinstance(c, ConsentRecorded)] == [
-        ConsentRecorded(LOGIN, CALLER_UID, "granted", "dtmf", f"{CALLER_UID}.wav")]
+        ConsentRecorded(LOGIN, CALLER_UID, "granted", "dtmf", f"{CALLER_UID}.wav")
+    ]
     record = link.hang_up(T0 + 50.0)
     assert (record.consent, record.consent_method, record.recorded, record.recording) == (
-        "granted", "dtmf", True, f"{CALLER_UID}.wav")
+        "granted",
+        "dtmf",
+        True,
+        f"{CALLER_UID}.wav",
+    )
     assert record.consent_at is None  # when the caller chose is not in any variable
     assert (record.agent, record.outcome) == ("PJSIP/1001", Outcome.ANSWERED)
 
@@ -158,11 +229,16 @@ def test_consent_and_recording_of_a_call_older_than_the_link_come_from_status() 
 def test_a_declined_consent_from_status_has_no_recording() -> None:
     link = Link()
     link.talking_call_listed()
-    link.status((CALLER, CALLER_UID, CALLER_UID,
-                 {"CONSENT": "declined", "CONSENT_METHOD": "timeout"}))  # fmt: skip
+    link.status(
+        (CALLER, CALLER_UID, CALLER_UID, {"CONSENT": "declined", "CONSENT_METHOD": "timeout"})
+    )
     record = link.hang_up(T0 + 50.0)
     assert (record.consent, record.consent_method, record.recorded, record.recording) == (
-        "declined", "timeout", False, None)
+        "declined",
+        "timeout",
+        False,
+        None,
+    )
 
 
 def test_a_variable_not_set_yet_erases_nothing_and_the_live_event_still_counts() -> None:
@@ -170,13 +246,25 @@ def test_a_variable_not_set_yet_erases_nothing_and_the_live_event_still_counts()
     link.talking_call_listed()
     # The consent AGI is still asking: the dialplan has emptied CONSENT, nothing else.
     assert link.status((CALLER, CALLER_UID, CALLER_UID, {"CONSENT": ""})) == []
-    link.feed(frame(("Event", "UserEvent"), ("Timestamp", f"{T0 + 31:.6f}"), ("Channel", CALLER),
-                    ("Uniqueid", CALLER_UID), ("Linkedid", CALLER_UID),
-                    ("UserEvent", "RecordingConsent"), ("Consent", "granted"),
-                    ("Method", "dtmf")))  # fmt: skip
+    link.feed(
+        frame(
+            ("Event", "UserEvent"),
+            ("Timestamp", f"{T0 + 31:.6f}"),
+            ("Channel", CALLER),
+            ("Uniqueid", CALLER_UID),
+            ("Linkedid", CALLER_UID),
+            ("UserEvent", "RecordingConsent"),
+            ("Consent", "granted"),
+            ("Method", "dtmf"),
+        )
+    )
     # A later resync lists the same facts again: nothing new, and nothing lost.
-    assert link.status((CALLER, CALLER_UID, CALLER_UID, {"CONSENT": "granted",
-                                                          "CONSENT_METHOD": "dtmf"})) == []
+    assert (
+        link.status(
+            (CALLER, CALLER_UID, CALLER_UID, {"CONSENT": "granted", "CONSENT_METHOD": "dtmf"})
+        )
+        == []
+    )
     call = link.state.calls[CALLER_UID]
     assert (call.consent, call.consent_method, call.consent_at) == ("granted", "dtmf", T0 + 31)
 
@@ -184,13 +272,16 @@ def test_a_variable_not_set_yet_erases_nothing_and_the_live_event_still_counts()
 # --- 2. a call first seen in a resync started when its first channel was created ----------
 
 
-@pytest.mark.parametrize("uniqueid, epoch", [
-    ("1700000000.11", 1_700_000_000.0),
-    ("pbx-eu-1-1700000000.11", 1_700_000_000.0),  # asterisk.conf systemname = pbx-eu-1
-    ("pbx.example.com-1700000000.11", 1_700_000_000.0),
-    ("my-own-channel-id", None),  # an Originate's ChannelId: no time in it
-    ("12.3", None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "uniqueid, epoch",
+    [
+        ("1700000000.11", 1_700_000_000.0),
+        ("pbx-eu-1-1700000000.11", 1_700_000_000.0),  # asterisk.conf systemname = pbx-eu-1
+        ("pbx.example.com-1700000000.11", 1_700_000_000.0),
+        ("my-own-channel-id", None),  # an Originate's ChannelId: no time in it
+        ("12.3", None),
+    ],
+)
 def test_the_creation_second_in_a_uniqueid(uniqueid: str, epoch: float | None) -> None:
     assert ev.uniqueid_epoch(uniqueid) == epoch
 
@@ -205,25 +296,35 @@ def test_calls_of_the_midcall_login_start_when_their_linkedid_says(
     changes = link.feed(capture_bytes(captures / "login-snapshot-midcall.ami"), received_at)
     records = [c.record for c in changes if isinstance(c, CallEnded)]
     assert {r.caller_name for r in records} == {"Zeynep Arslan", "Emre Şahin", "Elif Koç"}
-    assert [r.started_at for r in records] == [
-        float(r.linkedid.split(".")[0]) for r in records]
+    assert [r.started_at for r in records] == [float(r.linkedid.split(".")[0]) for r in records]
     zeynep = next(r for r in records if r.caller_name == "Zeynep Arslan")
     assert zeynep.started_at == 1795343894.0
 
 
 def test_a_queue_entry_after_a_long_consent_step_dates_the_call_by_its_uniqueid() -> None:
     state = CtiState()
-    state.apply(ev.QueueEntryReported(T0 + 30.0, "support", 1, CALLER, CALLER_UID,
-                                      "905321234567", "Ayşe", 5, "qs"))  # fmt: skip
+    state.apply(
+        ev.QueueEntryReported(
+            T0 + 30.0, "support", 1, CALLER, CALLER_UID, "905321234567", "Ayşe", 5, "qs"
+        )
+    )
     call = state.calls[CALLER_UID]
     assert (call.started_at, call.queued_at) == (float(T0), T0 + 25.0)
 
 
 def test_a_start_seen_live_is_kept_to_the_microsecond() -> None:
     link = Link()
-    link.feed(frame(("Event", "Newchannel"), ("Timestamp", f"{T0 + 0.25:.6f}"),
-                    ("Channel", CALLER), ("Uniqueid", CALLER_UID), ("Linkedid", CALLER_UID),
-                    ("ChannelStateDesc", "Ring"), ("CallerIDNum", "905321234567")))  # fmt: skip
+    link.feed(
+        frame(
+            ("Event", "Newchannel"),
+            ("Timestamp", f"{T0 + 0.25:.6f}"),
+            ("Channel", CALLER),
+            ("Uniqueid", CALLER_UID),
+            ("Linkedid", CALLER_UID),
+            ("ChannelStateDesc", "Ring"),
+            ("CallerIDNum", "905321234567"),
+        )
+    )
     link.talking_call_listed()
     assert link.state.calls[CALLER_UID].started_at == T0 + 0.25
 
@@ -231,8 +332,10 @@ def test_a_start_seen_live_is_kept_to_the_microsecond() -> None:
 def test_without_a_time_in_the_linkedid_the_first_legs_duration_dates_the_call() -> None:
     link = Link()
     link.members()
-    link.channels((AGENT_LEG, AGENT_UID, "my-call", "AppQueue", 18),
-                  (CALLER, "my-call", "my-call", "Queue", 30))  # fmt: skip
+    link.channels(
+        (AGENT_LEG, AGENT_UID, "my-call", "AppQueue", 18),
+        (CALLER, "my-call", "my-call", "Queue", 30),
+    )
     assert link.state.calls["my-call"].started_at == LOGIN - 30
 
 
@@ -243,17 +346,40 @@ def test_a_call_that_ended_while_away_has_an_unknown_end_and_talk_time() -> None
     link = Link()
     link.members()
     link.feed(
-        frame(("Event", "Newchannel"), ("Timestamp", f"{T0:.6f}"), ("Channel", CALLER),
-              ("Uniqueid", CALLER_UID), ("Linkedid", CALLER_UID), ("ChannelStateDesc", "Up"),
-              ("CallerIDNum", "905321234567"), ("Exten", "4440"))
-        + frame(("Event", "QueueCallerJoin"), ("Timestamp", f"{T0 + 8:.6f}"), ("Channel", CALLER),
-                ("Uniqueid", CALLER_UID), ("Linkedid", CALLER_UID), ("Queue", "support"),
-                ("Position", "1"), ("CallerIDNum", "905321234567"))
-        + frame(("Event", "AgentConnect"), ("Timestamp", f"{T0 + 10:.6f}"), ("Queue", "support"),
-                ("Interface", "PJSIP/1001"), ("MemberName", "Agent 1001"),
-                ("Uniqueid", CALLER_UID), ("Linkedid", CALLER_UID), ("DestChannel", AGENT_LEG),
-                ("DestUniqueid", AGENT_UID), ("HoldTime", "2"), ("RingTime", "1")),
-    )  # fmt: skip
+        frame(
+            ("Event", "Newchannel"),
+            ("Timestamp", f"{T0:.6f}"),
+            ("Channel", CALLER),
+            ("Uniqueid", CALLER_UID),
+            ("Linkedid", CALLER_UID),
+            ("ChannelStateDesc", "Up"),
+            ("CallerIDNum", "905321234567"),
+            ("Exten", "4440"),
+        )
+        + frame(
+            ("Event", "QueueCallerJoin"),
+            ("Timestamp", f"{T0 + 8:.6f}"),
+            ("Channel", CALLER),
+            ("Uniqueid", CALLER_UID),
+            ("Linkedid", CALLER_UID),
+            ("Queue", "support"),
+            ("Position", "1"),
+            ("CallerIDNum", "905321234567"),
+        )
+        + frame(
+            ("Event", "AgentConnect"),
+            ("Timestamp", f"{T0 + 10:.6f}"),
+            ("Queue", "support"),
+            ("Interface", "PJSIP/1001"),
+            ("MemberName", "Agent 1001"),
+            ("Uniqueid", CALLER_UID),
+            ("Linkedid", CALLER_UID),
+            ("DestChannel", AGENT_LEG),
+            ("DestUniqueid", AGENT_UID),
+            ("HoldTime", "2"),
+            ("RingTime", "1"),
+        ),
+    )
     link.state.apply(ev.LinkDown(T0 + 20.0, "connection lost"))
     link.state.apply(ev.LinkUp(T0 + 600.0))  # the call ended somewhere in those ten minutes
     changes = link.channels()  # Asterisk lists no channel: it is gone
@@ -271,10 +397,16 @@ def test_a_call_that_ended_while_away_has_an_unknown_end_and_talk_time() -> None
 
 def test_a_caller_that_vanished_from_the_queue_while_away_waited_an_unknown_time() -> None:
     state = CtiState()
-    state.apply(ev.ChannelCreated(float(T0), CALLER, CALLER_UID, CALLER_UID, "905321234567", "",
-                                  "4440", "Up"))  # fmt: skip
-    state.apply(ev.QueueCallerJoined(T0 + 8.0, "support", CALLER, CALLER_UID, CALLER_UID,
-                                     "905321234567", "", 1))  # fmt: skip
+    state.apply(
+        ev.ChannelCreated(
+            float(T0), CALLER, CALLER_UID, CALLER_UID, "905321234567", "", "4440", "Up"
+        )
+    )
+    state.apply(
+        ev.QueueCallerJoined(
+            T0 + 8.0, "support", CALLER, CALLER_UID, CALLER_UID, "905321234567", "", 1
+        )
+    )
     state.apply(ev.LinkDown(T0 + 9.0, "reset"))
     state.apply(ev.LinkUp(T0 + 300.0))
     state.apply(ev.ListStarted(T0 + 300.1, "csc"))

@@ -27,15 +27,27 @@ from cti.state.changes import (
 )
 from cti.state.store import CtiState
 
-CALLER = {"Channel": "SIP/trunk-00000000", "Uniqueid": "100.0", "Linkedid": "100.0",
-          "CallerIDNum": "905321234567", "CallerIDName": "Ayşe Çağrı Yılmaz",
-          "ChannelStateDesc": "Up", "Exten": "4442"}
+CALLER = {
+    "Channel": "SIP/trunk-00000000",
+    "Uniqueid": "100.0",
+    "Linkedid": "100.0",
+    "CallerIDNum": "905321234567",
+    "CallerIDName": "Ayşe Çağrı Yılmaz",
+    "ChannelStateDesc": "Up",
+    "Exten": "4442",
+}
 
 
 def leg(n: int) -> dict[str, str]:
-    return {"Channel": f"SIP/100{n}-0000000{n}", "Uniqueid": f"100.{n}", "Linkedid": "100.0",
-            "CallerIDNum": "<unknown>", "CallerIDName": "<unknown>",
-            "ChannelStateDesc": "Down", "Exten": ""}
+    return {
+        "Channel": f"SIP/100{n}-0000000{n}",
+        "Uniqueid": f"100.{n}",
+        "Linkedid": "100.0",
+        "CallerIDNum": "<unknown>",
+        "CallerIDName": "<unknown>",
+        "ChannelStateDesc": "Down",
+        "Exten": "",
+    }
 
 
 def dest(n: int) -> dict[str, str]:
@@ -49,9 +61,16 @@ class Center:
         self.state = CtiState()
         self.changes: list[Change] = []
         for n in (1, 2):
-            self.send("QueueMemberAdded", 1.0, Queue="support", Interface=f"SIP/100{n}",
-                      MemberName=f"Agent 100{n}", StateInterface=f"SIP/100{n}", Status="1",
-                      Paused="0")
+            self.send(
+                "QueueMemberAdded",
+                1.0,
+                Queue="support",
+                Interface=f"SIP/100{n}",
+                MemberName=f"Agent 100{n}",
+                StateInterface=f"SIP/100{n}",
+                Status="1",
+                Paused="0",
+            )
 
     def send(self, event: str, ts: float, *parts: dict[str, str], **fields: str) -> list[Change]:
         out = self.state.apply(ami_event(event, ts, *parts, **fields))
@@ -60,8 +79,14 @@ class Center:
 
     def enter_route(self, ts: float = 101.0) -> list[Change]:
         self.send("Newchannel", 100.0, CALLER)
-        return self.send("UserEvent", ts, CALLER, UserEvent="CtiRoute", Route="collections-tr",
-                         Queue="collections")
+        return self.send(
+            "UserEvent",
+            ts,
+            CALLER,
+            UserEvent="CtiRoute",
+            Route="collections-tr",
+            Queue="collections",
+        )
 
     def dial(self, n: int, ts: float) -> list[Change]:
         self.send("Newchannel", ts, leg(n))
@@ -78,13 +103,17 @@ class Center:
     def hang_up(self, ts: float, *legs: int) -> CallEnded:
         for n in legs:
             self.send("Hangup", ts, leg(n), Cause="16")
-        (ended,) = [c for c in self.send("Hangup", ts, CALLER, Cause="16")
-                    if isinstance(c, CallEnded)]
+        (ended,) = [
+            c for c in self.send("Hangup", ts, CALLER, Cause="16") if isinstance(c, CallEnded)
+        ]
         return ended
 
     def agent_states(self, interface: str) -> list[AgentState]:
-        return [c.state for c in self.changes
-                if isinstance(c, AgentStateChanged) and c.interface == interface]
+        return [
+            c.state
+            for c in self.changes
+            if isinstance(c, AgentStateChanged) and c.interface == interface
+        ]
 
 
 def of(kind: type, changes: list[Change]) -> list:
@@ -97,16 +126,26 @@ def test_a_dialled_agent_gets_the_screen_pop_and_the_call_is_logged_with_them() 
     assert (offered.queue, offered.caller_number) == ("collections", "905321234567")
     (ring,) = of(AgentRinging, center.dial(1, 102.0))
     assert (ring.interface, ring.queue, ring.caller_name) == (
-        "SIP/1001", "collections", "Ayşe Çağrı Yılmaz")
+        "SIP/1001",
+        "collections",
+        "Ayşe Çağrı Yılmaz",
+    )
     answered = center.dial_end(1, 105.0, "ANSWER")
     assert [(c.interface, c.wait_s) for c in of(CallAnswered, answered)] == [("SIP/1001", 4)]
     assert [c.reason for c in of(AgentRingEnded, answered)] == ["answered"]
     record = center.hang_up(125.0, 1).record
     assert (record.agent, record.agent_name, record.queue, record.outcome) == (
-        "SIP/1001", "Agent 1001", "collections", Outcome.ANSWERED)
+        "SIP/1001",
+        "Agent 1001",
+        "collections",
+        Outcome.ANSWERED,
+    )
     assert (record.wait_s, record.talk_s) == (4, 20)
     assert center.agent_states("SIP/1001")[-3:] == [
-        AgentState.RINGING, AgentState.ON_CALL, AgentState.READY]
+        AgentState.RINGING,
+        AgentState.ON_CALL,
+        AgentState.READY,
+    ]
 
 
 def test_ring_no_answer_then_held_then_moved_to_another_agent() -> None:
@@ -115,11 +154,22 @@ def test_ring_no_answer_then_held_then_moved_to_another_agent() -> None:
     center.dial(1, 101.0)
     missed = center.dial_end(1, 121.0, "NOANSWER")
     assert [c.reason for c in of(AgentRingEnded, missed)] == ["no_answer"]
-    (report,) = of(RoutedRingMissed, center.send(
-        "UserEvent", 121.0, CALLER, UserEvent="CtiRouteNoAnswer", Agent="SIP/1001",
-        DialStatus="NOANSWER"))
+    (report,) = of(
+        RoutedRingMissed,
+        center.send(
+            "UserEvent",
+            121.0,
+            CALLER,
+            UserEvent="CtiRouteNoAnswer",
+            Agent="SIP/1001",
+            DialStatus="NOANSWER",
+        ),
+    )
     assert (report.interface, report.route, report.dial_status) == (
-        "SIP/1001", "collections-tr", "NOANSWER")
+        "SIP/1001",
+        "collections-tr",
+        "NOANSWER",
+    )
     held = center.send("QueueCallerJoin", 121.0, CALLER, Queue="collections", Position="1")
     assert not of(CallOffered, held) and not of(RouteFellBack, held)  # offered once only
     assert center.state.queues["collections"].callers
@@ -129,7 +179,10 @@ def test_ring_no_answer_then_held_then_moved_to_another_agent() -> None:
     assert answer.wait_s == 31  # from the route point on, not from the last queue join
     record = center.hang_up(150.0, 2).record
     assert (record.agent, record.no_answer_count, record.outcome) == (
-        "SIP/1002", 1, Outcome.ANSWERED)
+        "SIP/1002",
+        1,
+        Outcome.ANSWERED,
+    )
 
 
 def test_fallback_queue_takes_the_call_without_double_rings() -> None:
@@ -137,22 +190,37 @@ def test_fallback_queue_takes_the_call_without_double_rings() -> None:
     center.enter_route()
     joined = center.send("QueueCallerJoin", 103.0, CALLER, Queue="support", Position="1")
     assert [(c.route, c.queue) for c in of(RouteFellBack, joined)] == [
-        ("collections-tr", "support")]
+        ("collections-tr", "support")
+    ]
     assert [c.queue for c in of(CallOffered, joined)] == ["support"]
     center.send("Newchannel", 104.0, leg(1))
-    rings = center.send("AgentCalled", 104.0, CALLER, dest(1), Queue="support",
-                        Interface="SIP/1001", MemberName="Agent 1001")
+    rings = center.send(
+        "AgentCalled",
+        104.0,
+        CALLER,
+        dest(1),
+        Queue="support",
+        Interface="SIP/1001",
+        MemberName="Agent 1001",
+    )
     rings += center.send("DialBegin", 104.0, CALLER, dest(1), DialString="SIP/1001")
     assert len(of(AgentRinging, rings)) == 1  # app_queue's DialBegin is not a second ring
     center.send("Newstate", 110.0, leg(1) | {"ChannelStateDesc": "Up"})
     center.send("DialEnd", 110.0, CALLER, dest(1), DialStatus="ANSWER")
-    connected = center.send("AgentConnect", 110.0, CALLER, dest(1), Queue="support",
-                            Interface="SIP/1001", MemberName="Agent 1001", HoldTime="7")
+    connected = center.send(
+        "AgentConnect",
+        110.0,
+        CALLER,
+        dest(1),
+        Queue="support",
+        Interface="SIP/1001",
+        MemberName="Agent 1001",
+        HoldTime="7",
+    )
     assert [c.wait_s for c in of(CallAnswered, connected)] == [9]  # since the route point
     assert len(of(CallAnswered, center.changes)) == 1
     record = center.hang_up(130.0, 1).record
-    assert (record.queue, record.agent, record.outcome) == ("support", "SIP/1001",
-                                                            Outcome.ANSWERED)
+    assert (record.queue, record.agent, record.outcome) == ("support", "SIP/1001", Outcome.ANSWERED)
 
 
 def test_caller_hanging_up_while_the_chosen_agent_rings_is_abandoned() -> None:
@@ -162,19 +230,25 @@ def test_caller_hanging_up_while_the_chosen_agent_rings_is_abandoned() -> None:
     gone = center.dial_end(2, 108.0, "CANCEL")
     assert [c.reason for c in of(AgentRingEnded, gone)] == ["caller_gone"]
     record = center.hang_up(108.0).record
-    assert (record.outcome, record.agent, record.queue) == (
-        Outcome.ABANDONED, None, "collections")
+    assert (record.outcome, record.agent, record.queue) == (Outcome.ABANDONED, None, "collections")
     assert center.agent_states("SIP/1002")[-1] is AgentState.READY
     # Counted as an abandon (metrics, call events) though app_queue never saw the caller.
     assert [(c.queue, c.position, c.wait_s) for c in of(CallAbandoned, center.changes)] == [
-        ("collections", 0, 7)]
+        ("collections", 0, 7)
+    ]
 
 
 def test_dials_outside_the_acd_and_forged_reports_change_nothing() -> None:
     center = Center()
     center.send("Newchannel", 100.0, CALLER)
     assert not of(AgentRinging, center.dial(1, 101.0))  # no route point: not an ACD ring
-    forged = center.send("UserEvent", 102.0, CALLER, UserEvent="CtiRouteNoAnswer",
-                         Agent="SIP/1001", DialStatus="NOANSWER")
+    forged = center.send(
+        "UserEvent",
+        102.0,
+        CALLER,
+        UserEvent="CtiRouteNoAnswer",
+        Agent="SIP/1001",
+        DialStatus="NOANSWER",
+    )
     assert not of(RoutedRingMissed, forged)
     assert to_event({"Event": "UserEvent", "UserEvent": "SomethingElse"}) is None

@@ -14,13 +14,25 @@ from cti.ami.events import ListCompleted, ListStarted, Tick
 from cti.state.changes import AgentState, AgentStateChanged, Change
 from cti.state.store import CtiState
 
-CALLER = {"Channel": "SIP/trunk-00000000", "Uniqueid": "100.0", "Linkedid": "100.0",
-          "CallerIDNum": "905321234567", "CallerIDName": "Ayşe Çağrı Yılmaz",
-          "ChannelStateDesc": "Up", "Exten": "4442"}  # fmt: skip
+CALLER = {
+    "Channel": "SIP/trunk-00000000",
+    "Uniqueid": "100.0",
+    "Linkedid": "100.0",
+    "CallerIDNum": "905321234567",
+    "CallerIDName": "Ayşe Çağrı Yılmaz",
+    "ChannelStateDesc": "Up",
+    "Exten": "4442",
+}
 AGENT = "SIP/1001"
-LEG = {"Channel": "SIP/1001-00000001", "Uniqueid": "100.1", "Linkedid": "100.0",
-       "CallerIDNum": "<unknown>", "CallerIDName": "<unknown>", "ChannelStateDesc": "Down",
-       "Exten": ""}  # fmt: skip
+LEG = {
+    "Channel": "SIP/1001-00000001",
+    "Uniqueid": "100.1",
+    "Linkedid": "100.0",
+    "CallerIDNum": "<unknown>",
+    "CallerIDName": "<unknown>",
+    "ChannelStateDesc": "Down",
+    "Exten": "",
+}
 DEST = {f"Dest{k}": v for k, v in LEG.items()}
 
 
@@ -32,9 +44,17 @@ class Center:
         self.state = CtiState()
         self.changes: list[Change] = []
         for queue, wrapup_s in wrapup_by_queue.items():
-            self.send("QueueMemberAdded", 1.0, Queue=queue, Interface=AGENT,
-                      MemberName="Agent 1001", StateInterface=AGENT, Status="1", Paused="0",
-                      Wrapuptime=str(wrapup_s))  # fmt: skip
+            self.send(
+                "QueueMemberAdded",
+                1.0,
+                Queue=queue,
+                Interface=AGENT,
+                MemberName="Agent 1001",
+                StateInterface=AGENT,
+                Status="1",
+                Paused="0",
+                Wrapuptime=str(wrapup_s),
+            )
 
     def send(self, event: str, ts: float, *parts: dict[str, str], **fields: str) -> list[Change]:
         out = self.state.apply(ami_event(event, ts, *parts, **fields))
@@ -47,8 +67,14 @@ class Center:
     def routed_call_answered(self, answered_at: float) -> None:
         """A call enters the route point at 100 and the ACD's Dial rings SIP/1001."""
         self.send("Newchannel", 100.0, CALLER)
-        self.send("UserEvent", 100.0, CALLER, UserEvent="CtiRoute", Route="collections-tr",
-                  Queue="collections")  # fmt: skip
+        self.send(
+            "UserEvent",
+            100.0,
+            CALLER,
+            UserEvent="CtiRoute",
+            Route="collections-tr",
+            Queue="collections",
+        )
         self.send("Newchannel", 101.0, LEG)
         self.send("DialBegin", 101.0, CALLER, DEST, DialString=AGENT)
         self.send("Newstate", answered_at, LEG | {"ChannelStateDesc": "Up"})
@@ -59,8 +85,11 @@ class Center:
         self.send("Hangup", ts, CALLER, Cause="16")
 
     def states(self) -> list[AgentState]:
-        return [c.state for c in self.changes
-                if isinstance(c, AgentStateChanged) and c.interface == AGENT]  # fmt: skip
+        return [
+            c.state
+            for c in self.changes
+            if isinstance(c, AgentStateChanged) and c.interface == AGENT
+        ]
 
     def now(self) -> AgentState:
         return self.state.agents[AGENT].derive_state(self.state.clock)[0]
@@ -103,19 +132,49 @@ def test_a_call_app_queue_delivered_keeps_the_wrap_up_agentcomplete_starts() -> 
     # AgentComplete, whose queue's wrapuptime applies, not the largest of the agent's.
     center = Center({"support": 5, "sales": 10})
     center.send("Newchannel", 100.0, CALLER)
-    center.send("UserEvent", 100.0, CALLER, UserEvent="CtiRoute", Route="collections-tr",
-                Queue="collections")  # fmt: skip
+    center.send(
+        "UserEvent",
+        100.0,
+        CALLER,
+        UserEvent="CtiRoute",
+        Route="collections-tr",
+        Queue="collections",
+    )
     center.send("QueueCallerJoin", 103.0, CALLER, Queue="support", Position="1")
     center.send("Newchannel", 104.0, LEG)
-    center.send("AgentCalled", 104.0, CALLER, DEST, Queue="support", Interface=AGENT,
-                MemberName="Agent 1001")  # fmt: skip
+    center.send(
+        "AgentCalled",
+        104.0,
+        CALLER,
+        DEST,
+        Queue="support",
+        Interface=AGENT,
+        MemberName="Agent 1001",
+    )
     center.send("DialBegin", 104.0, CALLER, DEST, DialString=AGENT)
     center.send("Newstate", 106.0, LEG | {"ChannelStateDesc": "Up"})
     center.send("DialEnd", 106.0, CALLER, DEST, DialStatus="ANSWER")
-    center.send("AgentConnect", 106.0, CALLER, DEST, Queue="support", Interface=AGENT,
-                MemberName="Agent 1001", HoldTime="3")  # fmt: skip
-    center.send("AgentComplete", 150.0, CALLER, DEST, Queue="support", Interface=AGENT,
-                MemberName="Agent 1001", HoldTime="3", TalkTime="44")  # fmt: skip
+    center.send(
+        "AgentConnect",
+        106.0,
+        CALLER,
+        DEST,
+        Queue="support",
+        Interface=AGENT,
+        MemberName="Agent 1001",
+        HoldTime="3",
+    )
+    center.send(
+        "AgentComplete",
+        150.0,
+        CALLER,
+        DEST,
+        Queue="support",
+        Interface=AGENT,
+        MemberName="Agent 1001",
+        HoldTime="3",
+        TalkTime="44",
+    )
     center.hang_up(150.0)
     assert center.state.agents[AGENT].wrapup_until == 155.0
     assert center.states()[-2:] == [AgentState.ON_CALL, AgentState.WRAP_UP]

@@ -21,7 +21,9 @@ def test_slots_carry_their_own_and_the_days_service_level() -> None:
     ]
     slots = buckets(calls, DAY, threshold=20)
     assert [(s["start"], s["offered"], s["answered"], s["abandoned"]) for s in slots] == [
-        ("2026-11-23T00:00:00+00:00", 2, 2, 0), ("2026-11-23T01:00:00+00:00", 2, 1, 1)]
+        ("2026-11-23T00:00:00+00:00", 2, 2, 0),
+        ("2026-11-23T01:00:00+00:00", 2, 1, 1),
+    ]
     assert [s["service_level"] for s in slots] == [0.5, 1.0]
     assert [s["service_level_to_date"] for s in slots] == [0.5, round(2 / 3, 4)]
 
@@ -37,9 +39,11 @@ def test_an_alert_is_raised_once_while_it_lasts_then_cleared() -> None:
     tracker = AlertTracker()
     assert tracker.update(board(), 1.0) == []
     assert tracker.update(board(("sales", "long_wait", "waited 61 s")), 2.0) == [
-        Alert("sales", "long_wait", "waited 61 s", True, 2.0)]
-    assert tracker.update(board(("sales", "long_wait", "waited 63 s"),
-                                ("support", "service_level", "SL 70%")), 4.0) == [
-        Alert("support", "service_level", "SL 70%", True, 4.0)]  # the wait is not raised again
+        Alert("sales", "long_wait", "waited 61 s", True, 2.0)
+    ]
+    assert tracker.update(
+        board(("sales", "long_wait", "waited 63 s"), ("support", "service_level", "SL 70%")), 4.0
+    ) == [Alert("support", "service_level", "SL 70%", True, 4.0)]  # the wait is not raised again
     assert tracker.update(board(("support", "service_level", "SL 70%")), 6.0) == [
-        Alert("sales", "long_wait", "waited 63 s", False, 6.0)]
+        Alert("sales", "long_wait", "waited 63 s", False, 6.0)
+    ]
