@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict
@@ -30,6 +29,7 @@ from cti.auth.users import SessionStore
 from cti.calllog.reconcile import Reconciler
 from cti.calllog.spool import Spool
 from cti.calllog.writer import CallLogWriter
+from cti.clock import CenterClock
 from cti.customers.crm import Crm
 from cti.customers.records import find_by_number
 from cti.database import Database
@@ -40,6 +40,7 @@ from cti.http.status import add_routes
 from cti.keys import (
     AMI,
     CALL_LOG,
+    CLOCK,
     DATABASE,
     HUB,
     LOGIN_LIMITER,
@@ -134,7 +135,7 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
         async def pause(interface: str, paused: bool, reason: str) -> None:
             await actions.queue_pause(app[AMI], interface, paused, reason=reason)
 
-        wrapup = WrapUp(app[STATE], pause, settings.center_wrapup_s, wrapup_by_queue)
+        wrapup = WrapUp(app[STATE], pause, app[TASKS], settings.center_wrapup_s, wrapup_by_queue)
         sinks.append(wrapup)
     state = app[STATE]
 
@@ -148,7 +149,11 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     # After every resync: calls that ended while we were away, from Asterisk's own records.
     writer = app[CALL_LOG]
     reconciler = Reconciler(
-        app[DATABASE], settings.center_region, time.time, interface_of, lambda: writer.spool_depth
+        app[DATABASE],
+        settings.center_region,
+        app[CLOCK].now,
+        interface_of,
+        lambda: writer.spool_depth,
     )
     app[RECONCILER] = reconciler
     sinks.append(reconciler)
@@ -158,7 +163,7 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     async def tick() -> None:
         while True:
             await asyncio.sleep(TICK_INTERVAL_S)
-            pipeline.submit_event(Tick(time.time()))
+            pipeline.submit_event(Tick(app[CLOCK].now()))
 
     app[TASKS].start("pipeline", pipeline.run())
     app[TASKS].start("clock tick", tick())
@@ -261,7 +266,7 @@ async def routing_ctx(app: web.Application) -> AsyncIterator[None]:
         await actions.queue_pause(app[AMI], interface, True, reason=reason)
 
     app[STATE].routed_wrapup_s = config.wrapup_s
-    acd = Acd(config, app[STATE], app[DATABASE], move, pause, observe)
+    acd = Acd(config, app[STATE], app[DATABASE], move, pause, app[CLOCK], app[TASKS], observe)
     route_point = RoutePoint(
         acd,
         app[DATABASE],
@@ -307,6 +312,7 @@ def create_app(
     app = web.Application(middlewares=[authorize], client_max_size=1 << 20)
     app[SETTINGS] = settings
     tasks = app[TASKS] = Tasks()
+    app[CLOCK] = CenterClock.named(settings.center_timezone)
 
     async def started(app: web.Application) -> None:
         tasks.arm()

@@ -9,6 +9,7 @@ from cti.auth.ratelimit import AttemptLimiter
 from cti.auth.users import SessionStore
 from cti.calllog.reconcile import Reconciler
 from cti.calllog.writer import CallLogWriter
+from cti.clock import CenterClock
 from cti.database import Database
 from cti.metrics import Metrics
 from cti.pipeline import Pipeline
@@ -29,3 +30,4 @@ LOGIN_LIMITER = web.AppKey("login_limiter", AttemptLimiter)
 HUB = web.AppKey("hub", Hub)
 TASKS = web.AppKey("tasks", Tasks)
 RECONCILER = web.AppKey("reconciler", Reconciler)
+CLOCK = web.AppKey("clock", CenterClock)

@@ -32,6 +32,7 @@ from cti.ami.protocol import AmiError
 from cti.state.agents import WRAP_UP_REASON
 from cti.state.changes import AgentState, CallAnswered, CallEnded, CallsMerged, Change, Outcome
 from cti.state.store import CtiState
+from cti.tasks import Tasks
 
 log = logging.getLogger(__name__)
 
@@ -54,20 +55,24 @@ def seconds_by_queue(items: Iterable[str]) -> dict[str, float]:
 
 
 class WrapUp:
-    """A pipeline sink; each wrap-up is a task of its own, cancelled by ``close``."""
+    """A pipeline sink; each wrap-up is a job of the daemon's ``Tasks`` (group ``JOBS``,
+    keyed by the agent: a new wrap-up replaces the one running), cancelled by ``close``."""
+
+    JOBS = "wrap-up"
 
     def __init__(
         self,
         state: CtiState,
         pause: Pause,
+        tasks: Tasks,
         seconds: float,
         by_queue: Mapping[str, float] | None = None,
     ) -> None:
         self.state = state
         self.pause = pause
+        self.tasks = tasks
         self.seconds = seconds
         self.by_queue = dict(by_queue or {})
-        self._tasks: dict[str, asyncio.Task[None]] = {}  # by agent interface
         self._routed: set[str] = set()  # Linkedids of calls the route point dialled, answered
 
     def offer(self, changes: Sequence[Change]) -> None:
@@ -107,16 +112,7 @@ class WrapUp:
         agent = self.state.agents.get(interface)
         if agent is None or agent.derive_state(self.state.clock)[0] is AgentState.PAUSED:
             return  # already on a break of their own: leave it alone
-        previous = self._tasks.pop(interface, None)
-        if previous is not None:
-            previous.cancel()
-        task = asyncio.get_running_loop().create_task(self._wrap_up(interface, seconds))
-        self._tasks[interface] = task
-        task.add_done_callback(lambda done: self._forget(interface, done))
-
-    def _forget(self, interface: str, task: asyncio.Task[None]) -> None:
-        if self._tasks.get(interface) is task:
-            del self._tasks[interface]
+        self.tasks.job(self.JOBS, self._wrap_up(interface, seconds), key=interface)
 
     def _still_wrapping_up(self, interface: str) -> bool:
         agent = self.state.agents.get(interface)
@@ -139,7 +135,4 @@ class WrapUp:
             )
 
     async def close(self) -> None:
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.tasks.end_jobs(self.JOBS, cancel=True)

@@ -55,14 +55,14 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import asyncpg
 
 from cti.ami.protocol import AmiError
+from cti.clock import CenterClock
 from cti.database import Database, DatabaseUnavailable
 from cti.routing.config import RoutingConfig
 from cti.routing.policy import Decision, QueueWait, RoutingAgent, WaitingCall, decide
@@ -78,6 +78,7 @@ from cti.state.changes import (
     RoutedRingMissed,
 )
 from cti.state.store import CtiState
+from cti.tasks import Tasks
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +97,14 @@ Observe = Callable[[str, str, float | None], None]
 @dataclass(frozen=True, slots=True)
 class _Offer:
     agent: str
-    at: float  # monotonic
+    at: float  # the center's clock
 
 
 class Acd:
-    """A pipeline sink plus one owned task (``run``) for the routing rounds."""
+    """A pipeline sink plus one owned task (``run``) for the routing rounds; its moves,
+    pauses and decision writes are jobs of the daemon's ``Tasks`` (group ``JOBS``)."""
+
+    JOBS = "ACD action"
 
     def __init__(
         self,
@@ -109,9 +113,13 @@ class Acd:
         database: Database,
         move: Move,
         pause: Pause,
+        clock: CenterClock,
+        tasks: Tasks,
         observe: Observe | None = None,
     ) -> None:
         self.config = config
+        self.clock = clock
+        self.tasks = tasks
         self.state = state
         self.database = database
         self.move = move
@@ -119,16 +127,15 @@ class Acd:
         self.observe = observe
         self.routed: dict[str, WaitingCall] = {}  # by Linkedid: each call as its route saw it
         self.offers: dict[str, _Offer] = {}  # by Linkedid
-        # Agents whose ring just ended unanswered, until (monotonic): the pause that follows
+        # Agents whose ring just ended unanswered, until when: the pause that follows
         # takes a moment, and a round meanwhile must not hand them the same call again.
         self.resting: dict[str, float] = {}
         self._wake = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
 
     # --- what the rounds look at --------------------------------------------------------
 
     def _agents(self) -> list[RoutingAgent]:
-        clock, now = self.state.clock, time.monotonic()
+        now = self.clock.now()
         busy = {offer.agent for offer in self.offers.values()}
         busy |= {interface for interface, until in self.resting.items() if until > now}
         oldest = self._oldest_queue_callers()
@@ -144,8 +151,7 @@ class Acd:
                 RoutingAgent(
                     agent.interface,
                     self.config.agent_skills.get(agent.interface, ()),
-                    agent.derive_state(clock)[0] == AgentState.READY
-                    and agent.interface not in busy,
+                    agent.derive_state(now)[0] == AgentState.READY and agent.interface not in busy,
                     agent.state_since or 0.0,
                     agent.calls_taken,
                     min(owed, key=lambda wait: (wait.since, wait.queue)) if owed else None,
@@ -199,7 +205,7 @@ class Acd:
         return holding
 
     def _drop_stale_offers(self) -> None:
-        now = time.monotonic()
+        now = self.clock.now()
         oldest = now - self.config.ring_s - OFFER_GRACE_S
         for linkedid, offer in list(self.offers.items()):
             if offer.at < oldest:
@@ -218,10 +224,16 @@ class Acd:
             waiting for waiting, _ in self._holding().values() if waiting.call_id != call.call_id
         ]
         weighed = self._waited_from_route_point(call)
-        decisions = decide(self._agents(), [*holding, weighed], time.time(), self.config.policy)
+        decisions = decide(
+            self._agents(),
+            [*holding, weighed],
+            self.clock.now(),
+            self.config.policy,
+            self.clock.zone,
+        )
         mine = next(d for d in decisions if d.call_id == call.call_id)
         if mine.agent is not None:
-            self.offers[call.call_id] = _Offer(mine.agent, time.monotonic())
+            self.offers[call.call_id] = _Offer(mine.agent, self.clock.now())
         self.record(route, call.priority, mine)
         return mine
 
@@ -234,17 +246,19 @@ class Acd:
         if not holding:
             return
         calls = [waiting for waiting, _ in holding.values()]
-        for decision in decide(self._agents(), calls, time.time(), self.config.policy):
+        for decision in decide(
+            self._agents(), calls, self.clock.now(), self.config.policy, self.clock.zone
+        ):
             if decision.agent is None:
                 continue
             waiting, channel = holding[decision.call_id]
-            self.offers[decision.call_id] = _Offer(decision.agent, time.monotonic())
+            self.offers[decision.call_id] = _Offer(decision.agent, self.clock.now())
             call = self.state.calls.get(decision.call_id)
             route = call.route if call is not None and call.route else "unknown"
             self.record(route, waiting.priority, decision)
             if self.observe is not None:
                 self.observe(route, "moved", None)
-            self._spawn(self._move(decision.call_id, channel, decision.agent))
+            self.tasks.job(self.JOBS, self._move(decision.call_id, channel, decision.agent))
 
     async def _move(self, linkedid: str, channel: str, agent: str) -> None:
         try:
@@ -272,7 +286,7 @@ class Acd:
                 case AgentRingEnded(interface=interface, linkedid=linkedid, reason="no_answer") if (
                     linkedid in self.routed
                 ):
-                    self.resting[interface] = time.monotonic() + OFFER_GRACE_S
+                    self.resting[interface] = self.clock.now() + OFFER_GRACE_S
                 case CallEnded(record=record):
                     self.offers.pop(record.linkedid, None)
                     self.routed.pop(record.linkedid, None)
@@ -280,7 +294,7 @@ class Acd:
                     linkedid=linkedid, interface=interface, dial_status="NOANSWER"
                 ):
                     self.offers.pop(linkedid, None)
-                    self._spawn(self._pause_after_no_answer(interface))
+                    self.tasks.job(self.JOBS, self._pause_after_no_answer(interface))
                 case AgentStateChanged(state=AgentState.READY) | QueueChanged():
                     self._wake.set()
                 case _:
@@ -293,20 +307,15 @@ class Acd:
             self._wake.clear()
             self.routing_round()
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def close(self) -> None:
         """Let moves, pauses and decision writes under way finish (each is short)."""
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.tasks.end_jobs(self.JOBS, cancel=False)
 
     # --- the decision log ---------------------------------------------------------------
 
     def record(self, route: str, priority: int, decision: Decision) -> None:
         log.info("route %s call %s: %s", route, decision.call_id, decision.reason)
-        self._spawn(self._write(route, priority, decision))
+        self.tasks.job(self.JOBS, self._write(route, priority, decision))
 
     async def _write(self, route: str, priority: int, decision: Decision) -> None:
         considered: list[dict[str, Any]] = [asdict(c) for c in decision.considered]

@@ -1,4 +1,4 @@
-"""Which waiting call goes to which free agent, and why (pure; no I/O, no clock).
+"""Which waiting call goes to which free agent, and why (pure; no I/O, no clock of its own).
 
 One routing round looks at the agents and the waiting calls as they are at ``now`` and
 hands out agents one call at a time, in service order: highest priority first, then the
@@ -19,16 +19,18 @@ the same answer whatever order the lists come in.
 
 Each ``Decision`` carries a short reason and every agent considered with why it could or
 could not take the call: supervisors read these to understand the ACD, so they are
-written for people.
+written for people, with times of day in the center's time zone (``zone``).
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from enum import StrEnum
+
+from cti.clock import wall_time
 
 MIN_LEVEL = 1
 MAX_LEVEL = 10
@@ -151,6 +153,7 @@ def decide(
     calls: Iterable[WaitingCall],
     now: float,
     policy: Policy = Policy.LONGEST_IDLE,
+    zone: tzinfo = UTC,
 ) -> tuple[Decision, ...]:
     """One decision per call, in service order; an agent gets at most one call."""
     agent_list = sorted(agents, key=lambda agent: agent.interface)
@@ -160,7 +163,7 @@ def decide(
     given: dict[str, str] = {}  # interface → call_id it got in this round
     decisions = []
     for call in call_list:
-        decision = _decide_call(call, agent_list, given, now, policy)
+        decision = _decide_call(call, agent_list, given, now, policy, zone)
         if decision.agent is not None:
             given[decision.agent] = call.call_id
         decisions.append(decision)
@@ -180,9 +183,10 @@ def _decide_call(
     given: Mapping[str, str],
     now: float,
     policy: Policy,
+    zone: tzinfo,
 ) -> Decision:
     ranked = sorted(agents, key=lambda agent: _rank(agent, call, policy))
-    why_not = {agent.interface: _why_not(agent, call, given) for agent in agents}
+    why_not = {agent.interface: _why_not(agent, call, given, zone) for agent in agents}
     eligible = [agent for agent in ranked if why_not[agent.interface] is None]
     considered = [
         Candidate(agent.interface, True, _describe(agent, call, now)) for agent in eligible
@@ -205,13 +209,13 @@ def _decide_call(
             seconds_left = math.ceil(call.sticky_until - now)
             reason = (
                 f"waiting for last agent {preferred} ({preferred_why}) "
-                f"until {_clock(call.sticky_until)} ({seconds_left} s left)"
+                f"until {wall_time(call.sticky_until, zone)} ({seconds_left} s left)"
             )
             return Decision(call.call_id, None, reason, tuple(considered))
         else:
             prefix = (
                 f"stopped waiting for last agent {preferred} ({preferred_why}) "
-                f"at {_clock(call.sticky_until)}; "
+                f"at {wall_time(call.sticky_until, zone)}; "
             )
 
     needs = _requirement(call)
@@ -246,7 +250,11 @@ def _skill_sum(agent: RoutingAgent, call: WaitingCall) -> int:
 
 
 def _why_not(
-    agent: RoutingAgent, call: WaitingCall, given: Mapping[str, str], queues: bool = True
+    agent: RoutingAgent,
+    call: WaitingCall,
+    given: Mapping[str, str],
+    zone: tzinfo,
+    queues: bool = True,
 ) -> str | None:
     """Why the agent cannot take the call now, or None when they can; ``queues=False``
     leaves out the plain queues' claim on the agent."""
@@ -267,7 +275,7 @@ def _why_not(
     if queues and wait is not None and call.waiting_since > wait.since:
         return (
             f"left to queue {wait.queue}: a caller there has waited longer "
-            f"(since {_clock(wait.since)})"
+            f"(since {wall_time(wait.since, zone)})"
         )
     return None
 
@@ -285,7 +293,7 @@ def _nobody(
     # Tell "nobody here can do this" apart from "the ones who can were taken by calls served
     # before this one" and "the ones who can are due to queue callers who waited longer":
     # the first needs more staff or skills, the others just a moment.
-    fits = [agent for agent in agents if _why_not(agent, call, {}, queues=False) is None]
+    fits = [agent for agent in agents if _why_not(agent, call, {}, UTC, queues=False) is None]
     if not fits:
         return f"no ready agent has {needs}" if needs else "no agent is ready"
     who = f"ready agents with {needs}" if needs else "ready agents"
@@ -307,8 +315,3 @@ def _requirement(call: WaitingCall) -> str:
 
 def _idle_s(agent: RoutingAgent, now: float) -> int:
     return int(max(0.0, now - agent.idle_since))
-
-
-def _clock(epoch_s: float) -> str:
-    # The server's local time, as the supervisors' wall clock shows it.
-    return time.strftime("%H:%M:%S", time.localtime(epoch_s))

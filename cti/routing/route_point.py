@@ -173,7 +173,7 @@ class RoutePoint:
             log.warning("route point asked for unknown route %r; the queue takes the call", name)
             return {"CTI_ROUTE": "queue", "CTI_ROUTE_PRIORITY": "0"}, "unknown", "queue"
         linkedid = environment.get("agi_uniqueid", "") or "unknown"
-        now = time.time()
+        now = self.acd.clock.now()
         preferred, owes = await self._customer_facts(environment.get("agi_callerid", ""))
         priority = route.priority + (1 if owes else 0)
         sticky_until = now + self.config.sticky_wait_s if preferred else None

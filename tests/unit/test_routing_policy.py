@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -106,6 +108,17 @@ def test_sticky_agent_busy_within_the_limit_holds_the_call_without_blocking_othe
     assert held.reason.startswith("waiting for last agent PJSIP/1002 (not ready) until ")
     assert held.reason.endswith("(12 s left)")
     assert later.agent == "PJSIP/1001"
+
+
+def test_times_in_a_reason_are_the_centers_wall_clock_not_the_servers() -> None:
+    # NOW is 22:13:20 UTC; an Istanbul center reads 01:13:32 for a deadline 12 s later,
+    # whatever time zone the server runs in.
+    agents = [agent("PJSIP/1002", available=False)]
+    sticky = [call("c1", preferred="PJSIP/1002", sticky_s=12)]
+    (utc,) = decide(agents, sticky, NOW)
+    (istanbul,) = decide(agents, sticky, NOW, zone=ZoneInfo("Europe/Istanbul"))
+    assert "until 22:13:32 (12 s left)" in utc.reason
+    assert "until 01:13:32 (12 s left)" in istanbul.reason
 
 
 def test_sticky_hold_ends_at_the_deadline() -> None:
