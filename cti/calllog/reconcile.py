@@ -39,7 +39,7 @@ from typing import Any
 import asyncpg
 
 from cti.calllog.queries import CDR_FACTS, FIRST_LEGS, MISSED_CALLS, QUEUE_LOG, RECONCILE_CALL
-from cti.calllog.rows import Row, call_row
+from cti.calllog.rows import Row, call_row, event_row
 from cti.calllog.writer import is_outage, prepare, write_rows
 from cti.database import Database
 from cti.state.changes import CallEnded, CallRecord, Change, Outcome, Resynced
@@ -153,10 +153,18 @@ def event_rows(
         seconds: int | None = None,
         position: int | None = None,
     ) -> None:
-        if at is not None:
-            rows.append(
-                ["event_once", [record.linkedid, at, kind, queue, interface, seconds, position]]
+        rows.extend(
+            event_row(
+                linkedid=record.linkedid,
+                at=at,
+                kind=kind,
+                queue=queue,
+                interface=interface,
+                seconds=seconds,
+                position=position,
+                once=True,
             )
+        )
 
     for line in queue_log:
         if line.event == "ENTERQUEUE":
@@ -205,7 +213,7 @@ async def reconcile(
             interface_of,
         )
         # The call log's own conversion, with the statement that keeps the daemon's facts.
-        calls.append((RECONCILE_CALL, prepare(["call", call_row(record, region)])[1]))
+        calls.append((RECONCILE_CALL, prepare(call_row(record, region))[1]))
         events += [prepare(r) for r in event_rows(record, lines, interface_of)]
     await write_rows(pool, calls + events)  # one transaction, calls first
     return len(calls)

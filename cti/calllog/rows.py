@@ -1,10 +1,11 @@
-"""Changes to call-log rows (pure). Rows are plain JSON-able lists so the spool can keep them.
+"""Changes to call-log rows (pure). Rows are plain JSON-able values so the spool can keep them.
 
-A row is ``["call", [...]]`` (columns of ``queries.CALL_COLUMNS``) or ``["event", [...]]``
-(columns of ``queries.EVENT_COLUMNS``; ``"event_once"`` for one learnt from a snapshot, kept
-only if the call has no such event yet); times are epoch seconds, turned into timestamps only
-when written. Per-call events carry what KPIs are recomputed from; events with no time (a
-snapshot replayed offline) are left out since their moment is unknown.
+A row is ``[kind, {column: value}]``: kind ``"call"`` (the columns of ``queries.CALL_COLUMNS``)
+or ``"event"`` (``queries.EVENT_COLUMNS``; ``"event_once"`` for one learnt from a snapshot,
+kept only if the call has no such event yet). Values are named, so this module, the SQL and
+the writer never have to keep columns in the same order. Times are epoch seconds, turned into
+timestamps only when written. Per-call events carry what KPIs are recomputed from; events with
+no time (a snapshot replayed offline) are left out since their moment is unknown.
 """
 
 from __future__ import annotations
@@ -25,41 +26,45 @@ from cti.state.changes import (
     Outcome,
 )
 
-Row = list[Any]
+Row = list[Any]  # [kind, {column: value}]
 
 
 def call_row(record: CallRecord, region: str) -> Row:
     return [
-        record.linkedid,
-        record.caller_number,
-        to_e164(record.caller_number, region),
-        record.caller_name,
-        record.dialed,
-        "inbound" if record.queue else "other",
-        record.queue,
-        record.agent,
-        record.agent_name,
-        str(record.outcome),
-        record.started_at,
-        record.queued_at,
-        record.answered_at,
-        record.ended_at,
-        record.wait_s,
-        record.talk_s,
-        record.hold_s,
-        record.abandon_position,
-        record.hangup_cause,
-        record.no_answer_count,
-        record.consent,
-        record.consent_method,
-        record.consent_at,
-        record.recording,
-        record.ended_while_disconnected,
-        record.through_gap,
+        "call",
+        {
+            "linkedid": record.linkedid,
+            "caller_number": record.caller_number,
+            "caller_e164": to_e164(record.caller_number, region),
+            "caller_name": record.caller_name,
+            "dialed": record.dialed,
+            "direction": "inbound" if record.queue else "other",
+            "queue": record.queue,
+            "agent": record.agent,
+            "agent_name": record.agent_name,
+            "outcome": str(record.outcome),
+            "started_at": record.started_at,
+            "queued_at": record.queued_at,
+            "answered_at": record.answered_at,
+            "ended_at": record.ended_at,
+            "wait_s": record.wait_s,
+            "talk_s": record.talk_s,
+            "hold_s": record.hold_s,
+            "abandon_position": record.abandon_position,
+            "hangup_cause": record.hangup_cause,
+            "no_answer_count": record.no_answer_count,
+            "consent": record.consent,
+            "consent_method": record.consent_method,
+            "consent_at": record.consent_at,
+            "recording": record.recording,
+            "ended_while_disconnected": record.ended_while_disconnected,
+            "through_gap": record.through_gap,
+        },
     ]
 
 
-def _event(
+def event_row(
+    *,
     linkedid: str,
     at: float | None,
     kind: str,
@@ -67,43 +72,89 @@ def _event(
     interface: str = "",
     seconds: int | None = None,
     position: int | None = None,
-    resynced: bool = False,
+    once: bool = False,
 ) -> list[Row]:
+    """The event's row, or none for an event with no known time. ``once``: written only if
+    the call has no such event yet (queries.INSERT_EVENT_ONCE), for facts learnt from a
+    snapshot or from Asterisk's records."""
     if at is None:
         return []
-    # "event_once": written only if the call has no such event yet (queries.INSERT_EVENT_ONCE)
-    row_kind = "event_once" if resynced else "event"
-    return [[row_kind, [linkedid, at, kind, queue, interface, seconds, position]]]
+    values = {
+        "linkedid": linkedid,
+        "at": at,
+        "kind": kind,
+        "queue": queue,
+        "interface": interface,
+        "seconds": seconds,
+        "position": position,
+    }
+    return [["event_once" if once else "event", values]]
 
 
 def rows_for(changes: Sequence[Change], region: str) -> list[Row]:
     rows: list[Row] = []
     for change in changes:
         match change:
-            case CallOffered(ts, linkedid, queue, _, _, position, resynced):
-                rows += _event(
-                    linkedid, ts, "queue_join", queue, position=position, resynced=resynced
+            case CallOffered(ts=ts, linkedid=linkedid, queue=queue, position=position):
+                rows += event_row(
+                    linkedid=linkedid,
+                    at=ts,
+                    kind="queue_join",
+                    queue=queue,
+                    position=position,
+                    once=change.resynced,
                 )
-            case AgentRinging(ts, interface, _, linkedid, queue, _, _, _, resynced):
-                rows += _event(linkedid, ts, "agent_ring", queue, interface, resynced=resynced)
-            case AgentRingEnded(ts, interface, linkedid, queue, "no_answer"):
-                rows += _event(linkedid, ts, "agent_no_answer", queue, interface)
-            case CallAnswered(ts, linkedid, queue, interface, _, wait_s):
-                rows += _event(linkedid, ts, "agent_connect", queue, interface, wait_s)
-            case CallAbandoned(ts, linkedid, queue, position, wait_s):
-                rows += _event(linkedid, ts, "queue_abandon", queue, "", wait_s, position)
-            case CallEnded(ts, record):
-                rows.append(["call", call_row(record, region)])
+            case AgentRinging(ts=ts, interface=interface, linkedid=linkedid, queue=queue):
+                rows += event_row(
+                    linkedid=linkedid,
+                    at=ts,
+                    kind="agent_ring",
+                    queue=queue,
+                    interface=interface,
+                    once=change.resynced,
+                )
+            case AgentRingEnded(reason="no_answer"):
+                rows += event_row(
+                    linkedid=change.linkedid,
+                    at=change.ts,
+                    kind="agent_no_answer",
+                    queue=change.queue,
+                    interface=change.interface,
+                )
+            case CallAnswered():
+                rows += event_row(
+                    linkedid=change.linkedid,
+                    at=change.ts,
+                    kind="agent_connect",
+                    queue=change.queue,
+                    interface=change.interface,
+                    seconds=change.wait_s,
+                )
+            case CallAbandoned():
+                rows += event_row(
+                    linkedid=change.linkedid,
+                    at=change.ts,
+                    kind="queue_abandon",
+                    queue=change.queue,
+                    seconds=change.wait_s,
+                    position=change.position,
+                )
+            case CallEnded(record=record):
+                rows.append(call_row(record, region))
                 if record.outcome is Outcome.TIMED_OUT:
-                    rows += _event(
-                        record.linkedid, ts, "queue_leave", record.queue or "", "", record.wait_s
+                    rows += event_row(
+                        linkedid=record.linkedid,
+                        at=change.ts,
+                        kind="queue_leave",
+                        queue=record.queue or "",
+                        seconds=record.wait_s,
                     )
-                rows += _event(
-                    record.linkedid,
-                    record.ended_at,
-                    "call_end",
-                    record.queue or "",
-                    record.agent or "",
-                    record.talk_s,
+                rows += event_row(
+                    linkedid=record.linkedid,
+                    at=record.ended_at,
+                    kind="call_end",
+                    queue=record.queue or "",
+                    interface=record.agent or "",
+                    seconds=record.talk_s,
                 )
     return rows

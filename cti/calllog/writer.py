@@ -103,9 +103,11 @@ def prepare(row: Row) -> Prepared:
         columns, times = queries.EVENT_COLUMNS, queries.EVENT_TIME_COLUMNS
     else:
         raise ValueError(f"unknown row kind {kind!r}")
-    arguments = tuple(
-        _timestamp(v) if c in times else v for c, v in zip(columns, values, strict=True)
-    )
+    if isinstance(values, list):  # spooled by a version whose rows were positional
+        values = dict(zip(columns, values, strict=True))
+    if not isinstance(values, dict) or values.keys() != set(columns):
+        raise ValueError(f"a {kind} row must have exactly the columns {', '.join(columns)}")
+    arguments = tuple(_timestamp(values[c]) if c in times else values[c] for c in columns)
     return _STATEMENTS[kind], arguments
 
 
@@ -124,10 +126,13 @@ Refused = tuple[Row, str]  # a row and why it was refused
 
 def _kind_and_linkedid(row: Any) -> tuple[str, str | None]:
     """What a refused row says of itself, whatever its shape (a spool may hold anything)."""
-    if not (isinstance(row, list) and len(row) == 2 and isinstance(row[1], list) and row[1]):
+    if not (isinstance(row, list) and len(row) == 2):
         return "?", None
-    linkedid = row[1][0]
-    return str(row[0]), linkedid if isinstance(linkedid, str) else None
+    kind, values = row
+    if isinstance(values, list):  # positional, from an older version's spool
+        values = {"linkedid": values[0]} if values else {}
+    linkedid = values.get("linkedid") if isinstance(values, dict) else None
+    return str(kind), linkedid if isinstance(linkedid, str) else None
 
 
 async def write_isolating(pool: asyncpg.Pool, rows: Sequence[Row]) -> list[Refused]:

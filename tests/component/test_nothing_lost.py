@@ -55,11 +55,20 @@ def call(linkedid: str, name: str = "Ayşe Yılmaz", **changes: Any) -> list[Any
         "through_gap": False,
     }
     values |= changes
-    return ["call", [values[c] for c in CALL_COLUMNS]]
+    return ["call", values]
 
 
-def event(linkedid: str, at: float, seconds: int | None = None) -> list[Any]:
-    return ["event", [linkedid, at, "agent_connect", "support", "SIP/1001", seconds, None]]
+def event(linkedid: str, at: float, seconds: int | None = None, **changes: Any) -> list[Any]:
+    values = {
+        "linkedid": linkedid,
+        "at": at,
+        "kind": "agent_connect",
+        "queue": "support",
+        "interface": "SIP/1001",
+        "seconds": seconds,
+        "position": None,
+    }
+    return ["event", values | changes]
 
 
 POISONED = {
@@ -69,7 +78,7 @@ POISONED = {
     "integer-overflow": call("p4", talk_s=2**40),
     "unknown-outcome": call("p5", outcome="exploded"),
     "recorded-though-declined": call("p6", consent="declined", recording="x.wav"),
-    "event-nul-queue": ["event", ["p7", T0, "queue_join", "sup\x00port", "", None, 1]],
+    "event-nul-queue": event("p7", T0, kind="queue_join", queue="sup\x00port", interface=""),
     "wrong-shape": ["call", ["too", "few"]],
     "unknown-kind": ["bogus", []],
 }

@@ -43,7 +43,7 @@ def spooled_calls(path: Path) -> set[str]:
         return set()
     linkedids = set()
     for line in path.read_text(encoding="utf-8").splitlines():
-        linkedids |= {values[0] for kind, values in json.loads(line) if kind == "call"}
+        linkedids |= {values["linkedid"] for kind, values in json.loads(line) if kind == "call"}
     return linkedids
 
 

@@ -146,7 +146,7 @@ class Center:
         return value or 0.0
 
     def logged_event_kinds(self) -> list[str]:
-        return [row[1][2] for row in rows_for(self.changes, "TR") if row[0] == "event"]
+        return [row[1]["kind"] for row in rows_for(self.changes, "TR") if row[0] == "event"]
 
 
 def of(kind: type, changes: list[Change]) -> list:

@@ -391,7 +391,7 @@ def test_a_call_that_ended_while_away_has_an_unknown_end_and_talk_time() -> None
     # The call-log row says so (NULL end and talk) and no call_end event is invented.
     rows = rows_for(changes, "TR")
     (call_row,) = [values for kind, values in rows if kind == "call"]
-    assert (call_row[13], call_row[15], call_row[-1]) == (None, None, True)
+    assert (call_row["ended_at"], call_row["talk_s"], call_row["through_gap"]) == (None, None, True)
     assert not [values for kind, values in rows if kind == "event" and values[2] == "call_end"]
 
 
