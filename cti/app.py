@@ -20,7 +20,6 @@ from typing import Any
 
 from aiohttp import web
 
-from cti import quality
 from cti.ami import actions
 from cti.ami.connection import AmiAuthError, AmiClient, AmiConfig
 from cti.ami.events import Tick
@@ -63,7 +62,7 @@ from cti.settings import Settings, SettingsError
 from cti.state.store import CtiState
 from cti.tasks import Tasks
 from cti.wallboard import Alert, watch_alerts
-from cti.wrapup import WrapUp, seconds_by_queue
+from cti.wrapup import WrapUp
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +122,7 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     sinks: list[Sink] = [hub, app[CALL_LOG], metrics]
     wrapup = None
     settings = app[SETTINGS]
-    wrapup_by_queue = seconds_by_queue(settings.center_wrapup_by_queue)
+    wrapup_by_queue = settings.wrapup_s_by_queue
     # With the ACD on, even with no wrap-up set: its calls need Asterisk's wrapuptime held
     # by a pause (cti/wrapup.py).
     if (
@@ -301,14 +300,6 @@ def create_app(
 ) -> web.Application:
     """The daemon's application; ``before`` runs first (the demo's simulator), ``after``
     once the core is up (the demo's seed data)."""
-    try:
-        quality.parse_form(settings.center_qa_form)
-    except ValueError as exc:
-        raise SettingsError(f"CTI_CENTER_QA_FORM: {exc}") from None
-    try:
-        seconds_by_queue(settings.center_wrapup_by_queue)
-    except ValueError as exc:
-        raise SettingsError(f"CTI_CENTER_WRAPUP_BY_QUEUE: {exc}") from None
     app = web.Application(middlewares=[authorize], client_max_size=1 << 20)
     app[SETTINGS] = settings
     tasks = app[TASKS] = Tasks()

@@ -1,6 +1,9 @@
 """One frozen ``Settings``, read once from the environment and an optional TOML file.
 
 Environment variables win over the file, so a deployment can keep its secrets out of it.
+Every value is checked when the settings are made, with a message naming where it came from;
+fields written as items (``center_qa_form``, ``center_wrapup_by_queue``) are also read as
+typed values here (``qa_form``, ``wrapup_s_by_queue``), so no feature parses them again.
 The TOML file (``CTI_CONFIG`` or ``--config``) uses sections ``[ami]``, ``[http]``,
 ``[database]``, ``[center]`` whose keys are the field names below without their prefix
 (``[ami] host = ...``); fields without a prefix (``data_dir``, ``session_hours``) are top-level.
@@ -13,11 +16,13 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from cti.quality import Criterion, parse_form
 
 
 class SettingsError(Exception):
@@ -103,6 +108,14 @@ class Settings:
             if shown[name]:
                 shown[name] = "***"
         return f"Settings({shown})"
+
+    @property
+    def qa_form(self) -> tuple[Criterion, ...]:
+        return parse_form(self.center_qa_form)
+
+    @property
+    def wrapup_s_by_queue(self) -> dict[str, float]:
+        return seconds_by_queue(self.center_wrapup_by_queue)
 
     @property
     def recordings_path(self) -> Path:
@@ -233,6 +246,15 @@ def _problem(name: str, value: Any) -> str | None:
             ZoneInfo(value)
         except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
             return "an IANA time zone name such as Europe/Istanbul or UTC"
+    parsers: dict[str, Callable[[Any], object]] = {
+        "center_qa_form": parse_form,
+        "center_wrapup_by_queue": seconds_by_queue,
+    }
+    if name in parsers:
+        try:
+            parsers[name](value)
+        except ValueError as exc:
+            return f"items as the example shows ({exc})"
     if name == "routing_agi_allowed":
         try:
             for item in value:
@@ -240,6 +262,20 @@ def _problem(name: str, value: Any) -> str | None:
         except ValueError:
             return "IP addresses or networks of the Asterisk servers, e.g. 10.0.0.5, 10.1.0.0/24"
     return None
+
+
+def seconds_by_queue(items: Iterable[str]) -> dict[str, float]:
+    """``("collections:60", "sales:10")`` -> ``{"collections": 60.0, "sales": 10.0}``."""
+    seconds: dict[str, float] = {}
+    for item in items:
+        queue, _, value = (part.strip() for part in item.rpartition(":"))
+        try:
+            seconds[queue] = float(value)
+        except ValueError:
+            seconds[queue] = -1.0
+        if not queue or not 0 <= seconds[queue] <= 3600:
+            raise ValueError(f"{item!r}: write queue:seconds, seconds from 0 to 3600")
+    return seconds
 
 
 def load_settings(

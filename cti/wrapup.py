@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from cti.ami.protocol import AmiError
 from cti.state.agents import WRAP_UP_REASON
@@ -38,20 +38,6 @@ log = logging.getLogger(__name__)
 
 # pause(interface, paused, reason): QueuePause in every queue of the member.
 Pause = Callable[[str, bool, str], Awaitable[None]]
-
-
-def seconds_by_queue(items: Iterable[str]) -> dict[str, float]:
-    """``("collections:60", "sales:10")`` -> ``{"collections": 60.0, "sales": 10.0}``."""
-    seconds: dict[str, float] = {}
-    for item in items:
-        queue, _, value = (part.strip() for part in item.rpartition(":"))
-        try:
-            seconds[queue] = float(value)
-        except ValueError:
-            seconds[queue] = -1.0
-        if not queue or not 0 <= seconds[queue] <= 3600:
-            raise ValueError(f"{item!r}: write queue:seconds, seconds from 0 to 3600")
-    return seconds
 
 
 class WrapUp:

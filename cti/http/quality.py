@@ -17,7 +17,7 @@ from cti.keys import DATABASE, SETTINGS
 
 
 def _form(request: web.Request) -> tuple[quality.Criterion, ...]:
-    return quality.parse_form(request.app[SETTINGS].center_qa_form)  # checked at startup
+    return request.app[SETTINGS].qa_form
 
 
 async def quality_page(request: web.Request) -> web.FileResponse:

@@ -13,10 +13,10 @@ import pytest
 
 from cti.ami.events import WANTED_EVENTS
 from cti.ami.frames import FrameSplitter
-from cti.calllog.migrate import MIGRATIONS_DIR, MigrationError, load_migrations, migrate
 from cti.calllog.spool import Spool
 from cti.calllog.writer import CallLogWriter
 from cti.database import Database
+from cti.database.migrate import MIGRATIONS_DIR, MigrationError, load_migrations, migrate
 from cti.pipeline import Pipeline
 from cti.replay import capture_bytes, replay
 from cti.state.store import CtiState

@@ -11,10 +11,10 @@ import asyncpg
 import pytest
 
 from cti.auth.users import set_user
-from cti.calllog.migrate import migrate
 from cti.customers import records
 from cti.customers.importer import ImportFileError, import_customers
 from cti.customers.records import CustomerError
+from cti.database.migrate import migrate
 
 HEADER = "customer_id,full_name,national_id,phones,balance,currency,address_line1,city,country\n"
 

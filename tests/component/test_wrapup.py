@@ -12,7 +12,7 @@ import pytest
 from harness import handled_call, next_message, running_daemon, signed_in
 
 from cti.keys import STATE
-from cti.wrapup import seconds_by_queue
+from cti.settings import seconds_by_queue
 
 
 async def next_state(ws: Any) -> str:

@@ -52,6 +52,15 @@ from cti.settings import Settings, SettingsError, load_settings
         ),
         ({"CTI_CENTER_QA_FORM": "Greeting:10,Tone\x1b:5"}, "^CTI_CENTER_QA_FORM: expected text"),
         (
+            {"CTI_CENTER_QA_FORM": "Greeting:10,Tone"},
+            r"^CTI_CENTER_QA_FORM: expected items as the example shows \(QA form item 'Tone' "
+            r"must be 'criterion:weight'",
+        ),
+        (
+            {"CTI_CENTER_WRAPUP_BY_QUEUE": "sales:10,support:soon"},
+            r"^CTI_CENTER_WRAPUP_BY_QUEUE: expected items .*'support:soon': write queue:seconds",
+        ),
+        (
             {"CTI_CENTER_PAUSE_REASONS": "Break," + "x" * 61},
             "^CTI_CENTER_PAUSE_REASONS: expected a comma-separated list",
         ),

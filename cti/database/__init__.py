@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from cti.calllog.migrate import migrate
+from cti.database.migrate import migrate
 
 log = logging.getLogger(__name__)
 
