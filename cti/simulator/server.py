@@ -22,8 +22,10 @@ import logging
 import time
 from collections.abc import Callable
 
+from cti.simulator import ami_actions, originate
 from cti.simulator.config import SimConfig
-from cti.simulator.pbx import CallSpec, Pbx
+from cti.simulator.model import CallSpec
+from cti.simulator.pbx import Pbx
 from cti.simulator.wire import BANNER, Fields, Frame, encode, parse_action, response
 
 log = logging.getLogger(__name__)
@@ -144,10 +146,16 @@ Handler = Callable[[Pbx, str | None, Fields], Fields]
 ListHandler = Callable[[Pbx, str | None, Fields], list[Frame]]
 
 _ACTIONS: dict[str, Handler] = {
-    "queuepause": lambda pbx, aid, a: pbx.queue_pause(
-        aid, a.get("Interface", ""), _flag(a.get("Paused")), a.get("Queue", ""), a.get("Reason", "")
+    "queuepause": lambda pbx, aid, a: ami_actions.queue_pause(
+        pbx,
+        aid,
+        a.get("Interface", ""),
+        _flag(a.get("Paused")),
+        a.get("Queue", ""),
+        a.get("Reason", ""),
     ),
-    "queueadd": lambda pbx, aid, a: pbx.queue_add(
+    "queueadd": lambda pbx, aid, a: ami_actions.queue_add(
+        pbx,
         aid,
         a.get("Queue", ""),
         a.get("Interface", ""),
@@ -156,29 +164,29 @@ _ACTIONS: dict[str, Handler] = {
         _flag(a.get("Paused")),
         a.get("StateInterface", ""),
     ),
-    "queueremove": lambda pbx, aid, a: pbx.queue_remove(
-        aid, a.get("Queue", ""), a.get("Interface", "")
+    "queueremove": lambda pbx, aid, a: ami_actions.queue_remove(
+        pbx, aid, a.get("Queue", ""), a.get("Interface", "")
     ),
-    "hangup": lambda pbx, aid, a: pbx.hangup_channel(aid, a.get("Channel", "")),
-    "redirect": lambda pbx, aid, a: pbx.redirect(
-        aid, a.get("Channel", ""), a.get("Context", ""), a.get("Exten", "")
+    "hangup": lambda pbx, aid, a: ami_actions.hangup(pbx, aid, a.get("Channel", "")),
+    "redirect": lambda pbx, aid, a: ami_actions.redirect(
+        pbx, aid, a.get("Channel", ""), a.get("Context", ""), a.get("Exten", "")
     ),
-    "setvar": lambda pbx, aid, a: pbx.setvar(
-        aid, a.get("Channel", ""), a.get("Variable", ""), a.get("Value", "")
+    "setvar": lambda pbx, aid, a: ami_actions.setvar(
+        pbx, aid, a.get("Channel", ""), a.get("Variable", ""), a.get("Value", "")
     ),
-    "originate": lambda pbx, aid, a: pbx.originate(aid, a),
-    "mixmonitormute": lambda pbx, aid, a: pbx.mixmonitor_mute(
-        aid, a.get("Channel", ""), a.get("State", "")
+    "originate": originate.originate,
+    "mixmonitormute": lambda pbx, aid, a: ami_actions.mixmonitor_mute(
+        pbx, aid, a.get("Channel", ""), a.get("State", "")
     ),
 }
 
 _LISTS: dict[str, ListHandler] = {
-    "queuestatus": lambda pbx, aid, a: pbx.queue_status(aid, a.get("Queue", "")),
-    "queuesummary": lambda pbx, aid, a: pbx.queue_summary(aid, a.get("Queue", "")),
-    "coreshowchannels": lambda pbx, aid, a: pbx.core_show_channels(aid),
+    "queuestatus": lambda pbx, aid, a: ami_actions.queue_status(pbx, aid, a.get("Queue", "")),
+    "queuesummary": lambda pbx, aid, a: ami_actions.queue_summary(pbx, aid, a.get("Queue", "")),
+    "coreshowchannels": lambda pbx, aid, a: ami_actions.core_show_channels(pbx, aid),
     # Variables: names separated by commas (manager.c splits them as dialplan arguments).
-    "status": lambda pbx, aid, a: pbx.status(
-        aid, [v.strip() for v in a.get("Variables", "").split(",") if v.strip()]
+    "status": lambda pbx, aid, a: ami_actions.status(
+        pbx, aid, [v.strip() for v in a.get("Variables", "").split(",") if v.strip()]
     ),
 }
 
@@ -324,7 +332,7 @@ class Simulator:
 
     def answer_originated(self, device: str) -> bool:
         """The phone ``device`` (e.g. SIP/1009) answers the call an Originate placed to it."""
-        return self.pbx.answer_originated(device)
+        return originate.answer_originated(self.pbx, device)
 
     async def core_restart(
         self, boot_after_login_s: float | None = 0.2, drop_sessions: bool = True

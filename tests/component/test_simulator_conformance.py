@@ -17,9 +17,9 @@ events come from the device state thread whenever it runs. Three recordings of e
 scenario agreed on everything compared here (the route point's once the daemon wrapped up
 the calls it routed), but for the two races noted in ``shape_of``.
 
-The simulator departs from Asterisk knowingly in one place, which this comparison cannot see:
-it reports an agent's phone free just before AgentComplete instead of after the hang-up
-(cti/simulator/pbx.py ``_complete`` says why).
+What this comparison cannot see, the phone's status after a call, follows Asterisk too: the
+simulator reports it free only after AgentComplete and the legs' hang-up
+(cti/simulator/app_queue.py ``_complete``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pytest
 
 from cti.ami.actions import SPY_MODES, spy_destination
 from cti.asterisk_conf import extension_matches, extensions, load
-from cti.simulator.pbx import SPY_DIALPLAN
+from cti.simulator.originate import SPY_DIALPLAN
 
 REPO = Path(__file__).resolve().parents[2]
 
