@@ -135,6 +135,9 @@ class Acd:
     # --- what the rounds look at --------------------------------------------------------
 
     def _agents(self) -> list[RoutingAgent]:
+        # An agent's state is the state core's, at its own time (the newest event or tick):
+        # the ACD never offers a call to an agent the core has not announced ready yet (a
+        # wrap-up that ran out a moment ago on the wall clock is over at the next tick).
         now = self.clock.now()
         busy = {offer.agent for offer in self.offers.values()}
         busy |= {interface for interface, until in self.resting.items() if until > now}
@@ -151,7 +154,8 @@ class Acd:
                 RoutingAgent(
                     agent.interface,
                     self.config.agent_skills.get(agent.interface, ()),
-                    agent.derive_state(now)[0] == AgentState.READY and agent.interface not in busy,
+                    agent.derive_state(self.state.clock)[0] == AgentState.READY
+                    and agent.interface not in busy,
                     agent.state_since or 0.0,
                     agent.calls_taken,
                     min(owed, key=lambda wait: (wait.since, wait.queue)) if owed else None,

@@ -18,6 +18,7 @@ import asyncpg
 import pytest
 from harness import free_port, live_sim_config, running_daemon
 
+from cti.clock import CenterClock
 from cti.database import Database
 from cti.keys import METRICS
 from cti.routing.acd import Acd
@@ -25,6 +26,7 @@ from cti.routing.config import Route, RoutingConfig
 from cti.routing.route_point import ENVIRONMENT_LIMIT, RoutePoint
 from cti.simulator import QueueConfig, RoutePointConfig, agi
 from cti.state.store import CtiState
+from cti.tasks import Tasks
 
 SECRET = "4f9c1d2e8a7b6c5d"
 ROUTE = "collections-tr"
@@ -56,7 +58,7 @@ async def route_point(
         observed.append((route, outcome))
 
     await database.pool()  # migrated before the first call, as the daemon has it
-    acd = Acd(config, CtiState(), database, move, pause, observe)
+    acd = Acd(config, CtiState(), database, move, pause, CenterClock(), Tasks(), observe)
     point = RoutePoint(acd, database, "TR", allowed, secret)
     server = await asyncio.start_server(point.handle, "127.0.0.1", 0, limit=ENVIRONMENT_LIMIT)
     try:
