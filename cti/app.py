@@ -162,7 +162,7 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     async def tick() -> None:
         while True:
             await asyncio.sleep(TICK_INTERVAL_S)
-            pipeline.submit_event(Tick(app[CLOCK].now()))
+            pipeline.submit_event(Tick(ts=app[CLOCK].now()))
 
     app[TASKS].start("pipeline", pipeline.run())
     app[TASKS].start("clock tick", tick())

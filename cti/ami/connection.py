@@ -244,7 +244,7 @@ class AmiClient:
                 config.port,
                 config.username,
             )
-            self.on_event(LinkUp(time.time()))
+            self.on_event(LinkUp(ts=time.time()))
             await self._watched(self._bring_up(protocol, lost), lost)
         finally:
             protocol.close()
@@ -253,13 +253,13 @@ class AmiClient:
             self.stats.connected = False
             if linked:
                 reason = lost.result() if lost.done() else "session ended"
-                self.on_event(LinkDown(time.time(), reason))
+                self.on_event(LinkDown(ts=time.time(), reason=reason))
 
     async def _bring_up(self, protocol: CtiAmiProtocol, lost: asyncio.Future[str]) -> None:
         await self._wait_fully_booted(protocol, lost)
         await self._resync(protocol)
         # Behind the last list item in the pipeline: /readyz turns ready once it is applied.
-        self.on_event(ResyncDone(time.time()))
+        self.on_event(ResyncDone(ts=time.time()))
         if not self.first_login.done():
             self.first_login.set_result(None)
 

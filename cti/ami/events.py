@@ -3,9 +3,15 @@
 Theory of operation
 -------------------
 ``to_event(message, received_at)`` turns one parsed AMI message (a ``dict``) into one of the
-dataclasses below, or ``None`` for messages the CTI server does not use. ``BUILDERS`` maps each
-AMI event name we use to its builder; ``WANTED_EVENTS`` (its keys) is handed to the frame
-splitter so every other event is skipped before it is even decoded.
+dataclasses below, or ``None`` for messages the CTI server does not use. ``EVENTS`` is the
+table: for each AMI event name we use, the dataclass it becomes and, for each of its fields,
+the header it is read from and how (text, clamped integer, flag, ...); ``USER_EVENTS`` is the
+same for our dialplan's UserEvents. Adding an event is one entry. The few values one header
+cannot give are small named functions the table refers to, and ``Status`` (a channel's
+variables, all in its repeated Variable lines) has a builder of its own. Each entry becomes
+a builder once, at import: ``BUILDERS`` maps each AMI event name to it, and
+``WANTED_EVENTS`` (its keys) is handed to the frame splitter so every other event is skipped
+before it is even decoded. Events are built by keyword only.
 
 Time: ``ts`` is the event's own ``Timestamp`` (``timestampevents = yes``). Responses to list
 actions (QueueStatus, CoreShowChannels, Status) carry none; for them ``ts`` is the moment our
@@ -24,6 +30,7 @@ treated as absent.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,7 +106,7 @@ def uniqueid_epoch(uniqueid: str) -> float | None:
 # --- channels ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChannelCreated:
     ts: float | None
     channel: str
@@ -112,7 +119,7 @@ class ChannelCreated:
     context: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChannelStateChanged:
     ts: float | None
     channel: str
@@ -121,7 +128,7 @@ class ChannelStateChanged:
     state: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChannelHungUp:
     ts: float | None
     channel: str
@@ -132,7 +139,7 @@ class ChannelHungUp:
     context: str = ""  # where the channel's dialplan was when it ended
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HangupRequested:
     """HangupRequest (the far end hung up: a SIP BYE) or SoftHangupRequest (something in
     Asterisk asked: the dialplan, an AMI Hangup). Either comes before the channel's own
@@ -145,7 +152,7 @@ class HangupRequested:
     soft: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BridgeEntered:
     ts: float | None
     bridge_id: str
@@ -157,7 +164,7 @@ class BridgeEntered:
 # --- queue callers ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class QueueCallerJoined:
     ts: float | None
     queue: str
@@ -169,7 +176,7 @@ class QueueCallerJoined:
     position: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class QueueCallerLeft:
     ts: float | None
     queue: str
@@ -178,7 +185,7 @@ class QueueCallerLeft:
     position: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class QueueCallerAbandoned:
     ts: float | None
     queue: str
@@ -192,7 +199,7 @@ class QueueCallerAbandoned:
 # --- agents (queue members) handling a caller --------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AgentCalled:
     ts: float | None
     queue: str
@@ -206,7 +213,7 @@ class AgentCalled:
     agent_uniqueid: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AgentRingNoAnswer:
     ts: float | None
     queue: str
@@ -217,7 +224,7 @@ class AgentRingNoAnswer:
     ring_ms: int  # milliseconds, unlike every other duration app_queue reports
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AgentConnected:
     ts: float | None
     queue: str
@@ -231,7 +238,7 @@ class AgentConnected:
     ring_s: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AgentCompleted:
     ts: float | None
     queue: str
@@ -247,7 +254,7 @@ class AgentCompleted:
 # --- the ACD route point: a Dial of the chosen agent, outside app_queue ---------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DialStarted:
     """DialBegin. app_queue sends it too, after AgentCalled, for each member it rings."""
 
@@ -258,7 +265,7 @@ class DialStarted:
     dest_uniqueid: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DialEnded:
     ts: float | None
     uniqueid: str
@@ -267,7 +274,7 @@ class DialEnded:
     status: str  # ANSWER, NOANSWER, BUSY, CANCEL, CHANUNAVAIL ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RouteEntered:
     """``UserEvent: CtiRoute`` from [cti-route]: the call asks the ACD; until an agent
     answers it counts as waiting in ``queue``, the route's holding queue."""
@@ -279,7 +286,7 @@ class RouteEntered:
     queue: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RouteNoAnswer:
     """``UserEvent: CtiRouteNoAnswer``: the agent the ACD chose did not take the call."""
 
@@ -293,7 +300,7 @@ class RouteNoAnswer:
 # --- queue members ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MemberReported:
     """QueueMember (list item), QueueMemberAdded/Status/Pause: the member's full state."""
 
@@ -311,14 +318,14 @@ class MemberReported:
     action_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MemberRemoved:
     ts: float | None
     queue: str
     interface: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceStateChanged:
     ts: float | None
     device: str
@@ -328,20 +335,20 @@ class DeviceStateChanged:
 # --- snapshot lists (answers to QueueStatus / CoreShowChannels) --------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ListStarted:
     ts: float | None
     action_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ListCompleted:
     ts: float | None
     action_id: str
     name: str  # QueueStatusComplete, CoreShowChannelsComplete, ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class QueueParamsReported:
     ts: float | None
     queue: str
@@ -350,7 +357,7 @@ class QueueParamsReported:
     action_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class QueueEntryReported:
     ts: float | None
     queue: str
@@ -363,7 +370,7 @@ class QueueEntryReported:
     action_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChannelListed:
     ts: float | None
     channel: str
@@ -380,7 +387,7 @@ class ChannelListed:
     context: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChannelVariablesListed:
     """A ``Status`` list item with the channel variables the resync asks for
     (``RESYNC_VARIABLES``): what the dialplan learnt before we were connected. Empty strings
@@ -399,7 +406,7 @@ class ChannelVariablesListed:
 # --- recording -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ConsentReported:
     """``UserEvent: RecordingConsent`` sent by our dialplan."""
 
@@ -411,7 +418,7 @@ class ConsentReported:
     recording: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecordingStarted:
     ts: float | None
     uniqueid: str
@@ -421,7 +428,7 @@ class RecordingStarted:
 # --- hold and transfer -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HoldChanged:
     ts: float | None
     uniqueid: str
@@ -429,7 +436,7 @@ class HoldChanged:
     on_hold: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallTransferred:
     """BlindTransfer / AttendedTransfer; ``linkedid`` is the transferring party's call."""
 
@@ -441,18 +448,18 @@ class CallTransferred:
 # --- the link itself (made by our client, not by Asterisk) --------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LinkUp:
     ts: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LinkDown:
     ts: float | None
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ResyncDone:
     """Sent by our client after the last snapshot list of a login: it reaches the state core
     behind every list item, so the state is in step with Asterisk once it is applied."""
@@ -460,7 +467,7 @@ class ResyncDone:
     ts: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Tick:
     """The wall clock, injected periodically so time-based states (wrap-up) can end."""
 
@@ -504,7 +511,7 @@ AmiEvent = (
 )
 
 
-# --- builders -------------------------------------------------------------------------
+# --- from AMI messages to events ---------------------------------------------------------
 
 
 def _ts(m: Message, received_at: float | None) -> float | None:
@@ -519,245 +526,39 @@ def _ts(m: Message, received_at: float | None) -> float | None:
     return received_at
 
 
-def _newchannel(m: Message, t: float | None) -> ChannelCreated:
-    return ChannelCreated(
-        t,
-        m.get("Channel", ""),
-        m.get("Uniqueid", ""),
-        m.get("Linkedid", ""),
-        _cid(m.get("CallerIDNum")),
-        _cid(m.get("CallerIDName")),
-        m.get("Exten", ""),
-        m.get("ChannelStateDesc", ""),
-        m.get("Context", ""),
-    )
+# Where one field of an event comes from, one of:
+#   "Header"             the header's text ("" when the message lacks it);
+#   ("Header", convert)  the header's text ("" when absent) through ``convert``;
+#   a function           of the whole message, for what one header cannot say.
+# ``ts`` is never listed: every event gets the message's time (``_ts``).
+Convert = Callable[[str], object]
+Source = str | tuple[str, Convert] | Callable[[Message], object]
+Spec = tuple[Callable[..., AmiEvent], dict[str, Source]]
+Builder = Callable[[Message, float | None], AmiEvent | None]
 
 
-def _newstate(m: Message, t: float | None) -> ChannelStateChanged:
-    return ChannelStateChanged(
-        t,
-        m.get("Channel", ""),
-        m.get("Uniqueid", ""),
-        m.get("Linkedid", ""),
-        m.get("ChannelStateDesc", ""),
-    )
+def _equals(expected: str) -> Convert:
+    return expected.__eq__
 
 
-def _hangup(m: Message, t: float | None) -> ChannelHungUp:
-    return ChannelHungUp(
-        t,
-        m.get("Channel", ""),
-        m.get("Uniqueid", ""),
-        m.get("Linkedid", ""),
-        _int(m.get("Cause")),
-        m.get("Cause-txt", ""),
-        m.get("Context", ""),
-    )
+# The QueueStatus list item names a member's fields Name/Location; the live events
+# (QueueMemberAdded/Status/Pause/Removed) name them MemberName/Interface.
+def _interface(m: Message) -> str:
+    return m.get("Interface") or m.get("Location", "")
 
 
-def _hangup_request(m: Message, t: float | None) -> HangupRequested:
-    return HangupRequested(
-        t,
-        m.get("Channel", ""),
-        m.get("Uniqueid", ""),
-        m.get("Linkedid", ""),
-        m.get("Event") == "SoftHangupRequest",
-    )
+def _state_interface(m: Message) -> str:
+    return m.get("StateInterface") or _interface(m)
 
 
-def _bridge_enter(m: Message, t: float | None) -> BridgeEntered:
-    return BridgeEntered(
-        t,
-        m.get("BridgeUniqueid", ""),
-        m.get("Channel", ""),
-        m.get("Uniqueid", ""),
-        m.get("Linkedid", ""),
-    )
+def _member_name(m: Message) -> str:
+    return m.get("MemberName") or m.get("Name", "")
 
 
-def _caller_join(m: Message, t: float | None) -> QueueCallerJoined:
-    return QueueCallerJoined(
-        t,
-        m.get("Queue", ""),
-        m.get("Channel", ""),
-        m.get("Uniqueid", ""),
-        m.get("Linkedid", ""),
-        _cid(m.get("CallerIDNum")),
-        _cid(m.get("CallerIDName")),
-        _int(m.get("Position")),
-    )
-
-
-def _caller_leave(m: Message, t: float | None) -> QueueCallerLeft:
-    return QueueCallerLeft(
-        t,
-        m.get("Queue", ""),
-        m.get("Uniqueid", ""),
-        m.get("Linkedid", ""),
-        _int(m.get("Position")),
-    )
-
-
-def _caller_abandon(m: Message, t: float | None) -> QueueCallerAbandoned:
-    return QueueCallerAbandoned(
-        t,
-        m.get("Queue", ""),
-        m.get("Uniqueid", ""),
-        m.get("Linkedid", ""),
-        _int(m.get("Position")),
-        _int(m.get("OriginalPosition")),
-        _int(m.get("HoldTime")),
-    )
-
-
-def _agent_called(m: Message, t: float | None) -> AgentCalled:
-    return AgentCalled(
-        t,
-        m.get("Queue", ""),
-        m.get("Interface", ""),
-        m.get("MemberName", ""),
-        m.get("Uniqueid", ""),
-        m.get("Linkedid", ""),
-        _cid(m.get("CallerIDNum")),
-        _cid(m.get("CallerIDName")),
-        m.get("DestChannel", ""),
-        m.get("DestUniqueid", ""),
-    )
-
-
-def _agent_ring_no_answer(m: Message, t: float | None) -> AgentRingNoAnswer:
-    return AgentRingNoAnswer(
-        t,
-        m.get("Queue", ""),
-        m.get("Interface", ""),
-        m.get("Uniqueid", ""),
-        m.get("Linkedid", ""),
-        m.get("DestUniqueid", ""),
-        _int(m.get("RingTime")),
-    )
-
-
-def _agent_connect(m: Message, t: float | None) -> AgentConnected:
-    return AgentConnected(
-        t,
-        m.get("Queue", ""),
-        m.get("Interface", ""),
-        m.get("MemberName", ""),
-        m.get("Uniqueid", ""),
-        m.get("Linkedid", ""),
-        m.get("DestChannel", ""),
-        m.get("DestUniqueid", ""),
-        _int(m.get("HoldTime")),
-        _int(m.get("RingTime")),
-    )
-
-
-def _agent_complete(m: Message, t: float | None) -> AgentCompleted:
-    return AgentCompleted(
-        t,
-        m.get("Queue", ""),
-        m.get("Interface", ""),
-        m.get("MemberName", ""),
-        m.get("Uniqueid", ""),
-        m.get("Linkedid", ""),
-        _int(m.get("HoldTime")),
-        _int(m.get("TalkTime")),
-        m.get("Reason", ""),
-    )
-
-
-def _dial_begin(m: Message, t: float | None) -> DialStarted:
-    return DialStarted(
-        t,
-        m.get("Uniqueid", ""),
-        m.get("Linkedid", ""),
-        m.get("DestChannel", ""),
-        m.get("DestUniqueid", ""),
-    )
-
-
-def _dial_end(m: Message, t: float | None) -> DialEnded:
-    return DialEnded(
-        t,
-        m.get("Uniqueid", ""),
-        m.get("Linkedid", ""),
-        m.get("DestUniqueid", ""),
-        m.get("DialStatus", ""),
-    )
-
-
-def _member(m: Message, t: float | None) -> MemberReported:
-    # The QueueStatus list item names the fields Name/Location; the live events
-    # (QueueMemberAdded/Status/Pause) name them MemberName/Interface.
-    interface = m.get("Interface") or m.get("Location", "")
-    return MemberReported(
-        t,
-        m.get("Queue", ""),
-        interface,
-        m.get("StateInterface") or interface,
-        m.get("MemberName") or m.get("Name", ""),
-        _int(m.get("Status")),
-        m.get("Paused") == "1",
-        m.get("PausedReason", ""),
-        m.get("InCall") == "1",
-        _int(m.get("CallsTaken")),
-        _int(m.get("Wrapuptime")),
-        m.get("ActionID", ""),
-    )
-
-
-def _member_removed(m: Message, t: float | None) -> MemberRemoved:
-    return MemberRemoved(t, m.get("Queue", ""), m.get("Interface") or m.get("Location", ""))
-
-
-def _device_state(m: Message, t: float | None) -> DeviceStateChanged:
-    return DeviceStateChanged(t, m.get("Device", ""), m.get("State", ""))
-
-
-def _list_complete(m: Message, t: float | None) -> ListCompleted:
-    return ListCompleted(t, m.get("ActionID", ""), m.get("Event", ""))
-
-
-def _queue_params(m: Message, t: float | None) -> QueueParamsReported:
-    return QueueParamsReported(
-        t,
-        m.get("Queue", ""),
-        m.get("Strategy", ""),
-        _int(m.get("ServiceLevel")),
-        m.get("ActionID", ""),
-    )
-
-
-def _queue_entry(m: Message, t: float | None) -> QueueEntryReported:
-    return QueueEntryReported(
-        t,
-        m.get("Queue", ""),
-        _int(m.get("Position")),
-        m.get("Channel", ""),
-        m.get("Uniqueid", ""),
-        _cid(m.get("CallerIDNum")),
-        _cid(m.get("CallerIDName")),
-        _int(m.get("Wait")),
-        m.get("ActionID", ""),
-    )
-
-
-def _channel_listed(m: Message, t: float | None) -> ChannelListed:
-    return ChannelListed(
-        t,
-        m.get("Channel", ""),
-        m.get("Uniqueid", ""),
-        m.get("Linkedid", ""),
-        m.get("ChannelStateDesc", ""),
-        _cid(m.get("CallerIDNum")),
-        _cid(m.get("CallerIDName")),
-        m.get("Application", ""),
-        m.get("ApplicationData", ""),
-        _hms(m.get("Duration")),
-        m.get("BridgeId", ""),
-        m.get("ActionID", ""),
-        m.get("Context", ""),
-    )
+# BlindTransfer names the transferring party's channel Transferer; AttendedTransfer names
+# the party's first call OrigTransferer (its second, to the target, SecondTransferer).
+def _transferer_linkedid(m: Message) -> str:
+    return m.get("TransfererLinkedid") or m.get("OrigTransfererLinkedid", "")
 
 
 # The channel variables the resync reads with ``Action: Status`` (cti/ami/connection.py):
@@ -769,97 +570,333 @@ _UNSET = "(null)"
 
 
 def _status(m: Message, t: float | None) -> ChannelVariablesListed:
+    """Status list item: its Variable lines hold several fields, so it has its own builder."""
     variables: dict[str, str] = {}
     for line in m.get("Variable", "").split("\n"):  # one per variable: see frames.py
         name, sep, value = line.partition("=")
         if sep and value != _UNSET:
             variables[name] = value
-    path = variables.get("MIXMONITOR_FILENAME", "")
     return ChannelVariablesListed(
-        t,
-        m.get("Channel", ""),
-        m.get("Uniqueid", ""),
-        m.get("Linkedid", ""),
-        variables.get("CONSENT", "").strip().lower(),
-        variables.get("CONSENT_METHOD", ""),
-        path.rsplit("/", 1)[-1],
-        m.get("ActionID", ""),
+        ts=t,
+        channel=m.get("Channel", ""),
+        uniqueid=m.get("Uniqueid", ""),
+        linkedid=m.get("Linkedid", ""),
+        consent=variables.get("CONSENT", "").strip().lower(),
+        consent_method=variables.get("CONSENT_METHOD", ""),
+        recording=variables.get("MIXMONITOR_FILENAME", "").rsplit("/", 1)[-1],
+        action_id=m.get("ActionID", ""),
     )
 
 
-def _user_event(m: Message, t: float | None) -> AmiEvent | None:
-    """The UserEvents our dialplan sends; any other is someone else's business."""
-    uniqueid, linkedid = m.get("Uniqueid", ""), m.get("Linkedid", "")
-    match m.get("UserEvent"):
-        case "RecordingConsent":
-            return ConsentReported(
-                t,
-                uniqueid,
-                linkedid,
-                m.get("Consent", "").lower(),
-                m.get("Method", ""),
-                m.get("Recording", ""),
-            )
-        case "CtiRoute":
-            return RouteEntered(t, uniqueid, linkedid, m.get("Route", ""), m.get("Queue", ""))
-        case "CtiRouteNoAnswer":
-            return RouteNoAnswer(t, uniqueid, linkedid, m.get("Agent", ""), m.get("DialStatus", ""))
-        case _:
-            return None
+# Specs that several AMI events share.
+_HANGUP_REQUEST: Spec = (
+    HangupRequested,
+    {
+        "channel": "Channel",
+        "uniqueid": "Uniqueid",
+        "linkedid": "Linkedid",
+        "soft": ("Event", _equals("SoftHangupRequest")),
+    },
+)
+_MEMBER: Spec = (
+    MemberReported,
+    {
+        "queue": "Queue",
+        "interface": _interface,
+        "state_interface": _state_interface,
+        "member_name": _member_name,
+        "status": ("Status", _int),
+        "paused": ("Paused", _equals("1")),
+        "paused_reason": "PausedReason",
+        "in_call": ("InCall", _equals("1")),
+        "calls_taken": ("CallsTaken", _int),
+        "wrapup_s": ("Wrapuptime", _int),
+        "action_id": "ActionID",
+    },
+)
+_LIST_COMPLETE: Spec = (ListCompleted, {"action_id": "ActionID", "name": "Event"})
+_HOLD: Spec = (
+    HoldChanged,
+    {"uniqueid": "Uniqueid", "linkedid": "Linkedid", "on_hold": ("Event", _equals("Hold"))},
+)
+_TRANSFER: Spec = (
+    CallTransferred,
+    {"linkedid": _transferer_linkedid, "succeeded": ("Result", _equals("Success"))},
+)
 
-
-def _mixmonitor_start(m: Message, t: float | None) -> RecordingStarted:
-    return RecordingStarted(t, m.get("Uniqueid", ""), m.get("Linkedid", ""))
-
-
-def _hold(m: Message, t: float | None) -> HoldChanged:
-    return HoldChanged(t, m.get("Uniqueid", ""), m.get("Linkedid", ""), m.get("Event") == "Hold")
-
-
-def _transfer(m: Message, t: float | None) -> CallTransferred:
-    linkedid = m.get("TransfererLinkedid") or m.get("OrigTransfererLinkedid", "")
-    return CallTransferred(t, linkedid, m.get("Result") == "Success")
-
-
-Builder = Callable[[Message, float | None], AmiEvent | None]
-
-BUILDERS: dict[str, Builder] = {
-    "Newchannel": _newchannel,
-    "Newstate": _newstate,
-    "Hangup": _hangup,
+# Each AMI event we use: the event it becomes and where each of its fields comes from.
+EVENTS: dict[str, Spec] = {
+    "Newchannel": (
+        ChannelCreated,
+        {
+            "channel": "Channel",
+            "uniqueid": "Uniqueid",
+            "linkedid": "Linkedid",
+            "caller_number": ("CallerIDNum", _cid),
+            "caller_name": ("CallerIDName", _cid),
+            "exten": "Exten",
+            "state": "ChannelStateDesc",
+            "context": "Context",
+        },
+    ),
+    "Newstate": (
+        ChannelStateChanged,
+        {
+            "channel": "Channel",
+            "uniqueid": "Uniqueid",
+            "linkedid": "Linkedid",
+            "state": "ChannelStateDesc",
+        },
+    ),
+    "Hangup": (
+        ChannelHungUp,
+        {
+            "channel": "Channel",
+            "uniqueid": "Uniqueid",
+            "linkedid": "Linkedid",
+            "cause": ("Cause", _int),
+            "cause_text": "Cause-txt",
+            "context": "Context",
+        },
+    ),
     # Cheap (one or two per hang-up) and needed: they tell a caller who hung up in a queue
     # from one the queue let go (timeout, Redirect), which app_queue reports alike.
-    "HangupRequest": _hangup_request,
-    "SoftHangupRequest": _hangup_request,
-    "BridgeEnter": _bridge_enter,
-    "QueueCallerJoin": _caller_join,
-    "QueueCallerLeave": _caller_leave,
-    "QueueCallerAbandon": _caller_abandon,
-    "AgentCalled": _agent_called,
-    "AgentRingNoAnswer": _agent_ring_no_answer,
-    "AgentConnect": _agent_connect,
-    "AgentComplete": _agent_complete,
-    "DialBegin": _dial_begin,
-    "DialEnd": _dial_end,
-    "QueueMember": _member,
-    "QueueMemberAdded": _member,
-    "QueueMemberStatus": _member,
-    "QueueMemberPause": _member,
-    "QueueMemberRemoved": _member_removed,
-    "DeviceStateChange": _device_state,
-    "QueueParams": _queue_params,
-    "QueueEntry": _queue_entry,
-    "QueueStatusComplete": _list_complete,
-    "CoreShowChannel": _channel_listed,
-    "CoreShowChannelsComplete": _list_complete,
+    "HangupRequest": _HANGUP_REQUEST,
+    "SoftHangupRequest": _HANGUP_REQUEST,
+    "BridgeEnter": (
+        BridgeEntered,
+        {
+            "bridge_id": "BridgeUniqueid",
+            "channel": "Channel",
+            "uniqueid": "Uniqueid",
+            "linkedid": "Linkedid",
+        },
+    ),
+    "QueueCallerJoin": (
+        QueueCallerJoined,
+        {
+            "queue": "Queue",
+            "channel": "Channel",
+            "uniqueid": "Uniqueid",
+            "linkedid": "Linkedid",
+            "caller_number": ("CallerIDNum", _cid),
+            "caller_name": ("CallerIDName", _cid),
+            "position": ("Position", _int),
+        },
+    ),
+    "QueueCallerLeave": (
+        QueueCallerLeft,
+        {
+            "queue": "Queue",
+            "uniqueid": "Uniqueid",
+            "linkedid": "Linkedid",
+            "position": ("Position", _int),
+        },
+    ),
+    "QueueCallerAbandon": (
+        QueueCallerAbandoned,
+        {
+            "queue": "Queue",
+            "uniqueid": "Uniqueid",
+            "linkedid": "Linkedid",
+            "position": ("Position", _int),
+            "original_position": ("OriginalPosition", _int),
+            "hold_s": ("HoldTime", _int),
+        },
+    ),
+    "AgentCalled": (
+        AgentCalled,
+        {
+            "queue": "Queue",
+            "interface": "Interface",
+            "member_name": "MemberName",
+            "uniqueid": "Uniqueid",
+            "linkedid": "Linkedid",
+            "caller_number": ("CallerIDNum", _cid),
+            "caller_name": ("CallerIDName", _cid),
+            "agent_channel": "DestChannel",
+            "agent_uniqueid": "DestUniqueid",
+        },
+    ),
+    "AgentRingNoAnswer": (
+        AgentRingNoAnswer,
+        {
+            "queue": "Queue",
+            "interface": "Interface",
+            "uniqueid": "Uniqueid",
+            "linkedid": "Linkedid",
+            "agent_uniqueid": "DestUniqueid",
+            "ring_ms": ("RingTime", _int),
+        },
+    ),
+    "AgentConnect": (
+        AgentConnected,
+        {
+            "queue": "Queue",
+            "interface": "Interface",
+            "member_name": "MemberName",
+            "uniqueid": "Uniqueid",
+            "linkedid": "Linkedid",
+            "agent_channel": "DestChannel",
+            "agent_uniqueid": "DestUniqueid",
+            "hold_s": ("HoldTime", _int),
+            "ring_s": ("RingTime", _int),
+        },
+    ),
+    "AgentComplete": (
+        AgentCompleted,
+        {
+            "queue": "Queue",
+            "interface": "Interface",
+            "member_name": "MemberName",
+            "uniqueid": "Uniqueid",
+            "linkedid": "Linkedid",
+            "hold_s": ("HoldTime", _int),
+            "talk_s": ("TalkTime", _int),
+            "reason": "Reason",
+        },
+    ),
+    "DialBegin": (
+        DialStarted,
+        {
+            "uniqueid": "Uniqueid",
+            "linkedid": "Linkedid",
+            "dest_channel": "DestChannel",
+            "dest_uniqueid": "DestUniqueid",
+        },
+    ),
+    "DialEnd": (
+        DialEnded,
+        {
+            "uniqueid": "Uniqueid",
+            "linkedid": "Linkedid",
+            "dest_uniqueid": "DestUniqueid",
+            "status": "DialStatus",
+        },
+    ),
+    "QueueMember": _MEMBER,
+    "QueueMemberAdded": _MEMBER,
+    "QueueMemberStatus": _MEMBER,
+    "QueueMemberPause": _MEMBER,
+    "QueueMemberRemoved": (MemberRemoved, {"queue": "Queue", "interface": _interface}),
+    "DeviceStateChange": (DeviceStateChanged, {"device": "Device", "state": "State"}),
+    "QueueParams": (
+        QueueParamsReported,
+        {
+            "queue": "Queue",
+            "strategy": "Strategy",
+            "service_level_s": ("ServiceLevel", _int),
+            "action_id": "ActionID",
+        },
+    ),
+    "QueueEntry": (
+        QueueEntryReported,
+        {
+            "queue": "Queue",
+            "position": ("Position", _int),
+            "channel": "Channel",
+            "uniqueid": "Uniqueid",
+            "caller_number": ("CallerIDNum", _cid),
+            "caller_name": ("CallerIDName", _cid),
+            "wait_s": ("Wait", _int),
+            "action_id": "ActionID",
+        },
+    ),
+    "QueueStatusComplete": _LIST_COMPLETE,
+    "CoreShowChannel": (
+        ChannelListed,
+        {
+            "channel": "Channel",
+            "uniqueid": "Uniqueid",
+            "linkedid": "Linkedid",
+            "state": "ChannelStateDesc",
+            "caller_number": ("CallerIDNum", _cid),
+            "caller_name": ("CallerIDName", _cid),
+            "application": "Application",
+            "application_data": "ApplicationData",
+            "duration_s": ("Duration", _hms),
+            "bridge_id": "BridgeId",
+            "action_id": "ActionID",
+            "context": "Context",
+        },
+    ),
+    "CoreShowChannelsComplete": _LIST_COMPLETE,
+    "StatusComplete": _LIST_COMPLETE,
+    "MixMonitorStart": (RecordingStarted, {"uniqueid": "Uniqueid", "linkedid": "Linkedid"}),
+    "Hold": _HOLD,
+    "Unhold": _HOLD,
+    "BlindTransfer": _TRANSFER,
+    "AttendedTransfer": _TRANSFER,
+}
+
+# The UserEvents our dialplan sends, by their UserEvent header; any other is someone else's.
+USER_EVENTS: dict[str, Spec] = {
+    "RecordingConsent": (
+        ConsentReported,
+        {
+            "uniqueid": "Uniqueid",
+            "linkedid": "Linkedid",
+            "consent": ("Consent", str.lower),
+            "method": "Method",
+            "recording": "Recording",
+        },
+    ),
+    "CtiRoute": (
+        RouteEntered,
+        {"uniqueid": "Uniqueid", "linkedid": "Linkedid", "route": "Route", "queue": "Queue"},
+    ),
+    "CtiRouteNoAnswer": (
+        RouteNoAnswer,
+        {
+            "uniqueid": "Uniqueid",
+            "linkedid": "Linkedid",
+            "interface": "Agent",
+            "dial_status": "DialStatus",
+        },
+    ),
+}
+
+
+def _builder(spec: Spec) -> Builder:
+    """The builder of one spec, made once at import. The spec is sorted here by kind of
+    source so that building an event (every kept message, on the hot path) only reads."""
+    event, sources = spec
+    listed = set(sources) | {"ts"}
+    if listed != set(inspect.signature(event).parameters):
+        raise TypeError(f"{event.__name__}: a spec lists every field but ts: {sorted(listed)}")
+    texts = tuple((name, source) for name, source in sources.items() if isinstance(source, str))
+    converted = tuple(
+        (name, source[0], source[1])
+        for name, source in sources.items()
+        if isinstance(source, tuple)
+    )
+    computed = tuple(
+        (name, source) for name, source in sources.items() if not isinstance(source, str | tuple)
+    )
+
+    def build(m: Message, t: float | None) -> AmiEvent:
+        values: dict[str, object] = {name: m.get(header, "") for name, header in texts}
+        for name, header, convert in converted:
+            values[name] = convert(m.get(header, ""))
+        for name, read in computed:
+            values[name] = read(m)
+        return event(ts=t, **values)
+
+    return build
+
+
+_USER_BUILDERS = {name: _builder(spec) for name, spec in USER_EVENTS.items()}
+
+
+def _user_event(m: Message, t: float | None) -> AmiEvent | None:
+    build = _USER_BUILDERS.get(m.get("UserEvent", ""))
+    return build(m, t) if build else None
+
+
+BUILDERS: dict[str, Builder] = {
+    **{name: _builder(spec) for name, spec in EVENTS.items()},
     "Status": _status,  # only ever an answer to our resync's Status action
-    "StatusComplete": _list_complete,
     "UserEvent": _user_event,
-    "MixMonitorStart": _mixmonitor_start,
-    "Hold": _hold,
-    "Unhold": _hold,
-    "BlindTransfer": _transfer,
-    "AttendedTransfer": _transfer,
 }
 
 WANTED_EVENTS = frozenset(BUILDERS)
@@ -871,7 +908,7 @@ def to_event(message: Message, received_at: float | None = None) -> AmiEvent | N
     if name is None:
         # The opening response of a list action ("... will follow") starts a snapshot.
         if message.get("EventList") == "start":
-            return ListStarted(received_at, message.get("ActionID", ""))
+            return ListStarted(ts=received_at, action_id=message.get("ActionID", ""))
         return None
     builder = BUILDERS.get(name)
     if builder is None:

@@ -3,16 +3,99 @@
 A *channel* is one leg, keyed by Uniqueid. A *call* is every leg sharing a Linkedid: the
 caller's channel plus the agent legs app_queue dials (they inherit the caller's Linkedid).
 A call ends when its last channel hangs up; then it is frozen into a ``CallRecord``.
+
+A call keeps two kinds of knowledge. Its *facts* (``queued_at``, ``answered_at``, ``agent``,
+``abandoned``, ...) say what happened and when; the call log and the views read them, and a
+call that went through two queues keeps the facts of both. Its *phase* says where it is now
+on its way to an agent, and ``TRANSITIONS`` lists, as data, the moves we expect Asterisk to
+make. A move outside the table is not refused: the event is what Asterisk did, so the phase
+follows it, and the state core reports the surprise as an ``Anomaly`` (counted and logged):
+either Asterisk does something we did not know, and the table learns it, or events were lost.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from cti.state.changes import CallRecord, Outcome
 
 # Q.850 causes meaning the network could not set the call up (as opposed to nobody answering).
 FAILURE_CAUSES = frozenset({1, 3, 27, 34, 38, 41, 42, 44, 47, 58, 88, 102, 111, 127})
+
+# The daemon originates a supervisor's listen/whisper/barge to the supervisor's own phone into
+# our [cti-spy...] dialplan, which runs ChanSpy (cti/http/supervisor.py). Asterisk creates that
+# channel in its endpoint's context and moves it to the Originate's only once the phone answers
+# (pbx.c, pbx_outgoing_exec); the Newexten events that would show it are skipped as noise. What
+# we do see is the context a Hangup reports (the last the channel ran), a CoreShowChannel's
+# context or Application, and a Newchannel's context for a channel born there (a Local channel,
+# the simulator). By prefix: the dialplan may give each mode its own (cti-spy-listen, ...).
+SPY_CONTEXT_PREFIX = "cti-spy"
+SPY_APPLICATION = "ChanSpy"
+
+
+def is_spy_leg(context: str, application: str = "") -> bool:
+    return context.startswith(SPY_CONTEXT_PREFIX) or application == SPY_APPLICATION
+
+
+class CallPhase(StrEnum):
+    NEW = "new"  # legs exist, no queue or route point has it (a direct call stays here)
+    QUEUED = "queued"  # waiting for an agent: in a queue, or at an ACD route point
+    RINGING = "ringing"  # waiting, and at least one agent's phone rings for it
+    ANSWERED = "answered"  # an agent took it
+    ABANDONED = "abandoned"  # the caller hung up while waiting
+    LET_GO = "let_go"  # the queue let it go unanswered (timeout, Redirect, empty queue)
+    ENDED = "ended"  # its last leg hung up
+
+
+# Where a call may go from each phase; staying in the same phase is always fine (a second
+# agent rung, the route's holding queue joined after the route point). Every live phase can
+# end: a caller hangs up whenever they like.
+TRANSITIONS: Mapping[CallPhase, frozenset[CallPhase]] = {
+    CallPhase.NEW: frozenset(
+        {
+            CallPhase.QUEUED,
+            # Answered before we connected: a snapshot lists the agent's leg Up, or the
+            # AgentComplete of a call known only from CoreShowChannels names the agent.
+            CallPhase.ANSWERED,
+            CallPhase.ENDED,
+        }
+    ),
+    CallPhase.QUEUED: frozenset(
+        {
+            CallPhase.RINGING,
+            CallPhase.ANSWERED,  # AgentConnect with no AgentCalled seen (a ring we missed)
+            CallPhase.ABANDONED,
+            CallPhase.LET_GO,
+            CallPhase.ENDED,
+        }
+    ),
+    CallPhase.RINGING: frozenset(
+        {
+            CallPhase.QUEUED,  # no phone rings any more (no answer, refused): waits on
+            CallPhase.ANSWERED,
+            CallPhase.ABANDONED,
+            CallPhase.LET_GO,  # the queue's timeout struck while a phone rang
+            CallPhase.ENDED,
+        }
+    ),
+    CallPhase.ANSWERED: frozenset(
+        {
+            CallPhase.QUEUED,  # transferred into a queue or a route point
+            CallPhase.ENDED,
+        }
+    ),
+    CallPhase.ABANDONED: frozenset({CallPhase.ENDED}),
+    CallPhase.LET_GO: frozenset(
+        {
+            CallPhase.QUEUED,  # the dialplan's next queue, or the route's holding queue again
+            CallPhase.RINGING,  # the ACD took it out of the holding queue to dial its agent
+            CallPhase.ENDED,  # timed out
+        }
+    ),
+    CallPhase.ENDED: frozenset(),
+}
 
 
 @dataclass(slots=True)
@@ -65,6 +148,22 @@ class Call:
     # In progress while the AMI link was down: events of it may have been missed, so
     # Asterisk's records complete it once it has ended (cti/calllog/reconcile.py).
     through_gap: bool = False
+    phase: CallPhase = CallPhase.NEW
+
+    def move_to(self, phase: CallPhase) -> bool:
+        """Enter ``phase``; False if ``TRANSITIONS`` does not expect the move (made all the
+        same: Asterisk, not the table, knows where the call is)."""
+        expected = phase is self.phase or phase in TRANSITIONS[self.phase]
+        self.phase = phase
+        return expected
+
+    def waited(self, ts: float | None, asterisk_hold_s: int) -> int:
+        """How long the caller waited for the agent who answered (or until they hung up). An
+        ACD call waits from the route point on; app_queue's HoldTime only counts its own
+        queue, which for such a call may be the fallback joined late."""
+        if self.route is None or self.queued_at is None or ts is None:
+            return asterisk_hold_s
+        return max(0, round(ts - self.queued_at))
 
     def absorb(self, other: Call) -> None:
         """Merge facts of a call whose channels were re-linked into this one."""
@@ -95,6 +194,8 @@ class Call:
             self.started_at is None or other.started_at < self.started_at
         ):
             self.started_at = other.started_at
+        if self.phase is CallPhase.NEW:  # like the facts: what this call did not know yet
+            self.phase = other.phase
         self.channels |= other.channels
         self.ringing |= other.ringing
         self.abandoned = self.abandoned or other.abandoned

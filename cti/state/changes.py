@@ -3,6 +3,10 @@
 A change says what happened in terms people use (a call was offered, an agent's phone is
 ringing for a caller, a call ended with these facts), so sinks never re-derive call logic
 from raw AMI events.
+
+Changes are built by keyword (``kw_only``): many fields share a type (three ``str`` in a row,
+several times), and a positional call would put a value in the wrong one without a word from
+mypy.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ class AgentState(StrEnum):
     PAUSED = "paused"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallRecord:
     """Everything we learned about one call (all legs sharing a Linkedid)."""
 
@@ -63,7 +67,7 @@ class CallRecord:
     through_gap: bool = False  # in progress while the AMI link was down (see Call)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallOffered:
     ts: float | None
     linkedid: str
@@ -76,7 +80,7 @@ class CallOffered:
     resynced: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AgentRinging:
     ts: float | None
     interface: str
@@ -89,7 +93,7 @@ class AgentRinging:
     resynced: bool = False  # learnt from a snapshot (see CallOffered)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AgentRingEnded:
     """A ring stopped: ``answered`` (by this agent), ``answered_elsewhere``, ``no_answer``,
     or ``caller_gone``. A screen-pop stays only for ``answered``."""
@@ -101,7 +105,7 @@ class AgentRingEnded:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallAnswered:
     ts: float | None
     linkedid: str
@@ -111,7 +115,7 @@ class CallAnswered:
     wait_s: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallAbandoned:
     ts: float | None
     linkedid: str
@@ -120,13 +124,13 @@ class CallAbandoned:
     wait_s: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallEnded:
     ts: float | None
     record: CallRecord
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RoutedRingMissed:
     """The agent the ACD chose let the call ring out (``dial_status`` NOANSWER) or could
     not take it (BUSY, CHANUNAVAIL); the call goes back to wait for the ACD."""
@@ -138,7 +142,7 @@ class RoutedRingMissed:
     dial_status: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RouteFellBack:
     """A call that entered an ACD route point joined the plain Asterisk ``queue`` instead:
     the daemon was down or slow, or did not move it from the holding queue in time."""
@@ -149,7 +153,7 @@ class RouteFellBack:
     queue: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallsMerged:
     """Asterisk re-linked channels to an older Linkedid; ``absorbed`` is gone now."""
 
@@ -158,7 +162,7 @@ class CallsMerged:
     into: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ConsentRecorded:
     ts: float | None
     linkedid: str
@@ -167,7 +171,7 @@ class ConsentRecorded:
     recording: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AgentStateChanged:
     ts: float | None
     interface: str
@@ -177,7 +181,7 @@ class AgentStateChanged:
     queues: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class QueueChanged:
     ts: float | None
     queue: str
@@ -185,14 +189,14 @@ class QueueChanged:
     oldest_queued_at: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LinkChanged:
     ts: float | None
     up: bool
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Resynced:
     """The snapshot lists asked after a login have all been applied: the state matches
     Asterisk again (and what ended meanwhile has been closed)."""
@@ -200,7 +204,7 @@ class Resynced:
     ts: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Anomaly:
     """An event that does not fit what we know; counted and logged, never fatal."""
 

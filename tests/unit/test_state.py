@@ -100,7 +100,16 @@ def test_member_lists_build_agents(captures: Path) -> None:
 
 
 def channel(ts: float, uid: str, linkedid: str, name: str, number: str = "") -> ev.ChannelCreated:
-    return ev.ChannelCreated(ts, name, uid, linkedid, number, "", "4440", "Down")
+    return ev.ChannelCreated(
+        ts=ts,
+        channel=name,
+        uniqueid=uid,
+        linkedid=linkedid,
+        caller_number=number,
+        caller_name="",
+        exten="4440",
+        state="Down",
+    )
 
 
 def test_calls_merge_when_linkedid_changes_silently() -> None:
@@ -108,19 +117,34 @@ def test_calls_merge_when_linkedid_changes_silently() -> None:
     state.apply(channel(1.0, "1.1", "1.1", "PJSIP/trunk-1", "905321234567"))
     state.apply(channel(2.0, "2.2", "2.2", "PJSIP/1001-2"))
     # Asterisk re-links the newer call to the older Linkedid; only later events show it.
-    changes = state.apply(ev.ChannelStateChanged(3.0, "PJSIP/1001-2", "2.2", "1.1", "Up"))
-    assert changes == [CallsMerged(3.0, "2.2", "1.1")]
+    changes = state.apply(
+        ev.ChannelStateChanged(
+            ts=3.0, channel="PJSIP/1001-2", uniqueid="2.2", linkedid="1.1", state="Up"
+        )
+    )
+    assert changes == [CallsMerged(ts=3.0, absorbed="2.2", into="1.1")]
     assert set(state.calls) == {"1.1"} and state.calls["1.1"].channels == {"1.1", "2.2"}
 
 
 def test_resync_closes_calls_that_ended_while_away() -> None:
     state = CtiState()
     state.apply(channel(1.0, "1.1", "1.1", "SIP/trunk-1", "905321234567"))
-    state.apply(ev.ConsentReported(1.5, "1.1", "1.1", "granted", "dtmf", "1.1.wav"))
-    state.apply(ev.LinkDown(2.0, "reset"))
-    state.apply(ev.LinkUp(9.0))
-    state.apply(ev.ListStarted(9.1, "csc"))
-    changes = state.apply(ev.ListCompleted(9.2, "csc", "CoreShowChannelsComplete"))
+    state.apply(
+        ev.ConsentReported(
+            ts=1.5,
+            uniqueid="1.1",
+            linkedid="1.1",
+            consent="granted",
+            method="dtmf",
+            recording="1.1.wav",
+        )
+    )
+    state.apply(ev.LinkDown(ts=2.0, reason="reset"))
+    state.apply(ev.LinkUp(ts=9.0))
+    state.apply(ev.ListStarted(ts=9.1, action_id="csc"))
+    changes = state.apply(
+        ev.ListCompleted(ts=9.2, action_id="csc", name="CoreShowChannelsComplete")
+    )
     (ended,) = of(CallEnded, changes)
     assert ended.record.ended_while_disconnected
     assert ended.record.outcome is Outcome.UNKNOWN
@@ -129,46 +153,46 @@ def test_resync_closes_calls_that_ended_while_away() -> None:
 
 def test_channels_seen_after_the_list_started_survive_the_resync() -> None:
     state = CtiState()
-    state.apply(ev.ListStarted(1.0, "csc"))
+    state.apply(ev.ListStarted(ts=1.0, action_id="csc"))
     state.apply(channel(1.1, "5.5", "5.5", "SIP/trunk-5"))  # born during the listing
-    state.apply(ev.ListCompleted(1.2, "csc", "CoreShowChannelsComplete"))
+    state.apply(ev.ListCompleted(ts=1.2, action_id="csc", name="CoreShowChannelsComplete"))
     assert "5.5" in state.channels
 
 
 def test_local_member_with_state_interface() -> None:
     state = CtiState()
     member = ev.MemberReported(
-        None,
-        "billing",
-        "Local/1003@agents/n",
-        "PJSIP/1003",
-        "Agent 1003",
-        1,
-        False,
-        "",
-        False,
-        0,
-        0,
-        "",
+        ts=None,
+        queue="billing",
+        interface="Local/1003@agents/n",
+        state_interface="PJSIP/1003",
+        member_name="Agent 1003",
+        status=1,
+        paused=False,
+        paused_reason="",
+        in_call=False,
+        calls_taken=0,
+        wrapup_s=0,
+        action_id="",
     )
     state.apply(member)
-    changes = state.apply(ev.DeviceStateChanged(5.0, "PJSIP/1003", "UNAVAILABLE"))
+    changes = state.apply(ev.DeviceStateChanged(ts=5.0, device="PJSIP/1003", state="UNAVAILABLE"))
     assert [c.state for c in of(AgentStateChanged, changes)] == [AgentState.UNAVAILABLE]
-    state.apply(ev.DeviceStateChanged(6.0, "PJSIP/1003", "NOT_INUSE"))
+    state.apply(ev.DeviceStateChanged(ts=6.0, device="PJSIP/1003", state="NOT_INUSE"))
     state.apply(
         ev.MemberReported(
-            7.0,
-            "billing",
-            "Local/1003@agents/n",
-            "PJSIP/1003",
-            "Agent 1003",
-            1,
-            True,
-            "Lunch",
-            False,
-            0,
-            0,
-            "",
+            ts=7.0,
+            queue="billing",
+            interface="Local/1003@agents/n",
+            state_interface="PJSIP/1003",
+            member_name="Agent 1003",
+            status=1,
+            paused=True,
+            paused_reason="Lunch",
+            in_call=False,
+            calls_taken=0,
+            wrapup_s=0,
+            action_id="",
         )
     )
     assert state.agents["Local/1003@agents/n"].derive_state(7.0) == (AgentState.PAUSED, "Lunch")
@@ -176,23 +200,80 @@ def test_local_member_with_state_interface() -> None:
 
 def test_wrap_up_ends_with_the_clock() -> None:
     state = CtiState()
-    state.apply(ev.MemberReported(None, "q", "SIP/1", "SIP/1", "A", 1, False, "", False, 0, 5, ""))
+    state.apply(
+        ev.MemberReported(
+            ts=None,
+            queue="q",
+            interface="SIP/1",
+            state_interface="SIP/1",
+            member_name="A",
+            status=1,
+            paused=False,
+            paused_reason="",
+            in_call=False,
+            calls_taken=0,
+            wrapup_s=5,
+            action_id="",
+        )
+    )
     state.apply(channel(10.0, "1.1", "1.1", "SIP/trunk-1"))
-    state.apply(ev.AgentConnected(11.0, "q", "SIP/1", "A", "1.1", "1.1", "SIP/1-2", "1.2", 1, 1))
-    changes = state.apply(ev.AgentCompleted(20.0, "q", "SIP/1", "A", "1.1", "1.1", 1, 9, "caller"))
+    state.apply(
+        ev.AgentConnected(
+            ts=11.0,
+            queue="q",
+            interface="SIP/1",
+            member_name="A",
+            uniqueid="1.1",
+            linkedid="1.1",
+            agent_channel="SIP/1-2",
+            agent_uniqueid="1.2",
+            hold_s=1,
+            ring_s=1,
+        )
+    )
+    changes = state.apply(
+        ev.AgentCompleted(
+            ts=20.0,
+            queue="q",
+            interface="SIP/1",
+            member_name="A",
+            uniqueid="1.1",
+            linkedid="1.1",
+            hold_s=1,
+            talk_s=9,
+            reason="caller",
+        )
+    )
     assert of(AgentStateChanged, changes)[-1].state is AgentState.WRAP_UP
-    assert state.apply(ev.Tick(22.0)) == []
-    assert of(AgentStateChanged, state.apply(ev.Tick(25.0)))[-1].state is AgentState.READY
+    assert state.apply(ev.Tick(ts=22.0)) == []
+    assert of(AgentStateChanged, state.apply(ev.Tick(ts=25.0)))[-1].state is AgentState.READY
 
 
 def test_declined_consent_never_has_a_recording() -> None:
     state = CtiState()
     state.apply(channel(1.0, "1.1", "1.1", "SIP/trunk-1"))
-    changes = state.apply(ev.ConsentReported(1.2, "1.1", "1.1", "declined", "dtmf", ""))
-    assert changes == [ConsentRecorded(1.2, "1.1", "declined", "dtmf", "")]
-    state.apply(ev.RecordingStarted(1.3, "1.1", "1.1"))  # even if Asterisk recorded anyway
+    changes = state.apply(
+        ev.ConsentReported(
+            ts=1.2, uniqueid="1.1", linkedid="1.1", consent="declined", method="dtmf", recording=""
+        )
+    )
+    assert changes == [
+        ConsentRecorded(ts=1.2, linkedid="1.1", consent="declined", method="dtmf", recording="")
+    ]
+    # even if Asterisk recorded anyway
+    state.apply(ev.RecordingStarted(ts=1.3, uniqueid="1.1", linkedid="1.1"))
     (ended,) = of(
-        CallEnded, state.apply(ev.ChannelHungUp(2.0, "SIP/trunk-1", "1.1", "1.1", 16, ""))
+        CallEnded,
+        state.apply(
+            ev.ChannelHungUp(
+                ts=2.0,
+                channel="SIP/trunk-1",
+                uniqueid="1.1",
+                linkedid="1.1",
+                cause=16,
+                cause_text="",
+            )
+        ),
     )
     assert not ended.record.recorded and ended.record.recording is None
 
@@ -230,22 +311,76 @@ def test_answer_elsewhere_withdraws_the_other_rings() -> None:
     state = CtiState()
     for iface in ("SIP/1", "SIP/2"):
         state.apply(
-            ev.MemberReported(None, "q", iface, iface, iface, 1, False, "", False, 0, 0, "")
+            ev.MemberReported(
+                ts=None,
+                queue="q",
+                interface=iface,
+                state_interface=iface,
+                member_name=iface,
+                status=1,
+                paused=False,
+                paused_reason="",
+                in_call=False,
+                calls_taken=0,
+                wrapup_s=0,
+                action_id="",
+            )
         )
     state.apply(channel(1.0, "1.1", "1.1", "SIP/trunk-1", "905"))
-    state.apply(ev.QueueCallerJoined(1.1, "q", "SIP/trunk-1", "1.1", "1.1", "905", "X", 1))
+    state.apply(
+        ev.QueueCallerJoined(
+            ts=1.1,
+            queue="q",
+            channel="SIP/trunk-1",
+            uniqueid="1.1",
+            linkedid="1.1",
+            caller_number="905",
+            caller_name="X",
+            position=1,
+        )
+    )
     for leg, iface in (("1.2", "SIP/1"), ("1.3", "SIP/2")):
         state.apply(channel(1.2, leg, "1.1", f"{iface}-{leg}"))
         state.apply(
-            ev.AgentCalled(1.2, "q", iface, iface, "1.1", "1.1", "905", "X", f"{iface}-{leg}", leg)
+            ev.AgentCalled(
+                ts=1.2,
+                queue="q",
+                interface=iface,
+                member_name=iface,
+                uniqueid="1.1",
+                linkedid="1.1",
+                caller_number="905",
+                caller_name="X",
+                agent_channel=f"{iface}-{leg}",
+                agent_uniqueid=leg,
+            )
         )
-    state.apply(ev.ChannelStateChanged(3.0, "SIP/1-1.2", "1.2", "1.1", "Up"))
-    lost = state.apply(ev.ChannelHungUp(3.1, "SIP/2-1.3", "1.3", "1.1", 26, ""))
+    state.apply(
+        ev.ChannelStateChanged(
+            ts=3.0, channel="SIP/1-1.2", uniqueid="1.2", linkedid="1.1", state="Up"
+        )
+    )
+    lost = state.apply(
+        ev.ChannelHungUp(
+            ts=3.1, channel="SIP/2-1.3", uniqueid="1.3", linkedid="1.1", cause=26, cause_text=""
+        )
+    )
     assert [(c.interface, c.reason) for c in of(AgentRingEnded, lost)] == [
         ("SIP/2", "answered_elsewhere")
     ]
     won = state.apply(
-        ev.AgentConnected(3.2, "q", "SIP/1", "SIP/1", "1.1", "1.1", "SIP/1-1.2", "1.2", 2, 2)
+        ev.AgentConnected(
+            ts=3.2,
+            queue="q",
+            interface="SIP/1",
+            member_name="SIP/1",
+            uniqueid="1.1",
+            linkedid="1.1",
+            agent_channel="SIP/1-1.2",
+            agent_uniqueid="1.2",
+            hold_s=2,
+            ring_s=2,
+        )
     )
     assert [(c.interface, c.reason) for c in of(AgentRingEnded, won)] == [("SIP/1", "answered")]
     assert of(CallAnswered, won)[0].wait_s == 2

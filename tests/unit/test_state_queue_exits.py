@@ -310,9 +310,9 @@ def test_answered_spy_leg_is_not_logged(context: str) -> None:
 def test_spy_leg_listed_at_resync_and_gone_while_away_is_not_logged() -> None:
     center = Center()
     center.send("Newchannel", 200.0, spy_phone("Down"))
-    center.state.apply(ev.LinkDown(210.0, "reset"))
-    center.state.apply(ev.LinkUp(220.0))
-    center.state.apply(ev.ListStarted(220.0, "csc-1"))
+    center.state.apply(ev.LinkDown(ts=210.0, reason="reset"))
+    center.state.apply(ev.LinkUp(ts=220.0))
+    center.state.apply(ev.ListStarted(ts=220.0, action_id="csc-1"))
     listed = {
         "Event": "CoreShowChannel",
         "ActionID": "csc-1",
@@ -327,12 +327,14 @@ def test_spy_leg_listed_at_resync_and_gone_while_away_is_not_logged() -> None:
     built = to_event(listed, 220.0)
     assert built is not None
     center.changes += center.state.apply(built)
-    center.state.apply(ev.ListCompleted(220.1, "csc-1", "CoreShowChannelsComplete"))
+    center.state.apply(
+        ev.ListCompleted(ts=220.1, action_id="csc-1", name="CoreShowChannelsComplete")
+    )
     assert snapshot(center.state)["calls"] == []  # not a call on the supervisors' board
-    center.state.apply(ev.LinkDown(230.0, "reset"))
-    center.state.apply(ev.ListStarted(240.0, "csc-2"))
+    center.state.apply(ev.LinkDown(ts=230.0, reason="reset"))
+    center.state.apply(ev.ListStarted(ts=240.0, action_id="csc-2"))
     center.changes += center.state.apply(
-        ev.ListCompleted(240.1, "csc-2", "CoreShowChannelsComplete")
+        ev.ListCompleted(ts=240.1, action_id="csc-2", name="CoreShowChannelsComplete")
     )
     assert not of(CallEnded, center.changes) and not center.state.calls
 

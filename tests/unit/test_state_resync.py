@@ -191,17 +191,24 @@ def test_a_real_status_item_carries_every_variable_line() -> None:
     events = [to_event(m, LOGIN) for m in messages]
     assert events == [
         ev.ChannelVariablesListed(
-            LOGIN,
-            "Local/s@probe-00000000;2",
-            "1795962500.1",
-            "1795962500.0",
-            "granted",
-            "dtmf",
-            "1795962500.1.wav",
-            "st1",
+            ts=LOGIN,
+            channel="Local/s@probe-00000000;2",
+            uniqueid="1795962500.1",
+            linkedid="1795962500.0",
+            consent="granted",
+            consent_method="dtmf",
+            recording="1795962500.1.wav",
+            action_id="st1",
         ),
         ev.ChannelVariablesListed(
-            LOGIN, "Local/d@probe-00000001;2", "1795962500.3", "1795962500.2", "", "", "", "st1"
+            ts=LOGIN,
+            channel="Local/d@probe-00000001;2",
+            uniqueid="1795962500.3",
+            linkedid="1795962500.2",
+            consent="",
+            consent_method="",
+            recording="",
+            action_id="st1",
         ),
     ]
 
@@ -213,7 +220,13 @@ def test_consent_and_recording_of_a_call_older_than_the_link_come_from_status() 
         (AGENT_LEG, AGENT_UID, CALLER_UID, {}), (CALLER, CALLER_UID, CALLER_UID, GRANTED)
     )
     assert [c for c in changes if isinstance(c, ConsentRecorded)] == [
-        ConsentRecorded(LOGIN, CALLER_UID, "granted", "dtmf", f"{CALLER_UID}.wav")
+        ConsentRecorded(
+            ts=LOGIN,
+            linkedid=CALLER_UID,
+            consent="granted",
+            method="dtmf",
+            recording=f"{CALLER_UID}.wav",
+        )
     ]
     record = link.hang_up(T0 + 50.0)
     assert (record.consent, record.consent_method, record.recorded, record.recording) == (
@@ -305,7 +318,15 @@ def test_a_queue_entry_after_a_long_consent_step_dates_the_call_by_its_uniqueid(
     state = CtiState()
     state.apply(
         ev.QueueEntryReported(
-            T0 + 30.0, "support", 1, CALLER, CALLER_UID, "905321234567", "Ayşe", 5, "qs"
+            ts=T0 + 30.0,
+            queue="support",
+            position=1,
+            channel=CALLER,
+            uniqueid=CALLER_UID,
+            caller_number="905321234567",
+            caller_name="Ayşe",
+            wait_s=5,
+            action_id="qs",
         )
     )
     call = state.calls[CALLER_UID]
@@ -380,8 +401,8 @@ def test_a_call_that_ended_while_away_has_an_unknown_end_and_talk_time() -> None
             ("RingTime", "1"),
         ),
     )
-    link.state.apply(ev.LinkDown(T0 + 20.0, "connection lost"))
-    link.state.apply(ev.LinkUp(T0 + 600.0))  # the call ended somewhere in those ten minutes
+    link.state.apply(ev.LinkDown(ts=T0 + 20.0, reason="connection lost"))
+    link.state.apply(ev.LinkUp(ts=T0 + 600.0))  # the call ended somewhere in those ten minutes
     changes = link.channels()  # Asterisk lists no channel: it is gone
     (ended,) = [c for c in changes if isinstance(c, CallEnded)]
     record = ended.record
@@ -399,18 +420,34 @@ def test_a_caller_that_vanished_from_the_queue_while_away_waited_an_unknown_time
     state = CtiState()
     state.apply(
         ev.ChannelCreated(
-            float(T0), CALLER, CALLER_UID, CALLER_UID, "905321234567", "", "4440", "Up"
+            ts=float(T0),
+            channel=CALLER,
+            uniqueid=CALLER_UID,
+            linkedid=CALLER_UID,
+            caller_number="905321234567",
+            caller_name="",
+            exten="4440",
+            state="Up",
         )
     )
     state.apply(
         ev.QueueCallerJoined(
-            T0 + 8.0, "support", CALLER, CALLER_UID, CALLER_UID, "905321234567", "", 1
+            ts=T0 + 8.0,
+            queue="support",
+            channel=CALLER,
+            uniqueid=CALLER_UID,
+            linkedid=CALLER_UID,
+            caller_number="905321234567",
+            caller_name="",
+            position=1,
         )
     )
-    state.apply(ev.LinkDown(T0 + 9.0, "reset"))
-    state.apply(ev.LinkUp(T0 + 300.0))
-    state.apply(ev.ListStarted(T0 + 300.1, "csc"))
-    changes = state.apply(ev.ListCompleted(T0 + 300.2, "csc", "CoreShowChannelsComplete"))
+    state.apply(ev.LinkDown(ts=T0 + 9.0, reason="reset"))
+    state.apply(ev.LinkUp(ts=T0 + 300.0))
+    state.apply(ev.ListStarted(ts=T0 + 300.1, action_id="csc"))
+    changes = state.apply(
+        ev.ListCompleted(ts=T0 + 300.2, action_id="csc", name="CoreShowChannelsComplete")
+    )
     (ended,) = [c for c in changes if isinstance(c, CallEnded)]
     assert ended.record.outcome is Outcome.UNKNOWN
     assert (ended.record.ended_at, ended.record.wait_s, ended.record.talk_s) == (None, None, None)

@@ -62,7 +62,7 @@ class Center:
         return out
 
     def tick(self, ts: float) -> None:
-        self.changes += self.state.apply(Tick(ts))
+        self.changes += self.state.apply(Tick(ts=ts))
 
     def routed_call_answered(self, answered_at: float) -> None:
         """A call enters the route point at 100 and the ACD's Dial rings SIP/1001."""
@@ -184,8 +184,8 @@ def test_a_routed_call_that_ended_while_we_were_away_starts_no_wrap_up() -> None
     center = Center({"support": 5})
     center.routed_call_answered(104.0)
     # After a reconnection, CoreShowChannels lists neither leg: the call ended meanwhile.
-    center.state.apply(ListStarted(300.0, "csc"))
-    center.state.apply(ListCompleted(300.1, "csc", "CoreShowChannelsComplete"))
+    center.state.apply(ListStarted(ts=300.0, action_id="csc"))
+    center.state.apply(ListCompleted(ts=300.1, action_id="csc", name="CoreShowChannelsComplete"))
     assert not center.state.calls
     assert center.state.agents[AGENT].wrapup_until is None
 
