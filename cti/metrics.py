@@ -33,6 +33,7 @@ from prometheus_client.registry import Collector
 
 from cti.ami.frames import event_label
 from cti.ami.protocol import GARBAGE
+from cti.state import views
 from cti.state.changes import (
     AgentRingEnded,
     AgentState,
@@ -206,7 +207,7 @@ class Metrics:
         self.service_level = _ServiceLevel()
 
     def thresholds(self) -> dict[str, int]:
-        return {name: q.service_level_s for name, q in self.state.queues.items()}
+        return {q.name: q.service_level_s for q in views.all_queues(self.state)}
 
     def _day(self, ts: float) -> str:
         return datetime.fromtimestamp(ts, self.zone).date().isoformat()
@@ -318,10 +319,10 @@ class _LiveCollector(Collector):
         queue_label = self.metrics.queue_label
         callers: Counter[str] = Counter()
         oldest_wait: dict[str, float] = {}
-        for name, queue in state.queues.items():
-            label = queue_label(name)  # queues beyond the cap add up under "other"
-            callers[label] += len(queue.callers)
-            oldest = queue.oldest_queued_at()
+        for queue in views.all_queues(state):
+            label = queue_label(queue.name)  # queues beyond the cap add up under "other"
+            callers[label] += queue.waiting
+            oldest = queue.oldest_queued_at
             wait = max(0.0, now - oldest) if oldest else 0.0
             oldest_wait[label] = max(wait, oldest_wait.get(label, 0.0))
         for label in sorted(oldest_wait):
@@ -337,13 +338,12 @@ class _LiveCollector(Collector):
         )
         by_state: Counter[tuple[str, str]] = Counter()
         by_reason: Counter[tuple[str, str]] = Counter()
-        for agent in state.agents.values():
-            agent_state, reason = agent.derive_state(now)
-            reason = reason if reason in self.metrics.pause_reasons else "other"
-            for queue_name in agent.memberships:
+        for agent in views.all_agents(state, now):
+            reason = agent.reason if agent.reason in self.metrics.pause_reasons else "other"
+            for queue_name in agent.member_of:
                 label = queue_label(queue_name)
-                by_state[(label, str(agent_state))] += 1
-                if agent_state is AgentState.PAUSED:
+                by_state[(label, str(agent.state))] += 1
+                if agent.state is AgentState.PAUSED:
                     by_reason[(label, reason)] += 1
         for (queue_name, agent_state_name), count in sorted(by_state.items()):
             agents.add_metric([queue_name, agent_state_name], count)

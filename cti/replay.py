@@ -23,6 +23,7 @@ from cti.calllog.writer import CallLogWriter
 from cti.database import Database
 from cti.pipeline import Pipeline, Sink
 from cti.settings import Settings
+from cti.state import views
 from cti.state.changes import CallEnded, CallRecord, Change
 from cti.state.store import CtiState
 
@@ -91,7 +92,7 @@ def summary(records: Sequence[CallRecord], pipeline: Pipeline) -> dict[str, Any]
         "total_talk_s": sum(r.talk_s or 0 for r in records),
         "consent": dict(consent),
         "agents": len({r.agent for r in records if r.agent}),
-        "open_calls": len(pipeline.state.calls),
+        "open_calls": views.open_calls(pipeline.state),
         "ami_messages": pipeline.stats.messages,
         "handler_errors": pipeline.stats.handler_errors,
         "anomalies": dict(pipeline.stats.anomalies),

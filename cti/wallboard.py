@@ -26,6 +26,7 @@ from cti import kpi
 from cti.calllog import reports
 from cti.database import Database, DatabaseUnavailable
 from cti.settings import Settings
+from cti.state import views
 from cti.state.changes import AgentState
 from cti.state.store import CtiState
 
@@ -53,7 +54,7 @@ def midnight(settings: Settings, now: datetime) -> datetime:
 
 def threshold_of(state: CtiState, queue: str) -> int:
     """The queue's servicelevel from queues.conf, as Asterisk reported it."""
-    known = state.queues.get(queue)
+    known = views.queue(state, queue)
     return known.service_level_s if known and known.service_level_s else DEFAULT_THRESHOLD_S
 
 
@@ -62,12 +63,11 @@ async def build(settings: Settings, state: CtiState, pool: asyncpg.Pool) -> dict
     today_start = midnight(settings, now)
     since = min(today_start, now - max(WINDOWS.values()))
     calls = await reports.queue_calls(pool, since, now + timedelta(seconds=1))
-    names = sorted(set(state.queues) | {c.queue for c in calls})
+    names = sorted({q.name for q in views.all_queues(state)} | {c.queue for c in calls})
     agents_by_queue: dict[str, Counter[str]] = {name: Counter() for name in names}
-    for agent in state.agents.values():
-        agent_state = str(agent.derive_state(state.clock)[0])
-        for name in agent.memberships:
-            agents_by_queue.setdefault(name, Counter())[agent_state] += 1
+    for agent in views.all_agents(state):
+        for name in agent.member_of:
+            agents_by_queue.setdefault(name, Counter())[str(agent.state)] += 1
     board = []
     for name in names:
         threshold = threshold_of(state, name)
@@ -77,8 +77,8 @@ async def build(settings: Settings, state: CtiState, pool: asyncpg.Pool) -> dict
         for window, span in WINDOWS.items():
             start = (now - span).timestamp()
             windows[window] = kpi.compute([c for c in mine if c.entered_at >= start], threshold)
-        live = state.queues.get(name)
-        oldest = live.oldest_queued_at() if live else None
+        live = views.queue(state, name)
+        oldest = live.oldest_queued_at if live else None
         longest = round(max(0.0, now.timestamp() - oldest)) if oldest else 0
         counts = agents_by_queue.get(name, Counter())
         logged_in = sum(n for s, n in counts.items() if s != AgentState.LOGGED_OUT)
@@ -105,7 +105,7 @@ async def build(settings: Settings, state: CtiState, pool: asyncpg.Pool) -> dict
                 "queue": name,
                 "threshold_s": threshold,
                 "target": settings.center_service_level_target,
-                "waiting": len(live.callers) if live else 0,
+                "waiting": live.waiting if live else 0,
                 "longest_wait_s": longest,
                 "agents": {
                     "logged_in": logged_in,

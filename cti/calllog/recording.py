@@ -11,6 +11,7 @@ from cti.ami import actions
 from cti.ami.connection import AmiClient
 from cti.calllog import queries
 from cti.database import Database
+from cti.state import views
 from cti.state.store import CtiState
 
 
@@ -26,14 +27,13 @@ async def set_recording_muted(
     muted: bool,
     by_user: str,
 ) -> None:
-    call = state.calls.get(linkedid)
+    call = views.call(state, linkedid)
     if call is None:
         raise NothingToMute(f"call {linkedid} is not in progress")
     if call.consent == "declined" or not call.recorded:
         raise NothingToMute(f"call {linkedid} is not being recorded")
-    caller_leg = state.channels.get(call.linkedid)
-    if caller_leg is None:
+    if call.caller_channel is None:
         raise NothingToMute(f"the caller of {linkedid} has hung up")
-    await actions.mixmonitor_mute(ami, caller_leg.name, muted)
+    await actions.mixmonitor_mute(ami, call.caller_channel, muted)
     pool = await database.pool()
     await pool.execute(queries.INSERT_MUTE, linkedid, muted, by_user)

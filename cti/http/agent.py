@@ -19,6 +19,7 @@ from cti.calllog.recording import NothingToMute, set_recording_muted
 from cti.http.security import route, session_of
 from cti.http.status import WEB_DIR
 from cti.keys import AMI, DATABASE, SETTINGS, STATE
+from cti.state import views
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
@@ -43,11 +44,8 @@ def call_id(value: Any) -> str:
 
 
 def live_call_is_theirs(request: web.Request, user: User, linkedid: str) -> bool:
-    call = request.app[STATE].calls.get(linkedid)
-    if call is None:
-        return False
-    mine = set(user.interfaces)
-    return call.agent in mine or bool(call.ringing & mine) or call.answering in mine
+    call = views.call(request.app[STATE], linkedid)
+    return call is not None and call.reached(user.interfaces)
 
 
 async def require_call(request: web.Request, user: User, linkedid: str) -> None:

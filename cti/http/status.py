@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from cti.http.security import route, session_of
 from cti.keys import AMI, CALL_LOG, DATABASE, METRICS, PIPELINE, SETTINGS, STATE, TASKS
-from cti.state.snapshot import snapshot
+from cti.state.views import overview
 
 WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
 
@@ -64,7 +64,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def state(request: web.Request) -> web.Response:
-    body = snapshot(request.app[PIPELINE].state)
+    body = overview(request.app[PIPELINE].state)
     body["ami_connected"] = request.app[AMI].connected
     return web.json_response(body)
 

@@ -28,6 +28,7 @@ from cti.http.status import WEB_DIR
 from cti.keys import AMI, DATABASE, SETTINGS, STATE
 from cti.phone import to_e164
 from cti.routing.acd import decisions_for
+from cti.state import views
 
 OUTCOMES = ("answered", "abandoned", "transferred", "timed_out", "unanswered", "failed", "unknown")
 # Recording references are file names the dialplan made (<Uniqueid>.wav), never paths.
@@ -133,7 +134,7 @@ async def _audited(
 
 
 def _known_agent(request: web.Request, interface: Any) -> str:
-    if not isinstance(interface, str) or interface not in request.app[STATE].agents:
+    if not isinstance(interface, str) or views.agent(request.app[STATE], interface) is None:
         raise web.HTTPNotFound(text="no such agent in the queues Asterisk reported")
     return interface
 

@@ -1,15 +1,22 @@
-"""Live updates to browsers: a pipeline sink that routes each change to who may see it.
+"""Live updates to browsers: a pipeline sink that sends each change to who may see it.
 
 Theory of operation
 -------------------
-Every open websocket is a ``Client`` with its user and a bounded outbox. ``offer`` (called by
-the pipeline) turns changes into small JSON messages and puts each on the outboxes of its
-audience only:
-- an agent's pops (ringing, withdrawn, answered, ended) go to the clients of the user whose
-  phone interfaces include the agent interface — never to anyone else;
-- queue, agent-state and call overviews go to supervisors and admins;
-- the AMI link going up or down goes to everyone; wallboard alerts (``to_supervisors``) to
-  supervisors.
+Who sees what is one pure function, ``route(change) -> [(audience, message)]``, table-tested
+in tests/unit/test_hub_route.py because it is a security rule:
+- an agent's pops (ringing, withdrawn, kept) go to ``AgentsOf`` the ringing interface only:
+  the clients of the users whose phone interfaces include it — never to anyone else;
+- an answered or ended call and an agent's new state go to that agent and to
+  ``Supervisors`` (supervisors and admins);
+- queue figures and calls offered or abandoned go to supervisors only;
+- the AMI link going up or down goes to ``Everyone``; wallboard alerts
+  (``to_supervisors``) to supervisors.
+An audience is a set of such groups, so that a client in two of them (a supervisor whose own
+phone rang) gets a message once. Messages are typed (cti/push/messages.py) and turned into
+their JSON once, whatever the number of clients.
+
+Every open websocket is a ``Client`` with its user and a bounded outbox; ``offer`` (called by
+the pipeline) resolves each audience to clients and puts the message on their outboxes.
 ``offer`` never waits: a client whose outbox is full is too slow to follow, so it is dropped
 (its page reconnects and gets a fresh snapshot) rather than slow the pipeline.
 
@@ -28,6 +35,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cti.auth.users import User
+from cti.push.messages import (
+    AgentStateMessage,
+    CallAbandonedMessage,
+    CallAnsweredMessage,
+    CallEndedMessage,
+    CallOfferedMessage,
+    LinkMessage,
+    Message,
+    PopCrmMessage,
+    PopCustomersMessage,
+    PopKeptMessage,
+    PopMessage,
+    PopWithdrawnMessage,
+    QueueMessage,
+    SnapshotMessage,
+    Wire,
+)
+from cti.state import views
 from cti.state.changes import (
     AgentRingEnded,
     AgentRinging,
@@ -40,22 +65,141 @@ from cti.state.changes import (
     LinkChanged,
     QueueChanged,
 )
-from cti.state.snapshot import snapshot
 from cti.state.store import CtiState
 
 log = logging.getLogger(__name__)
 
 OUTBOX_SIZE = 500
-Message = dict[str, Any]
 CustomerLookup = Callable[[str], Awaitable[list[dict[str, Any]]]]
 CrmLookup = Callable[[str], Awaitable[dict[str, Any] | None]]
+
+
+# --- who sees what ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AgentsOf:
+    """The clients of the users whose phone interfaces include this agent interface."""
+
+    interface: str
+
+
+@dataclass(frozen=True, slots=True)
+class Supervisors:
+    """The clients of supervisors and admins."""
+
+
+@dataclass(frozen=True, slots=True)
+class Everyone:
+    """Every client."""
+
+
+Group = AgentsOf | Supervisors | Everyone
+Audience = frozenset[Group]  # the union of its groups: a client in two gets a message once
+
+SUPERVISORS: Audience = frozenset({Supervisors()})
+
+
+def _agent_and_supervisors(interface: str | None) -> Audience:
+    if interface:
+        return frozenset({AgentsOf(interface), Supervisors()})
+    return SUPERVISORS
+
+
+def route(change: Change) -> list[tuple[Audience, Message]]:
+    """The messages a change makes and who may see each (the rule in the module docstring)."""
+    match change:
+        case AgentRinging():
+            pop = PopMessage(
+                interface=change.interface,
+                member_name=change.member_name,
+                linkedid=change.linkedid,
+                queue=change.queue,
+                caller_number=change.caller_number,
+                caller_name=change.caller_name,
+                queued_at=change.queued_at,
+                resynced=change.resynced,
+                at=change.ts,
+            )
+            return [(frozenset({AgentsOf(change.interface)}), pop)]
+        case AgentRingEnded(interface=interface, linkedid=linkedid, reason=reason):
+            ended: Message
+            if reason == "answered":
+                ended = PopKeptMessage(linkedid=linkedid, reason=reason)
+            else:
+                ended = PopWithdrawnMessage(linkedid=linkedid, reason=reason)
+            return [(frozenset({AgentsOf(interface)}), ended)]
+        case CallAnswered():
+            answered = CallAnsweredMessage(
+                linkedid=change.linkedid,
+                queue=change.queue,
+                interface=change.interface,
+                member_name=change.member_name,
+                wait_s=change.wait_s,
+                at=change.ts,
+            )
+            return [(_agent_and_supervisors(change.interface), answered)]
+        case CallEnded(record=record):
+            call_ended = CallEndedMessage(
+                linkedid=record.linkedid,
+                outcome=str(record.outcome),
+                agent=record.agent,
+                talk_s=record.talk_s,
+                wait_s=record.wait_s,
+            )
+            return [(_agent_and_supervisors(record.agent), call_ended)]
+        case AgentStateChanged(queues=member_of):
+            agent_state = AgentStateMessage(
+                interface=change.interface,
+                member_name=change.member_name,
+                state=change.state,
+                reason=change.reason,
+                member_of=member_of,
+                at=change.ts,
+            )
+            return [(_agent_and_supervisors(change.interface), agent_state)]
+        case QueueChanged():
+            queue = QueueMessage(
+                queue=change.queue,
+                waiting=change.waiting,
+                oldest_queued_at=change.oldest_queued_at,
+                at=change.ts,
+            )
+            return [(SUPERVISORS, queue)]
+        case CallOffered():
+            offered = CallOfferedMessage(
+                linkedid=change.linkedid,
+                queue=change.queue,
+                caller_number=change.caller_number,
+                caller_name=change.caller_name,
+                position=change.position,
+                resynced=change.resynced,
+                at=change.ts,
+            )
+            return [(SUPERVISORS, offered)]
+        case CallAbandoned():
+            abandoned = CallAbandonedMessage(
+                linkedid=change.linkedid,
+                queue=change.queue,
+                position=change.position,
+                wait_s=change.wait_s,
+                at=change.ts,
+            )
+            return [(SUPERVISORS, abandoned)]
+        case LinkChanged():
+            return [(frozenset({Everyone()}), LinkMessage(up=change.up, reason=change.reason))]
+        case _:
+            return []
+
+
+# --- clients and the sink -----------------------------------------------------------------
 
 
 @dataclass(eq=False, slots=True)
 class Client:
     user: User
     session_key: str = ""  # the sign-in it belongs to: closed when that session ends
-    outbox: asyncio.Queue[tuple[Message, float | None]] = field(
+    outbox: asyncio.Queue[tuple[Wire, float | None]] = field(
         default_factory=lambda: asyncio.Queue(OUTBOX_SIZE)
     )
     closed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -96,24 +240,26 @@ class Hub:
             self._by_interface.get(interface, set()).discard(client)
         client.closed.set()
 
-    def _send(
-        self,
-        clients: Sequence[Client] | set[Client],
-        message: Message,
-        started: float | None = None,
-    ) -> None:
+    def clients_of(self, audience: Audience) -> set[Client]:
+        """The clients an audience names now."""
+        clients: set[Client] = set()
+        for group in audience:
+            match group:
+                case AgentsOf(interface=interface):
+                    clients |= self._by_interface.get(interface, set())
+                case Supervisors():
+                    clients |= {c for c in self.clients if c.supervises}
+                case Everyone():
+                    clients |= self.clients
+        return clients
+
+    def _send(self, clients: set[Client], wire: Wire, started: float | None = None) -> None:
         for client in list(clients):
             try:
-                client.outbox.put_nowait((message, started))
+                client.outbox.put_nowait((wire, started))
             except asyncio.QueueFull:
                 log.warning("dropping slow panel client of %s", client.user.username)
                 self.leave(client)
-
-    def _agents_of(self, interface: str) -> set[Client]:
-        return self._by_interface.get(interface, set())
-
-    def _supervisors(self) -> list[Client]:
-        return [c for c in self.clients if c.supervises]
 
     # --- the sink -----------------------------------------------------------------------
 
@@ -121,86 +267,52 @@ class Hub:
         if not self.clients:
             return
         for change in changes:
-            match change:
-                case AgentRinging():
-                    self._pop(change)
-                case AgentRingEnded(interface=interface, linkedid=linkedid, reason=reason):
-                    kind = "pop_kept" if reason == "answered" else "pop_withdrawn"
-                    self._send(
-                        self._agents_of(interface),
-                        {"type": kind, "linkedid": linkedid, "reason": reason},
-                    )
-                case CallAnswered(interface=interface):
-                    message = {"type": "call_answered", **_fields(change)}
-                    self._send(self._agents_of(interface) | set(self._supervisors()), message)
-                case CallEnded(record=record):
-                    message = {
-                        "type": "call_ended",
-                        "linkedid": record.linkedid,
-                        "outcome": str(record.outcome),
-                        "agent": record.agent,
-                        "talk_s": record.talk_s,
-                        "wait_s": record.wait_s,
-                    }
-                    audience = set(self._supervisors())
-                    if record.agent:
-                        audience |= self._agents_of(record.agent)
-                    self._send(audience, message)
-                case AgentStateChanged(interface=interface):
-                    message = {"type": "agent_state", **_fields(change)}
-                    self._send(self._agents_of(interface) | set(self._supervisors()), message)
-                case QueueChanged() | CallOffered() | CallAbandoned():
-                    kind = {
-                        "QueueChanged": "queue",
-                        "CallOffered": "call_offered",
-                        "CallAbandoned": "call_abandoned",
-                    }[type(change).__name__]
-                    self.to_supervisors({"type": kind, **_fields(change)})
-                case LinkChanged(up=up, reason=reason):
-                    self._send(self.clients, {"type": "link", "up": up, "reason": reason})
-                case _:
-                    pass
+            for audience, message in route(change):
+                clients = self.clients_of(audience)
+                if isinstance(message, PopMessage):
+                    self._pop(clients, message)
+                else:
+                    self._send(clients, message.to_json())
 
-    def to_supervisors(self, message: Message) -> None:
-        self._send(self._supervisors(), message)
+    def to_supervisors(self, message: Message | Wire) -> None:
+        # A Wire dict: cti/app.py's wallboard alert, until it sends an AlertMessage.
+        wire = message if isinstance(message, dict) else message.to_json()
+        self._send(self.clients_of(SUPERVISORS), wire)
 
-    def _pop(self, ring: AgentRinging) -> None:
-        audience = self._agents_of(ring.interface)
-        if not audience:
+    def _pop(self, clients: set[Client], pop: PopMessage) -> None:
+        if not clients:
             return
-        started = time.monotonic()
-        self._send(audience, {"type": "pop", **_fields(ring)}, started)
-        if not ring.caller_number:
+        self._send(clients, pop.to_json(), time.monotonic())
+        if not pop.caller_number:
             return
         if self.lookup is not None:
-            self._start_lookup(self._enrich(ring, self.lookup))
+            self._start_lookup(self._enrich(pop, self.lookup))
         if self.crm is not None:
-            self._start_lookup(self._ask_crm(ring, self.crm))
+            self._start_lookup(self._ask_crm(pop, self.crm))
 
     def _start_lookup(self, lookup: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(lookup)
         self._lookups.add(task)
         task.add_done_callback(self._lookups.discard)
 
-    async def _enrich(self, ring: AgentRinging, lookup: CustomerLookup) -> None:
+    async def _enrich(self, pop: PopMessage, lookup: CustomerLookup) -> None:
         try:
-            customers = await lookup(ring.caller_number)
+            customers = await lookup(pop.caller_number)
         except Exception:
             log.exception("customer lookup failed for a pop; the pop stays without it")
             return
-        self._send(
-            self._agents_of(ring.interface),
-            {"type": "pop_customers", "linkedid": ring.linkedid, "customers": customers},
-        )
+        found = PopCustomersMessage(linkedid=pop.linkedid, customers=customers)
+        self._send(self.clients_of(frozenset({AgentsOf(pop.interface)})), found.to_json())
 
-    async def _ask_crm(self, ring: AgentRinging, crm: CrmLookup) -> None:
-        message: Message = {"type": "pop_crm", "linkedid": ring.linkedid}
+    async def _ask_crm(self, pop: PopMessage, crm: CrmLookup) -> None:
         try:
-            message["crm"] = await crm(ring.caller_number)
+            record = await crm(pop.caller_number)
         except Exception as exc:  # the CRM is someone else's system: say why, carry on
             log.warning("CRM lookup for a pop failed: %s", exc)
-            message |= {"crm": None, "error": str(exc)}
-        self._send(self._agents_of(ring.interface), message)
+            answer = PopCrmMessage(linkedid=pop.linkedid, crm=None, error=str(exc))
+        else:
+            answer = PopCrmMessage(linkedid=pop.linkedid, crm=record)
+        self._send(self.clients_of(frozenset({AgentsOf(pop.interface)})), answer.to_json())
 
     async def close(self) -> None:
         for task in list(self._lookups):
@@ -211,51 +323,18 @@ class Hub:
 
     # --- snapshots ----------------------------------------------------------------------
 
-    def snapshot_for(self, user: User) -> Message:
-        """What a freshly connected page needs before the changes that follow."""
-        state = self.state
-        pops = []
-        for interface in user.interfaces:
-            agent = state.agents.get(interface)
-            if agent is None:
-                continue
-            for linkedid in set(agent.ringing.values()) | ({agent.talking} - {None}):
-                call = state.calls.get(linkedid) if linkedid else None
-                if call is not None:
-                    pops.append(
-                        {
-                            "linkedid": call.linkedid,
-                            "interface": interface,
-                            "caller_number": call.caller_number,
-                            "caller_name": call.caller_name,
-                            "queue": call.queue or "",
-                            "queued_at": call.queued_at,
-                            "answered": call.agent == interface,
-                        }
-                    )
-        agents = [
-            {
-                "interface": a.interface,
-                "member_name": a.member_name,
-                "state": str(a.derive_state(state.clock)[0]),
-                "reason": a.derive_state(state.clock)[1],
-                "queues": sorted(a.memberships),
-            }
-            for a in state.agents.values()
-            if user.may("supervisor") or a.interface in user.interfaces
-        ]
-        message: Message = {
-            "type": "snapshot",
-            "ami_connected": state.link_up,
-            "agents": agents,
-            "pops": pops,
-        }
-        if user.may("supervisor"):
-            message["overview"] = snapshot(state)
-        return message
-
-
-def _fields(change: Any) -> Message:
-    return {name: getattr(change, name) for name in change.__slots__ if name != "ts"} | {
-        "at": change.ts
-    }
+    def snapshot_for(self, user: User) -> SnapshotMessage:
+        """What a freshly connected page needs before the changes that follow: the user's
+        own pops, the agents they may see (all of them for supervisors, else their own), and
+        for supervisors the overview."""
+        supervises = user.may("supervisor")
+        return SnapshotMessage(
+            ami_connected=self.state.link_up,
+            agent_rows=[
+                a.to_json()
+                for a in views.all_agents(self.state)
+                if supervises or a.interface in user.interfaces
+            ],
+            pops=views.pops(self.state, user.interfaces),
+            overview=views.overview(self.state) if supervises else None,
+        )

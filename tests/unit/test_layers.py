@@ -1,9 +1,11 @@
-"""The layering rules are enforced by ruff (cti/state/ruff.toml): the pure state core may not
-import an event loop, a clock or I/O. This shows the rule bites, on code the core does not
-have, so that a broken configuration cannot pass silently."""
+"""The layering rules. The pure state core may not import an event loop, a clock or I/O:
+enforced by ruff (cti/state/ruff.toml). The rest of the daemon reads the core only through
+its read API (cti/state/views.py): enforced here, by parsing every module. Each rule is shown
+to bite, on code the daemon does not have, so that a broken check cannot pass silently."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -33,3 +35,63 @@ def test_the_state_core_may_not_import_a_loop_a_clock_or_io() -> None:
 
 def test_the_rest_of_the_daemon_may() -> None:
     assert "TID251" not in ruff_on("cti/pipeline.py", "import time\nimport asyncio\n")
+
+
+# Readers outside the core use its read API (cti/state/views.py), never its mutable
+# internals: an attribute of these names, on anything, is taken for a read of them.
+CORE_INTERNALS = frozenset(
+    {"calls", "agents", "queues", "channels", "ringing", "memberships", "agents_by_device"}
+)
+# Modules that still read the internals; each is to switch to views.py and leave this list.
+NOT_YET_CONVERTED = frozenset(
+    {
+        "cti/app.py",  # interface_of -> views.interface_of
+        "cti/routing/acd.py",  # -> views.all_agents, longest_waiting_since, held_calls, call
+        "cti/wrapup.py",  # -> views.agent (talking_routed, wrapup_until, paused_for_wrap_up)
+        "cti/http/customers.py",  # verify -> views.call(...).caller_number
+    }
+)
+# The simulator is a PBX of its own: its calls, queues and channels are its model, not ours.
+OWN_MODEL = "cti/simulator/"
+
+
+def internals_read(source: str) -> list[str]:
+    """Where this source reads an attribute named like one of the core's internals."""
+    return sorted(
+        f"line {node.lineno}: .{node.attr}"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Attribute) and node.attr in CORE_INTERNALS
+    )
+
+
+def test_readers_use_the_state_views_not_the_cores_internals() -> None:
+    found = {}
+    for path in sorted((REPO / "cti").rglob("*.py")):
+        name = path.relative_to(REPO).as_posix()
+        if name.startswith(("cti/state/", OWN_MODEL)) or name in NOT_YET_CONVERTED:
+            continue
+        reads = internals_read(path.read_text(encoding="utf-8"))
+        if reads:
+            found[name] = reads
+    assert not found, f"use cti/state/views.py instead: {found}"
+
+
+def test_the_views_rule_bites() -> None:
+    probe = (
+        "def busy(state, hub):\n"
+        "    call = state.calls.get('1.0')\n"
+        "    return len(state.agents), call.ringing, hub.state.channels, 'calls'\n"
+    )
+    assert internals_read(probe) == [
+        "line 2: .calls",
+        "line 3: .agents",
+        "line 3: .channels",
+        "line 3: .ringing",
+    ]
+
+
+def test_every_module_allowed_to_read_the_internals_exists() -> None:
+    # A module renamed or converted must leave the allow-list, or it would hide a new one.
+    for name in NOT_YET_CONVERTED:
+        assert (REPO / name).is_file(), name
+        assert internals_read((REPO / name).read_text(encoding="utf-8")), name

@@ -30,8 +30,8 @@ from cti.state.changes import (
     Outcome,
     RouteFellBack,
 )
-from cti.state.snapshot import snapshot
 from cti.state.store import CtiState
+from cti.state.views import overview
 
 CALLER = {
     "Channel": "SIP/trunk-00000000",
@@ -330,7 +330,7 @@ def test_spy_leg_listed_at_resync_and_gone_while_away_is_not_logged() -> None:
     center.state.apply(
         ev.ListCompleted(ts=220.1, action_id="csc-1", name="CoreShowChannelsComplete")
     )
-    assert snapshot(center.state)["calls"] == []  # not a call on the supervisors' board
+    assert overview(center.state)["calls"] == []  # not a call on the supervisors' board
     center.state.apply(ev.LinkDown(ts=230.0, reason="reset"))
     center.state.apply(ev.ListStarted(ts=240.0, action_id="csc-2"))
     center.changes += center.state.apply(
@@ -342,7 +342,7 @@ def test_spy_leg_listed_at_resync_and_gone_while_away_is_not_logged() -> None:
 def test_spy_leg_born_in_the_spy_context_is_never_on_the_board() -> None:
     center = Center()
     center.send("Newchannel", 200.0, spy_phone("Down", "cti-spy", "listen-1001"))
-    assert snapshot(center.state)["calls"] == []
+    assert overview(center.state)["calls"] == []
     assert not of(
         CallEnded, center.send("Hangup", 210.0, spy_phone("Up", "cti-spy", "listen-1001"))
     )

@@ -1,0 +1,287 @@
+"""What the hub sends to browsers: one frozen dataclass per websocket message type.
+
+Each ``to_json`` spells out, key by key, the object the panel receives (web/agent.js and
+web/supervisor.js read them), so the wire format is written down in one place and changes
+only on purpose. A message made from a state change carries the change's time as ``at``
+(Asterisk's clock, epoch seconds, or null), as its last key; the others carry no time.
+
+Who receives which message is decided by ``cti.push.hub.route``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cti.state.changes import AgentState
+
+Wire = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PopMessage:
+    """An agent's phone rings for a caller: their page shows the caller at once."""
+
+    interface: str
+    member_name: str
+    linkedid: str
+    queue: str
+    caller_number: str
+    caller_name: str
+    queued_at: float | None
+    resynced: bool
+    at: float | None
+
+    def to_json(self) -> Wire:
+        return {
+            "type": "pop",
+            "interface": self.interface,
+            "member_name": self.member_name,
+            "linkedid": self.linkedid,
+            "queue": self.queue,
+            "caller_number": self.caller_number,
+            "caller_name": self.caller_name,
+            "queued_at": self.queued_at,
+            "resynced": self.resynced,
+            "at": self.at,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PopKeptMessage:
+    """The ring stopped because this agent answered: the pop stays."""
+
+    linkedid: str
+    reason: str
+
+    def to_json(self) -> Wire:
+        return {"type": "pop_kept", "linkedid": self.linkedid, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PopWithdrawnMessage:
+    """The ring stopped otherwise (no answer, answered elsewhere, caller gone): the pop goes."""
+
+    linkedid: str
+    reason: str
+
+    def to_json(self) -> Wire:
+        return {"type": "pop_withdrawn", "linkedid": self.linkedid, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PopCustomersMessage:
+    """The customer records of a pop's caller number, sent when the lookup returns."""
+
+    linkedid: str
+    customers: list[dict[str, Any]]
+
+    def to_json(self) -> Wire:
+        return {"type": "pop_customers", "linkedid": self.linkedid, "customers": self.customers}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PopCrmMessage:
+    """The CRM's record of a pop's caller; ``error`` (sent only when set) says why not."""
+
+    linkedid: str
+    crm: dict[str, Any] | None
+    error: str | None = None
+
+    def to_json(self) -> Wire:
+        wire: Wire = {"type": "pop_crm", "linkedid": self.linkedid, "crm": self.crm}
+        if self.error is not None:
+            wire["error"] = self.error
+        return wire
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallAnsweredMessage:
+    linkedid: str
+    queue: str
+    interface: str
+    member_name: str
+    wait_s: int
+    at: float | None
+
+    def to_json(self) -> Wire:
+        return {
+            "type": "call_answered",
+            "linkedid": self.linkedid,
+            "queue": self.queue,
+            "interface": self.interface,
+            "member_name": self.member_name,
+            "wait_s": self.wait_s,
+            "at": self.at,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEndedMessage:
+    linkedid: str
+    outcome: str
+    agent: str | None
+    talk_s: int | None
+    wait_s: int | None
+
+    def to_json(self) -> Wire:
+        return {
+            "type": "call_ended",
+            "linkedid": self.linkedid,
+            "outcome": self.outcome,
+            "agent": self.agent,
+            "talk_s": self.talk_s,
+            "wait_s": self.wait_s,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentStateMessage:
+    interface: str
+    member_name: str
+    state: AgentState
+    reason: str
+    member_of: tuple[str, ...]  # sent as "queues"
+    at: float | None
+
+    def to_json(self) -> Wire:
+        return {
+            "type": "agent_state",
+            "interface": self.interface,
+            "member_name": self.member_name,
+            "state": str(self.state),
+            "reason": self.reason,
+            "queues": list(self.member_of),
+            "at": self.at,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueMessage:
+    queue: str
+    waiting: int
+    oldest_queued_at: float | None
+    at: float | None
+
+    def to_json(self) -> Wire:
+        return {
+            "type": "queue",
+            "queue": self.queue,
+            "waiting": self.waiting,
+            "oldest_queued_at": self.oldest_queued_at,
+            "at": self.at,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallOfferedMessage:
+    linkedid: str
+    queue: str
+    caller_number: str
+    caller_name: str
+    position: int
+    resynced: bool
+    at: float | None
+
+    def to_json(self) -> Wire:
+        return {
+            "type": "call_offered",
+            "linkedid": self.linkedid,
+            "queue": self.queue,
+            "caller_number": self.caller_number,
+            "caller_name": self.caller_name,
+            "position": self.position,
+            "resynced": self.resynced,
+            "at": self.at,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallAbandonedMessage:
+    linkedid: str
+    queue: str
+    position: int
+    wait_s: int
+    at: float | None
+
+    def to_json(self) -> Wire:
+        return {
+            "type": "call_abandoned",
+            "linkedid": self.linkedid,
+            "queue": self.queue,
+            "position": self.position,
+            "wait_s": self.wait_s,
+            "at": self.at,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkMessage:
+    """The AMI link went up or down."""
+
+    up: bool
+    reason: str
+
+    def to_json(self) -> Wire:
+        return {"type": "link", "up": self.up, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertMessage:
+    """A wallboard alert raised or cleared (``cti.wallboard.Alert``); ``at`` is the time the
+    watcher noticed it, not a change's."""
+
+    queue: str
+    kind: str
+    text: str
+    raised: bool
+    at: float
+
+    def to_json(self) -> Wire:
+        return {
+            "type": "alert",
+            "queue": self.queue,
+            "kind": self.kind,
+            "text": self.text,
+            "raised": self.raised,
+            "at": self.at,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SnapshotMessage:
+    """A page's first message: what it must show before the changes that follow."""
+
+    ami_connected: bool
+    agent_rows: list[dict[str, Any]]  # sent as "agents": AgentView.to_json of those they see
+    pops: list[dict[str, Any]]  # views.pops of the user's own phones
+    overview: dict[str, Any] | None  # views.overview, for supervisors only
+
+    def to_json(self) -> Wire:
+        wire: Wire = {
+            "type": "snapshot",
+            "ami_connected": self.ami_connected,
+            "agents": self.agent_rows,
+            "pops": self.pops,
+        }
+        if self.overview is not None:
+            wire["overview"] = self.overview
+        return wire
+
+
+Message = (
+    PopMessage
+    | PopKeptMessage
+    | PopWithdrawnMessage
+    | PopCustomersMessage
+    | PopCrmMessage
+    | CallAnsweredMessage
+    | CallEndedMessage
+    | AgentStateMessage
+    | QueueMessage
+    | CallOfferedMessage
+    | CallAbandonedMessage
+    | LinkMessage
+    | AlertMessage
+    | SnapshotMessage
+)

@@ -1,0 +1,412 @@
+"""Who sees what on the panel (``route`` in cti/push/hub.py): a security rule, as a table.
+
+One row per kind of change: the audience of the message it makes, and the message's type.
+Then the rules that must hold whatever the table says (an agent's pop reaches only the users
+of the ringing phone; a call's end its agent and supervisors; the link everyone), the hub
+resolving audiences to real clients, what a page gets on connecting, and the wire format of
+each message, key by key, as the panel has always received it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, get_args
+
+import pytest
+
+from cti.ami.events import to_event
+from cti.ami.frames import FrameSplitter
+from cti.auth.users import User
+from cti.push.hub import AgentsOf, Everyone, Hub, Supervisors, route
+from cti.push.messages import (
+    AgentStateMessage,
+    AlertMessage,
+    CallAbandonedMessage,
+    CallAnsweredMessage,
+    CallEndedMessage,
+    CallOfferedMessage,
+    LinkMessage,
+    PopCrmMessage,
+    PopCustomersMessage,
+    PopKeptMessage,
+    PopMessage,
+    PopWithdrawnMessage,
+    QueueMessage,
+)
+from cti.replay import capture_bytes
+from cti.state.changes import (
+    AgentRingEnded,
+    AgentRinging,
+    AgentState,
+    AgentStateChanged,
+    Anomaly,
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallOffered,
+    CallRecord,
+    CallsMerged,
+    Change,
+    ConsentRecorded,
+    LinkChanged,
+    Outcome,
+    QueueChanged,
+    Resynced,
+    RoutedRingMissed,
+    RouteFellBack,
+)
+from cti.state.store import CtiState
+
+T = 1_795_343_730.5
+CALL = "1795343720.0"
+AGENT = "SIP/1001"
+OTHER_AGENT = "SIP/1002"
+
+
+def ring_ended(reason: str) -> AgentRingEnded:
+    return AgentRingEnded(ts=T, interface=AGENT, linkedid=CALL, queue="support", reason=reason)
+
+
+def ended(agent: str | None, outcome: Outcome) -> CallEnded:
+    answered = agent is not None
+    record = CallRecord(
+        linkedid=CALL,
+        caller_number="905321234567",
+        caller_name="Ayşe Çağrı Yılmaz",
+        dialed="4440",
+        queue="support",
+        agent=agent,
+        agent_name="Ali Kaya" if answered else None,
+        outcome=outcome,
+        started_at=T - 20,
+        queued_at=T - 15,
+        answered_at=T - 10 if answered else None,
+        ended_at=T,
+        wait_s=5,
+        talk_s=10 if answered else None,
+        hold_s=0,
+        abandon_position=None if answered else 1,
+        consent="granted",
+        consent_method="dtmf",
+        consent_at=T - 17,
+        recorded=answered,
+        recording=f"{CALL}.wav" if answered else None,
+        hangup_cause=16,
+        no_answer_count=0,
+        ended_while_disconnected=False,
+    )
+    return CallEnded(ts=T, record=record)
+
+
+RING = AgentRinging(
+    ts=T,
+    interface=AGENT,
+    member_name="Ali Kaya",
+    linkedid=CALL,
+    queue="support",
+    caller_number="905321234567",
+    caller_name="Ayşe Çağrı Yılmaz",
+    queued_at=T - 8,
+)
+ANSWERED = CallAnswered(
+    ts=T, linkedid=CALL, queue="support", interface=AGENT, member_name="Ali Kaya", wait_s=8
+)
+AGENT_STATE = AgentStateChanged(
+    ts=T,
+    interface=AGENT,
+    member_name="Ali Kaya",
+    state=AgentState.PAUSED,
+    reason="Lunch",
+    queues=("sales", "support"),
+)
+QUEUE = QueueChanged(ts=T, queue="support", waiting=2, oldest_queued_at=T - 30)
+OFFERED = CallOffered(
+    ts=T,
+    linkedid=CALL,
+    queue="support",
+    caller_number="905321234567",
+    caller_name="Ayşe Çağrı Yılmaz",
+    position=1,
+)
+ABANDONED = CallAbandoned(ts=T, linkedid=CALL, queue="support", position=2, wait_s=31)
+LINK_DOWN = LinkChanged(ts=T, up=False, reason="connection reset")
+
+AGENT_ONLY = {AgentsOf(AGENT)}
+AGENT_AND_SUPERVISORS = {AgentsOf(AGENT), Supervisors()}
+SUPERVISORS_ONLY = {Supervisors()}
+
+# (change, the audience of its message, the message's type); None: nothing is sent.
+ROWS: list[tuple[str, Change, set[Any] | None, type | None]] = [
+    ("ringing", RING, AGENT_ONLY, PopMessage),
+    ("ring answered", ring_ended("answered"), AGENT_ONLY, PopKeptMessage),
+    ("ring not answered", ring_ended("no_answer"), AGENT_ONLY, PopWithdrawnMessage),
+    ("answered elsewhere", ring_ended("answered_elsewhere"), AGENT_ONLY, PopWithdrawnMessage),
+    ("caller gone", ring_ended("caller_gone"), AGENT_ONLY, PopWithdrawnMessage),
+    ("call answered", ANSWERED, AGENT_AND_SUPERVISORS, CallAnsweredMessage),
+    (
+        "answered call ended",
+        ended(AGENT, Outcome.ANSWERED),
+        AGENT_AND_SUPERVISORS,
+        CallEndedMessage,
+    ),
+    ("unanswered call ended", ended(None, Outcome.ABANDONED), SUPERVISORS_ONLY, CallEndedMessage),
+    ("agent state", AGENT_STATE, AGENT_AND_SUPERVISORS, AgentStateMessage),
+    ("queue figures", QUEUE, SUPERVISORS_ONLY, QueueMessage),
+    ("call offered", OFFERED, SUPERVISORS_ONLY, CallOfferedMessage),
+    ("call abandoned", ABANDONED, SUPERVISORS_ONLY, CallAbandonedMessage),
+    ("link down", LINK_DOWN, {Everyone()}, LinkMessage),
+    ("link up", LinkChanged(ts=T, up=True, reason=""), {Everyone()}, LinkMessage),
+    (
+        "routed ring missed",
+        RoutedRingMissed(
+            ts=T, linkedid=CALL, interface=AGENT, route="collections", dial_status="NOANSWER"
+        ),
+        None,
+        None,
+    ),
+    (
+        "route fell back",
+        RouteFellBack(ts=T, linkedid=CALL, route="collections", queue="support"),
+        None,
+        None,
+    ),
+    ("calls merged", CallsMerged(ts=T, absorbed="1795343721.3", into=CALL), None, None),
+    (
+        "consent",
+        ConsentRecorded(
+            ts=T, linkedid=CALL, consent="granted", method="dtmf", recording=f"{CALL}.wav"
+        ),
+        None,
+        None,
+    ),
+    ("resynced", Resynced(ts=T), None, None),
+    ("anomaly", Anomaly(ts=T, kind="hangup_of_unknown_channel", detail="SIP/x-1"), None, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "audience", "kind"), [r[1:] for r in ROWS], ids=[r[0] for r in ROWS]
+)
+def test_route(change: Change, audience: set[Any] | None, kind: type | None) -> None:
+    routed = [(set(to), type(message)) for to, message in route(change)]
+    assert routed == ([] if audience is None else [(audience, kind)])
+
+
+def test_the_table_has_every_kind_of_change() -> None:
+    assert {type(row[1]) for row in ROWS} == set(get_args(Change))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        RING,
+        *(ring_ended(r) for r in ("answered", "no_answer", "answered_elsewhere", "caller_gone")),
+    ],
+)
+def test_an_agents_pop_reaches_that_agent_only(change: Change) -> None:
+    # Not another agent, not supervisors (a pop carries the caller's number), not everyone.
+    for audience, _ in route(change):
+        assert audience == {AgentsOf(AGENT)}
+
+
+def test_a_call_end_reaches_its_agent_and_supervisors_only() -> None:
+    for change in (ended(AGENT, Outcome.ANSWERED), ended(AGENT, Outcome.TRANSFERRED)):
+        assert [audience for audience, _ in route(change)] == [{AgentsOf(AGENT), Supervisors()}]
+    assert [audience for audience, _ in route(ended(None, Outcome.ABANDONED))] == [{Supervisors()}]
+
+
+def test_only_the_link_reaches_everyone() -> None:
+    for _, change, _, _ in ROWS:
+        reaches_everyone = any(Everyone() in audience for audience, _ in route(change))
+        assert reaches_everyone == isinstance(change, LinkChanged), change
+
+
+# --- the hub resolving audiences to clients ----------------------------------------------
+
+
+def user(id_: int, role: str, *interfaces: str) -> User:
+    return User(
+        id=id_, username=f"u{id_}", display_name=f"U {id_}", role=role, interfaces=interfaces
+    )
+
+
+def received(client: Any) -> list[str]:
+    types = []
+    while not client.outbox.empty():
+        wire, _ = client.outbox.get_nowait()
+        types.append(wire["type"])
+    return types
+
+
+def test_the_hub_sends_each_message_to_its_audience_once() -> None:
+    hub = Hub(CtiState())
+    agent = hub.join(user(1, "agent", AGENT))
+    other = hub.join(user(2, "agent", OTHER_AGENT))
+    # A supervisor whose own phone is the agent's: in two groups, one copy of each message.
+    supervisor = hub.join(user(3, "supervisor", AGENT))
+    admin = hub.join(user(4, "admin"))
+    hub.offer([RING, ring_ended("answered"), ANSWERED, ended(AGENT, Outcome.ANSWERED)])
+    hub.offer([QUEUE, LINK_DOWN])
+    assert received(agent) == ["pop", "pop_kept", "call_answered", "call_ended", "link"]
+    assert received(other) == ["link"]
+    assert received(supervisor) == [
+        "pop",
+        "pop_kept",
+        "call_answered",
+        "call_ended",
+        "queue",
+        "link",
+    ]
+    assert received(admin) == ["call_answered", "call_ended", "queue", "link"]
+
+
+# --- what a page gets on connecting -------------------------------------------------------
+
+
+def ringing_state(captures: Path) -> CtiState:
+    """The center of basic-queue-calls.ami when the first call rings SIP/1001."""
+    state = CtiState()
+    for message in FrameSplitter().feed(capture_bytes(captures / "basic-queue-calls.ami")):
+        event = to_event(message)
+        if event is not None and any(isinstance(c, AgentRinging) for c in state.apply(event)):
+            return state
+    raise AssertionError("the capture never rings an agent")
+
+
+def test_a_page_is_given_its_own_pops_and_agents_only(captures: Path) -> None:
+    hub = Hub(ringing_state(captures))
+    mine = hub.snapshot_for(user(1, "agent", AGENT)).to_json()
+    assert [(p["linkedid"], p["interface"], p["answered"]) for p in mine["pops"]] == [
+        (CALL, AGENT, False)
+    ]
+    assert [a["interface"] for a in mine["agents"]] == [AGENT]
+    assert "overview" not in mine
+    theirs = hub.snapshot_for(user(2, "agent", OTHER_AGENT)).to_json()
+    assert theirs["pops"] == [] and [a["interface"] for a in theirs["agents"]] == [OTHER_AGENT]
+    supervising = hub.snapshot_for(user(3, "supervisor")).to_json()
+    assert supervising["pops"] == []  # a supervisor sees calls in the overview, not pops
+    assert len(supervising["agents"]) > 1
+    # One agent shape in both places, with the keys each consumer has always read.
+    by_interface = sorted(supervising["agents"], key=lambda a: a["interface"])
+    assert by_interface == supervising["overview"]["agents"]
+    assert list(by_interface[0]) == [
+        "interface",
+        "state_interface",
+        "name",  # what the overview has always sent
+        "member_name",  # what the websocket snapshot has always sent
+        "state",
+        "reason",
+        "queues",
+        "talking",
+        "state_since",
+        "calls_taken",
+    ]
+
+
+# --- the wire -----------------------------------------------------------------------------
+
+
+def wire_of(change: Change) -> list[tuple[str, Any]]:
+    [(_, message)] = route(change)
+    return list(message.to_json().items())  # a list: the keys' order is compared too
+
+
+def test_the_wire_format_of_the_changes_messages() -> None:
+    assert wire_of(RING) == [
+        ("type", "pop"),
+        ("interface", AGENT),
+        ("member_name", "Ali Kaya"),
+        ("linkedid", CALL),
+        ("queue", "support"),
+        ("caller_number", "905321234567"),
+        ("caller_name", "Ayşe Çağrı Yılmaz"),
+        ("queued_at", T - 8),
+        ("resynced", False),
+        ("at", T),
+    ]
+    assert wire_of(ring_ended("answered")) == [
+        ("type", "pop_kept"),
+        ("linkedid", CALL),
+        ("reason", "answered"),
+    ]
+    assert wire_of(ring_ended("caller_gone")) == [
+        ("type", "pop_withdrawn"),
+        ("linkedid", CALL),
+        ("reason", "caller_gone"),
+    ]
+    assert wire_of(ANSWERED) == [
+        ("type", "call_answered"),
+        ("linkedid", CALL),
+        ("queue", "support"),
+        ("interface", AGENT),
+        ("member_name", "Ali Kaya"),
+        ("wait_s", 8),
+        ("at", T),
+    ]
+    assert wire_of(ended(AGENT, Outcome.ANSWERED)) == [
+        ("type", "call_ended"),
+        ("linkedid", CALL),
+        ("outcome", "answered"),
+        ("agent", AGENT),
+        ("talk_s", 10),
+        ("wait_s", 5),
+    ]
+    assert wire_of(AGENT_STATE) == [
+        ("type", "agent_state"),
+        ("interface", AGENT),
+        ("member_name", "Ali Kaya"),
+        ("state", "paused"),
+        ("reason", "Lunch"),
+        ("queues", ["sales", "support"]),
+        ("at", T),
+    ]
+    assert wire_of(QUEUE) == [
+        ("type", "queue"),
+        ("queue", "support"),
+        ("waiting", 2),
+        ("oldest_queued_at", T - 30),
+        ("at", T),
+    ]
+    assert wire_of(OFFERED) == [
+        ("type", "call_offered"),
+        ("linkedid", CALL),
+        ("queue", "support"),
+        ("caller_number", "905321234567"),
+        ("caller_name", "Ayşe Çağrı Yılmaz"),
+        ("position", 1),
+        ("resynced", False),
+        ("at", T),
+    ]
+    assert wire_of(ABANDONED) == [
+        ("type", "call_abandoned"),
+        ("linkedid", CALL),
+        ("queue", "support"),
+        ("position", 2),
+        ("wait_s", 31),
+        ("at", T),
+    ]
+    assert wire_of(LINK_DOWN) == [("type", "link"), ("up", False), ("reason", "connection reset")]
+
+
+def test_the_wire_format_of_the_other_messages() -> None:
+    customers = [{"id": 7, "name": "Ayşe"}]
+    found = PopCustomersMessage(linkedid=CALL, customers=customers).to_json()
+    assert found == {"type": "pop_customers", "linkedid": CALL, "customers": customers}
+    crm = PopCrmMessage(linkedid=CALL, crm={"name": "Ayşe"}).to_json()
+    assert list(crm.items()) == [("type", "pop_crm"), ("linkedid", CALL), ("crm", {"name": "Ayşe"})]
+    failed = PopCrmMessage(linkedid=CALL, crm=None, error="timed out").to_json()
+    assert list(failed.items()) == [
+        ("type", "pop_crm"),
+        ("linkedid", CALL),
+        ("crm", None),
+        ("error", "timed out"),
+    ]
+    alert = AlertMessage(queue="support", kind="long_wait", text="...", raised=True, at=T)
+    assert list(alert.to_json().items()) == [
+        ("type", "alert"),
+        ("queue", "support"),
+        ("kind", "long_wait"),
+        ("text", "..."),
+        ("raised", True),
+        ("at", T),
+    ]
