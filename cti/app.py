@@ -1,11 +1,23 @@
-"""Build the aiohttp application; aiohttp owns the process and every resource's lifetime.
+"""Build the aiohttp application: the core, and the features composed on it.
 
-Each resource enters through ``cleanup_ctx`` as an async generator with one ``yield``: what
-comes before starts it, what comes after stops it, in reverse order. Every background task
-is started here through the one owner, ``Tasks`` (cti/tasks.py), under a name, and stopped by
-name on shutdown; a task that dies makes the daemon unready and, under ``cti serve``, stops it
-with a non-zero status. Shutdown drains: the pipeline hands its last changes to the sinks,
-and the call-log writer puts what it holds into the database or the spool.
+aiohttp owns the process and every resource's lifetime. Each resource enters through
+``cleanup_ctx`` as an async generator with one ``yield``: what comes before starts it, what
+comes after stops it, in reverse order. The order is the data flow:
+
+1. the database (and the sessions kept in it);
+2. the features (``FEATURES``), each a package whose ``plugin.setup(app)`` adds its own
+   context, routes and pipeline sinks (in the style of wazo-calld's plugins): the call log,
+   customers, supervision, quality review, routing. A feature registers its sinks in
+   ``app[SINKS]`` while it starts, so the pipeline is built whole, never patched afterwards;
+3. the pipeline: the AMI events in order through the state core to the hub (screen-pops
+   first), the features' sinks and the metrics;
+4. the AMI link, which feeds the pipeline.
+
+Every background task is started through the one owner, ``Tasks`` (cti/tasks.py), under a
+name; one that dies makes the daemon unready and, under ``cti serve``, stops it with a
+non-zero status. Shutdown runs the list backwards and drains: the AMI link stops, the
+pipeline hands its last changes to the sinks, then the call log writes what it holds into
+the database or the spool.
 """
 
 from __future__ import annotations
@@ -14,26 +26,18 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import asdict
-from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
-from cti.ami import actions
 from cti.ami.connection import AmiAuthError, AmiClient, AmiConfig
 from cti.ami.events import Tick
 from cti.auth.ratelimit import AttemptLimiter
 from cti.auth.users import SessionStore
-from cti.calllog.reconcile import Reconciler
-from cti.calllog.spool import Spool
-from cti.calllog.writer import CallLogWriter
+from cti.calllog import plugin as call_log
 from cti.clock import CenterClock
-from cti.customers.crm import Crm
-from cti.customers.records import find_by_number
+from cti.customers import plugin as customers
 from cti.database import Database
-from cti.http import agent, auth, customers, supervisor
-from cti.http import quality as quality_routes
+from cti.http import agent, auth
 from cti.http.security import add_security_headers, authorize
 from cti.http.status import add_routes
 from cti.keys import (
@@ -48,25 +52,26 @@ from cti.keys import (
     RECONCILER,
     SESSIONS,
     SETTINGS,
+    SINKS,
     STATE,
     TASKS,
 )
 from cti.metrics import LiveSources, Metrics
-from cti.pipeline import Pipeline, Sink
+from cti.pipeline import Pipeline
 from cti.push import ws
 from cti.push.hub import Hub
-from cti.routing.acd import Acd
-from cti.routing.config import RoutingConfigError, load_routing
-from cti.routing.route_point import ENVIRONMENT_LIMIT, RoutePoint
-from cti.settings import Settings, SettingsError
+from cti.quality import plugin as quality
+from cti.routing import plugin as routing
+from cti.settings import Settings
 from cti.state.store import CtiState
+from cti.supervision import plugin as supervision
 from cti.tasks import Tasks
-from cti.wallboard import Alert, watch_alerts
-from cti.wrapup import WrapUp
 
 log = logging.getLogger(__name__)
 
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
+# In this order their contexts start and their sinks follow the hub in the pipeline.
+FEATURES = (call_log, customers, supervision, quality, routing)
 # How long startup waits for the first AMI login, so a wrong secret stops `cti serve`
 # at once while an Asterisk that is merely not up yet is retried in the background.
 AMI_STARTUP_WAIT_S = 5.0
@@ -78,85 +83,14 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     database = await Database.open(settings.database_url, settings.data_dir)
     app[DATABASE] = database
     app[SESSIONS] = SessionStore(database, settings.session_hours * 3600)
-    writer = CallLogWriter(
-        database,
-        Spool(settings.data_dir / "call-log.spool"),
-        settings.center_region,
-        on_write=app[METRICS].db_write.observe,
-    )
-    app[CALL_LOG] = writer
-
-    async def lookup(number: str) -> list[dict[str, Any]]:
-        return await find_by_number(await database.pool(), number, settings.center_region)
-
-    app[HUB].lookup = lookup  # the pop shows at once; the customer card follows it
-    if not await database.reachable():
-        log.error("PostgreSQL is not reachable; calls are kept in the spool until it is")
-    app[TASKS].start("call-log writer", writer.run())
     yield
-    await app[TASKS].stop("call-log writer")
-    await writer.drain()  # the pipeline has handed over its last changes by now
     await database.close()
 
 
-async def crm_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    if not settings.crm_url:
-        yield
-        return
-    try:
-        crm = Crm(
-            settings.crm_url, settings.crm_timeout_s, settings.crm_token, settings.center_region
-        )
-    except ValueError as exc:
-        raise SettingsError(str(exc)) from None
-    app[HUB].crm = crm.lookup
-    yield
-    await crm.close()
-
-
 async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
-    metrics = app[METRICS]
-    hub = app[HUB]
+    metrics, hub = app[METRICS], app[HUB]
     # The hub first: a screen-pop must not wait behind the call log or the metrics.
-    sinks: list[Sink] = [hub, app[CALL_LOG], metrics]
-    wrapup = None
-    settings = app[SETTINGS]
-    wrapup_by_queue = settings.wrapup_s_by_queue
-    # With the ACD on, even with no wrap-up set: its calls need Asterisk's wrapuptime held
-    # by a pause (cti/wrapup.py).
-    if (
-        settings.routing_file
-        or settings.center_wrapup_s > 0
-        or any(s > 0 for s in wrapup_by_queue.values())
-    ):
-
-        async def pause(interface: str, paused: bool, reason: str) -> None:
-            await actions.queue_pause(app[AMI], interface, paused, reason=reason)
-
-        wrapup = WrapUp(app[STATE], pause, app[TASKS], settings.center_wrapup_s, wrapup_by_queue)
-        sinks.append(wrapup)
-    state = app[STATE]
-
-    def interface_of(member_name: str) -> str:
-        """The interface of the queue member Asterisk's queue_log names by member name."""
-        for member in state.agents.values():
-            if member.member_name == member_name:
-                return member.interface
-        return member_name
-
-    # After every resync: calls that ended while we were away, from Asterisk's own records.
-    writer = app[CALL_LOG]
-    reconciler = Reconciler(
-        app[DATABASE],
-        settings.center_region,
-        app[CLOCK].now,
-        interface_of,
-        lambda: writer.spool_depth,
-    )
-    app[RECONCILER] = reconciler
-    sinks.append(reconciler)
-    pipeline = Pipeline(state, sinks, on_lag=metrics.event_lag.observe)
+    pipeline = Pipeline(app[STATE], [hub, *app[SINKS], metrics], on_lag=metrics.event_lag.observe)
     app[PIPELINE] = pipeline
 
     async def tick() -> None:
@@ -166,13 +100,10 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
 
     app[TASKS].start("pipeline", pipeline.run())
     app[TASKS].start("clock tick", tick())
-    app[TASKS].start("reconciler", reconciler.run())
     yield
-    await app[TASKS].stop("reconciler", "pipeline", "clock tick")
+    await app[TASKS].stop("pipeline", "clock tick")
     await pipeline.drain()  # what arrived before shutdown still reaches the sinks
     await hub.close()
-    if wrapup is not None:
-        await wrapup.close()
 
 
 async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -224,77 +155,6 @@ async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[TASKS].stop("AMI link")
 
 
-async def alerts_ctx(app: web.Application) -> AsyncIterator[None]:
-    hub, metrics = app[HUB], app[METRICS]
-
-    def publish(alert: Alert) -> None:
-        if alert.raised:
-            metrics.alerts_raised.labels(metrics.queue_label(alert.queue), alert.kind).inc()
-        hub.to_supervisors({"type": "alert", **asdict(alert)})
-
-    app[TASKS].start(
-        "alert watcher", watch_alerts(app[SETTINGS], app[STATE], app[DATABASE], publish)
-    )
-    yield
-    await app[TASKS].stop("alert watcher")
-
-
-async def routing_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The FastAGI server Asterisk's route points ask (only with a routing file)."""
-    settings, metrics = app[SETTINGS], app[METRICS]
-    if not settings.routing_file:
-        yield
-        return
-    try:
-        config = load_routing(Path(settings.routing_file))
-    except RoutingConfigError as exc:
-        raise SettingsError(str(exc)) from None
-
-    def observe(route: str, outcome: str, seconds: float | None) -> None:
-        metrics.routing_decisions.labels(metrics.route_label(route), outcome).inc()
-        if seconds is not None:
-            metrics.routing_seconds.observe(seconds)
-
-    async def move(channel: str, agent: str) -> None:
-        # One AMI session runs its actions in order: the variable is set before the
-        # Redirect makes [cti-route] agent dial it.
-        await actions.setvar(app[AMI], channel, "CTI_ROUTE_AGENT", agent)
-        await actions.redirect(app[AMI], channel, "cti-route", "agent")
-
-    async def pause(interface: str, reason: str) -> None:
-        await actions.queue_pause(app[AMI], interface, True, reason=reason)
-
-    app[STATE].routed_wrapup_s = config.wrapup_s
-    acd = Acd(config, app[STATE], app[DATABASE], move, pause, app[CLOCK], app[TASKS], observe)
-    route_point = RoutePoint(
-        acd,
-        app[DATABASE],
-        settings.center_region,
-        settings.routing_agi_allowed,
-        settings.routing_agi_secret,
-    )
-    try:
-        server = await asyncio.start_server(
-            route_point.handle,
-            settings.routing_agi_host,
-            settings.routing_agi_port,
-            limit=ENVIRONMENT_LIMIT,
-        )
-    except OSError as exc:
-        raise SettingsError(
-            f"cannot listen for FastAGI on {settings.routing_agi_host}:"
-            f"{settings.routing_agi_port} ({exc}); set CTI_ROUTING_AGI_PORT"
-        ) from None
-    app[PIPELINE].sinks.append(acd)
-    app[TASKS].start("ACD", acd.run())
-    yield
-    server.close()
-    await server.wait_closed()
-    await app[TASKS].stop("ACD")
-    app[PIPELINE].sinks.remove(acd)
-    await acd.close()
-
-
 def create_app(
     settings: Settings, before: Sequence[CleanupCtx] = (), after: Sequence[CleanupCtx] = ()
 ) -> web.Application:
@@ -310,20 +170,17 @@ def create_app(
 
     app.on_startup.append(started)  # after every cleanup_ctx has started
     app[LOGIN_LIMITER] = AttemptLimiter()
-    state = CtiState()
-    app[STATE] = state
+    state = app[STATE] = CtiState()
     metrics = app[METRICS] = Metrics(state, settings.center_timezone, settings.center_pause_reasons)
     app[HUB] = Hub(state, on_pop_written=metrics.screen_pop_latency.observe)
+    app[SINKS] = []
     app.on_response_prepare.append(add_security_headers)
-    app.cleanup_ctx.extend(before)
-    app.cleanup_ctx.extend(
-        [database_ctx, crm_ctx, pipeline_ctx, ami_ctx, alerts_ctx, routing_ctx, *after]
-    )
+    app.cleanup_ctx.extend([*before, database_ctx])
     add_routes(app)
     auth.add_routes(app)
     agent.add_routes(app)
-    customers.add_routes(app)
-    supervisor.add_routes(app)
-    quality_routes.add_routes(app)
     ws.add_routes(app)
+    for feature in FEATURES:
+        feature.setup(app)
+    app.cleanup_ctx.extend([pipeline_ctx, ami_ctx, *after])
     return app

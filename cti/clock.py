@@ -19,6 +19,11 @@ from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 
+def midnight(now: datetime, zone: tzinfo) -> datetime:
+    """The start of ``now``'s day in a time zone: where "today" begins for the center."""
+    return now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def wall_time(epoch_s: float, zone: tzinfo = UTC) -> str:
     """HH:MM:SS of an epoch time in a time zone (pure)."""
     return datetime.fromtimestamp(epoch_s, zone).strftime("%H:%M:%S")
@@ -35,3 +40,6 @@ class CenterClock:
 
     def wall_time(self, epoch_s: float) -> str:
         return wall_time(epoch_s, self.zone)
+
+    def midnight(self, now: datetime) -> datetime:
+        return midnight(now, self.zone)

@@ -12,7 +12,7 @@ from cti.calllog.writer import CallLogWriter
 from cti.clock import CenterClock
 from cti.database import Database
 from cti.metrics import Metrics
-from cti.pipeline import Pipeline
+from cti.pipeline import Pipeline, Sink
 from cti.push.hub import Hub
 from cti.settings import Settings
 from cti.state.store import CtiState
@@ -31,3 +31,5 @@ HUB = web.AppKey("hub", Hub)
 TASKS = web.AppKey("tasks", Tasks)
 RECONCILER = web.AppKey("reconciler", Reconciler)
 CLOCK = web.AppKey("clock", CenterClock)
+# The features' pipeline sinks, registered as they start (cti/app.py).
+SINKS = web.AppKey("sinks", list[Sink])

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cti.quality import Criterion, parse_form
+from cti.quality.reviews import Criterion, parse_form
 
 
 class SettingsError(Exception):
@@ -66,7 +66,7 @@ class Settings:
     # Per queue, "queue:seconds" items (e.g. "collections:60, sales:10"); others: the above.
     center_wrapup_by_queue: tuple[str, ...] = ()
     center_max_wait_s: int = 60  # a caller waiting longer raises a wallboard alert
-    # Quality review form, "criterion:weight" items (see cti/quality.py), and how many of
+    # Quality review form, "criterion:weight" items (see cti/quality/reviews.py), and how many of
     # each agent's recorded calls are proposed for review each week.
     center_qa_form: tuple[str, ...] = (
         "Greeting and identification:15",

@@ -274,10 +274,8 @@ class Hub:
                 else:
                     self._send(clients, message.to_json())
 
-    def to_supervisors(self, message: Message | Wire) -> None:
-        # A Wire dict: cti/app.py's wallboard alert, until it sends an AlertMessage.
-        wire = message if isinstance(message, dict) else message.to_json()
-        self._send(self.clients_of(SUPERVISORS), wire)
+    def to_supervisors(self, message: Message) -> None:
+        self._send(self.clients_of(SUPERVISORS), message.to_json())
 
     def _pop(self, clients: set[Client], pop: PopMessage) -> None:
         if not clients:

@@ -228,8 +228,8 @@ class LinkMessage:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AlertMessage:
-    """A wallboard alert raised or cleared (``cti.wallboard.Alert``); ``at`` is the time the
-    watcher noticed it, not a change's."""
+    """A wallboard alert raised or cleared (``cti.supervision.wallboard.Alert``); ``at`` is
+    the time the watcher noticed it, not a change's."""
 
     queue: str
     kind: str

@@ -42,8 +42,8 @@ again only every second or so, took every agent who came free and starved the qu
 Wrap-up: a call the route point dialled ends without app_queue's AgentComplete, so the state
 core starts the agent's wrap-up itself, as long as Asterisk's wrapuptime of the agent's queues
 (``Agent.routed_wrapup_s``); the ACD offers nothing to an agent in wrap-up. The WrapUp sink
-(cti/wrapup.py) pauses the agent with reason ``Wrap-up`` meanwhile, so app_queue, which knows
-nothing of that call, does not ring them either.
+(cti/routing/wrapup.py) pauses the agent with reason ``Wrap-up`` meanwhile, so app_queue,
+which knows nothing of that call, does not ring them either.
 
 Every decision that gives a call an agent (and every decision on a new call) is stored with
 its reason and the agents considered, for supervisors (``routing_decisions``).
@@ -66,6 +66,7 @@ from cti.clock import CenterClock
 from cti.database import Database, DatabaseUnavailable
 from cti.routing.config import RoutingConfig
 from cti.routing.policy import Decision, QueueWait, RoutingAgent, WaitingCall, decide
+from cti.state import views
 from cti.state.changes import (
     AgentRingEnded,
     AgentRinging,
@@ -141,21 +142,18 @@ class Acd:
         now = self.clock.now()
         busy = {offer.agent for offer in self.offers.values()}
         busy |= {interface for interface, until in self.resting.items() if until > now}
-        oldest = self._oldest_queue_callers()
+        # Per plain queue, since when its longest waiting caller app_queue may serve next has
+        # waited (the sharing rule in the module's docstring).
+        oldest = views.longest_waiting_since(self.state)
         agents = []
-        for agent in self.state.agents.values():
+        for agent in views.all_agents(self.state):
             # The plain queues that would offer this agent their next caller themselves.
-            owed = [
-                oldest[name]
-                for name, membership in agent.memberships.items()
-                if not membership.paused and name in oldest
-            ]
+            owed = [QueueWait(name, oldest[name]) for name in agent.unpaused_in if name in oldest]
             agents.append(
                 RoutingAgent(
                     agent.interface,
                     self.config.agent_skills.get(agent.interface, ()),
-                    agent.derive_state(self.state.clock)[0] == AgentState.READY
-                    and agent.interface not in busy,
+                    agent.state == AgentState.READY and agent.interface not in busy,
                     agent.state_since or 0.0,
                     agent.calls_taken,
                     min(owed, key=lambda wait: (wait.since, wait.queue)) if owed else None,
@@ -163,27 +161,11 @@ class Acd:
             )
         return agents
 
-    def _oldest_queue_callers(self) -> dict[str, QueueWait]:
-        """Per plain queue, its longest waiting caller who is not being rung (the sharing
-        rule in the module's docstring)."""
-        oldest: dict[str, QueueWait] = {}
-        for queue in self.state.queues.values():
-            for caller in queue.callers.values():
-                call = self.state.calls.get(caller.linkedid)
-                if call is not None and (call.hold_queue == queue.name or call.ringing):
-                    continue  # an ACD call on hold, or app_queue is offering it an agent
-                times = [
-                    t for t in (caller.queued_at, call.queued_at if call else None) if t is not None
-                ]
-                if times and (queue.name not in oldest or min(times) < oldest[queue.name].since):
-                    oldest[queue.name] = QueueWait(queue.name, min(times))
-        return oldest
-
     def _waited_from_route_point(self, waiting: WaitingCall) -> WaitingCall:
         """The call as the rounds weigh it: waiting since it entered the route point, in
         Asterisk's clock (RouteEntered's Timestamp), the clock of the queue callers' join
         times it is compared with; as the route point saw it until the state knows."""
-        call = self.state.calls.get(waiting.call_id)
+        call = views.call(self.state, waiting.call_id)
         if call is None or call.queued_at is None or call.route is None:
             return waiting
         return replace(waiting, waiting_since=call.queued_at)
@@ -192,20 +174,11 @@ class Acd:
         """Calls in their route's holding queue and not offered yet: Linkedid -> (the call,
         its caller channel's name for the Redirect)."""
         holding = {}
-        for queue in self.state.queues.values():
-            for caller in queue.callers.values():
-                call = self.state.calls.get(caller.linkedid)
-                channel = self.state.channels.get(caller.uniqueid)
-                if (
-                    call is None
-                    or channel is None
-                    or call.hold_queue != queue.name
-                    or call.linkedid in self.offers
-                ):
-                    continue
-                waiting = self.routed.get(call.linkedid)
-                if waiting is not None:  # None: the route point never decided on it
-                    holding[call.linkedid] = (self._waited_from_route_point(waiting), channel.name)
+        for held in views.held_calls(self.state):
+            waiting = self.routed.get(held.linkedid)
+            # None: the route point never decided on it
+            if waiting is not None and held.linkedid not in self.offers:
+                holding[held.linkedid] = (self._waited_from_route_point(waiting), held.channel)
         return holding
 
     def _drop_stale_offers(self) -> None:
@@ -257,7 +230,7 @@ class Acd:
                 continue
             waiting, channel = holding[decision.call_id]
             self.offers[decision.call_id] = _Offer(decision.agent, self.clock.now())
-            call = self.state.calls.get(decision.call_id)
+            call = views.call(self.state, decision.call_id)
             route = call.route if call is not None and call.route else "unknown"
             self.record(route, waiting.priority, decision)
             if self.observe is not None:

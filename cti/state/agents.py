@@ -24,7 +24,7 @@ DEVICE_STATE_BY_CODE = {
     7: "RINGINUSE",
     8: "ONHOLD",
 }
-# The pause reason the daemon sets for its own wrap-up (cti/wrapup.py): such a pause is
+# The pause reason the daemon sets for its own wrap-up (cti/routing/wrapup.py): such a pause is
 # shown as wrap-up, not as a break.
 WRAP_UP_REASON = "Wrap-up"
 _UNREACHABLE = frozenset({"UNAVAILABLE", "INVALID"})

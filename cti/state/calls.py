@@ -25,7 +25,7 @@ from cti.state.changes import CallRecord, Outcome
 FAILURE_CAUSES = frozenset({1, 3, 27, 34, 38, 41, 42, 44, 47, 58, 88, 102, 111, 127})
 
 # The daemon originates a supervisor's listen/whisper/barge to the supervisor's own phone into
-# our [cti-spy...] dialplan, which runs ChanSpy (cti/http/supervisor.py). Asterisk creates that
+# our [cti-spy...] dialplan, which runs ChanSpy (cti/supervision/http.py). Asterisk creates that
 # channel in its endpoint's context and moves it to the Originate's only once the phone answers
 # (pbx.c, pbx_outgoing_exec); the Newexten events that would show it are skipped as noise. What
 # we do see is the context a Hangup reports (the last the channel ran), a CoreShowChannel's

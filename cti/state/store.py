@@ -65,9 +65,6 @@ from cti.state.changes import (
 )
 from cti.state.queues import Queue, QueuedCaller
 
-# Re-exported for tests/component/test_ami_fuzz.py, which bounds the lists garbage opens.
-from cti.state.resync import MAX_OPEN_LISTS as MAX_OPEN_LISTS
-
 Out = list[Change]
 
 

@@ -47,7 +47,7 @@ class AgentView:
     reason: str  # the pause reason, when paused
     member_of: tuple[str, ...]  # queue names, in the order Asterisk reported them
     unpaused_in: tuple[str, ...]  # those queues where they are not paused
-    paused_for_wrap_up: bool  # paused with WRAP_UP_REASON in some queue (cti/wrapup.py)
+    paused_for_wrap_up: bool  # paused with WRAP_UP_REASON in some queue (cti/routing/wrapup.py)
     ringing_for: tuple[str, ...]  # Linkedids of the calls their phone rings for, sorted
     talking: str | None  # Linkedid of the queue call they are on
     talking_routed: bool  # that call was dialled by the ACD's route point (see Agent)

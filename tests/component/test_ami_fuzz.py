@@ -37,7 +37,8 @@ from cti.pipeline import Pipeline
 from cti.replay import capture_bytes, replay
 from cti.simulator.wire import BANNER
 from cti.state.changes import CallEnded
-from cti.state.store import MAX_OPEN_LISTS, CtiState
+from cti.state.resync import MAX_OPEN_LISTS
+from cti.state.store import CtiState
 
 FRAMES = int(os.environ.get("CTI_FUZZ_FRAMES", "100000"))
 SEED = int(os.environ.get("CTI_FUZZ_SEED", "14"))
@@ -358,6 +359,6 @@ async def test_fuzzed_frames_over_tcp_crash_nothing_and_stay_bounded(
     # take far more (a million frames are about 500 MB).
     assert (rss_after - rss_before) / 1024 < 256
     # No call without a channel (a queue event for an unknown call opens none), and the
-    # lists garbage opened are bounded (cti/state/store.py, MAX_OPEN_LISTS).
+    # lists garbage opened are bounded (cti/state/resync.py, MAX_OPEN_LISTS).
     assert sizes["calls"] == len(clean.state.calls)
     assert sizes["open lists"] <= MAX_OPEN_LISTS

@@ -391,7 +391,7 @@ class Stage:
         return agent, f"{float(ring) * SCALE:g}"
 
     async def daemon_wraps_up(self, linkedid: str) -> None:
-        """What the daemon did after a call it routed (cti/wrapup.py), as the recording shows
+        """What the daemon did after a call it routed (cti/routing/wrapup.py), as the recording shows
         it: once the caller hung up, a Wrap-up pause of the agent in all its queues, and the
         unpause when the routing file's wrapup_s (5 s) is over."""
         agents = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cti.kpi import QueueCall
-from cti.wallboard import Alert, AlertTracker, buckets
+from cti.supervision.wallboard import Alert, AlertTracker, buckets
 
 DAY = datetime(2026, 11, 23, tzinfo=UTC)
 T0 = DAY.timestamp()

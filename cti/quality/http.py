@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from cti import quality
 from cti.http.agent import call_id, json_body
 from cti.http.security import route, session_of
 from cti.http.status import WEB_DIR
 from cti.keys import DATABASE, SETTINGS
+from cti.quality import reviews as quality
 
 
 def _form(request: web.Request) -> tuple[quality.Criterion, ...]:

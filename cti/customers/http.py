@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from cti import wallboard
 from cti.customers import records
 from cti.customers.records import CustomerError
 from cti.http.agent import call_id, json_body, require_call
 from cti.http.security import route, session_of
-from cti.keys import DATABASE, SETTINGS, STATE
+from cti.keys import CLOCK, DATABASE, SETTINGS, STATE
 from cti.phone import to_e164
+from cti.state import views
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -48,7 +48,7 @@ def _linkedid(body: dict[str, Any]) -> str | None:
 async def home(request: web.Request) -> web.Response:
     user = session_of(request).user
     now = datetime.now(UTC)
-    day_start = wallboard.midnight(request.app[SETTINGS], now)
+    day_start = request.app[CLOCK].midnight(now)
     pool = await request.app[DATABASE].pool()
     page = await records.agent_home(pool, user.id, list(user.interfaces), day_start, now)
     return web.json_response(page)
@@ -131,7 +131,7 @@ async def verify(request: web.Request) -> web.Response:
     customer_id = _customer_id(request)
     pool = await request.app[DATABASE].pool()
     # The call in progress (its caller is not in the call log yet), else the logged call.
-    live = request.app[STATE].calls.get(linkedid)
+    live = views.call(request.app[STATE], linkedid)
     if live is not None:
         caller = to_e164(live.caller_number, request.app[SETTINGS].center_region)
     else:

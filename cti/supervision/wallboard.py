@@ -24,6 +24,7 @@ import asyncpg
 
 from cti import kpi
 from cti.calllog import reports
+from cti.clock import midnight
 from cti.database import Database, DatabaseUnavailable
 from cti.settings import Settings
 from cti.state import views
@@ -47,11 +48,6 @@ AGENT_STATES = (
 )
 
 
-def midnight(settings: Settings, now: datetime) -> datetime:
-    local = now.astimezone(ZoneInfo(settings.center_timezone))
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def threshold_of(state: CtiState, queue: str) -> int:
     """The queue's servicelevel from queues.conf, as Asterisk reported it."""
     known = views.queue(state, queue)
@@ -60,7 +56,7 @@ def threshold_of(state: CtiState, queue: str) -> int:
 
 async def build(settings: Settings, state: CtiState, pool: asyncpg.Pool) -> dict[str, Any]:
     now = datetime.now(UTC)
-    today_start = midnight(settings, now)
+    today_start = midnight(now, ZoneInfo(settings.center_timezone))
     since = min(today_start, now - max(WINDOWS.values()))
     calls = await reports.queue_calls(pool, since, now + timedelta(seconds=1))
     names = sorted({q.name for q in views.all_queues(state)} | {c.queue for c in calls})

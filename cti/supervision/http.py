@@ -1,7 +1,7 @@
 """The supervisor's HTTP API: wallboard, KPIs, agents' actions, call history, recordings.
 
 The wallboard and the KPI API both compute through ``cti.kpi`` from the stored per-call
-events (see ``cti.wallboard``). Every action on an agent is audited with who, what, when
+events (see ``cti.supervision.wallboard``). Every action on an agent is audited with who, what, when
 and whether Asterisk accepted it.
 """
 
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from cti import kpi, wallboard
+from cti import kpi
 from cti.ami import actions
 from cti.ami.protocol import AmiError
 from cti.calllog import reports
@@ -25,10 +25,11 @@ from cti.customers import records
 from cti.http.agent import call_id, json_body
 from cti.http.security import route, session_of
 from cti.http.status import WEB_DIR
-from cti.keys import AMI, DATABASE, SETTINGS, STATE
+from cti.keys import AMI, CLOCK, DATABASE, SETTINGS, STATE
 from cti.phone import to_e164
 from cti.routing.acd import decisions_for
 from cti.state import views
+from cti.supervision import wallboard
 
 OUTCOMES = ("answered", "abandoned", "transferred", "timed_out", "unanswered", "failed", "unknown")
 # Recording references are file names the dialplan made (<Uniqueid>.wav), never paths.
@@ -65,7 +66,7 @@ def _int(request: web.Request, name: str, default: int, low: int = 0, high: int 
 async def kpi_report(request: web.Request) -> web.Response:
     """KPIs per queue for any period and threshold, from the stored per-call events."""
     now = datetime.now(UTC)
-    since = _time(request, "from", wallboard.midnight(request.app[SETTINGS], now))
+    since = _time(request, "from", request.app[CLOCK].midnight(now))
     until = _time(request, "to", now)
     if until <= since:
         raise web.HTTPBadRequest(text="to must be after from")
@@ -200,7 +201,7 @@ async def agent_day(request: web.Request) -> web.Response:
     if user is None:
         raise web.HTTPNotFound(text="no user has that name or phone")
     now = datetime.now(UTC)
-    day_start = wallboard.midnight(request.app[SETTINGS], now)
+    day_start = request.app[CLOCK].midnight(now)
     page = await records.agent_home(pool, user["id"], list(user["interfaces"]), day_start, now)
     written = await records.notes_and_promises(
         pool, user["id"], day_start, day_start + timedelta(days=1)
@@ -225,7 +226,7 @@ async def routing_decisions(request: web.Request) -> web.Response:
 
 def _filter(request: web.Request) -> reports.CallFilter:
     now = datetime.now(UTC)
-    week_ago = wallboard.midnight(request.app[SETTINGS], now) - timedelta(days=7)
+    week_ago = request.app[CLOCK].midnight(now) - timedelta(days=7)
     since = _time(request, "from", week_ago)
     until = _time(request, "to", now + timedelta(minutes=1))
     q = request.query

@@ -29,6 +29,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from cti.ami.protocol import AmiError
+from cti.state import views
 from cti.state.agents import WRAP_UP_REASON
 from cti.state.changes import AgentState, CallAnswered, CallEnded, CallsMerged, Change, Outcome
 from cti.state.store import CtiState
@@ -65,7 +66,7 @@ class WrapUp:
         for change in changes:
             match change:
                 case CallAnswered(linkedid=linkedid, interface=interface):
-                    agent = self.state.agents.get(interface)
+                    agent = views.agent(self.state, interface)
                     if agent is not None and agent.talking_routed:
                         self._routed.add(linkedid)
                 case CallsMerged(absorbed=absorbed, into=into) if absorbed in self._routed:
@@ -88,23 +89,21 @@ class WrapUp:
         if seconds <= 0 and routed:
             # The state core has just started the agent's wrap-up (this very event ended
             # the call); Asterisk's queues must keep off them for as long.
-            agent, clock = self.state.agents.get(interface), self.state.clock
+            agent, clock = views.agent(self.state, interface), self.state.clock
             if agent is not None and agent.wrapup_until is not None and clock is not None:
                 seconds = agent.wrapup_until - clock
         if seconds > 0:
             self._start(interface, seconds)
 
     def _start(self, interface: str, seconds: float) -> None:
-        agent = self.state.agents.get(interface)
-        if agent is None or agent.derive_state(self.state.clock)[0] is AgentState.PAUSED:
+        agent = views.agent(self.state, interface)
+        if agent is None or agent.state is AgentState.PAUSED:
             return  # already on a break of their own: leave it alone
         self.tasks.job(self.JOBS, self._wrap_up(interface, seconds), key=interface)
 
     def _still_wrapping_up(self, interface: str) -> bool:
-        agent = self.state.agents.get(interface)
-        return agent is not None and any(
-            m.paused and m.paused_reason == WRAP_UP_REASON for m in agent.memberships.values()
-        )
+        agent = views.agent(self.state, interface)
+        return agent is not None and agent.paused_for_wrap_up
 
     async def _wrap_up(self, interface: str, seconds: float) -> None:
         try:
