@@ -172,7 +172,7 @@ def create_app(
     app[LOGIN_LIMITER] = AttemptLimiter()
     state = app[STATE] = CtiState()
     metrics = app[METRICS] = Metrics(state, settings.center_timezone, settings.center_pause_reasons)
-    app[HUB] = Hub(state, on_pop_written=metrics.screen_pop_latency.observe)
+    app[HUB] = Hub(state, tasks, on_pop_written=metrics.screen_pop_latency.observe)
     app[SINKS] = []
     app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.extend([*before, database_ctx])

@@ -22,7 +22,7 @@ the pipeline) resolves each audience to clients and puts the message on their ou
 
 The customer record is looked up after the pop is sent (``enrich``), so the caller's number
 and name show within milliseconds even when the database or the CRM is slow; each lookup
-is a task of the hub's own, cancelled on close.
+is a job of the daemon's ``Tasks`` (group ``LOOKUPS``), cancelled on close.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +66,7 @@ from cti.state.changes import (
     QueueChanged,
 )
 from cti.state.store import CtiState
+from cti.tasks import Tasks
 
 log = logging.getLogger(__name__)
 
@@ -211,19 +212,22 @@ class Client:
 
 
 class Hub:
+    LOOKUPS = "customer lookup"
+
     def __init__(
         self,
         state: CtiState,
+        tasks: Tasks,
         lookup: CustomerLookup | None = None,
         on_pop_written: Callable[[float], None] | None = None,
     ) -> None:
         self.state = state
+        self.tasks = tasks
         self.lookup = lookup
         self.crm: CrmLookup | None = None
         self.on_pop_written = on_pop_written  # pop latency, for the metrics
         self.clients: set[Client] = set()
         self._by_interface: dict[str, set[Client]] = {}
-        self._lookups: set[asyncio.Task[None]] = set()
 
     # --- clients ------------------------------------------------------------------------
 
@@ -284,14 +288,9 @@ class Hub:
         if not pop.caller_number:
             return
         if self.lookup is not None:
-            self._start_lookup(self._enrich(pop, self.lookup))
+            self.tasks.job(self.LOOKUPS, self._enrich(pop, self.lookup))
         if self.crm is not None:
-            self._start_lookup(self._ask_crm(pop, self.crm))
-
-    def _start_lookup(self, lookup: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(lookup)
-        self._lookups.add(task)
-        task.add_done_callback(self._lookups.discard)
+            self.tasks.job(self.LOOKUPS, self._ask_crm(pop, self.crm))
 
     async def _enrich(self, pop: PopMessage, lookup: CustomerLookup) -> None:
         try:
@@ -313,9 +312,7 @@ class Hub:
         self._send(self.clients_of(frozenset({AgentsOf(pop.interface)})), answer.to_json())
 
     async def close(self) -> None:
-        for task in list(self._lookups):
-            task.cancel()
-        await asyncio.gather(*self._lookups, return_exceptions=True)
+        await self.tasks.end_jobs(self.LOOKUPS, cancel=True)
         for client in list(self.clients):
             self.leave(client)
 

@@ -56,6 +56,7 @@ from cti.state.changes import (
     RouteFellBack,
 )
 from cti.state.store import CtiState
+from cti.tasks import Tasks
 
 T = 1_795_343_730.5
 CALL = "1795343720.0"
@@ -239,7 +240,7 @@ def received(client: Any) -> list[str]:
 
 
 def test_the_hub_sends_each_message_to_its_audience_once() -> None:
-    hub = Hub(CtiState())
+    hub = Hub(CtiState(), Tasks())
     agent = hub.join(user(1, "agent", AGENT))
     other = hub.join(user(2, "agent", OTHER_AGENT))
     # A supervisor whose own phone is the agent's: in two groups, one copy of each message.
@@ -274,7 +275,7 @@ def ringing_state(captures: Path) -> CtiState:
 
 
 def test_a_page_is_given_its_own_pops_and_agents_only(captures: Path) -> None:
-    hub = Hub(ringing_state(captures))
+    hub = Hub(ringing_state(captures), Tasks())
     mine = hub.snapshot_for(user(1, "agent", AGENT)).to_json()
     assert [(p["linkedid"], p["interface"], p["answered"]) for p in mine["pops"]] == [
         (CALL, AGENT, False)
