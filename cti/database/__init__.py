@@ -5,6 +5,9 @@ binaries on PyPI) runs in the data dir, so ``cti demo`` and the tests need no sy
 service. ``Database.pool()`` connects lazily and applies migrations on first contact: a
 database that is down at startup does not stop the daemon; callers get
 ``DatabaseUnavailable`` with a message saying what to check.
+
+The schema of every feature is here too: ``migrations/NNN_name.sql``, applied by
+``migrate.py``.
 """
 
 from __future__ import annotations
