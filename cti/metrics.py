@@ -79,7 +79,9 @@ class _Answer:
 
 
 class _ServiceLevel:
-    """Answered calls of the last hour and of today, per queue, for the SL ratio."""
+    """Answered calls of the last hour and of today, per queue, for the SL ratio. Answers
+    older than the longest window are dropped as new ones come, not only when ``/metrics``
+    is scraped: with nobody scraping, the list still holds one hour at most."""
 
     def __init__(self) -> None:
         self.recent: dict[str, deque[_Answer]] = {}
@@ -89,7 +91,9 @@ class _ServiceLevel:
     def add(self, queue: str, at: float, wait_s: int, threshold_s: int, day: str) -> None:
         if day != self.day:
             self.day, self.today = day, {}
-        self.recent.setdefault(queue, deque()).append(_Answer(at, wait_s))
+        answers = self.recent.setdefault(queue, deque())
+        answers.append(_Answer(at, wait_s))
+        _forget_before(answers, at - max(WINDOWS.values()))
         counts = self.today.setdefault(queue, Counter())
         counts["answered"] += 1
         counts["within"] += wait_s <= threshold_s
@@ -98,8 +102,7 @@ class _ServiceLevel:
         self, now: float, thresholds: dict[str, int], day: str
     ) -> Iterator[tuple[str, str, float]]:
         for queue, answers in self.recent.items():
-            while answers and answers[0].at < now - max(WINDOWS.values()):
-                answers.popleft()
+            _forget_before(answers, now - max(WINDOWS.values()))
             threshold = thresholds.get(queue, 0)
             for window, seconds in WINDOWS.items():
                 waits = [a.wait_s for a in answers if a.at >= now - seconds]
@@ -109,6 +112,11 @@ class _ServiceLevel:
             for queue, counts in self.today.items():
                 if counts["answered"]:
                     yield queue, "today", counts["within"] / counts["answered"]
+
+
+def _forget_before(answers: deque[_Answer], oldest: float) -> None:
+    while answers and answers[0].at < oldest:
+        answers.popleft()
 
 
 class Metrics:
