@@ -94,8 +94,11 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     app[PIPELINE] = pipeline
 
     async def tick() -> None:
+        loop = asyncio.get_running_loop()
         while True:
+            asleep = loop.time()
             await asyncio.sleep(TICK_INTERVAL_S)
+            metrics.loop_lag.observe(max(0.0, loop.time() - asleep - TICK_INTERVAL_S))
             pipeline.submit_event(Tick(ts=app[CLOCK].now()))
 
     app[TASKS].start("pipeline", pipeline.run())
@@ -172,7 +175,12 @@ def create_app(
     app[LOGIN_LIMITER] = AttemptLimiter()
     state = app[STATE] = CtiState()
     metrics = app[METRICS] = Metrics(state, settings.center_timezone, settings.center_pause_reasons)
-    app[HUB] = Hub(state, tasks, on_pop_written=metrics.screen_pop_latency.observe)
+    app[HUB] = Hub(
+        state,
+        tasks,
+        on_pop_written=metrics.screen_pop_latency.observe,
+        arrival=lambda: app[PIPELINE].received_at,
+    )
     app[SINKS] = []
     app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.extend([*before, database_ctx])

@@ -29,6 +29,8 @@ from cti.state.store import CtiState
 
 log = logging.getLogger(__name__)
 
+YIELD_EVERY = 50  # messages handled between two turns of the event loop during a backlog
+
 
 class Sink(Protocol):
     """Receives the changes of each event. Must not block and must not raise."""
@@ -64,6 +66,9 @@ class Pipeline:
         # Unbounded on purpose: dropping or reordering AMI events would corrupt the state;
         # the depth is exported as a metric instead.
         self._queue: asyncio.Queue[Item] = asyncio.Queue()
+        # When the AMI message being handled arrived (wall clock), for sinks that measure
+        # from there (the hub's pop latency); None while handling one of our own events.
+        self.received_at: float | None = None
 
     @property
     def depth(self) -> int:
@@ -79,9 +84,15 @@ class Pipeline:
 
     async def run(self) -> None:
         queue = self._queue
+        handled = 0
         while True:
-            item = await queue.get()
+            item = await queue.get()  # returns at once, without yielding, while items wait
             self.process(*item)
+            handled += 1
+            if handled % YIELD_EVERY == 0:
+                # A backlog (a resync, a burst) must not hold the loop: the websocket writers
+                # drain the panels' outboxes meanwhile, so no page is dropped as too slow.
+                await asyncio.sleep(0)
 
     async def drain(self) -> None:
         """Process what is queued now (for shutdown and tests)."""
@@ -90,6 +101,7 @@ class Pipeline:
 
     def process(self, item: Message | AmiEvent, received_at: float | None) -> list[Change]:
         stats = self.stats
+        self.received_at = received_at
         try:
             if isinstance(item, dict):
                 stats.messages += 1

@@ -28,6 +28,7 @@ is a job of the daemon's ``Tasks`` (group ``LOOKUPS``), cancelled on close.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -200,7 +201,9 @@ def route(change: Change) -> list[tuple[Audience, Message]]:
 class Client:
     user: User
     session_key: str = ""  # the sign-in it belongs to: closed when that session ends
-    outbox: asyncio.Queue[tuple[Wire, float | None]] = field(
+    # Each message JSON-encoded once for all its clients, and for a pop the wall-clock time
+    # its AgentCalled frame arrived (the pop-latency metric's start).
+    outbox: asyncio.Queue[tuple[str, float | None]] = field(
         default_factory=lambda: asyncio.Queue(OUTBOX_SIZE)
     )
     closed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -220,9 +223,14 @@ class Hub:
         tasks: Tasks,
         lookup: CustomerLookup | None = None,
         on_pop_written: Callable[[float], None] | None = None,
+        arrival: Callable[[], float | None] = lambda: None,
     ) -> None:
         self.state = state
         self.tasks = tasks
+        # When the AMI frame being handled arrived on the socket (wall clock; None for our
+        # own events): a pop's latency is measured from there, so the time it waited behind
+        # other work counts too.
+        self.arrival = arrival
         self.lookup = lookup
         self.crm: CrmLookup | None = None
         self.on_pop_written = on_pop_written  # pop latency, for the metrics
@@ -258,9 +266,12 @@ class Hub:
         return clients
 
     def _send(self, clients: set[Client], wire: Wire, started: float | None = None) -> None:
+        if not clients:
+            return
+        text = json.dumps(wire)
         for client in list(clients):
             try:
-                client.outbox.put_nowait((wire, started))
+                client.outbox.put_nowait((text, started))
             except asyncio.QueueFull:
                 log.warning("dropping slow panel client of %s", client.user.username)
                 self.leave(client)
@@ -284,7 +295,8 @@ class Hub:
     def _pop(self, clients: set[Client], pop: PopMessage) -> None:
         if not clients:
             return
-        self._send(clients, pop.to_json(), time.monotonic())
+        arrived = self.arrival()
+        self._send(clients, pop.to_json(), time.time() if arrived is None else arrived)
         if not pop.caller_number:
             return
         if self.lookup is not None:

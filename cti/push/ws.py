@@ -35,10 +35,10 @@ SIGNED_OUT = 4401
 
 async def _write(ws: web.WebSocketResponse, hub: Hub, client: Client) -> None:
     while not ws.closed:
-        message, started = await client.outbox.get()
-        await ws.send_json(message)
+        text, started = await client.outbox.get()
+        await ws.send_str(text)
         if started is not None and hub.on_pop_written is not None:
-            hub.on_pop_written(time.monotonic() - started)
+            hub.on_pop_written(time.time() - started)
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:

@@ -9,6 +9,7 @@ each message, key by key, as the panel has always received it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, get_args
 
@@ -234,8 +235,8 @@ def user(id_: int, role: str, *interfaces: str) -> User:
 def received(client: Any) -> list[str]:
     types = []
     while not client.outbox.empty():
-        wire, _ = client.outbox.get_nowait()
-        types.append(wire["type"])
+        text, _ = client.outbox.get_nowait()
+        types.append(json.loads(text)["type"])
     return types
 
 
@@ -259,6 +260,20 @@ def test_the_hub_sends_each_message_to_its_audience_once() -> None:
         "link",
     ]
     assert received(admin) == ["call_answered", "call_ended", "queue", "link"]
+
+
+def test_a_message_is_encoded_once_and_a_pop_is_timed_from_its_frames_arrival() -> None:
+    # The pop-latency metric starts when the AgentCalled frame arrived on the AMI socket,
+    # not when the hub got round to it; every client gets the one encoding of a message.
+    hub = Hub(CtiState(), Tasks(), arrival=lambda: 1_795_000_000.25)
+    first = hub.join(user(1, "agent", AGENT))
+    second = hub.join(user(2, "supervisor", AGENT))
+    hub.offer([RING])
+    (text, started), (same_text, _) = first.outbox.get_nowait(), second.outbox.get_nowait()
+    assert text is same_text and json.loads(text)["type"] == "pop"
+    assert started == 1_795_000_000.25
+    hub.offer([QUEUE])
+    assert second.outbox.get_nowait()[1] is None  # only pops are timed
 
 
 # --- what a page gets on connecting -------------------------------------------------------
