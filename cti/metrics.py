@@ -174,6 +174,13 @@ class Metrics:
             buckets=LAG_BUCKETS,
             registry=r,
         )
+        self.loop_lag = Histogram(
+            "cti_event_loop_lag_seconds",
+            "How late the event loop woke the once-a-second clock tick: time taken from AMI, "
+            "screen-pops and websockets by work that held the loop",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
         self.screen_pop_latency = Histogram(
             "cti_screen_pop_latency_seconds",
             "From the AgentCalled event's arrival to the websocket write",

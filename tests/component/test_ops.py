@@ -172,6 +172,8 @@ async def test_readiness_follows_the_ami_link_and_metrics_parse(daemon: Daemon) 
         up = await metrics()
         assert up['cti_ami_connected{pbx="asterisk"}'] == 1
         assert up["cti_ami_reconnects_total{}"] >= 1
+        # The clock tick measures how late the loop woke it, once a second.
+        assert up["cti_event_loop_lag_seconds_count{}"] >= 1
 
     agent, csrf = await signed_in(daemon, "agent1")
     async with agent:
