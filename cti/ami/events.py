@@ -64,11 +64,13 @@ def _clean_text(value: str) -> str:
 
 
 def clean_message(message: Message) -> Message:
-    """The message with every value cleaned; the same object when nothing needed it (the
-    common case costs one scan per value)."""
-    for value in message.values():
-        if len(value) > MAX_TEXT or _CONTROL.search(value):
-            return {key: _clean_text(value) for key, value in message.items()}
+    """The message with every value cleaned; the same object when nothing needed it. The
+    common case is one regular-expression scan of all the values joined by "\n" (which the
+    pattern lets through) and one pass over their lengths, rather than a scan per value
+    (about 1.5 % of the whole ingest, bench/ami_throughput.py's stream, alternating runs)."""
+    values = message.values()
+    if _CONTROL.search("\n".join(values)) or max(map(len, values), default=0) > MAX_TEXT:
+        return {key: _clean_text(value) for key, value in message.items()}
     return message
 
 
