@@ -5,6 +5,7 @@ Parameterised SQL only; filters the user did not give are NULL and match everyth
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,7 +51,7 @@ class CallFilter:
     queue: str | None = None
     outcome: str | None = None
     consent: str | None = None  # granted | declined | none
-    limit: int = 500
+    limit: int | None = 500  # None: every call of the period (the CSV export)
 
 
 HISTORY_COLUMNS = (
@@ -91,30 +92,33 @@ WHERE k.started_at >= $1 AND k.started_at < $2
   AND ($7::text IS NULL OR k.outcome = $7)
   AND ($8::text IS NULL OR k.consent IS NOT DISTINCT FROM nullif($8, 'none'))
 ORDER BY k.started_at DESC
-LIMIT $9
+LIMIT $9  -- NULL: no limit
 """
 
 
-async def search_calls(pool: asyncpg.Pool, f: CallFilter) -> list[dict[str, Any]]:
+def _search_arguments(f: CallFilter) -> tuple[Any, ...]:
     # The customer's name is matched as typed: LIKE's wildcards in it are escaped.
     customer = (
         None
         if f.customer is None
         else (f.customer.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
     )
-    rows = await pool.fetch(
-        SEARCH,
-        f.since,
-        f.until,
-        f.number,
-        customer,
-        f.agent,
-        f.queue,
-        f.outcome,
-        f.consent,
-        f.limit,
-    )
-    return [dict(r) for r in rows]
+    return (f.since, f.until, f.number, customer, f.agent, f.queue, f.outcome, f.consent, f.limit)
+
+
+async def search_calls(pool: asyncpg.Pool, f: CallFilter) -> list[dict[str, Any]]:
+    return [dict(r) for r in await pool.fetch(SEARCH, *_search_arguments(f))]
+
+
+async def stream_calls(
+    pool: asyncpg.Pool, f: CallFilter, batch: int = 1000
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The calls of ``f`` in batches, read through a server-side cursor: however many the
+    period holds, only one batch is in memory at a time."""
+    async with pool.acquire() as connection, connection.transaction():
+        cursor = await connection.cursor(SEARCH, *_search_arguments(f))
+        while rows := await cursor.fetch(batch):
+            yield [dict(r) for r in rows]
 
 
 async def recording_name(pool: asyncpg.Pool, linkedid: str) -> str | None:

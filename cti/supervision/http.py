@@ -11,6 +11,7 @@ import csv
 import io
 import re
 from collections.abc import Awaitable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -266,19 +267,29 @@ def _cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-async def call_history_csv(request: web.Request) -> web.Response:
-    rows = await reports.search_calls(await request.app[DATABASE].pool(), _filter(request))
+async def call_history_csv(request: web.Request) -> web.StreamResponse:
+    """Every call of the period and filters, streamed: no row limit, and the daemon holds
+    one batch of rows at a time however long the period (reports.stream_calls)."""
+    calls = replace(_filter(request), limit=None)
+    pool = await request.app[DATABASE].pool()
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="calls.csv"',
+        }
+    )
+    await response.prepare(request)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(reports.HISTORY_COLUMNS)
-    for row in rows:
-        writer.writerow([_cell(row[c]) for c in reports.HISTORY_COLUMNS])
-    return web.Response(
-        text=out.getvalue(),
-        content_type="text/csv",
-        charset="utf-8",
-        headers={"Content-Disposition": 'attachment; filename="calls.csv"'},
-    )
+    async for rows in reports.stream_calls(pool, calls):
+        writer.writerows([_cell(row[c]) for c in reports.HISTORY_COLUMNS] for row in rows)
+        await response.write(out.getvalue().encode("utf-8"))
+        out.seek(0)
+        out.truncate()
+    await response.write(out.getvalue().encode("utf-8"))  # the header of an empty export
+    await response.write_eof()
+    return response
 
 
 async def recording(request: web.Request) -> web.FileResponse:

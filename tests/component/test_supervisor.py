@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from harness import Daemon, handled_call, next_message, running_daemon, signed_in
 
+from cti.calllog import reports
 from cti.calllog.spool import Spool
 from cti.calllog.writer import CallLogWriter
 from cti.keys import DATABASE, METRICS, STATE
@@ -142,6 +143,29 @@ async def test_history_csv_and_recordings(daemon: Daemon) -> None:
     agent, _ = await signed_in(daemon, "agent1")
     async with agent, agent.get(f"/api/recordings/{recorded}") as r:
         assert r.status == 403
+
+
+async def test_the_csv_export_has_every_call_of_the_period_not_a_page(daemon: Daemon) -> None:
+    # More calls than the history page shows (500) and than one batch of the stream (1000).
+    pool = await daemon.app[DATABASE].pool()
+    await pool.execute(
+        "INSERT INTO calls (linkedid, caller_number, caller_name, dialed, direction, queue,"
+        " outcome, started_at) SELECT 'bulk.' || n, '0532' || n, 'Arayan ' || n, '4440',"
+        " 'inbound', 'support', 'answered', now() - n * interval '1 second'"
+        " FROM generate_series(1, 1234) AS n"
+    )
+    boss, _ = await signed_in(daemon, "boss")
+    async with boss:
+        async with boss.get("/api/history", params={"queue": "support"}) as r:
+            assert len(await r.json()) == 500
+        async with boss.get("/api/history.csv", params={"queue": "support"}) as r:
+            assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
+            table = list(csv.DictReader(io.StringIO(await r.text())))
+        bulk = [row for row in table if row["linkedid"].startswith("bulk.")]
+        assert len(bulk) == 1234
+        assert bulk[0]["linkedid"] == "bulk.1"  # newest first, as on the page
+        async with boss.get("/api/history.csv", params={"queue": "nobody"}) as r:
+            assert (await r.text()).splitlines() == [",".join(reports.HISTORY_COLUMNS)]
 
 
 @pytest.mark.parametrize("mode", ["listen", "barge"])
