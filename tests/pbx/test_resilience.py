@@ -66,8 +66,11 @@ async def test_consent_and_start_of_a_call_seen_only_by_resync(
         assert await caller.finished() == 0
         await hung_up(ami, linkedid)
         row = await live.row(linkedid)
+    # Dated to the second its Uniqueid names (Asterisk's clock at the channel's creation),
+    # which Newchannel's Timestamp, taken a moment later, never precedes; not the resync's.
     created = first(ami.events, "Newchannel", Uniqueid=linkedid)
-    assert abs(row["started_at"].timestamp() - float(created["Timestamp"])) <= 1
+    assert row["started_at"].timestamp() == float(linkedid.split(".")[0])
+    assert row["started_at"].timestamp() <= float(created["Timestamp"])
     assert (row["consent"], row["consent_method"]) == ("granted", "dtmf")
     assert row["recording"] == f"{linkedid}.wav"
     assert row["recording"] in pbx.asterisk.recordings()
