@@ -16,6 +16,7 @@ from cti.pipeline import Pipeline, Sink
 from cti.push.hub import Hub
 from cti.settings import Settings
 from cti.state.store import CtiState
+from cti.supervision.today import TodayTallies
 from cti.tasks import Tasks
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -31,5 +32,6 @@ HUB = web.AppKey("hub", Hub)
 TASKS = web.AppKey("tasks", Tasks)
 RECONCILER = web.AppKey("reconciler", Reconciler)
 CLOCK = web.AppKey("clock", CenterClock)
+TODAY = web.AppKey("today", TodayTallies)  # today's queue figures (cti/supervision)
 # The features' pipeline sinks, registered as they start (cti/app.py).
 SINKS = web.AppKey("sinks", list[Sink])

@@ -1,5 +1,6 @@
-// The supervisor's page: queue wallboard (figures from the call log via /api/wallboard),
-// agents and calls now (/api/state), and actions on agents. Caller ID is attacker-controlled
+// The supervisor's page: queue wallboard, agents and calls now, and actions on agents. On
+// every (re)connect of the websocket the page takes a snapshot (/api/wallboard, /api/state);
+// then the server pushes what changed, at most once a second ("wall" messages). Caller ID is attacker-controlled
 // text: every value reaches the page through textContent, never as HTML.
 
 import { $, api, connect, el, text, whoAmI } from "/static/panel.js";
@@ -91,11 +92,44 @@ function queueCard(queue) {
   chart($(".chart", card), queue.buckets, queue.target);
 }
 
-async function refreshWallboard() {
-  const board = await api("/api/wallboard");
-  for (const queue of board.queues) queueCard(queue);
+// What the page shows, keyed as the server's "wall" deltas replace it.
+const wall = { queues: new Map(), agents: new Map(), calls: new Map() };
+
+function showLink(connected) {
+  const link = $("#link");
+  text(link, connected ? "Asterisk connected" : "Asterisk link down");
+  link.className = connected ? "link up" : "link down";
+}
+
+async function loadWall() {
+  const [board, state] = await Promise.all([api("/api/wallboard"), api("/api/state")]);
+  wall.queues = new Map(board.queues.map((q) => [q.queue, q]));
+  wall.agents = new Map(state.agents.map((a) => [a.interface, a]));
+  wall.calls = new Map(state.calls.map((c) => [c.linkedid, c]));
   const defs = Object.entries(board.definitions).flatMap(([name, meaning]) => [el("dt", name), el("dd", meaning)]);
   $("#definitions").replaceChildren(...defs);
+  for (const card of document.querySelectorAll(".queue-card")) {
+    if (!wall.queues.has(card.dataset.queue)) card.remove();
+  }
+  for (const queue of wall.queues.values()) queueCard(queue);
+  showLink(state.ami_connected);
+  showAgentsAndCalls();
+}
+
+function applyWall(message) {
+  const replace = (map, items, gone, key) => {
+    for (const item of items) map.set(item[key], item);
+    for (const name of gone) map.delete(name);
+  };
+  replace(wall.queues, message.queues, message.queues_gone, "queue");
+  replace(wall.agents, message.agents, message.agents_gone, "interface");
+  replace(wall.calls, message.calls, message.calls_gone, "linkedid");
+  for (const name of message.queues_gone) {
+    $(`.queue-card[data-queue="${CSS.escape(name)}"]`)?.remove();
+  }
+  for (const queue of message.queues) queueCard(queue);
+  showLink(message.ami_connected);
+  showAgentsAndCalls();
 }
 
 // --- agents and calls ------------------------------------------------------------------
@@ -112,7 +146,6 @@ function actionCell(agent) {
       try {
         await run();
         notice(`${label}: ${agent.name || agent.interface} — done`);
-        refreshState();
       } catch (error) {
         notice(`${label}: ${error.message}`);
       }
@@ -131,17 +164,14 @@ function actionCell(agent) {
 }
 
 let lastAgents = "";
-async function refreshState() {
-  const state = await api("/api/state");
-  const link = $("#link");
-  text(link, state.ami_connected ? "Asterisk connected" : "Asterisk link down");
-  link.className = state.ami_connected ? "link up" : "link down";
-  const calls = new Map(state.calls.map((c) => [c.linkedid, c]));
+function showAgentsAndCalls() {
+  const calls = wall.calls;
+  const agents = [...wall.agents.values()].sort((a, b) => (a.interface < b.interface ? -1 : 1));
   // Rebuild the agents' rows only when they changed, so an open reason list stays open.
-  const key = JSON.stringify(state.agents.map((a) => [a.interface, a.state, a.reason, a.talking, a.calls_taken]));
+  const key = JSON.stringify(agents.map((a) => [a.interface, a.state, a.reason, a.talking, a.calls_taken]));
   if (key !== lastAgents) {
     lastAgents = key;
-    $("#agents tbody").replaceChildren(...state.agents.map((agent) => {
+    $("#agents tbody").replaceChildren(...agents.map((agent) => {
       const tr = document.createElement("tr");
       tr.dataset.interface = agent.interface;
       const call = agent.talking ? calls.get(agent.talking) : null;
@@ -164,16 +194,20 @@ async function refreshState() {
       return tr;
     }));
   }
-  for (const cell of document.querySelectorAll("td.since")) {
-    if (cell.dataset.since) text(cell, since(Number(cell.dataset.since)));
-  }
-  $("#calls tbody").replaceChildren(...state.calls.map((c) => {
+  tickTimers();
+  $("#calls tbody").replaceChildren(...[...calls.values()].map((c) => {
     const tr = document.createElement("tr");
     for (const value of [c.caller_name, c.caller_number, c.queue, c.agent, since(c.answered_at), c.consent ?? "not asked"]) {
       tr.append(el("td", value));
     }
     return tr;
   }));
+}
+
+function tickTimers() {
+  for (const cell of document.querySelectorAll("td.since")) {
+    if (cell.dataset.since) text(cell, since(Number(cell.dataset.since)));
+  }
 }
 
 // --- one agent's day ------------------------------------------------------------------
@@ -206,23 +240,9 @@ function showAlert(alert) {
     (alert.raised ? alert.text : `cleared (${alert.kind.replace("_", " ")})`), alert.raised ? "raised" : "cleared");
   $("#alert-feed").prepend(item);
   while ($("#alert-feed").children.length > 50) $("#alert-feed").lastElementChild.remove();
-  if (alert.raised) refreshWallboard().catch(() => {});
 }
 
 // --- start -----------------------------------------------------------------------------
-
-function every(ms, run) {
-  const tick = async () => {
-    try {
-      await run();
-    } catch (error) {
-      text($("#link"), `offline (${error.message})`);
-      $("#link").className = "link down";
-    }
-    setTimeout(tick, ms);
-  };
-  tick();
-}
 
 async function start() {
   await whoAmI();
@@ -234,10 +254,14 @@ async function start() {
     window.location.assign("/login");
   });
   connect((message) => {
-    if (message.type === "alert") showAlert(message);
+    if (message.type === "snapshot") loadWall().catch((error) => notice(error.message));
+    else if (message.type === "wall") applyWall(message);
+    else if (message.type === "alert") showAlert(message);
+  }, () => {
+    text($("#link"), "offline: reconnecting");
+    $("#link").className = "link down";
   });
-  every(1000, refreshState);
-  every(2000, refreshWallboard);
+  setInterval(tickTimers, 1000);
 }
 
 start().catch((error) => notice(String(error.message || error)));

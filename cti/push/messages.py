@@ -10,7 +10,7 @@ Who receives which message is decided by ``cti.push.hub.route``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from cti.state.changes import AgentState
@@ -248,6 +248,47 @@ class AlertMessage:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class WallMessage:
+    """What changed on the supervisors' wall since the last one (at most one a second,
+    ``cti.supervision.wallboard.WallFeed``): wallboard queue cards, agents' rows and calls
+    (the shapes of ``/api/wallboard`` and ``/api/state``), each replaced whole, and the keys
+    of those gone. ``at`` is the wallboard's time (ISO 8601)."""
+
+    cards: list[Wire]  # wallboard queues
+    cards_gone: list[str]
+    agent_rows: list[Wire]
+    agent_rows_gone: list[str]
+    call_rows: list[Wire]
+    call_rows_gone: list[str]
+    _: KW_ONLY
+    ami_connected: bool
+    at: str
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing changed but perhaps the link."""
+        return (
+            not any(
+                (self.cards, self.cards_gone, self.agent_rows, self.agent_rows_gone, self.call_rows)
+            )
+            and not self.call_rows_gone
+        )
+
+    def to_json(self) -> Wire:
+        return {
+            "type": "wall",
+            "queues": self.cards,
+            "queues_gone": self.cards_gone,
+            "agents": self.agent_rows,
+            "agents_gone": self.agent_rows_gone,
+            "calls": self.call_rows,
+            "calls_gone": self.call_rows_gone,
+            "ami_connected": self.ami_connected,
+            "at": self.at,
+        }
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SnapshotMessage:
     """A page's first message: what it must show before the changes that follow."""
@@ -282,6 +323,7 @@ Message = (
     | CallOfferedMessage
     | CallAbandonedMessage
     | LinkMessage
+    | WallMessage
     | AlertMessage
     | SnapshotMessage
 )

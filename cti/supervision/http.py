@@ -1,8 +1,8 @@
 """The supervisor's HTTP API: wallboard, KPIs, agents' actions, call history, recordings.
 
-The wallboard and the KPI API both compute through ``cti.kpi`` from the stored per-call
-events (see ``cti.supervision.wallboard``). Every action on an agent is audited with who, what, when
-and whether Asterisk accepted it.
+The wallboard (today's tallies, kept live) and the KPI API (aggregated in PostgreSQL from the
+stored per-call events) both compute their figures through ``cti.kpi``. Every action on an
+agent is audited with who, what, when and whether Asterisk accepted it.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from aiohttp import web
 from cti import kpi
 from cti.ami import actions
 from cti.ami.protocol import AmiError
-from cti.calllog import reports
+from cti.calllog import reports, tallies
 from cti.customers import records
 from cti.http.agent import call_id, json_body
 from cti.http.security import route, session_of
 from cti.http.status import WEB_DIR
-from cti.keys import AMI, CLOCK, DATABASE, SETTINGS, STATE
+from cti.keys import AMI, CLOCK, DATABASE, SETTINGS, STATE, TODAY
 from cti.phone import to_e164
 from cti.routing.acd import decisions_for
 from cti.state import views
@@ -65,7 +65,8 @@ def _int(request: web.Request, name: str, default: int, low: int = 0, high: int 
 
 
 async def kpi_report(request: web.Request) -> web.Response:
-    """KPIs per queue for any period and threshold, from the stored per-call events."""
+    """KPIs per queue for any period and threshold, aggregated in PostgreSQL from the stored
+    per-call events (cti.calllog.tallies)."""
     now = datetime.now(UTC)
     since = _time(request, "from", request.app[CLOCK].midnight(now))
     until = _time(request, "to", now)
@@ -75,16 +76,13 @@ async def kpi_report(request: web.Request) -> web.Response:
     short = _int(request, "short_abandon", kpi.SHORT_ABANDON_S, high=60)
     threshold = _int(request, "threshold", 0)  # 0: each queue's own servicelevel
     pool = await request.app[DATABASE].pool()
-    calls = await reports.queue_calls(pool, since, until, queue)
-    by_queue: dict[str, list[kpi.QueueCall]] = {}
-    for call in calls:
-        by_queue.setdefault(call.queue, []).append(call)
+    by_queue = await tallies.queue_tallies(pool, since, until, queue)
     if queue:
-        by_queue.setdefault(queue, [])
+        by_queue.setdefault(queue, kpi.Tally())
     state = request.app[STATE]
     queues = {
-        name: kpi.compute(members, threshold or wallboard.threshold_of(state, name), short)
-        for name, members in sorted(by_queue.items())
+        name: kpi.figures(tally, threshold or wallboard.threshold_of(state, name), short)
+        for name, tally in sorted(by_queue.items())
     }
     return web.json_response(
         {
@@ -97,8 +95,9 @@ async def kpi_report(request: web.Request) -> web.Response:
 
 
 async def wallboard_report(request: web.Request) -> web.Response:
+    """The wallboard now (pages get it pushed; this is their first look, and for scripts)."""
     app = request.app
-    board = await wallboard.build(app[SETTINGS], app[STATE], await app[DATABASE].pool())
+    board = wallboard.build(app[SETTINGS], app[STATE], app[TODAY], app[CLOCK].now())
     return web.json_response(board)
 
 

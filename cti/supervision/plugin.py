@@ -1,28 +1,52 @@
-"""Supervision as a feature: the supervisors' pages and API, and the wallboard's alerts.
+"""Supervision as a feature: the supervisors' pages and API, today's figures and the wall.
 
-The alert watcher is this feature's task; each alert raised or cleared goes to every
-supervisor's page and into the metrics.
+Today's tallies are a pipeline sink, seeded from the call log before the pipeline starts.
+The wall task builds the wallboard from them once a second: each alert raised or cleared goes
+to every supervisor's page and into the metrics, and what changed goes to the pages open.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
+import asyncpg
 from aiohttp import web
 
-from cti.keys import DATABASE, HUB, METRICS, SETTINGS, STATE, TASKS
+from cti.calllog import tallies
+from cti.database import DatabaseUnavailable
+from cti.keys import CLOCK, DATABASE, HUB, METRICS, SETTINGS, SINKS, STATE, TASKS, TODAY
 from cti.push.messages import AlertMessage
 from cti.supervision import http
-from cti.supervision.wallboard import Alert, watch_alerts
+from cti.supervision.today import WINDOW_MINUTES, TodayTallies
+from cti.supervision.wallboard import Alert, feed_the_wall
+
+log = logging.getLogger(__name__)
 
 
 def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(alerts_ctx)
+    app.cleanup_ctx.append(wall_ctx)
     http.add_routes(app)
 
 
-async def alerts_ctx(app: web.Application) -> AsyncIterator[None]:
-    hub, metrics = app[HUB], app[METRICS]
+async def wall_ctx(app: web.Application) -> AsyncIterator[None]:
+    hub, metrics, clock = app[HUB], app[METRICS], app[CLOCK]
+    now = clock.now()
+    today = TodayTallies(clock.zone, now)
+    since = min(today.day_start, datetime.fromtimestamp(now, UTC)) - timedelta(
+        minutes=WINDOW_MINUTES + 1
+    )
+    try:
+        rows, still_open = await tallies.seed(
+            await app[DATABASE].pool(), since, datetime.fromtimestamp(now + 60, UTC)
+        )
+    except (DatabaseUnavailable, OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        log.error("today's figures start from zero: the call log is unreachable (%s)", exc)
+    else:
+        today.seed(rows, still_open)
+    app[TODAY] = today
+    app[SINKS].append(today)
 
     def publish(alert: Alert) -> None:
         if alert.raised:
@@ -37,8 +61,6 @@ async def alerts_ctx(app: web.Application) -> AsyncIterator[None]:
             )
         )
 
-    app[TASKS].start(
-        "alert watcher", watch_alerts(app[SETTINGS], app[STATE], app[DATABASE], publish)
-    )
+    app[TASKS].start("wall", feed_the_wall(app[SETTINGS], app[STATE], today, clock, hub, publish))
     yield
-    await app[TASKS].stop("alert watcher")
+    await app[TASKS].stop("wall")

@@ -1,12 +1,14 @@
-"""The queue wallboard and its alerts.
+"""The queue wallboard, its alerts, and the supervisors' wall pushed to their pages.
 
-Figures come from the call log's per-call events through ``cti.kpi`` (so the wallboard, the
-KPI API and a later re-computation with another threshold agree by construction); what is
-happening right now (callers waiting, agents' states) comes from the live state.
+Figures come from today's tallies (``cti.supervision.today``), folded from the same facts the
+call log stores, through ``cti.kpi`` (so the wallboard, the KPI API and a later
+re-computation with another threshold agree); what is happening right now (callers waiting,
+agents' states) comes from the live state. Building it reads no row.
 
 ``AlertTracker`` is pure: fed each new wallboard, it returns the alerts that were raised or
 cleared since the last one, so a condition that lasts raises one event, not one per look.
-``watch_alerts`` runs it every few seconds and hands the events to whoever must hear them.
+``WallFeed`` is pure too: it tells what changed on the wall since the last push.
+``feed_the_wall`` runs both once a second.
 """
 
 from __future__ import annotations
@@ -15,28 +17,25 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
-
-import asyncpg
 
 from cti import kpi
-from cti.calllog import reports
-from cti.clock import midnight
-from cti.database import Database, DatabaseUnavailable
+from cti.clock import CenterClock
+from cti.push.hub import Hub
+from cti.push.messages import WallMessage, Wire
 from cti.settings import Settings
 from cti.state import views
 from cti.state.changes import AgentState
 from cti.state.store import CtiState
+from cti.supervision.today import TodayTallies
 
 log = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD_S = 20  # Asterisk's own default servicelevel is 0: no threshold at all
-WINDOWS = {"15m": timedelta(minutes=15), "60m": timedelta(minutes=60)}
-BUCKET = timedelta(minutes=15)
-ALERT_CHECK_S = 2.0
+WINDOWS = {"15m": 15, "60m": 60}  # minutes: from the start of the minute that long ago
+REFRESH_S = 1.0  # alerts checked, and supervisors' pages sent what changed, once a second
 AGENT_STATES = (
     AgentState.READY,
     AgentState.ON_CALL,
@@ -54,12 +53,11 @@ def threshold_of(state: CtiState, queue: str) -> int:
     return known.service_level_s if known and known.service_level_s else DEFAULT_THRESHOLD_S
 
 
-async def build(settings: Settings, state: CtiState, pool: asyncpg.Pool) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    today_start = midnight(now, ZoneInfo(settings.center_timezone))
-    since = min(today_start, now - max(WINDOWS.values()))
-    calls = await reports.queue_calls(pool, since, now + timedelta(seconds=1))
-    names = sorted({q.name for q in views.all_queues(state)} | {c.queue for c in calls})
+def build(settings: Settings, state: CtiState, today: TodayTallies, now: float) -> dict[str, Any]:
+    """The wallboard now, from today's tallies and the live state: no row is read, so its
+    cost does not grow with the day's calls."""
+    today.advance(now)
+    names = sorted({q.name for q in views.all_queues(state)} | today.queue_names())
     agents_by_queue: dict[str, Counter[str]] = {name: Counter() for name in names}
     for agent in views.all_agents(state):
         for name in agent.member_of:
@@ -67,15 +65,12 @@ async def build(settings: Settings, state: CtiState, pool: asyncpg.Pool) -> dict
     board = []
     for name in names:
         threshold = threshold_of(state, name)
-        mine = [c for c in calls if c.queue == name]
-        today = [c for c in mine if c.entered_at >= today_start.timestamp()]
-        windows = {"today": kpi.compute(today, threshold)}
-        for window, span in WINDOWS.items():
-            start = (now - span).timestamp()
-            windows[window] = kpi.compute([c for c in mine if c.entered_at >= start], threshold)
+        windows = {"today": kpi.figures(today.day(name), threshold)}
+        for window, minutes in WINDOWS.items():
+            windows[window] = kpi.figures_of(today.since(name, now, minutes, threshold), threshold)
         live = views.queue(state, name)
         oldest = live.oldest_queued_at if live else None
-        longest = round(max(0.0, now.timestamp() - oldest)) if oldest else 0
+        longest = round(max(0.0, now - oldest)) if oldest else 0
         counts = agents_by_queue.get(name, Counter())
         logged_in = sum(n for s, n in counts.items() if s != AgentState.LOGGED_OUT)
         alerts = []
@@ -108,37 +103,37 @@ async def build(settings: Settings, state: CtiState, pool: asyncpg.Pool) -> dict
                     **{str(s): counts.get(str(s), 0) for s in AGENT_STATES},
                 },
                 "windows": windows,
-                "buckets": buckets(today, today_start, threshold),
+                "buckets": buckets(today.slots(name), threshold),
                 "alerts": alerts,
             }
         )
     return {
-        "at": now.isoformat(),
+        "at": datetime.fromtimestamp(now, UTC).isoformat(),
+        "day_start": today.day_start.isoformat(),
         "queues": board,
         "definitions": kpi.DEFINITIONS,
         "ami_connected": state.link_up,
     }
 
 
-def buckets(
-    calls: Sequence[kpi.QueueCall], day_start: datetime, threshold: int
-) -> list[dict[str, Any]]:
+def buckets(slots: Sequence[tuple[str, kpi.Tally]], threshold: int) -> list[dict[str, Any]]:
     """Per 15 minutes of today: offered/answered/abandoned and that slot's service level,
-    and the service level of the day up to the end of the slot (the line on the chart)."""
-    grouped: dict[int, list[kpi.QueueCall]] = {}
-    for call in calls:
-        slot = int((call.entered_at - day_start.timestamp()) // BUCKET.total_seconds())
-        grouped.setdefault(slot, []).append(call)
+    and the service level of the day up to the end of the slot (the line on the chart).
+    Each slot's counts are read once per change of the slot: a refresh costs 96 additions."""
     out = []
-    so_far: list[kpi.QueueCall] = []
-    for slot, members in sorted(grouped.items()):
-        figures = kpi.compute(members, threshold)
-        so_far.extend(members)
+    within = answered = 0
+    for start, tally in slots:
+        counts = kpi.counts(tally, threshold)
+        within += counts.within
+        answered += counts.answered
         out.append(
             {
-                "start": (day_start + slot * BUCKET).isoformat(),
-                **{k: figures[k] for k in ("offered", "answered", "abandoned", "service_level")},
-                "service_level_to_date": kpi.compute(so_far, threshold)["service_level"],
+                "start": start,
+                "offered": counts.offered,
+                "answered": counts.answered,
+                "abandoned": counts.abandoned,
+                "service_level": kpi.ratio(counts.within, counts.answered),
+                "service_level_to_date": kpi.ratio(within, answered),
             }
         )
     return out
@@ -173,27 +168,67 @@ class AlertTracker:
         return events
 
 
-async def watch_alerts(
-    settings: Settings, state: CtiState, database: Database, publish: Callable[[Alert], None]
+def changed(before: Mapping[str, Wire], now: Mapping[str, Wire]) -> tuple[list[Wire], list[str]]:
+    """The items that are new or differ, and the keys of those gone."""
+    return [item for key, item in now.items() if before.get(key) != item], [
+        key for key in before if key not in now
+    ]
+
+
+@dataclass(slots=True)
+class WallFeed:
+    """What the supervisors' pages were last sent, so that each push carries only what
+    changed since (pure). A page starts from ``/api/wallboard`` and ``/api/state``, then
+    applies these deltas: each item replaced whole, so one missed or early is harmless."""
+
+    cards: dict[str, Wire] = field(default_factory=dict)  # by queue
+    agent_rows: dict[str, Wire] = field(default_factory=dict)  # by interface
+    call_rows: dict[str, Wire] = field(default_factory=dict)  # by Linkedid
+    ami_connected: bool | None = None
+
+    def delta(self, board: Mapping[str, Any], overview: Mapping[str, Any]) -> WallMessage | None:
+        cards = {q["queue"]: q for q in board["queues"]}
+        agent_rows = {a["interface"]: a for a in overview["agents"]}
+        call_rows = {c["linkedid"]: c for c in overview["calls"]}
+        message = WallMessage(
+            *changed(self.cards, cards),
+            *changed(self.agent_rows, agent_rows),
+            *changed(self.call_rows, call_rows),
+            ami_connected=bool(overview["ami_connected"]),
+            at=board["at"],
+        )
+        if message.ami_connected == self.ami_connected and message.is_empty:
+            return None
+        self.cards, self.agent_rows, self.call_rows = cards, agent_rows, call_rows
+        self.ami_connected = message.ami_connected
+        return message
+
+
+async def feed_the_wall(
+    settings: Settings,
+    state: CtiState,
+    today: TodayTallies,
+    clock: CenterClock,
+    hub: Hub,
+    publish_alert: Callable[[Alert], None],
 ) -> None:
-    """Raise and clear wallboard alerts even when no supervisor has the page open."""
+    """Once a second: raise and clear alerts (even when no supervisor has the page open),
+    and push what changed on the wall to the supervisors' pages, one encoding for all."""
     tracker = AlertTracker()
+    feed = WallFeed()
     while True:
-        await asyncio.sleep(ALERT_CHECK_S)
-        try:
-            board = await build(settings, state, await database.pool())
-        except (
-            DatabaseUnavailable,
-            OSError,
-            TimeoutError,
-            asyncpg.PostgresError,
-            asyncpg.InterfaceError,
-        ) as exc:
-            log.warning("alerts not checked: the call log is unreachable (%s)", exc)
-            continue
-        for alert in tracker.update(board["queues"], datetime.now(UTC).timestamp()):
+        await asyncio.sleep(REFRESH_S)
+        now = clock.now()
+        board = build(settings, state, today, now)
+        for alert in tracker.update(board["queues"], now):
             if alert.raised:
                 log.warning("alert raised for queue %s: %s", alert.queue, alert.text)
             else:
                 log.info("alert cleared for queue %s: %s", alert.queue, alert.kind)
-            publish(alert)
+            publish_alert(alert)
+        if not hub.has_supervisors:
+            feed = WallFeed()  # the next page starts from its own snapshot
+            continue
+        message = feed.delta(board, views.overview(state))
+        if message is not None:
+            hub.to_supervisors(message)

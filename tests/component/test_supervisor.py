@@ -8,19 +8,29 @@ import asyncio
 import csv
 import io
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from harness import Daemon, handled_call, next_message, running_daemon, signed_in
+from harness import (
+    Daemon,
+    daemon_on,
+    handled_call,
+    live_sim_config,
+    next_message,
+    running_daemon,
+    signed_in,
+)
 
 from cti.calllog import reports
 from cti.calllog.spool import Spool
 from cti.calllog.writer import CallLogWriter
-from cti.keys import DATABASE, METRICS, STATE
+from cti.keys import CALL_LOG, DATABASE, METRICS, STATE
 from cti.replay import capture_bytes, read_capture, replay
+from cti.simulator import Simulator
 
 
 def capture_period(path: Path) -> dict[str, str]:
@@ -300,3 +310,60 @@ async def test_a_long_wait_raises_and_clears_an_alert_pushed_to_supervisors(
             assert raised_total == 1.0  # one event for the whole wait, not one per check
             with pytest.raises(TimeoutError):  # agents are not told about the center's alerts
                 await next_message(agent_ws, "alert", timeout=0.5)
+
+
+async def wallboard_and_kpi(daemon: Daemon, boss: aiohttp.ClientSession) -> tuple[Any, Any]:
+    """Today's figures per queue from the wallboard, and recomputed from the stored events
+    by the KPI API over the wallboard's day."""
+    async with boss.get("/api/wallboard") as r:
+        board = await r.json()
+    recomputed = (await kpi(boss, **{"from": board["day_start"]}))["queues"]
+    shown = {
+        q["queue"]: q["windows"]["today"]
+        for q in board["queues"]
+        if q["windows"]["today"]["offered"]
+    }
+    return shown, recomputed
+
+
+async def test_the_wallboard_equals_the_kpi_recomputation_before_and_after_a_restart(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The wallboard's live tallies and the KPI API's aggregate over the stored events give
+    the same figures; after a restart the tallies come back from the call log (one query)."""
+    sim = Simulator(replace(live_sim_config(), recordings_dir=tmp_path / "recordings"), port=0)
+    await sim.start()
+    try:
+        async with daemon_on(sim, database_url, tmp_path) as daemon:
+            boss, _ = await signed_in(daemon, "boss")
+            async with boss, boss.ws_connect("/ws", headers={"Origin": daemon.url}) as ws:
+                await next_message(ws, "snapshot")
+                calls = [
+                    await sim.place_call(
+                        f"90532111{n:04}", "A", queue, answer_after=0.2, talk_s=0.3
+                    )
+                    for n, queue in enumerate(["support", "sales", "support", "sales"])
+                ] + [
+                    await sim.place_call(
+                        f"90532122{n:04}", "B", "support", answer_after=None, patience_s=0.4
+                    )
+                    for n in range(2)
+                ]
+                await wait_for(lambda: logged(daemon, *calls), timeout=30)
+                wall = await next_message(ws, "wall", timeout=5)  # pushed, not polled
+                assert {q["queue"] for q in wall["queues"]} >= {"support", "sales"}
+
+                async def quiet() -> bool:
+                    return not daemon.app[STATE].calls
+
+                await wait_for(quiet)
+                await daemon.app[CALL_LOG].drain()
+                shown, recomputed = await wallboard_and_kpi(daemon, boss)
+                assert shown == recomputed
+                assert shown["support"]["abandoned"] >= 2 and shown["sales"]["answered"] >= 2
+        async with daemon_on(sim, database_url, tmp_path) as daemon:
+            boss, _ = await signed_in(daemon, "boss")
+            async with boss:
+                assert await wallboard_and_kpi(daemon, boss) == (shown, recomputed)
+    finally:
+        await sim.stop()

@@ -1,31 +1,9 @@
-"""The wallboard's pure parts: the chart's 15-minute slots with the day's service level so
-far, and alerts raised once per lasting condition and cleared when it ends."""
+"""The wallboard's pure parts: alerts raised once per lasting condition and cleared when it
+ends, and the pushes that carry only what changed."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from cti.kpi import QueueCall
-from cti.supervision.wallboard import Alert, AlertTracker, buckets
-
-DAY = datetime(2026, 11, 23, tzinfo=UTC)
-T0 = DAY.timestamp()
-
-
-def test_slots_carry_their_own_and_the_days_service_level() -> None:
-    calls = [
-        QueueCall("1", "q", T0 + 60, answered_wait_s=5, talk_s=30),  # 00:00 slot, in time
-        QueueCall("2", "q", T0 + 120, answered_wait_s=40, talk_s=30),  # 00:00 slot, late
-        QueueCall("3", "q", T0 + 3600, answered_wait_s=3, talk_s=30),  # 01:00 slot, in time
-        QueueCall("4", "q", T0 + 3700, abandoned_wait_s=50),  # 01:00 slot, abandoned
-    ]
-    slots = buckets(calls, DAY, threshold=20)
-    assert [(s["start"], s["offered"], s["answered"], s["abandoned"]) for s in slots] == [
-        ("2026-11-23T00:00:00+00:00", 2, 2, 0),
-        ("2026-11-23T01:00:00+00:00", 2, 1, 1),
-    ]
-    assert [s["service_level"] for s in slots] == [0.5, 1.0]
-    assert [s["service_level_to_date"] for s in slots] == [0.5, round(2 / 3, 4)]
+from cti.supervision.wallboard import Alert, AlertTracker, WallFeed
 
 
 def board(*alerts: tuple[str, str, str]) -> list[dict[str, object]]:
@@ -47,3 +25,22 @@ def test_an_alert_is_raised_once_while_it_lasts_then_cleared() -> None:
     assert tracker.update(board(("support", "service_level", "SL 70%")), 6.0) == [
         Alert("sales", "long_wait", "waited 63 s", False, 6.0)
     ]
+
+
+def test_the_wall_is_pushed_as_what_changed() -> None:
+    feed = WallFeed()
+    q1, q2 = {"queue": "sales", "waiting": 1}, {"queue": "support", "waiting": 0}
+    agent = {"interface": "SIP/1", "state": "ready"}
+    overview = {"ami_connected": True, "agents": [agent], "calls": []}
+    first = feed.delta({"queues": [q1, q2], "at": "t1"}, overview)
+    assert first is not None and (first.cards, first.agent_rows) == ([q1, q2], [agent])
+    assert feed.delta({"queues": [q1, q2], "at": "t2"}, overview) is None  # nothing changed
+    busy = {"interface": "SIP/1", "state": "on_call"}
+    call = {"linkedid": "L1", "caller_number": "5551"}
+    later = {"ami_connected": True, "agents": [busy], "calls": [call]}
+    second = feed.delta({"queues": [q1], "at": "t3"}, later)
+    assert second is not None
+    assert (second.cards, second.cards_gone) == ([], ["support"])
+    assert (second.agent_rows, second.call_rows, second.call_rows_gone) == ([busy], [call], [])
+    third = feed.delta({"queues": [q1], "at": "t4"}, {**later, "calls": []})
+    assert third is not None and (third.call_rows, third.call_rows_gone) == ([], ["L1"])
