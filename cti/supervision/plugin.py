@@ -3,10 +3,12 @@
 Today's tallies are a pipeline sink, seeded from the call log before the pipeline starts.
 The wall task builds the wallboard from them once a second: each alert raised or cleared goes
 to every supervisor's page and into the metrics, and what changed goes to the pages open.
+The rollup task keeps the KPI API's rolled-up 15-minute slots up to date.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -24,6 +26,15 @@ from cti.supervision.wallboard import Alert, feed_the_wall
 
 log = logging.getLogger(__name__)
 
+ROLLUP_EVERY_S = 60.0
+UNREACHABLE = (
+    DatabaseUnavailable,
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
 
 def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(wall_ctx)
@@ -34,14 +45,15 @@ async def wall_ctx(app: web.Application) -> AsyncIterator[None]:
     hub, metrics, clock = app[HUB], app[METRICS], app[CLOCK]
     now = clock.now()
     today = TodayTallies(clock.zone, now)
-    since = min(today.day_start, datetime.fromtimestamp(now, UTC)) - timedelta(
-        minutes=WINDOW_MINUTES + 1
-    )
+    minutes_from = datetime.fromtimestamp(now // 60 * 60, UTC) - timedelta(minutes=WINDOW_MINUTES)
     try:
         rows, still_open = await tallies.seed(
-            await app[DATABASE].pool(), since, datetime.fromtimestamp(now + 60, UTC)
+            await app[DATABASE].pool(),
+            min(today.day_start, minutes_from),
+            minutes_from,
+            datetime.fromtimestamp(now + 60, UTC),
         )
-    except (DatabaseUnavailable, OSError, TimeoutError, asyncpg.PostgresError) as exc:
+    except UNREACHABLE as exc:
         log.error("today's figures start from zero: the call log is unreachable (%s)", exc)
     else:
         today.seed(rows, still_open)
@@ -62,5 +74,21 @@ async def wall_ctx(app: web.Application) -> AsyncIterator[None]:
         )
 
     app[TASKS].start("wall", feed_the_wall(app[SETTINGS], app[STATE], today, clock, hub, publish))
+    app[TASKS].start("KPI rollup", roll_up_every_minute(app))
     yield
-    await app[TASKS].stop("wall")
+    await app[TASKS].stop("wall", "KPI rollup")
+
+
+async def roll_up_every_minute(app: web.Application) -> None:
+    """Keep the KPI rollup (cti/calllog/tallies.py) up to date; the first run after an
+    upgrade rolls up the whole call log, a day per transaction, in PostgreSQL."""
+    while True:
+        try:
+            now = datetime.fromtimestamp(app[CLOCK].now(), UTC)
+            rolled = await tallies.roll_up(await app[DATABASE].pool(), now)
+        except UNREACHABLE as exc:
+            log.warning("KPI rollup postponed: the call log is unreachable (%s)", exc)
+        else:
+            if rolled:
+                log.info("KPI rollup: %d slots of 15 minutes rolled up", rolled)
+        await asyncio.sleep(ROLLUP_EVERY_S)
