@@ -344,14 +344,18 @@ class Hub:
         """What a freshly connected page needs before the changes that follow: the user's
         own pops, the agents they may see (all of them for supervisors, else their own), and
         for supervisors the overview."""
-        supervises = user.may("supervisor")
+        # An agent's page asks only for its own phones: building every agent's view for
+        # each of 2,000 pages connecting took two minutes of the event loop.
+        if user.may("supervisor"):
+            overview = views.overview(self.state)
+            agent_rows = overview["agents"]
+        else:
+            overview = None
+            own = (views.agent(self.state, interface) for interface in sorted(user.interfaces))
+            agent_rows = [agent.to_json() for agent in own if agent is not None]
         return SnapshotMessage(
             ami_connected=self.state.link_up,
-            agent_rows=[
-                a.to_json()
-                for a in views.all_agents(self.state)
-                if supervises or a.interface in user.interfaces
-            ],
+            agent_rows=agent_rows,
             pops=views.pops(self.state, user.interfaces),
-            overview=views.overview(self.state) if supervises else None,
+            overview=overview,
         )

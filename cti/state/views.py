@@ -25,6 +25,7 @@ what the panel shows.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -202,6 +203,18 @@ def agent(state: CtiState, interface: str, now: float | None = None) -> AgentVie
 def all_agents(state: CtiState, now: float | None = None) -> list[AgentView]:
     now = state.clock if now is None else now
     return [_agent_view(a, now) for a in state.agents.values()]
+
+
+def agent_states_by_queue(state: CtiState, now: float | None = None) -> dict[str, Counter[str]]:
+    """How many members of each queue are in each state (the wallboard's agents line),
+    without building a view of every agent: it runs once a second with thousands of them."""
+    now = state.clock if now is None else now
+    counts: dict[str, Counter[str]] = {}
+    for member in state.agents.values():
+        agent_state = str(member.derive_state(now)[0])
+        for name in member.memberships:
+            counts.setdefault(name, Counter())[agent_state] += 1
+    return counts
 
 
 def interface_of(state: CtiState, member_name: str) -> str:

@@ -22,7 +22,7 @@ from cti.keys import CLOCK, DATABASE, HUB, METRICS, SETTINGS, SINKS, STATE, TASK
 from cti.push.messages import AlertMessage
 from cti.supervision import http
 from cti.supervision.today import WINDOW_MINUTES, TodayTallies
-from cti.supervision.wallboard import Alert, feed_the_wall
+from cti.supervision.wallboard import Alert, Touched, feed_the_wall
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,9 @@ async def wall_ctx(app: web.Application) -> AsyncIterator[None]:
         log.error("today's figures start from zero: the call log is unreachable (%s)", exc)
     else:
         today.seed(rows, still_open)
+    touched = Touched()
     app[TODAY] = today
-    app[SINKS].append(today)
+    app[SINKS].extend([today, touched])
 
     def publish(alert: Alert) -> None:
         if alert.raised:
@@ -73,7 +74,9 @@ async def wall_ctx(app: web.Application) -> AsyncIterator[None]:
             )
         )
 
-    app[TASKS].start("wall", feed_the_wall(app[SETTINGS], app[STATE], today, clock, hub, publish))
+    app[TASKS].start(
+        "wall", feed_the_wall(app[SETTINGS], app[STATE], today, touched, clock, hub, publish)
+    )
     app[TASKS].start("KPI rollup", roll_up_every_minute(app))
     yield
     await app[TASKS].stop("wall", "KPI rollup")

@@ -27,7 +27,14 @@ from cti.push.hub import Hub
 from cti.push.messages import WallMessage, Wire
 from cti.settings import Settings
 from cti.state import views
-from cti.state.changes import AgentState
+from cti.state.changes import (
+    AgentState,
+    CallEnded,
+    CallsMerged,
+    Change,
+    LinkChanged,
+    Resynced,
+)
 from cti.state.store import CtiState
 from cti.supervision.today import TodayTallies
 
@@ -36,6 +43,7 @@ log = logging.getLogger(__name__)
 DEFAULT_THRESHOLD_S = 20  # Asterisk's own default servicelevel is 0: no threshold at all
 WINDOWS = {"15m": 15, "60m": 60}  # minutes: from the start of the minute that long ago
 REFRESH_S = 1.0  # alerts checked, and supervisors' pages sent what changed, once a second
+FULL_EVERY = 30  # pushes: every row compared, not only those the changes named
 AGENT_STATES = (
     AgentState.READY,
     AgentState.ON_CALL,
@@ -58,10 +66,7 @@ def build(settings: Settings, state: CtiState, today: TodayTallies, now: float) 
     cost does not grow with the day's calls."""
     today.advance(now)
     names = sorted({q.name for q in views.all_queues(state)} | today.queue_names())
-    agents_by_queue: dict[str, Counter[str]] = {name: Counter() for name in names}
-    for agent in views.all_agents(state):
-        for name in agent.member_of:
-            agents_by_queue.setdefault(name, Counter())[str(agent.state)] += 1
+    agents_by_queue = views.agent_states_by_queue(state)
     board = []
     for name in names:
         threshold = threshold_of(state, name)
@@ -168,11 +173,48 @@ class AlertTracker:
         return events
 
 
-def changed(before: Mapping[str, Wire], now: Mapping[str, Wire]) -> tuple[list[Wire], list[str]]:
-    """The items that are new or differ, and the keys of those gone."""
-    return [item for key, item in now.items() if before.get(key) != item], [
-        key for key in before if key not in now
-    ]
+def changed(
+    before: Mapping[str, Wire], now: Mapping[str, Wire | None], *, complete: bool
+) -> tuple[list[Wire], list[str]]:
+    """The items that are new or differ, and the keys of those gone (None in ``now``, or,
+    when ``now`` is ``complete``, missing from it)."""
+    updated = [item for key, item in now.items() if item is not None and before.get(key) != item]
+    gone = [key for key, item in now.items() if item is None and key in before]
+    if complete:
+        gone += [key for key in before if key not in now]
+    return updated, gone
+
+
+class Touched:
+    """Which agents' rows and which calls the changes since the last push may have changed
+    (a pipeline sink): the wall rebuilds those, not thousands of rows every second."""
+
+    def __init__(self) -> None:
+        self.everything = True  # at first, after a resync or a link change
+        self.interfaces: set[str] = set()
+        self.linkedids: set[str] = set()
+
+    def offer(self, changes: Sequence[Change]) -> None:
+        for change in changes:
+            match change:
+                case Resynced() | LinkChanged():
+                    self.everything = True
+                case CallEnded(record=record):
+                    self.linkedids.add(record.linkedid)
+                    if record.agent:
+                        self.interfaces.add(record.agent)
+                case CallsMerged(absorbed=absorbed, into=into):
+                    self.linkedids.update((absorbed, into))
+                case _:
+                    if interface := getattr(change, "interface", None):
+                        self.interfaces.add(interface)
+                    if linkedid := getattr(change, "linkedid", None):
+                        self.linkedids.add(linkedid)
+
+    def take(self) -> tuple[bool, set[str], set[str]]:
+        taken = self.everything, self.interfaces, self.linkedids
+        self.everything, self.interfaces, self.linkedids = False, set(), set()
+        return taken
 
 
 @dataclass(slots=True)
@@ -186,28 +228,50 @@ class WallFeed:
     call_rows: dict[str, Wire] = field(default_factory=dict)  # by Linkedid
     ami_connected: bool | None = None
 
-    def delta(self, board: Mapping[str, Any], overview: Mapping[str, Any]) -> WallMessage | None:
+    def delta(
+        self,
+        board: Mapping[str, Any],
+        agent_rows: Mapping[str, Wire | None],
+        call_rows: Mapping[str, Wire | None],
+        *,
+        complete: bool,
+    ) -> WallMessage | None:
+        """``agent_rows`` and ``call_rows`` by key, None for one gone; ``complete``: they
+        are all there are (any other key is gone), else only those that may have changed."""
         cards = {q["queue"]: q for q in board["queues"]}
-        agent_rows = {a["interface"]: a for a in overview["agents"]}
-        call_rows = {c["linkedid"]: c for c in overview["calls"]}
         message = WallMessage(
-            *changed(self.cards, cards),
-            *changed(self.agent_rows, agent_rows),
-            *changed(self.call_rows, call_rows),
-            ami_connected=bool(overview["ami_connected"]),
+            *changed(self.cards, cards, complete=True),
+            *changed(self.agent_rows, agent_rows, complete=complete),
+            *changed(self.call_rows, call_rows, complete=complete),
+            ami_connected=bool(board["ami_connected"]),
             at=board["at"],
         )
         if message.ami_connected == self.ami_connected and message.is_empty:
             return None
-        self.cards, self.agent_rows, self.call_rows = cards, agent_rows, call_rows
+        self.cards = cards
+        self.agent_rows = _updated(self.agent_rows, agent_rows, complete)
+        self.call_rows = _updated(self.call_rows, call_rows, complete)
         self.ami_connected = message.ami_connected
         return message
+
+
+def _updated(
+    before: dict[str, Wire], now: Mapping[str, Wire | None], complete: bool
+) -> dict[str, Wire]:
+    kept = {} if complete else dict(before)
+    for key, item in now.items():
+        if item is None:
+            kept.pop(key, None)
+        else:
+            kept[key] = item
+    return kept
 
 
 async def feed_the_wall(
     settings: Settings,
     state: CtiState,
     today: TodayTallies,
+    touched: Touched,
     clock: CenterClock,
     hub: Hub,
     publish_alert: Callable[[Alert], None],
@@ -216,6 +280,7 @@ async def feed_the_wall(
     and push what changed on the wall to the supervisors' pages, one encoding for all."""
     tracker = AlertTracker()
     feed = WallFeed()
+    pushes = 0
     while True:
         await asyncio.sleep(REFRESH_S)
         now = clock.now()
@@ -226,9 +291,28 @@ async def feed_the_wall(
             else:
                 log.info("alert cleared for queue %s: %s", alert.queue, alert.kind)
             publish_alert(alert)
+        everything, interfaces, linkedids = touched.take()
         if not hub.has_supervisors:
             feed = WallFeed()  # the next page starts from its own snapshot
+            touched.everything = True
             continue
-        message = feed.delta(board, views.overview(state))
+        pushes += 1
+        # Now and then every row, in case a change ever failed to name what it touched.
+        if everything or pushes % FULL_EVERY == 0:
+            overview = views.overview(state)
+            agent_rows = {a["interface"]: a for a in overview["agents"]}
+            call_rows = {c["linkedid"]: c for c in overview["calls"]}
+            message = feed.delta(board, agent_rows, call_rows, complete=True)
+        else:
+            message = feed.delta(
+                board,
+                {i: _json(views.agent(state, i)) for i in interfaces},
+                {c: _json(views.call(state, c)) for c in linkedids},
+                complete=False,
+            )
         if message is not None:
             hub.to_supervisors(message)
+
+
+def _json(view: views.AgentView | views.CallView | None) -> Wire | None:
+    return None if view is None else view.to_json()
