@@ -18,6 +18,7 @@ import asyncpg
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATION_TIMEOUT_S = 6 * 3600.0
 _LOCK_KEY = 0x637469  # "cti": any constant shared by every daemon of this project
 
 
@@ -73,7 +74,9 @@ async def migrate(pool: asyncpg.Pool, directory: Path = MIGRATIONS_DIR) -> list[
                         )
                     continue
                 async with connection.transaction():
-                    await connection.execute(migration.sql)
+                    # Not the pool's 30 s command timeout: building an index over ten
+                    # million calls takes minutes (bench/README.md).
+                    await connection.execute(migration.sql, timeout=MIGRATION_TIMEOUT_S)
                     await connection.execute(
                         "INSERT INTO schema_migrations (version, name, checksum) "
                         "VALUES ($1, $2, $3)",

@@ -11,7 +11,6 @@ import csv
 import io
 import re
 from collections.abc import Awaitable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -229,6 +228,8 @@ def _filter(request: web.Request) -> reports.CallFilter:
     week_ago = request.app[CLOCK].midnight(now) - timedelta(days=7)
     since = _time(request, "from", week_ago)
     until = _time(request, "to", now + timedelta(minutes=1))
+    if until <= since:
+        raise web.HTTPBadRequest(text="the period is empty: to must be after from")
     q = request.query
     outcome, consent = q.get("outcome") or None, q.get("consent") or None
     if outcome is not None and outcome not in OUTCOMES:
@@ -240,24 +241,55 @@ def _filter(request: web.Request) -> reports.CallFilter:
         number = to_e164(number, request.app[SETTINGS].center_region) or re.sub(
             r"[\s()-]", "", number
         )
+    customer = q.get("customer", "").strip() or None
+    if customer is not None and len(customer) < reports.CUSTOMER_PART_MIN:
+        raise web.HTTPBadRequest(
+            text=f"customer: type at least {reports.CUSTOMER_PART_MIN} letters of the name"
+        )
     return reports.CallFilter(
         since,
         until,
         number,
-        q.get("customer") or None,
+        customer,
         q.get("agent") or None,
         q.get("queue") or None,
         outcome,
         consent,
-        _int(request, "limit", 500, 1, 10_000),
     )
 
 
+def _after(request: web.Request) -> reports.Cursor | None:
+    value = request.query.get("after")
+    if not value:
+        return None
+    try:
+        return reports.decode_cursor(value)
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text="after must be the `next` cursor of a previous page, unchanged"
+        ) from None
+
+
 async def call_history(request: web.Request) -> web.Response:
-    rows = await reports.search_calls(await request.app[DATABASE].pool(), _filter(request))
-    for row in rows:
-        row["started_at"] = row["started_at"].isoformat() if row["started_at"] else None
-    return web.json_response(rows)
+    """A page of the call history, newest first: ``limit`` calls (default 100, at most
+    1000) after the cursor ``after``; ``next`` is the cursor of the following page (null on
+    the last), ``total`` the calls of the period and filters counted up to 10,000
+    (``total_capped``: there are more), or null when counting them took longer than 0.3 s
+    (``total_capped`` is true then too)."""
+    calls = _filter(request)
+    limit = _int(request, "limit", reports.PAGE_SIZE, 1, reports.PAGE_SIZE_MAX)
+    after = _after(request)
+    page = await reports.search_page(await request.app[DATABASE].pool(), calls, limit, after)
+    for row in page.rows:
+        row["started_at"] = row["started_at"].isoformat()
+    return web.json_response(
+        {
+            "calls": page.rows,
+            "total": page.total,
+            "total_capped": page.total_capped,
+            "next": None if page.next is None else reports.encode_cursor(page.next),
+        }
+    )
 
 
 def _cell(value: Any) -> str:
@@ -269,7 +301,7 @@ def _cell(value: Any) -> str:
 async def call_history_csv(request: web.Request) -> web.StreamResponse:
     """Every call of the period and filters, streamed: no row limit, and the daemon holds
     one batch of rows at a time however long the period (reports.stream_calls)."""
-    calls = replace(_filter(request), limit=None)
+    calls = _filter(request)
     pool = await request.app[DATABASE].pool()
     response = web.StreamResponse(
         headers={

@@ -78,6 +78,47 @@ async def test_a_recorded_call_plays_from_the_history(browser: Browser, daemon: 
     await expect(page.locator("#history tbody tr")).to_have_count(1)
 
 
+async def test_the_history_pages_forward_and_back(browser: Browser, daemon: Daemon) -> None:
+    pool = await daemon.app[DATABASE].pool()
+    await pool.execute(
+        "INSERT INTO calls (linkedid, caller_number, caller_name, dialed, direction, queue,"
+        " outcome, wait_s, talk_s, started_at) SELECT 'b.' || lpad(n::text, 3, '0'),"
+        " '0532' || n, CASE WHEN n = 1 THEN $1 ELSE 'Arayan ' || n END, '4440', 'inbound',"
+        " 'support', 'answered', 65, 3725, now() - n * interval '1 second'"
+        " FROM generate_series(1, 130) AS n",
+        HOSTILE,
+    )
+    page = await signed_in(browser, daemon, "boss", lands_on="/supervisor")
+    await page.goto(f"{daemon.url}/history")
+    rows = page.locator("#history tbody tr")
+    await expect(page.locator("#total")).to_have_text("130 calls")
+    await expect(rows).to_have_count(100)
+    await expect(page.locator("#page")).to_have_text("page 1: calls 1–100")
+    newest = rows.first
+    await expect(newest).to_have_attribute("data-linkedid", "b.001")
+    await expect(newest.locator("td").nth(1)).to_have_text(HOSTILE)  # as text
+    await expect(newest.locator("td").nth(7)).to_have_text("1 min 05 s")
+    await expect(newest.locator("td").nth(8)).to_have_text("1 h 02 min")
+    assert await page.locator("#history img").count() == 0 and await page.title() != "owned"
+    await expect(page.locator("#previous")).to_be_disabled()
+
+    await page.click("#next")
+    await expect(page.locator("#page")).to_have_text("page 2: calls 101–130")
+    await expect(rows).to_have_count(30)
+    await expect(rows.first).to_have_attribute("data-linkedid", "b.101")
+    await expect(page.locator("#next")).to_be_disabled()
+    await page.click("#previous")
+    await expect(page.locator("#page")).to_have_text("page 1: calls 1–100")
+    await expect(rows.first).to_have_attribute("data-linkedid", "b.001")
+    await expect(page.locator("#previous")).to_be_disabled()
+
+    await page.fill("input[name=number]", "0532 77")  # a new search starts at its first page
+    await page.click("button[type=submit]")
+    await expect(page.locator("#total")).to_have_text("1 call")
+    await expect(rows).to_have_count(1)
+    await expect(page.locator("#next")).to_be_disabled()
+
+
 async def test_a_call_is_reviewed_and_the_agent_reads_the_review(
     browser: Browser, daemon: Daemon
 ) -> None:

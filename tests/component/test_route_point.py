@@ -139,7 +139,7 @@ async def test_route_point_decisions(database_url: str, tmp_path: Path) -> None:
         )
         boss, _ = await signed_in(daemon, "boss")
         async with boss, boss.get("/api/history", params={"number": "905321112233"}) as r:
-            history = {row["linkedid"]: row["routing"] for row in await r.json()}
+            history = {row["linkedid"]: row["routing"] for row in (await r.json())["calls"]}
         assert history["1.1"] == decision["reason"]  # the call history says why, too
         registry = daemon.app[METRICS].registry
         assert [

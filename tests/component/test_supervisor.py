@@ -131,11 +131,11 @@ async def test_history_csv_and_recordings(daemon: Daemon) -> None:
     boss, _ = await signed_in(daemon, "boss")
     async with boss:
         async with boss.get("/api/history", params={"number": "+90 532 111 22 33"}) as r:
-            rows = await r.json()
+            rows = (await r.json())["calls"]
         assert [row["linkedid"] for row in rows] == [recorded]
         assert rows[0]["has_recording"] and rows[0]["consent"] == "granted"
         async with boss.get("/api/history", params={"consent": "declined"}) as r:
-            assert [row["linkedid"] for row in await r.json()] == [formula]
+            assert [row["linkedid"] for row in (await r.json())["calls"]] == [formula]
         async with boss.get("/api/history", params={"outcome": "maybe"}) as r:
             assert r.status == 400
         async with boss.get("/api/history.csv") as r:
@@ -156,7 +156,7 @@ async def test_history_csv_and_recordings(daemon: Daemon) -> None:
 
 
 async def test_the_csv_export_has_every_call_of_the_period_not_a_page(daemon: Daemon) -> None:
-    # More calls than the history page shows (500) and than one batch of the stream (1000).
+    # More calls than a page of the history (100) and than one batch of the stream (1000).
     pool = await daemon.app[DATABASE].pool()
     await pool.execute(
         "INSERT INTO calls (linkedid, caller_number, caller_name, dialed, direction, queue,"
@@ -167,7 +167,8 @@ async def test_the_csv_export_has_every_call_of_the_period_not_a_page(daemon: Da
     boss, _ = await signed_in(daemon, "boss")
     async with boss:
         async with boss.get("/api/history", params={"queue": "support"}) as r:
-            assert len(await r.json()) == 500
+            page = await r.json()
+        assert (len(page["calls"]), page["total"], page["total_capped"]) == (100, 1234, False)
         async with boss.get("/api/history.csv", params={"queue": "support"}) as r:
             assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
             table = list(csv.DictReader(io.StringIO(await r.text())))
@@ -176,6 +177,177 @@ async def test_the_csv_export_has_every_call_of_the_period_not_a_page(daemon: Da
         assert bulk[0]["linkedid"] == "bulk.1"  # newest first, as on the page
         async with boss.get("/api/history.csv", params={"queue": "nobody"}) as r:
             assert (await r.text()).splitlines() == [",".join(reports.HISTORY_COLUMNS)]
+
+
+# A fixed period, given with its offset: nothing here depends on today or the machine's zone.
+PERIOD = {"from": "2031-03-09T00:00:00+00:00", "to": "2031-03-11T00:00:00+00:00"}
+
+
+async def history_pages(
+    session: aiohttp.ClientSession, **params: str
+) -> tuple[list[dict[str, Any]], list[int], set[Any]]:
+    """Every page of a search, following ``next``: the calls, each page's size, the totals."""
+    calls: list[dict[str, Any]] = []
+    sizes, totals = [], set()
+    after = None
+    while True:
+        query = PERIOD | params | ({"after": after} if after else {})
+        async with session.get("/api/history", params=query) as r:
+            assert r.status == 200, await r.text()
+            page = await r.json()
+        calls += page["calls"]
+        sizes.append(len(page["calls"]))
+        totals.add((page["total"], page["total_capped"]))
+        after = page["next"]
+        if after is None:
+            return calls, sizes, totals
+
+
+async def test_the_history_pages_newest_first_through_cursors(daemon: Daemon) -> None:
+    pool = await daemon.app[DATABASE].pool()
+    # 250 calls, three to a second (ties broken by linkedid), and one on each side of the
+    # period; every fifth abandoned.
+    await pool.execute(
+        "INSERT INTO calls (linkedid, caller_number, caller_name, dialed, direction, queue,"
+        " outcome, started_at) SELECT 'p.' || lpad(n::text, 3, '0'), '0532' || n, 'Arayan',"
+        " '4440', 'inbound', 'support', CASE WHEN n % 5 = 0 THEN 'abandoned' ELSE 'answered'"
+        " END, timestamptz '2031-03-10 12:00:00+00' - (n / 3) * interval '1 second'"
+        " FROM generate_series(1, 250) AS n"
+    )
+    await pool.execute(
+        "INSERT INTO calls (linkedid, caller_number, caller_name, dialed, direction, queue,"
+        " outcome, started_at) VALUES"
+        " ('out.1', '1', 'x', '4440', 'inbound', 'support', 'answered', '2031-03-11 00:00+00'),"
+        " ('out.2', '1', 'x', '4440', 'inbound', 'support', 'answered', '2031-03-08 23:59+00')"
+    )
+    expected = sorted(
+        ((n // 3, f"p.{n:03d}") for n in range(1, 251)), key=lambda c: (-c[0], c[1]), reverse=True
+    )
+    boss, _ = await signed_in(daemon, "boss")
+    async with boss:
+        calls, sizes, totals = await history_pages(boss)
+        assert sizes == [100, 100, 50] and totals == {(250, False)}
+        assert [c["linkedid"] for c in calls] == [linkedid for _, linkedid in expected]
+        starts = [datetime.fromisoformat(c["started_at"]) for c in calls]
+        assert starts == sorted(starts, reverse=True)
+
+        calls, sizes, totals = await history_pages(boss, outcome="abandoned", limit="7")
+        assert sizes == [7] * 7 + [1] and totals == {(50, False)}
+        assert [c["linkedid"] for c in calls] == [
+            linkedid for n, linkedid in expected if int(linkedid[2:]) % 5 == 0
+        ]
+        async with boss.get("/api/history", params=PERIOD | {"limit": "1000"}) as r:
+            page = await r.json()
+        assert len(page["calls"]) == 250 and page["next"] is None
+
+        for params, complaint in [
+            ({"after": "not-a-cursor!"}, "after must be the `next` cursor"),
+            ({"after": "WzEsMl0"}, "after must be the `next` cursor"),  # [1,2]: no linkedid
+            ({"after": "WzEsIlx1MDAwMCJd"}, "after must be the `next` cursor"),  # [1,"\\u0000"]
+            (
+                {"after": "Wzk5OTk5OTk5OTk5OTk5OTk5OTk5LCIxLjEiXQ"},
+                "after must be the `next` cursor",
+            ),  # year 3e6
+            ({"limit": "0"}, "limit must be a whole number from 1 to 1000"),
+            ({"limit": "1001"}, "limit must be a whole number from 1 to 1000"),
+            ({"limit": "ten"}, "limit must be a whole number from 1 to 1000"),
+            ({"customer": "ab"}, "at least 3 letters"),
+        ]:
+            async with boss.get("/api/history", params=PERIOD | params) as r:
+                assert (r.status, complaint in await r.text()) == (400, True), params
+        backwards = {"from": PERIOD["to"], "to": PERIOD["from"]}
+        for path in ("/api/history", "/api/history.csv"):
+            async with boss.get(path, params=backwards) as r:
+                assert r.status == 400 and "to must be after from" in await r.text()
+
+
+async def test_the_history_total_is_counted_up_to_a_cap(daemon: Daemon) -> None:
+    pool = await daemon.app[DATABASE].pool()
+    await pool.execute(
+        "INSERT INTO calls (linkedid, caller_number, caller_name, dialed, direction, queue,"
+        " outcome, started_at) SELECT 'c.' || n, '0532' || n, 'Arayan', '4440', 'inbound',"
+        " CASE WHEN n <= 10000 THEN 'busy' ELSE 'calm' END, 'answered',"
+        " timestamptz '2031-03-10 12:00:00+00' - n * interval '1 second'"
+        " FROM generate_series(1, 10050) AS n"
+    )
+    boss, _ = await signed_in(daemon, "boss")
+    async with boss:
+        for params, total in [({}, (10000, True)), ({"queue": "busy"}, (10000, False))]:
+            async with boss.get("/api/history", params=PERIOD | params) as r:
+                page = await r.json()
+            assert (page["total"], page["total_capped"]) == total
+            assert len(page["calls"]) == 100 and page["next"] is not None
+
+
+async def test_the_history_finds_customers_by_part_of_their_name(daemon: Daemon) -> None:
+    pool = await daemon.app[DATABASE].pool()
+    await pool.execute(
+        "INSERT INTO customers (id, full_name) VALUES (1, 'Ayşe Yılmaz'), (2, 'Ali 100%_Kaya');"
+        "INSERT INTO customer_phones (customer_id, e164, raw) VALUES"
+        " (1, '+905321112233', '0532 111 22 33'), (2, '+905559998877', '0555 999 88 77');"
+        "INSERT INTO calls (linkedid, caller_number, caller_e164, caller_name, dialed,"
+        " direction, outcome, started_at) VALUES"
+        " ('a.1', '05321112233', '+905321112233', 'A', '4440', 'inbound', 'answered',"
+        "  '2031-03-10 09:00+00'),"
+        " ('a.2', '05321112233', '+905321112233', 'A', '4440', 'inbound', 'answered',"
+        "  '2031-03-10 10:00+00'),"
+        " ('k.1', '05559998877', '+905559998877', 'K', '4440', 'inbound', 'answered',"
+        "  '2031-03-10 11:00+00'),"
+        " ('u.1', '05001112233', '+905001112233', 'U', '4440', 'inbound', 'answered',"
+        "  '2031-03-10 12:00+00')"
+    )
+    # More customers named alike than a page lists by phone (reports.CUSTOMERS_LISTED).
+    many = reports.CUSTOMERS_LISTED + 1
+    await pool.execute(
+        "INSERT INTO customers (id, full_name) SELECT 100 + n, 'Toplu Müşteri ' || n"
+        " FROM generate_series(1, $1) AS n",
+        many,
+    )
+    await pool.execute(
+        "INSERT INTO customer_phones (customer_id, e164, raw) SELECT 100 + n,"
+        " '+90544' || (1000000 + n), '0544' || (1000000 + n) FROM generate_series(1, $1) AS n",
+        many,
+    )
+    await pool.execute(
+        "INSERT INTO calls (linkedid, caller_number, caller_e164, caller_name, dialed,"
+        " direction, outcome, started_at) SELECT 't.' || n, '0544' || (1000000 + n),"
+        " '+90544' || (1000000 + n), 'T', '4440', 'inbound', 'answered',"
+        " timestamptz '2031-03-10 08:00+00' - n * interval '1 second'"
+        " FROM generate_series(1, $1, 1000) AS n",
+        many,
+    )
+    boss, _ = await signed_in(daemon, "boss")
+    async with boss:
+        for part, found in [
+            ("Yılmaz", ["a.2", "a.1"]),
+            ("AYŞE", ["a.2", "a.1"]),  # case does not matter
+            (" yıl ", ["a.2", "a.1"]),  # nor spaces around the part
+            ("0%_K", ["k.1"]),  # LIKE's wildcards are plain characters
+            ("a%a", []),
+            ("Mehmet", []),
+        ]:
+            async with boss.get("/api/history", params=PERIOD | {"customer": part}) as r:
+                page = await r.json()
+            assert [c["linkedid"] for c in page["calls"]] == found, part
+            assert page["total"] == len(found)
+        assert page["calls"] == [] and page["next"] is None
+        async with boss.get("/api/history.csv", params=PERIOD | {"customer": "kaya"}) as r:
+            table = list(csv.DictReader(io.StringIO(await r.text())))
+        assert [(row["linkedid"], row["customer"]) for row in table] == [("k.1", "Ali 100%_Kaya")]
+
+        # A part that names that many customers is found another way: the same calls.
+        for part, found in [
+            ("toplu", ["t.1", "t.1001", "t.2001"]),  # every one of them
+            ("Müşteri 2001", ["t.2001"]),  # one of them
+        ]:
+            async with boss.get(
+                "/api/history", params=PERIOD | {"customer": part, "limit": "3"}
+            ) as r:
+                page = await r.json()
+            assert [c["linkedid"] for c in page["calls"]] == found, part
+            assert page["total"] == (11 if part == "toplu" else 1)
+            calls, _, _ = await history_pages(boss, customer=part, limit="3")
+            assert len(calls) == page["total"] and calls[0]["customer"].startswith("Toplu")
 
 
 @pytest.mark.parametrize("mode", ["listen", "barge"])
