@@ -533,9 +533,29 @@ async def test_the_wallboard_equals_the_kpi_recomputation_before_and_after_a_res
                 shown, recomputed = await wallboard_and_kpi(daemon, boss)
                 assert shown == recomputed
                 assert shown["support"]["abandoned"] >= 2 and shown["sales"]["answered"] >= 2
+                # A caller still waiting when the daemon stops.
+                waiting = await sim.place_call("905321130000", "C", "sales", answer_after=None)
+
+                async def queued() -> bool:
+                    pool = await daemon.app[DATABASE].pool()
+                    return bool(
+                        await pool.fetchval(
+                            "SELECT count(*) FROM call_events WHERE linkedid = $1", waiting
+                        )
+                    )
+
+                await wait_for(queued)
         async with daemon_on(sim, database_url, tmp_path) as daemon:
             boss, _ = await signed_in(daemon, "boss")
             async with boss:
-                assert await wallboard_and_kpi(daemon, boss) == (shown, recomputed)
+                shown, recomputed = await wallboard_and_kpi(daemon, boss)  # seeded
+                assert shown == recomputed
+                # ... is followed on from the call log after the restart: answered, ended.
+                assert sim.answer(waiting)
+                await sim.hangup(waiting)
+                await wait_for(lambda: logged(daemon, waiting), timeout=30)
+                await daemon.app[CALL_LOG].drain()
+                shown, recomputed = await wallboard_and_kpi(daemon, boss)
+                assert shown == recomputed
     finally:
         await sim.stop()
