@@ -26,3 +26,29 @@ def test_benchmark_runs_and_reports_a_ratio(
     events = int(re.search(r"stream: ([\d,]+) events", out).group(1).replace(",", ""))  # type: ignore[union-attr]
     assert events >= 20000
     assert out.count(f"{events:,}") == 3  # the stream line and both paths' "events seen"
+
+
+def test_pop_latency_benchmark_runs_end_to_end(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bench/pop_latency.py with small options, on real processes (PostgreSQL, simulator,
+    `cti serve`): pops reach the agents' websockets with noise flowing, every panel
+    connects, and every one sees the AMI link come back after the cut. No timing asserted."""
+    import sys
+
+    path = BENCH.parent / "pop_latency.py"
+    spec = importlib.util.spec_from_file_location("pop_latency_bench", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)  # its dataclasses look themselves up
+    spec.loader.exec_module(bench)
+    small = "--calls-today 300 --no-baseline --rates 0,1000 --seconds 2 --warmup 0.2"
+    small += " --latency-agents 4 --latency-supervisors 1 --agents 8 --supervisors 2"
+    small += " --panels-seconds 1 --cut-seconds 0.3 --after-seconds 0.5"
+    results = bench.main(small.split())
+    out = capsys.readouterr().out
+    assert set(results["latency"]) == {0, 1000}
+    assert sum(r["figures"].pops for r in results["latency"].values()) > 0, out
+    assert results["panels"]["open"] == 10
+    assert results["panels"]["link_up_seen"] == 10, out
+    assert "websockets closed by the server across the reconnect" in out
