@@ -13,6 +13,13 @@ The splitter reads the event name straight from the raw bytes and skips events n
 for before decoding or parsing them, counting them by name. Frames that carry an ``ActionID``
 are always parsed: they answer one of our actions.
 
+Cost: this is the hot path of the daemon (bench/ami_throughput.py). Per read, the noise is
+told apart by one compiled pattern mapped over all the frames, so a skipped frame costs no
+Python statement of its own. A kept frame is parsed against the layout of the last frames
+of its kind, else split with str methods; the general pattern (``_FIELD``) reads only what
+neither can read the same way. Parsing a kept frame takes less than half the instructions
+it took with the general pattern alone.
+
 A frame we cannot understand (no ``Event``/``Response`` line) or that is not valid UTF-8 is
 reported to the caller (``malformed``, with its kind) instead of raising: one bad frame must
 never cost the connection. Only a message, or the banner line, that never ends within
@@ -26,9 +33,10 @@ Event names come off the wire, so garbage can hold any number of them: counters 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -41,6 +49,7 @@ BANNER_PREFIX = b"Asterisk Call Manager/"
 MAX_FRAME_BYTES = 1 << 20
 
 _FIELD = re.compile(r"^([^:\r\n]+): ?([^\r\n]*)", re.MULTILINE)
+_COLON_SPACE, _ONCE = itertools.repeat(": "), itertools.repeat(1)
 
 
 class FrameTooLarge(Exception):
@@ -217,9 +226,77 @@ def event_label(name: str) -> str:
 REPEATED_KEYS = frozenset({"Variable"})
 
 
+# Layouts. Asterisk prints each kind of event with one format, so the frames of one kind
+# (one first line, "Event: Newstate") come with the same headers in the same order.
+# ``parse_message`` keeps the headers of a frame it split as a compiled pattern of the whole
+# frame, literal keys and one group per value:
+#     Event: ([^\r]*)\r\nPrivilege: ([^\r]*)\r\nTimestamp: ([^\r]*)\r\n...
+# and matches the next frames of that kind against it, in C: only their values become new
+# strings, the keys are the same (already hashed) objects and no line is cut out on its own.
+# That takes a third fewer instructions than splitting (``_split``), which takes a third
+# fewer than the general pattern; parsing is most of the cost of a kept event.
+# Only the kinds of ASTERISK_EVENTS are learnt (garbage brings any number of first lines),
+# each up to LAYOUTS_PER_KIND layouts (UserEvents of several kinds share a first line, and
+# a module may add a header to some events of a kind), of up to MAX_LAYOUT_KEYS headers:
+# compiling one costs as much as splitting a few hundred frames, so a kind whose layout
+# keeps changing is left to ``_split``.
+LAYOUTS_PER_KIND = 4
+MAX_LAYOUT_KEYS = 64
+_LAYOUTS: dict[str, list[tuple[Callable[[str], re.Match[str] | None], tuple[str, ...]]]] = {
+    f"Event: {name}": [] for name in ASTERISK_EVENTS
+}
+
+
 def parse_message(text: str) -> Message:
     """Parse one decoded frame into a dict. A key of ``REPEATED_KEYS`` that repeats keeps
     every value (joined by "\n"); for any other repeated key the last one wins."""
+    layouts = _LAYOUTS.get(text[: text.find("\r")])
+    if layouts is None:
+        return _split(text) or _parse_by_pattern(text)
+    for match, keys in layouts:
+        found = match(text)
+        # A value ends at a CR but may hold a LF, which the general pattern takes for the
+        # start of a line: the frame's only LFs must be those ending its lines.
+        if found is not None and text.count("\n") < len(keys):
+            return dict(zip(keys, found.groups(), strict=True))
+    message = _split(text)
+    if message is None:
+        return _parse_by_pattern(text)
+    if len(layouts) < LAYOUTS_PER_KIND and len(message) <= MAX_LAYOUT_KEYS:
+        keys = tuple(message)
+        pattern = "\r\n".join(f"{re.escape(key)}: ([^\r]*)" for key in keys)
+        layouts.append((re.compile(pattern).fullmatch, keys))
+    return message
+
+
+def _split(text: str) -> Message | None:
+    """What Asterisk sends, every line "Key: value", split on CR LF and on each line's first
+    ": " by str methods called from C; None for a frame ``_parse_by_pattern`` reads otherwise:
+    a line without ": " (ValueError here), a key repeated, empty or holding a colon (the
+    pattern ends a key at its first colon), a CR or LF that does not end a line (the pattern
+    ends a value at a lone CR and starts a line after a lone LF; here either is left inside
+    a line)."""
+    lines = text.split("\r\n")
+    try:
+        message = dict(map(str.split, lines, _COLON_SPACE, _ONCE))
+    except ValueError:
+        return None
+    count = len(lines)
+    joined = "".join(lines)
+    if (
+        len(message) < count
+        or "" in message
+        or "\r" in joined
+        or "\n" in joined
+        # Each line has one colon, before its first ": "; a key may hold more only if the
+        # frame has more (about 1 kept event in 2,000: a colon in a value).
+        or (text.count(":") > count and ":" in "".join(message))
+    ):
+        return None
+    return message
+
+
+def _parse_by_pattern(text: str) -> Message:
     pairs = _FIELD.findall(text)
     message = dict(pairs)
     if len(message) < len(pairs) and not REPEATED_KEYS.isdisjoint(message):
@@ -228,13 +305,21 @@ def parse_message(text: str) -> Message:
     return message
 
 
+NoiseMatch = Callable[[bytes], re.Match[bytes] | None]
+
+
 class FrameSplitter:
     """Turns an AMI byte stream into messages. Feed it every chunk read from the socket."""
 
     def __init__(self, wanted_events: Collection[str] | None = None) -> None:
-        self._wanted: frozenset[bytes] | None = (
-            None if wanted_events is None else frozenset(e.encode() for e in wanted_events)
-        )
+        # Matches a frame whose Event line names an event not wanted, capturing that name (up
+        # to the line's CR, or the frame's end); None for a kept frame. Mapped over a read's
+        # frames, it sorts them in C: two thirds of the traffic never reaches Python code.
+        self._noise: NoiseMatch | None = None
+        if wanted_events is not None:
+            names = b"|".join(re.escape(name.encode()) for name in sorted(wanted_events))
+            wanted = rb"(?!(?:" + names + rb")(?:\r|\Z))" if wanted_events else b""
+            self._noise = re.compile(rb"Event: " + wanted + rb"([^\r]*)").match
         # The names ``skipped`` keeps; any other folds into b"other".
         self._known = frozenset({_OTHER, *(e.encode() for e in ASTERISK_EVENTS)})
         self._tail = bytearray()  # the start of a message whose end has not come yet
@@ -265,15 +350,10 @@ class FrameSplitter:
                 return []
         frames = buffer.split(FRAME_END)
         self._hold(frames.pop())
+        if self._noise is not None:
+            frames = self._drop_noise(frames, buffer, self._noise)
         messages: list[Message] = []
-        wanted, skipped = self._wanted, self._skipped
         for frame in frames:
-            if wanted is not None and frame.startswith(b"Event: "):
-                end = frame.find(b"\r", 7)
-                name = frame[7:end] if end > 0 else frame[7:]
-                if name not in wanted and b"\nActionID: " not in frame:
-                    skipped[name] += 1
-                    continue
             if not frame:
                 continue
             try:  # strict first: valid input, the common case, costs nothing more
@@ -286,9 +366,26 @@ class FrameSplitter:
                 messages.append(message)
             else:
                 self.malformed.append(MalformedFrame(NO_EVENT, text[:200]))
-        if len(skipped) > len(self._known):  # names we do not know: fold them once per read
-            self._fold_unknown_names()  # (not per frame: noise is most of the traffic)
+        if len(self._skipped) > len(self._known):  # names we do not know: fold them once per
+            self._fold_unknown_names()  # read (not per frame: noise is most of the traffic)
         return messages
+
+    def _drop_noise(
+        self, frames: list[bytes], buffer: bytes, match_noise: NoiseMatch
+    ) -> list[bytes]:
+        """The frames but the noise, which is counted by name."""
+        noise = list(map(match_noise, frames))
+        if not any(noise):
+            return frames
+        # An answer to one of our actions is kept whatever its name. Such frames are rare
+        # (a resync's lists), so they are looked for per frame only if the read has one.
+        if b"\nActionID: " in buffer:
+            noise = [
+                None if match is not None and b"\nActionID: " in frame else match
+                for frame, match in zip(frames, noise, strict=True)
+            ]
+        self._skipped.update([match[1] for match in noise if match is not None])
+        return [frame for frame, match in zip(frames, noise, strict=True) if match is None]
 
     @property
     def skipped(self) -> Counter[bytes]:
