@@ -58,13 +58,15 @@ async def traffic(
 ) -> dict[str, str]:
     """A caller every CALL_EVERY_S until ``faults`` is done, to support (consent asked: 1
     grants, silence declines, which took about 13 s here, so they stay long enough to be
-    asked) and sales (consent implied); returns each call's Linkedid and the consent it must
-    have, once every call has ended."""
+    asked) and sales (consent implied once the notice has played, about 4 s after the answer
+    here: a sales caller stays at least 6 s, since one who hangs up during the notice gave no
+    consent); returns each call's Linkedid and the consent it must have, once every call has
+    ended."""
 
     async def one_call(i: int) -> tuple[str, str]:
         support = i % 2 == 0
         grant = support and rng.random() < 0.6
-        stay_s = rng.uniform(4, 12) if not support else rng.uniform(11, 16) if grant else 22
+        stay_s = rng.uniform(6, 12) if not support else rng.uniform(11, 16) if grant else 22
         number = f"9053255{rng.randrange(10**5):05d}"
         caller = await pbx.call(
             number,
