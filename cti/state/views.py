@@ -207,7 +207,7 @@ def all_agents(state: CtiState, now: float | None = None) -> list[AgentView]:
 
 def agent_states_by_queue(state: CtiState, now: float | None = None) -> dict[str, Counter[str]]:
     """How many members of each queue are in each state (the wallboard's agents line),
-    without building a view of every agent: it runs once a second with thousands of them."""
+    without building a view of every agent."""
     now = state.clock if now is None else now
     counts: dict[str, Counter[str]] = {}
     for member in state.agents.values():
@@ -215,6 +215,26 @@ def agent_states_by_queue(state: CtiState, now: float | None = None) -> dict[str
         for name in member.memberships:
             counts.setdefault(name, Counter())[agent_state] += 1
     return counts
+
+
+def agent_state_in_queues(
+    state: CtiState, interface: str, now: float | None = None
+) -> tuple[AgentState, tuple[str, ...]] | None:
+    """The agent's state and the queues it is a member of; None for an unknown interface."""
+    member = state.agents.get(interface)
+    if member is None:
+        return None
+    return member.derive_state(state.clock if now is None else now)[0], tuple(member.memberships)
+
+
+def interfaces(state: CtiState) -> list[str]:
+    """Every agent's interface, in a stable order (the order Asterisk reported them)."""
+    return list(state.agents)
+
+
+def linkedids(state: CtiState) -> list[str]:
+    """Every call's Linkedid, in a stable order (the order the calls began)."""
+    return list(state.calls)
 
 
 def interface_of(state: CtiState, member_name: str) -> str:

@@ -24,9 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 from cti.clock import midnight
-from cti.kpi import Counts, QueueCall, Tally, TallyRow, counts
+from cti.kpi import Counts, QueueCall, Tally, TallyRow, counts, ratio
 from cti.state.changes import (
     AgentRingEnded,
     AgentRinging,
@@ -77,6 +78,15 @@ class Passage:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One slot of a queue's day chart, as sent, and the day's sums up to its end."""
+
+    wire: dict[str, Any]
+    within_to_date: int
+    answered_to_date: int
+
+
 @dataclass(slots=True)
 class QueueTallies:
     day: Tally = field(default_factory=Tally)
@@ -95,6 +105,9 @@ class TodayTallies:
         self._next_day_s = self._next_midnight()
         self._slot_starts: dict[int, str] = {}
         self._oldest_minute = int(now // MINUTE_S) - WINDOW_MINUTES
+        # Each queue's chart as last built, by threshold: (slot start, tally version) per
+        # bucket, the buckets, and the to-date sums (answered within, answered) after each.
+        self._charts: dict[tuple[str, int], tuple[list[tuple[str, int]], list[Bucket]]] = {}
 
     def _next_midnight(self) -> float:
         later = (self.day_start + timedelta(hours=26)).astimezone(self.zone)
@@ -220,6 +233,40 @@ class TodayTallies:
             for slot, tally in sorted(tallies.slots.items())
             if tally.offered
         ]
+
+    def chart(self, queue: str, threshold_s: int) -> list[dict[str, Any]]:
+        """The day chart: per 15-minute slot with calls, offered/answered/abandoned and
+        that slot's service level, and the service level of the day up to the end of the
+        slot (the line). A refresh rebuilds from the first slot that changed since the last
+        (usually the current one) and reuses the buckets before it."""
+        slots = self.slots(queue)
+        stamps = [(start, tally.version) for start, tally in slots]
+        key = (queue, threshold_s)
+        before_stamps, before = self._charts.get(key, ([], []))
+        same = 0
+        for now, then in zip(stamps, before_stamps, strict=False):
+            if now != then:
+                break
+            same += 1
+        built = before[:same]
+        within, answered = (
+            (built[-1].within_to_date, built[-1].answered_to_date) if built else (0, 0)
+        )
+        for start, tally in slots[same:]:
+            read = counts(tally, threshold_s)
+            within += read.within
+            answered += read.answered
+            wire = {
+                "start": start,
+                "offered": read.offered,
+                "answered": read.answered,
+                "abandoned": read.abandoned,
+                "service_level": ratio(read.within, read.answered),
+                "service_level_to_date": ratio(within, answered),
+            }
+            built.append(Bucket(wire, within, answered))
+        self._charts[key] = (stamps, built)
+        return [bucket.wire for bucket in built]
 
     def _slot_start(self, slot: int) -> str:
         start = self._slot_starts.get(slot)

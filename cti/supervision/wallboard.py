@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -43,7 +43,9 @@ log = logging.getLogger(__name__)
 DEFAULT_THRESHOLD_S = 20  # Asterisk's own default servicelevel is 0: no threshold at all
 WINDOWS = {"15m": 15, "60m": 60}  # minutes: from the start of the minute that long ago
 REFRESH_S = 1.0  # alerts checked, and supervisors' pages sent what changed, once a second
-FULL_EVERY = 30  # pushes: every row compared, not only those the changes named
+# Each push also compares this many agents' rows and calls the changes did not name, in
+# turn (all 2,000 agents every 20 s), in case a change ever failed to name what it touched.
+SWEEP = 100
 AGENT_STATES = (
     AgentState.READY,
     AgentState.ON_CALL,
@@ -61,12 +63,20 @@ def threshold_of(state: CtiState, queue: str) -> int:
     return known.service_level_s if known and known.service_level_s else DEFAULT_THRESHOLD_S
 
 
-def build(settings: Settings, state: CtiState, today: TodayTallies, now: float) -> dict[str, Any]:
+def build(
+    settings: Settings,
+    state: CtiState,
+    today: TodayTallies,
+    now: float,
+    agents_by_queue: Mapping[str, Counter[str]] | None = None,
+) -> dict[str, Any]:
     """The wallboard now, from today's tallies and the live state: no row is read, so its
-    cost does not grow with the day's calls."""
+    cost does not grow with the day's calls. ``agents_by_queue``: the agents line as an
+    ``AgentLine`` keeps it, else counted from every agent."""
     today.advance(now)
     names = sorted({q.name for q in views.all_queues(state)} | today.queue_names())
-    agents_by_queue = views.agent_states_by_queue(state)
+    if agents_by_queue is None:
+        agents_by_queue = views.agent_states_by_queue(state, now)
     board = []
     for name in names:
         threshold = threshold_of(state, name)
@@ -108,7 +118,7 @@ def build(settings: Settings, state: CtiState, today: TodayTallies, now: float) 
                     **{str(s): counts.get(str(s), 0) for s in AGENT_STATES},
                 },
                 "windows": windows,
-                "buckets": buckets(today.slots(name), threshold),
+                "buckets": today.chart(name, threshold),
                 "alerts": alerts,
             }
         )
@@ -119,29 +129,6 @@ def build(settings: Settings, state: CtiState, today: TodayTallies, now: float) 
         "definitions": kpi.DEFINITIONS,
         "ami_connected": state.link_up,
     }
-
-
-def buckets(slots: Sequence[tuple[str, kpi.Tally]], threshold: int) -> list[dict[str, Any]]:
-    """Per 15 minutes of today: offered/answered/abandoned and that slot's service level,
-    and the service level of the day up to the end of the slot (the line on the chart).
-    Each slot's counts are read once per change of the slot: a refresh costs 96 additions."""
-    out = []
-    within = answered = 0
-    for start, tally in slots:
-        counts = kpi.counts(tally, threshold)
-        within += counts.within
-        answered += counts.answered
-        out.append(
-            {
-                "start": start,
-                "offered": counts.offered,
-                "answered": counts.answered,
-                "abandoned": counts.abandoned,
-                "service_level": kpi.ratio(counts.within, counts.answered),
-                "service_level_to_date": kpi.ratio(within, answered),
-            }
-        )
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +204,50 @@ class Touched:
         return taken
 
 
+class AgentLine:
+    """How many members of each queue are in each state (the wall's agents line), kept up
+    to date from the agents each push names (pure): visiting thousands of agents every
+    second held the event loop 5 ms at 2,000. The end of a wrap-up is named too: the state
+    core announces it on the Tick that passes it."""
+
+    def __init__(self) -> None:
+        self.by_queue: dict[str, Counter[str]] = {}
+        self._counted: dict[str, tuple[AgentState, tuple[str, ...]]] = {}  # by interface
+
+    def update(self, state: CtiState, interfaces: Iterable[str] | None, now: float) -> None:
+        """Count again the agents of these interfaces (None: every agent)."""
+        if interfaces is None:
+            self.by_queue, self._counted = {}, {}
+            interfaces = views.interfaces(state)
+        for interface in interfaces:
+            self._count(self._counted.pop(interface, None), -1)
+            now_in = views.agent_state_in_queues(state, interface, now)
+            if now_in is not None:
+                self._count(now_in, 1)
+                self._counted[interface] = now_in
+
+    def _count(self, counted: tuple[AgentState, tuple[str, ...]] | None, times: int) -> None:
+        if counted is not None:
+            agent_state, queues = counted
+            for queue in queues:
+                self.by_queue.setdefault(queue, Counter())[str(agent_state)] += times
+
+
+@dataclass(slots=True)
+class Sweep:
+    """A few keys at a time, in turn, out of a list that may change between two turns."""
+
+    position: int = 0
+
+    def next(self, keys: Sequence[str], count: int = SWEEP) -> list[str]:
+        if not keys:
+            return []
+        count = min(count, len(keys))
+        start = self.position % len(keys)
+        self.position = start + count
+        return [*keys[start : start + count], *keys[: max(0, start + count - len(keys))]]
+
+
 @dataclass(slots=True)
 class WallFeed:
     """What the supervisors' pages were last sent, so that each push carries only what
@@ -226,7 +257,7 @@ class WallFeed:
     cards: dict[str, Wire] = field(default_factory=dict)  # by queue
     agent_rows: dict[str, Wire] = field(default_factory=dict)  # by interface
     call_rows: dict[str, Wire] = field(default_factory=dict)  # by Linkedid
-    ami_connected: bool | None = None
+    ami_connected: bool | None = None  # None: nothing sent yet
 
     def delta(
         self,
@@ -280,25 +311,29 @@ async def feed_the_wall(
     and push what changed on the wall to the supervisors' pages, one encoding for all."""
     tracker = AlertTracker()
     feed = WallFeed()
-    pushes = 0
+    line = AgentLine()
+    agents_swept, calls_swept = Sweep(), Sweep()
     while True:
         await asyncio.sleep(REFRESH_S)
         now = clock.now()
-        board = build(settings, state, today, now)
+        everything, interfaces, linkedids = touched.take()
+        if not everything:
+            agent_keys = list(dict.fromkeys([*views.interfaces(state), *feed.agent_rows]))
+            interfaces |= {*agents_swept.next(agent_keys)}
+            call_keys = list(dict.fromkeys([*views.linkedids(state), *feed.call_rows]))
+            linkedids |= {*calls_swept.next(call_keys)}
+        line.update(state, None if everything else interfaces, now)
+        board = build(settings, state, today, now, line.by_queue)
         for alert in tracker.update(board["queues"], now):
             if alert.raised:
                 log.warning("alert raised for queue %s: %s", alert.queue, alert.text)
             else:
                 log.info("alert cleared for queue %s: %s", alert.queue, alert.kind)
             publish_alert(alert)
-        everything, interfaces, linkedids = touched.take()
         if not hub.has_supervisors:
             feed = WallFeed()  # the next page starts from its own snapshot
-            touched.everything = True
             continue
-        pushes += 1
-        # Now and then every row, in case a change ever failed to name what it touched.
-        if everything or pushes % FULL_EVERY == 0:
+        if everything or feed.ami_connected is None:  # after a resync, or nothing sent yet
             overview = views.overview(state)
             agent_rows = {a["interface"]: a for a in overview["agents"]}
             call_rows = {c["linkedid"]: c for c in overview["calls"]}

@@ -16,8 +16,7 @@ from cti import kpi
 from cti.calllog.rows import rows_for
 from cti.replay import capture_bytes, replay
 from cti.state.changes import Change
-from cti.supervision.today import TodayTallies
-from cti.supervision.wallboard import buckets
+from cti.supervision.today import QueueTallies, TodayTallies
 
 
 class Rows:
@@ -159,15 +158,30 @@ def test_a_new_day_starts_at_the_centers_midnight() -> None:
 
 def test_slots_carry_their_own_and_the_days_service_level() -> None:
     day = datetime(2026, 11, 23, tzinfo=UTC)
+    tallies = TodayTallies(UTC, day.timestamp())
     first, second = kpi.Tally(), kpi.Tally()
+    tallies.by_queue["q"] = QueueTallies(slots={0: first, 4: second})  # 00:00 and 01:00
     first.count(kpi.QueueCall("1", "q", 0, answered_wait_s=5, talk_s=30))  # in time
     first.count(kpi.QueueCall("2", "q", 0, answered_wait_s=40, talk_s=30))  # late
     second.count(kpi.QueueCall("3", "q", 0, answered_wait_s=3, talk_s=30))  # in time
     second.count(kpi.QueueCall("4", "q", 0, abandoned_wait_s=50))
-    slots = buckets([(day.isoformat(), first), (day.replace(hour=1).isoformat(), second)], 20)
+    slots = tallies.chart("q", 20)
     assert [(s["start"], s["offered"], s["answered"], s["abandoned"]) for s in slots] == [
         ("2026-11-23T00:00:00+00:00", 2, 2, 0),
         ("2026-11-23T01:00:00+00:00", 2, 1, 1),
     ]
     assert [s["service_level"] for s in slots] == [0.5, 1.0]
     assert [s["service_level_to_date"] for s in slots] == [0.5, round(2 / 3, 4)]
+    assert tallies.chart("q", 20) == slots
+    assert [s["service_level"] for s in tallies.chart("q", 60)] == [1.0, 1.0]
+
+    # A late fact in an earlier slot: that slot and every line point after it move.
+    first.count(kpi.QueueCall("5", "q", 0, answered_wait_s=2, talk_s=30))
+    again = tallies.chart("q", 20)
+    assert [s["offered"] for s in again] == [3, 2]
+    assert [s["service_level_to_date"] for s in again] == [round(2 / 3, 4), 0.75]
+    # Only the last slot changed: the one before is the same bucket, not rebuilt.
+    second.count(kpi.QueueCall("6", "q", 0, answered_wait_s=30, talk_s=30))
+    last = tallies.chart("q", 20)
+    assert last[0] is again[0]
+    assert [s["service_level_to_date"] for s in last] == [round(2 / 3, 4), 0.6]

@@ -3,8 +3,21 @@ ends, and the pushes that carry only what changed."""
 
 from __future__ import annotations
 
-from cti.state.changes import AgentState, AgentStateChanged, CallsMerged, Resynced
-from cti.supervision.wallboard import Alert, AlertTracker, Touched, WallFeed
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+from test_state_route_wrapup import Center
+
+from cti.ami.events import WANTED_EVENTS
+from cti.ami.frames import FrameSplitter
+from cti.pipeline import Pipeline
+from cti.replay import capture_bytes
+from cti.state import views
+from cti.state.changes import AgentState, AgentStateChanged, CallsMerged, Change, Resynced
+from cti.state.store import CtiState
+from cti.supervision.wallboard import AgentLine, Alert, AlertTracker, Sweep, Touched, WallFeed
 
 
 def board(*alerts: tuple[str, str, str]) -> list[dict[str, object]]:
@@ -75,3 +88,74 @@ def test_the_wall_rebuilds_what_the_changes_name() -> None:
     assert touched.take() == (False, set(), set())
     touched.offer([Resynced(ts=2.0)])
     assert touched.take()[0] is True
+
+
+def counted(by_queue: Mapping[str, Counter[str]]) -> dict[str, dict[str, int]]:
+    return {q: {s: n for s, n in c.items() if n} for q, c in by_queue.items() if +c}
+
+
+class LineChecker:
+    """After each message: the agents line kept from the agents the changes named, and the
+    one counted from every agent (the pipeline keeps a sink's failure to itself: the test
+    compares them afterwards)."""
+
+    def __init__(self, touched: Touched) -> None:
+        self.touched = touched
+        self.line = AgentLine()
+        self.state: CtiState | None = None
+        self.both: list[tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]] = []
+
+    def offer(self, changes: Sequence[Change]) -> None:
+        assert self.state is not None
+        everything, interfaces, _ = self.touched.take()
+        self.line.update(self.state, None if everything else interfaces, self.state.clock)
+        every = views.agent_states_by_queue(self.state, self.state.clock)
+        self.both.append((counted(self.line.by_queue), counted(every)))
+
+
+CAPTURES = ["load-6cps.ami.xz", *sorted(p.name for p in Path("tests/captures/real").glob("*.ami"))]
+
+
+@pytest.mark.parametrize("name", CAPTURES)
+def test_the_agents_line_follows_the_agents_the_changes_name(captures: Path, name: str) -> None:
+    path = captures / name if (captures / name).exists() else captures / "real" / name
+    touched = Touched()
+    checker = LineChecker(touched)
+    pipeline = Pipeline(CtiState(), [touched, checker])
+    checker.state = pipeline.state
+    splitter = FrameSplitter(WANTED_EVENTS)
+    for message in splitter.feed(capture_bytes(path)):
+        pipeline.process(message, None)
+    assert len(checker.both) > 3 and checker.both[-1][1], "agents were counted"
+    assert [kept for kept, _ in checker.both] == [every for _, every in checker.both]
+
+
+def test_the_agents_line_sees_a_wrap_up_end() -> None:
+    center = Center({"support": 5, "sales": 10})
+    touched, line = Touched(), AgentLine()
+
+    def push(now: float) -> dict[str, dict[str, int]]:
+        touched.offer(center.changes)
+        center.changes.clear()
+        everything, interfaces, _ = touched.take()
+        line.update(center.state, None if everything else interfaces, now)
+        assert counted(line.by_queue) == counted(views.agent_states_by_queue(center.state, now))
+        return counted(line.by_queue)
+
+    assert push(99.0) == {"support": {"ready": 1}, "sales": {"ready": 1}}
+    center.routed_call_answered(104.0)
+    assert push(104.0) == {"support": {"on_call": 1}, "sales": {"on_call": 1}}
+    center.hang_up(150.0)
+    assert push(150.0) == {"support": {"wrap_up": 1}, "sales": {"wrap_up": 1}}
+    center.tick(160.0)  # the Tick that ends the wrap-up names the agent
+    assert push(160.0) == {"support": {"ready": 1}, "sales": {"ready": 1}}
+
+
+def test_a_sweep_takes_every_key_in_turn() -> None:
+    sweep = Sweep()
+    keys = [str(n) for n in range(250)]
+    taken = [sweep.next(keys) for _ in range(3)]
+    assert [len(t) for t in taken] == [100, 100, 100]
+    assert set().union(*taken) == set(keys)  # the third turn wraps around
+    fewer = sweep.next(keys[:40])  # the list shrank: each key once, from where it was
+    assert fewer == [*keys[20:40], *keys[:20]]
