@@ -111,8 +111,17 @@ def _user_json(user: User) -> dict[str, Any]:
 
 
 async def me(request: web.Request) -> web.Response:
+    """The signed-in user, the session's CSRF token, and what the panel formats with: the
+    center's country (phone numbers) and time zone (dates)."""
     session = session_of(request)
-    return web.json_response({"user": _user_json(session.user), "csrf": session.csrf_token})
+    settings = request.app[SETTINGS]
+    return web.json_response(
+        {
+            "user": _user_json(session.user),
+            "csrf": session.csrf_token,
+            "center": {"region": settings.center_region, "timezone": settings.center_timezone},
+        }
+    )
 
 
 async def disable_user(request: web.Request) -> web.Response:

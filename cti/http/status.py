@@ -13,6 +13,7 @@ from cti.keys import AMI, CALL_LOG, DATABASE, METRICS, PIPELINE, SETTINGS, STATE
 from cti.state.views import overview
 
 WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
+BUILT_DIR = WEB_DIR / "dist"  # web/src's components, built by scripts/setup (web/build.mjs)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -80,11 +81,16 @@ async def supervisor_page(request: web.Request) -> web.FileResponse:
 
 
 async def asset(request: web.Request) -> web.FileResponse:
+    """A file of the panel: built from web/src into web/dist by scripts/setup, or one of
+    web/ itself (pages, styles). Never a path outside those two folders."""
     name = request.match_info["name"]
-    path = (WEB_DIR / name).resolve()
-    if path.parent != WEB_DIR or not path.is_file():  # never a path outside web/
-        raise web.HTTPNotFound()
-    return web.FileResponse(path)
+    for folder in (BUILT_DIR, WEB_DIR):
+        path = (folder / name).resolve()
+        if path.parent == folder and path.is_file():
+            return web.FileResponse(path)
+    if name.endswith(".js") and not BUILT_DIR.is_dir():
+        raise web.HTTPNotFound(text="the panel is not built: run scripts/setup (it needs npm)")
+    raise web.HTTPNotFound()
 
 
 def add_routes(app: web.Application) -> None:

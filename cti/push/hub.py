@@ -31,7 +31,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,6 +121,7 @@ def route(change: Change) -> list[tuple[Audience, Message]]:
                 caller_name=change.caller_name,
                 queued_at=change.queued_at,
                 resynced=change.resynced,
+                consent=change.consent,
                 at=change.ts,
             )
             return [(frozenset({AgentsOf(change.interface)}), pop)]
@@ -307,12 +308,34 @@ class Hub:
             return
         arrived = self.arrival()
         self._send(clients, pop.to_json(), time.time() if arrived is None else arrived)
+        self._look_up(pop)
+
+    def _look_up(self, pop: PopMessage) -> None:
+        """The caller's customer records and CRM record, sent to the agent when they come."""
         if not pop.caller_number:
             return
         if self.lookup is not None:
             self.tasks.job(self.LOOKUPS, self._enrich(pop, self.lookup))
         if self.crm is not None:
             self.tasks.job(self.LOOKUPS, self._ask_crm(pop, self.crm))
+
+    def look_up_again(self, pops: Iterable[Wire]) -> None:
+        """The customer lookup (and CRM) for pops a page was given in its snapshot: after a
+        reload or a sign-in during a call, the card comes back as it was."""
+        for found in pops:
+            pop = PopMessage(
+                interface=found["interface"],
+                member_name="",
+                linkedid=found["linkedid"],
+                queue=found["queue"],
+                caller_number=found["caller_number"],
+                caller_name=found["caller_name"],
+                queued_at=found["queued_at"],
+                resynced=True,
+                consent=found["consent"],
+                at=None,
+            )
+            self._look_up(pop)
 
     async def _enrich(self, pop: PopMessage, lookup: CustomerLookup) -> None:
         try:

@@ -30,6 +30,7 @@ class PopMessage:
     caller_name: str
     queued_at: float | None
     resynced: bool
+    consent: str | None
     at: float | None
 
     def to_json(self) -> Wire:
@@ -43,6 +44,7 @@ class PopMessage:
             "caller_name": self.caller_name,
             "queued_at": self.queued_at,
             "resynced": self.resynced,
+            "consent": self.consent,
             "at": self.at,
         }
 

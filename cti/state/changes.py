@@ -91,6 +91,7 @@ class AgentRinging:
     caller_name: str
     queued_at: float | None
     resynced: bool = False  # learnt from a snapshot (see CallOffered)
+    consent: str | None = None  # the caller's recording consent, when already decided
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -236,6 +236,7 @@ class CtiState:
                 caller_name=call.caller_name,
                 queued_at=call.queued_at,
                 resynced=resynced,
+                consent=call.consent,
             )
         )
         self._announce_agent(agent, ts, out)
@@ -480,6 +481,7 @@ class CtiState:
                 caller_number=call.caller_number or e.caller_number,
                 caller_name=call.caller_name or e.caller_name,
                 queued_at=call.queued_at,
+                consent=call.consent,
             )
         )
         self._announce_agent(agent, e.ts, out)

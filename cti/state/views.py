@@ -384,6 +384,8 @@ def pops(state: CtiState, interfaces: Iterable[str]) -> list[dict[str, Any]]:
                     "queue": live.queue or "",
                     "queued_at": live.queued_at,
                     "answered": live.agent == interface,
+                    "answered_at": live.answered_at if live.agent == interface else None,
+                    "consent": live.consent,
                 }
             )
     return found

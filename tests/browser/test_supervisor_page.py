@@ -141,6 +141,6 @@ async def test_a_call_is_reviewed_and_the_agent_reads_the_review(
     await expect(boss.locator("#reviews tbody")).to_contain_text(HOSTILE)  # as text
 
     agent = await signed_in(browser, daemon, "agent1")
-    await expect(agent.locator("#reviews li").first).to_contain_text("88%")
-    await expect(agent.locator("#reviews li").first).to_contain_text(HOSTILE)
-    assert await agent.locator("#reviews img").count() == 0 and await agent.title() != "owned"
+    await expect(agent.locator("ul.reviews li").first).to_contain_text("88%")
+    await expect(agent.locator("ul.reviews li").first).to_contain_text(HOSTILE)
+    assert await agent.locator("ul.reviews img").count() == 0 and await agent.title() != "owned"

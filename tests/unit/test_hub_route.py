@@ -10,6 +10,7 @@ each message, key by key, as the panel has always received it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, get_args
 
@@ -34,7 +35,7 @@ from cti.push.messages import (
     PopWithdrawnMessage,
     QueueMessage,
 )
-from cti.replay import capture_bytes
+from cti.replay import capture_bytes, replay
 from cti.state.changes import (
     AgentRingEnded,
     AgentRinging,
@@ -109,6 +110,7 @@ RING = AgentRinging(
     caller_number="905321234567",
     caller_name="Ayşe Çağrı Yılmaz",
     queued_at=T - 8,
+    consent="granted",
 )
 ANSWERED = CallAnswered(
     ts=T, linkedid=CALL, queue="support", interface=AGENT, member_name="Ali Kaya", wait_s=8
@@ -338,6 +340,7 @@ def test_the_wire_format_of_the_changes_messages() -> None:
         ("caller_name", "Ayşe Çağrı Yılmaz"),
         ("queued_at", T - 8),
         ("resynced", False),
+        ("consent", "granted"),
         ("at", T),
     ]
     assert wire_of(ring_ended("answered")) == [
@@ -426,3 +429,17 @@ def test_the_wire_format_of_the_other_messages() -> None:
         ("raised", True),
         ("at", T),
     ]
+
+
+def test_a_pop_carries_the_consent_the_caller_gave_before_the_ring(captures: Path) -> None:
+    """On a real Asterisk the consent is asked before the queue: the agent's pop says it."""
+    rings: list[AgentRinging] = []
+
+    class Rings:
+        def offer(self, changes: Sequence[Change]) -> None:
+            rings.extend(c for c in changes if isinstance(c, AgentRinging))
+
+    for name, consent in (("consent-granted.ami", "granted"), ("consent-declined.ami", "declined")):
+        rings.clear()
+        replay(capture_bytes(captures / "real" / name), sinks=[Rings()])
+        assert rings and {r.consent for r in rings} == {consent}, name

@@ -1,0 +1,191 @@
+// The agent's screen: the current call on top, always in view (ringing with sound and a
+// browser notification, live timers, the customer card and its forms), and the agent's day
+// beside it. One websocket brings the calls (a snapshot on each connect, so a reload keeps
+// the call and its card); the HTTP API saves what the agent does.
+
+import { render } from "preact";
+import { useEffect, useReducer, useRef, useState } from "preact/hooks";
+import { api, messageOf, whoAmI, type Me } from "./api";
+import { clock, phone, setCenter } from "./format";
+import { t, term } from "./i18n";
+import { connect, type LiveMessage } from "./live";
+import { LanguageSwitch, useNow } from "./ui";
+import { CallCard } from "./agent/CallCard";
+import { done, fold, NO_CALLS, withCustomer, type Calls, type Call } from "./agent/calls";
+import { Home, type HomePage, type Review } from "./agent/Home";
+import { Ringer } from "./agent/ring";
+
+interface Config {
+  pause_reasons: string[];
+  dispositions: string[];
+}
+
+interface AgentState {
+  state: string;
+  reason: string;
+  since: number | null;
+}
+
+type Action = { live: LiveMessage } | { done: string } | { customers: [string, (c: Call["customers"] & {}) => Call["customers"] & {}] };
+
+function reduce(calls: Calls, action: Action): Calls {
+  const now = Date.now() / 1000;
+  if ("live" in action) return fold(calls, action.live, now);
+  if ("done" in action) return done(calls, action.done);
+  return withCustomer(calls, action.customers[0], action.customers[1]);
+}
+
+function App({ me, config }: { me: Me; config: Config }) {
+  const [, setLanguageTurn] = useState(0); // the language changed: everything is drawn again
+  const relabel = () => setLanguageTurn((n) => n + 1);
+  const [calls, dispatch] = useReducer(reduce, NO_CALLS);
+  const [link, setLink] = useState<"live" | "down" | "offline">("offline");
+  const [agent, setAgent] = useState<AgentState>({ state: "logged_out", reason: "", since: null });
+  const [home, setHome] = useState<HomePage | null>(null);
+  const [reviews, setReviews] = useState<Review[]>([]);
+  const [error, setError] = useState("");
+  const ringer = useRef(new Ringer());
+
+  const loadHome = () => {
+    api<HomePage>("/api/agent/home").then(setHome, (e) => setError(messageOf(e)));
+    api<Review[]>("/api/agent/reviews").then(setReviews, () => undefined);
+  };
+
+  useEffect(() => {
+    loadHome();
+    const own = new Set(me.user.interfaces);
+    return connect(
+      (message) => {
+        dispatch({ live: message });
+        if (message.type === "snapshot") {
+          setLink(message.ami_connected ? "live" : "down");
+          const row = (message.agents as { state: string; reason: string; state_since: number | null }[])[0];
+          if (row) setAgent({ state: row.state, reason: row.reason, since: row.state_since });
+        } else if (message.type === "agent_state" && own.has(String(message.interface))) {
+          setAgent({ state: String(message.state), reason: String(message.reason), since: (message.at as number) ?? Date.now() / 1000 });
+        } else if (message.type === "link") {
+          setLink(message.up ? "live" : "down");
+        } else if (message.type === "call_ended") {
+          loadHome();
+        }
+      },
+      (open) => {
+        if (!open) setLink("offline");
+      },
+    );
+  }, []);
+
+  const current = calls.current ? calls.byId[calls.current] : null;
+  const ringing = current?.phase === "ringing" ? current : null;
+  useEffect(() => {
+    if (ringing) ringer.current.start(t("call.notify", { caller: ringing.caller_name || phone(ringing.caller_number) }));
+    else ringer.current.stop();
+  }, [ringing?.linkedid]);
+
+  return (
+    <>
+      <header class="top">
+        <h1>{t("app.name")}</h1>
+        <span class="who">{me.user.name}</span>
+        <span class={`link link-${link}`} role="status">
+          {link === "live" ? t("link.live") : link === "down" ? t("link.down") : t("link.offline")}
+        </span>
+        <span class="spacer" />
+        <StateControls agent={agent} reasons={config.pause_reasons} onError={setError} onUse={() => ringer.current.unlock()} />
+        <LanguageSwitch onChange={relabel} />
+        <button
+          type="button"
+          class="secondary"
+          onClick={async () => {
+            await api("/api/logout", {}).catch(() => undefined);
+            window.location.assign("/login");
+          }}
+        >
+          {t("app.signOut")}
+        </button>
+      </header>
+      {error && (
+        <p class="page-error" role="alert">
+          {t("error.generic", { message: error })}
+        </p>
+      )}
+      {me.user.interfaces.length === 0 && <p class="page-error">{t("error.noPhone")}</p>}
+      <main class="agent">
+        <section class="current" aria-live="polite">
+          {current ? (
+            <CallCard
+              key={current.linkedid}
+              call={current}
+              dispositions={config.dispositions}
+              onCustomers={(change) => dispatch({ customers: [current.linkedid, change] })}
+              onDone={() => dispatch({ done: current.linkedid })}
+              onSaved={loadHome}
+            />
+          ) : (
+            <p class="no-call">{t("call.none")}</p>
+          )}
+        </section>
+        <aside class="day">
+          <Home home={home} reviews={reviews} />
+        </aside>
+      </main>
+    </>
+  );
+}
+
+function StateControls({
+  agent,
+  reasons,
+  onError,
+  onUse,
+}: {
+  agent: AgentState;
+  reasons: string[];
+  onError: (message: string) => void;
+  onUse: () => void;
+}) {
+  const now = useNow();
+  const [reason, setReason] = useState(reasons[0] ?? "");
+  const label = agent.reason ? `${term("state", agent.state)} (${agent.reason})` : term("state", agent.state);
+  const send = (body: object) => {
+    onUse();
+    api("/api/agent/state", body).catch((e) => onError(messageOf(e)));
+  };
+  return (
+    <div class="state-controls">
+      <span class={`badge state-${agent.state}`} data-state={agent.state}>
+        {agent.since ? t("agent.stateFor", { state: label, time: clock(now - agent.since) }) : label}
+      </span>
+      <button type="button" onClick={() => send({ paused: false })} disabled={agent.state === "ready"}>
+        {t("agent.ready")}
+      </button>
+      <label>
+        <span class="visually-hidden">{t("agent.pauseReason")}</span>
+        <select value={reason} onChange={(e) => setReason((e.currentTarget as HTMLSelectElement).value)}>
+          {reasons.map((r) => (
+            <option key={r} value={r}>
+              {r}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button type="button" class="secondary" onClick={() => send({ paused: true, reason })}>
+        {t("agent.pause")}
+      </button>
+    </div>
+  );
+}
+
+async function start(): Promise<void> {
+  const root = document.getElementById("app")!;
+  try {
+    const me = await whoAmI();
+    setCenter(me.center);
+    const config = await api<Config>("/api/agent/config");
+    render(<App me={me} config={config} />, root);
+  } catch (error) {
+    root.textContent = t("error.generic", { message: messageOf(error) });
+  }
+}
+
+void start();

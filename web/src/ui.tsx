@@ -1,0 +1,76 @@
+// Small pieces every page shares: the language switch, a status line beside a form, a
+// ticking clock. Text from the server (caller ID, customer data) is rendered as text by
+// Preact, never as HTML.
+
+import type { ComponentChildren } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { messageOf } from "./api";
+import { lang, setLang, t, type Lang } from "./i18n";
+
+export function LanguageSwitch({ onChange }: { onChange: () => void }) {
+  return (
+    <label class="lang">
+      <span class="visually-hidden">{t("app.language")}</span>
+      <select
+        value={lang()}
+        onChange={(event) => {
+          setLang((event.currentTarget as HTMLSelectElement).value as Lang);
+          onChange();
+        }}
+      >
+        <option value="tr">Türkçe</option>
+        <option value="en">English</option>
+      </select>
+    </label>
+  );
+}
+
+/** Seconds since the epoch, moving once a second while mounted. */
+export function useNow(): number {
+  const [now, setNow] = useState(() => Date.now() / 1000);
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now() / 1000), 1000);
+    return () => clearInterval(timer);
+  }, []);
+  return now;
+}
+
+export interface Outcome {
+  ok: boolean;
+  text: string;
+}
+
+/** A form's state: busy while saving, then what happened, shown beside the form. */
+export function useSubmit(): [Outcome | null, boolean, (work: () => Promise<string>) => Promise<void>] {
+  const [outcome, setOutcome] = useState<Outcome | null>(null);
+  const [busy, setBusy] = useState(false);
+  const run = async (work: () => Promise<string>) => {
+    setBusy(true);
+    setOutcome(null);
+    try {
+      setOutcome({ ok: true, text: await work() });
+    } catch (error) {
+      setOutcome({ ok: false, text: messageOf(error) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return [outcome, busy, run];
+}
+
+export function Status({ outcome }: { outcome: Outcome | null }) {
+  return (
+    <p class={`form-status ${outcome ? (outcome.ok ? "ok" : "error") : ""}`} role="status" aria-live="polite">
+      {outcome?.text ?? ""}
+    </p>
+  );
+}
+
+export function Field({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    <label class="field">
+      <span>{label}</span>
+      {children}
+    </label>
+  );
+}
