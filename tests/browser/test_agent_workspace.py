@@ -136,7 +136,7 @@ async def test_an_unknown_caller_gets_the_form_to_create_a_customer(
     form = call.locator("form.new-customer")
     await expect(call.locator(".unknown-caller")).to_have_text("No customer has this number.")
     await expect(call.locator("form.promise")).to_have_count(0)  # no customer to promise for
-    await expect(form.get_by_label("Phone")).to_have_value("905339998877")
+    await expect(form.get_by_label("Phone")).to_have_value("0533 999 88 77")
     await form.get_by_label("Full name").fill("Yeni Arayan")
     await form.get_by_role("button", name="Create customer").click()
     await expect(call.locator("section.customer h3")).to_have_text("Yeni Arayan")

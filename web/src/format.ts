@@ -38,6 +38,13 @@ export function timeOfDay(value: string | number | null | undefined): string {
   );
 }
 
+/** An instant of today as its time of day; any other with its date too. */
+export function when(value: string | number | null | undefined): string {
+  if (value == null || value === "") return "";
+  const day = (at: Date) => new Intl.DateTimeFormat("en-CA", { timeZone: center.timezone }).format(at);
+  return day(toDate(value)) === day(new Date()) ? timeOfDay(value) : dateTime(value);
+}
+
 /** A calendar date ("2026-11-30", a promise's due date): no time zone involved. */
 export function calendarDate(value: string | null | undefined): string {
   if (!value) return "";

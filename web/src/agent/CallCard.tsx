@@ -277,7 +277,7 @@ function NewCustomer({ call, onCreated }: { call: Call; onCreated: (customer: Cu
           <input name="full_name" required maxLength={200} autoComplete="off" />
         </Field>
         <Field label={t("form.phone")}>
-          <input name="phone" required maxLength={40} defaultValue={call.caller_number} autoComplete="off" />
+          <input name="phone" required maxLength={40} defaultValue={phone(call.caller_number)} autoComplete="off" />
         </Field>
         <Field label={t("form.line1")}>
           <input name="line1" maxLength={200} autoComplete="off" />

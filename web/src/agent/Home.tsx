@@ -1,7 +1,7 @@
 // The agent's day beside the calls: figures so far, follow-ups due (overdue first), recent
 // calls and the quality reviews of their calls.
 
-import { amount, calendarDate, count, dateTime, duration, phone, timeOfDay } from "../format";
+import { amount, calendarDate, count, dateTime, duration, phone, when } from "../format";
 import { t, term } from "../i18n";
 
 export interface HomePage {
@@ -88,7 +88,7 @@ export function Home({ home, reviews }: { home: HomePage | null; reviews: Review
           <tbody>
             {home.recent_calls.map((call, index) => (
               <tr key={index}>
-                <td>{timeOfDay(call.started_at)}</td>
+                <td>{when(call.started_at)}</td>
                 <td>{call.customer_name || call.caller_name || phone(call.caller_number)}</td>
                 <td>{term("outcome", call.outcome)}</td>
                 <td>{duration(call.talk_s)}</td>

@@ -1,0 +1,98 @@
+"""Screenshots of the panel's screens, in Turkish and English, at 1366x768 and 1920x1080:
+the same live daemon, simulator and Chromium the browser tests use.
+
+    scripts/screenshots [OUT_DIR]        (default: var/screenshots)
+
+Screens: sign-in, the agent idle, ringing for a known caller, on call, after the call, and
+on call with an unknown caller. One PNG per screen, language and size, named
+``<screen>-<language>-<size>.png``; the full page, not only what the window shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from browsing import CHROMIUM_ARGS, LOCALES, SCREENS, signed_in
+from harness import running_daemon
+from pgserver import get_server  # type: ignore[attr-defined]
+from playwright.async_api import Page, async_playwright, expect
+
+from cti.demo import seed_demo_customers
+from cti.keys import DATABASE
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+async def shoot(page: Page, out: Path, screen: str, language: str, size: str) -> None:
+    path = out / f"{screen}-{language}-{size}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    print(path.relative_to(out.parent) if out.parent in path.parents else path)
+
+
+async def main(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="cti-screenshots-"))
+    folder.chmod(0o755)  # pgserver runs PostgreSQL as its own user when we are root
+    server = get_server(folder / "pg", cleanup_mode="delete")
+    try:
+        server.psql("CREATE DATABASE shots;")
+        async with (
+            running_daemon(str(server.get_uri("shots")), folder / "daemon") as daemon,
+            async_playwright() as playwright,
+        ):
+            await seed_demo_customers(await daemon.app[DATABASE].pool(), "agent1")
+            browser = await playwright.chromium.launch(
+                executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS
+            )
+            for language in LOCALES:
+                for size in SCREENS:
+                    context = await browser.new_context(
+                        locale=LOCALES[language],
+                        viewport=SCREENS[size],  # type: ignore[arg-type]
+                    )
+                    login = await context.new_page()
+                    await login.goto(f"{daemon.url}/login")
+                    await login.locator("input[name=username]").wait_for()
+                    await shoot(login, out, "sign-in", language, size)
+                    await context.close()
+
+                    page = await signed_in(
+                        browser, daemon, "agent1", language=language, screen=size
+                    )
+                    await shoot(page, out, "agent-idle", language, size)
+                    call = page.locator("section.current article.call")
+                    linkedid = await daemon.sim.place_call(
+                        "905321234567", "Ayşe Çağrı Yılmaz", "support", consent="granted",
+                        answer_after=None, talk_s=300,
+                    )  # fmt: skip
+                    await expect(call.locator("section.customer")).to_be_visible()
+                    await page.wait_for_timeout(1200)  # the wait timer moved on
+                    await shoot(page, out, "agent-ringing", language, size)
+                    daemon.sim.answer(linkedid, "SIP/1001")
+                    await expect(call).to_have_class("call call-on_call")
+                    await page.wait_for_timeout(2200)
+                    await shoot(page, out, "agent-on-call", language, size)
+                    await daemon.sim.hangup(linkedid)
+                    await expect(call).to_have_class("call call-ended")
+                    await shoot(page, out, "agent-after-call", language, size)
+                    await call.locator("button.done").click()
+                    unknown = await daemon.sim.place_call(
+                        "905339998877", "Yeni Arayan", "support", answer_after=0.1, talk_s=60
+                    )
+                    await expect(call.locator("form.new-customer")).to_be_visible()
+                    await shoot(page, out, "agent-unknown-caller", language, size)
+                    await daemon.sim.hangup(unknown)  # the phone is free for the next round
+                    await expect(call).to_have_class("call call-ended")
+                    await page.context.close()
+            await browser.close()
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "var" / "screenshots"))
