@@ -145,11 +145,33 @@ async def verify(request: web.Request) -> web.Response:
     return web.json_response({"national_id": national_id})
 
 
+@_refusing_bad_input
+async def find_customers(request: web.Request) -> web.Response:
+    """Customers by name part, phone number, national ID's last digits or customer number."""
+    text = request.query.get("q", "")
+    if len(text) > 200:
+        raise web.HTTPBadRequest(text="the search is longer than 200 characters")
+    pool = await request.app[DATABASE].pool()
+    found = await records.search(pool, text, request.app[SETTINGS].center_region)
+    return web.json_response(found)
+
+
+async def customer_card(request: web.Request) -> web.Response:
+    """One customer's card outside a call (the ID number masked)."""
+    pool = await request.app[DATABASE].pool()
+    try:
+        return web.json_response(await records.card(pool, _customer_id(request)))
+    except CustomerError:
+        raise web.HTTPNotFound(text="no such customer; search again") from None
+
+
 def add_routes(app: web.Application) -> None:
     customer = r"/api/customers/{customer_id:[0-9]{1,18}}"
     app.router.add_get("/api/agent/home", route("agent", home))
     app.router.add_post(r"/api/calls/{linkedid:[0-9.]{1,40}}/notes", route("agent", add_note))
+    app.router.add_get("/api/customers", route("agent", find_customers))
     app.router.add_post("/api/customers", route("agent", create_customer))
+    app.router.add_get(customer, route("agent", customer_card))
     app.router.add_post(customer + "/promises", route("agent", add_promise))
     app.router.add_post(customer + "/callbacks", route("agent", add_callback))
     app.router.add_post(customer + "/verify", route("agent", verify))

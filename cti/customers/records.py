@@ -60,6 +60,51 @@ _BY_ID = _CARDS + "WHERE c.id = $1"
 _JSON_COLUMNS = ("phones", "addresses", "open_promises", "open_callbacks", "last_calls")
 
 
+SEARCH_LIMIT = 20
+# Who the agent looks for, by any of: a part of the name (at least three characters, the
+# trigram index of migration 011), a phone number, the last digits of the national ID, the
+# customer number. $1: the name part or NULL; $2: the number in E.164 or NULL; $3: the
+# digits typed or NULL.
+_SEARCH = """
+SELECT c.id, c.full_name, c.national_id, c.balance::text AS balance, c.currency,
+  (SELECT coalesce(array_agg(p.e164 ORDER BY p.e164), '{}')
+     FROM customer_phones p WHERE p.customer_id = c.id) AS phones
+FROM customers c
+WHERE ($1::text IS NOT NULL AND cti_trigrams(c.full_name) @> cti_trigrams($1)
+       AND strpos(lower(c.full_name), lower($1)) > 0)
+   OR c.id IN (SELECT customer_id FROM customer_phones WHERE e164 = $2)
+   OR ($3::text IS NOT NULL AND length($3) BETWEEN 4 AND 11 AND c.national_id LIKE '%' || $3)
+   OR ($3::text IS NOT NULL AND length($3) <= 18 AND c.id = $3::bigint)
+ORDER BY c.full_name, c.id
+LIMIT $4
+"""
+
+
+async def search(pool: asyncpg.Pool, text: str, region: str) -> list[dict[str, Any]]:
+    """Customers matching what an agent typed (see _SEARCH), the ID masked."""
+    query = text.strip()
+    digits = "".join(ch for ch in query if ch.isdigit())
+    typed_a_number = bool(digits) and all(ch.isdigit() or ch in " +-()." for ch in query)
+    if typed_a_number:
+        name, e164 = None, to_e164(query, region)
+    elif len(query) >= 3:
+        name, e164, digits = query, None, ""
+    else:
+        raise CustomerError("type at least three letters of a name, or a number")
+    rows = await pool.fetch(_SEARCH, name, e164, digits or None, SEARCH_LIMIT)
+    return [
+        {
+            "id": row["id"],
+            "full_name": row["full_name"],
+            "national_id_masked": mask_national_id(row["national_id"]),
+            "balance": row["balance"],
+            "currency": row["currency"],
+            "phones": list(row["phones"]),
+        }
+        for row in rows
+    ]
+
+
 def mask_national_id(national_id: str | None) -> str | None:
     if not national_id:
         return None

@@ -182,3 +182,27 @@ async def test_the_screen_fits_and_passes_axe_while_a_long_named_caller_talks(
     assert await sideways_overflow(page) == 0
     assert await call.locator(".caller-name").is_visible()
     assert await serious_accessibility_violations(page) == []
+
+
+async def test_a_customer_is_found_by_number_and_opened_outside_a_call(
+    browser: Browser, daemon: Daemon
+) -> None:
+    await seed_customers(daemon)
+    page = await signed_in(browser, daemon, "agent1", language="tr")
+    search = page.get_by_role("search")
+    await search.get_by_label("Müşteri ara").fill("0532 123 45 67")
+    await search.get_by_role("button", name="Ara").click()
+    results = page.locator(".search-results")
+    await expect(results.locator("li")).to_have_count(1)
+    await expect(results).to_contain_text("0532 123 45 67")
+    await expect(results).to_contain_text("•••••••8901")
+    await results.get_by_role("button", name="Ayşe Çağrı Yılmaz").click()
+    card = page.locator(".search-card section.customer")
+    await expect(card.locator("h3")).to_have_text("Ayşe Çağrı Yılmaz")
+    await expect(card.locator(".promises")).to_contain_text("₺500,00")
+    assert await card.get_by_role("button").count() == 0  # verifying needs a call
+    await page.get_by_role("button", name="Sonuçlara dön").click()
+    await expect(page.locator(".day-figures")).to_be_visible()
+    await search.get_by_label("Müşteri ara").fill("ay")
+    await search.get_by_role("button", name="Ara").click()
+    await expect(page.locator(".search [role=alert]")).to_contain_text("at least three letters")

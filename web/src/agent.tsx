@@ -13,6 +13,7 @@ import { LanguageSwitch, useNow } from "./ui";
 import { CallCard } from "./agent/CallCard";
 import { done, fold, NO_CALLS, withCustomer, type Calls, type Call } from "./agent/calls";
 import { Home, type HomePage, type Review } from "./agent/Home";
+import { Search } from "./agent/Search";
 import { Ringer } from "./agent/ring";
 
 interface Config {
@@ -44,6 +45,7 @@ function App({ me, config }: { me: Me; config: Config }) {
   const [home, setHome] = useState<HomePage | null>(null);
   const [reviews, setReviews] = useState<Review[]>([]);
   const [error, setError] = useState("");
+  const [customerOpen, setCustomerOpen] = useState(false); // a searched customer's card
   const ringer = useRef(new Ringer());
 
   const loadHome = () => {
@@ -126,7 +128,8 @@ function App({ me, config }: { me: Me; config: Config }) {
           )}
         </section>
         <aside class="day">
-          <Home home={home} reviews={reviews} />
+          <Search onOpen={setCustomerOpen} />
+          {!customerOpen && <Home home={home} reviews={reviews} />}
         </aside>
       </main>
     </>

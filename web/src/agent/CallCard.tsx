@@ -102,7 +102,7 @@ function Consent({ call }: { call: Call }) {
   );
 }
 
-function CustomerCard({ customer, linkedid }: { customer: Customer; linkedid: string }) {
+export function CustomerCard({ customer, linkedid }: { customer: Customer; linkedid: string | null }) {
   const [nationalId, setNationalId] = useState<string | null>(null);
   const [outcome, busy, run] = useSubmit();
   const debt = Number(customer.balance) > 0;
@@ -127,7 +127,7 @@ function CustomerCard({ customer, linkedid }: { customer: Customer; linkedid: st
           </div>
         ))}
       </dl>
-      {customer.national_id_masked && nationalId === null && (
+      {customer.national_id_masked && nationalId === null && linkedid !== null && (
         <button
           type="button"
           class="secondary"

@@ -107,6 +107,11 @@ export const en = {
   "crm.failed": "CRM: {error}",
   "crm.open": "Open in CRM",
 
+  "search.title": "Find a customer",
+  "search.hint": "Name, phone, last ID digits or customer no.",
+  "search.submit": "Search",
+  "search.none": "No customer found.",
+  "search.back": "Back to the results",
   "home.today": "My day",
   "home.calls": "Calls handled",
   "home.talk": "Talk time",

@@ -109,6 +109,11 @@ export const tr: Record<keyof typeof en, string> = {
   "crm.failed": "CRM: {error}",
   "crm.open": "CRM'de aç",
 
+  "search.title": "Müşteri ara",
+  "search.hint": "Ad, telefon, kimlik no son hane ya da müşteri no",
+  "search.submit": "Ara",
+  "search.none": "Müşteri bulunamadı.",
+  "search.back": "Sonuçlara dön",
   "home.today": "Günüm",
   "home.calls": "Karşılanan çağrı",
   "home.talk": "Görüşme süresi",
