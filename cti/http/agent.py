@@ -68,6 +68,10 @@ async def agent_config(request: web.Request) -> web.Response:
         {
             "pause_reasons": list(settings.center_pause_reasons),
             "dispositions": list(settings.center_dispositions),
+            # How long the daemon holds an agent in wrap-up after a call (cti/routing/wrapup.py):
+            # the agent's screen counts it down.
+            "wrapup_s": settings.center_wrapup_s,
+            "wrapup_s_by_queue": settings.wrapup_s_by_queue,
         }
     )
 

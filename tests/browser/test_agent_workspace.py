@@ -6,9 +6,12 @@ text, no sideways scrolling and no serious accessibility violation (axe-core).""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from browsing import serious_accessibility_violations, sideways_overflow, signed_in
-from harness import Daemon
+from harness import Daemon, running_daemon
 from playwright.async_api import Browser, Locator, Page, expect
 
 
@@ -206,3 +209,29 @@ async def test_a_customer_is_found_by_number_and_opened_outside_a_call(
     await search.get_by_label("Müşteri ara").fill("ay")
     await search.get_by_role("button", name="Ara").click()
     await expect(page.locator(".search [role=alert]")).to_contain_text("at least three letters")
+
+
+async def test_wrap_up_counts_down_with_the_note_first_and_keeps_what_was_saved(
+    browser: Browser, database_url: str, tmp_path: Path
+) -> None:
+    async with running_daemon(database_url, tmp_path, center_wrapup_s=45) as daemon:
+        page = await signed_in(browser, daemon, "agent1")
+        linkedid = await daemon.sim.place_call("905339998877", "Ali", "support", answer_after=0.1)
+        call = current_call(page)
+        await expect(call.locator(".call-phase")).to_have_text("On call")
+        note = call.locator("form.note")
+        await note.get_by_label("Note", exact=True).fill("Asked about the invoice")
+        await note.get_by_role("button", name="Save note").click()
+        await expect(note.locator(".saved-notes")).to_contain_text("Asked about the invoice")
+        await daemon.sim.hangup(linkedid)
+        await expect(page.locator(".state-controls .badge")).to_contain_text("Wrap-up")
+        await expect(call.locator(".wrap-up")).to_contain_text(
+            re.compile(r"Wrap-up: 0:[0-4]\d left")
+        )
+        # In wrap-up the note comes first, with what was saved during the call.
+        first_form = call.locator("form").first
+        await expect(first_form).to_have_class("note")
+        await expect(first_form.locator(".saved-notes")).to_contain_text("Asked about the invoice")
+        await page.get_by_role("button", name="Ready").click()
+        await expect(page.locator(".state-controls .badge")).to_contain_text("Ready")
+        await expect(call.locator(".wrap-up")).to_have_count(0)

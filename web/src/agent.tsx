@@ -11,7 +11,7 @@ import { t, term } from "./i18n";
 import { connect, type LiveMessage } from "./live";
 import { LanguageSwitch, useNow } from "./ui";
 import { CallCard } from "./agent/CallCard";
-import { done, fold, NO_CALLS, withCustomer, type Calls, type Call } from "./agent/calls";
+import { done, fold, NO_CALLS, withCustomer, withNote, type Calls, type Call } from "./agent/calls";
 import { Home, type HomePage, type Review } from "./agent/Home";
 import { Search } from "./agent/Search";
 import { Ringer } from "./agent/ring";
@@ -19,6 +19,8 @@ import { Ringer } from "./agent/ring";
 interface Config {
   pause_reasons: string[];
   dispositions: string[];
+  wrapup_s: number;
+  wrapup_s_by_queue: Record<string, number>;
 }
 
 interface AgentState {
@@ -27,12 +29,17 @@ interface AgentState {
   since: number | null;
 }
 
-type Action = { live: LiveMessage } | { done: string } | { customers: [string, (c: Call["customers"] & {}) => Call["customers"] & {}] };
+type Action =
+  | { live: LiveMessage }
+  | { done: string }
+  | { note: [string, string] }
+  | { customers: [string, (c: Call["customers"] & {}) => Call["customers"] & {}] };
 
 function reduce(calls: Calls, action: Action): Calls {
   const now = Date.now() / 1000;
   if ("live" in action) return fold(calls, action.live, now);
   if ("done" in action) return done(calls, action.done);
+  if ("note" in action) return withNote(calls, ...action.note);
   return withCustomer(calls, action.customers[0], action.customers[1]);
 }
 
@@ -118,8 +125,10 @@ function App({ me, config }: { me: Me; config: Config }) {
             <CallCard
               key={current.linkedid}
               call={current}
+              wrapUpEnds={wrapUpEnd(agent, current, config)}
               dispositions={config.dispositions}
               onCustomers={(change) => dispatch({ customers: [current.linkedid, change] })}
+              onNote={(note) => dispatch({ note: [current.linkedid, note] })}
               onDone={() => dispatch({ done: current.linkedid })}
               onSaved={loadHome}
             />
@@ -134,6 +143,13 @@ function App({ me, config }: { me: Me; config: Config }) {
       </main>
     </>
   );
+}
+
+/** When the daemon ends the agent's wrap-up after this call, if it holds one. */
+function wrapUpEnd(agent: AgentState, call: Call, config: Config): number | null {
+  if (call.phase !== "ended" || agent.state !== "wrap_up" || agent.since == null) return null;
+  const seconds = config.wrapup_s_by_queue[call.queue] ?? config.wrapup_s;
+  return seconds > 0 ? agent.since + seconds : null;
 }
 
 function StateControls({

@@ -13,13 +13,15 @@ import type { Call, Customer } from "./calls";
 
 interface Props {
   call: Call;
+  wrapUpEnds: number | null; // epoch seconds: the daemon's wrap-up after this call ends then
   dispositions: string[];
   onCustomers: (change: (customers: Customer[]) => Customer[]) => void;
+  onNote: (note: string) => void;
   onDone: () => void;
   onSaved: () => void;
 }
 
-export function CallCard({ call, dispositions, onCustomers, onDone, onSaved }: Props) {
+export function CallCard({ call, wrapUpEnds, dispositions, onCustomers, onNote, onDone, onSaved }: Props) {
   const now = useNow();
   const caller = call.caller_name || t("call.unknownName");
   const heading =
@@ -47,6 +49,9 @@ export function CallCard({ call, dispositions, onCustomers, onDone, onSaved }: P
             <span class="timer">{t("call.talking", { time: clock(now - call.answered_at) })}</span>
           )}
           {call.phase === "ended" && <span>{t("call.endedAs", { outcome: term("outcome", call.outcome) })}</span>}
+          {wrapUpEnds !== null && (
+            <span class="timer wrap-up">{t("call.wrapUpLeft", { time: clock(Math.max(0, wrapUpEnds - now)) })}</span>
+          )}
         </p>
         <Consent call={call} />
         {call.phase === "ended" && (
@@ -55,6 +60,7 @@ export function CallCard({ call, dispositions, onCustomers, onDone, onSaved }: P
           </button>
         )}
       </header>
+      {call.phase === "ended" && <NoteForm call={call} customer={customer} dispositions={dispositions} onNote={onNote} />}
       {call.customers === null ? (
         <p class="muted">{t("customer.looking")}</p>
       ) : call.customers.length === 0 ? (
@@ -63,7 +69,7 @@ export function CallCard({ call, dispositions, onCustomers, onDone, onSaved }: P
         call.customers.map((found) => <CustomerCard key={found.id} customer={found} linkedid={call.linkedid} />)
       )}
       <Crm call={call} />
-      <NoteForm call={call} customer={customer} dispositions={dispositions} />
+      {call.phase !== "ended" && <NoteForm call={call} customer={customer} dispositions={dispositions} onNote={onNote} />}
       {customer && (
         <div class="forms-row">
           <PromiseForm call={call} customer={customer} onSaved={(p) => addTo(customer, "open_promises", p)} />
@@ -290,8 +296,17 @@ function NewCustomer({ call, onCreated }: { call: Call; onCreated: (customer: Cu
   );
 }
 
-function NoteForm({ call, customer, dispositions }: { call: Call; customer: Customer | null; dispositions: string[] }) {
-  const [saved, setSaved] = useState<string[]>([]);
+function NoteForm({
+  call,
+  customer,
+  dispositions,
+  onNote,
+}: {
+  call: Call;
+  customer: Customer | null;
+  dispositions: string[];
+  onNote: (note: string) => void;
+}) {
   return (
     <SavingForm
       name="note"
@@ -303,7 +318,7 @@ function NoteForm({ call, customer, dispositions }: { call: Call; customer: Cust
           text: values.text,
           customer_id: customer?.id ?? null,
         });
-        setSaved([...saved, [values.disposition, values.text].filter(Boolean).join(" · ")]);
+        onNote([values.disposition, values.text].filter(Boolean).join(" · "));
         return t("form.noteSaved");
       }}
     >
@@ -320,9 +335,9 @@ function NoteForm({ call, customer, dispositions }: { call: Call; customer: Cust
       <Field label={t("form.noteText")}>
         <textarea name="text" maxLength={4000} rows={3} />
       </Field>
-      {saved.length > 0 && (
+      {call.notes.length > 0 && (
         <ul class="list saved-notes">
-          {saved.map((note, index) => (
+          {call.notes.map((note, index) => (
             <li key={index}>{note}</li>
           ))}
         </ul>

@@ -61,6 +61,7 @@ export interface Call {
   talk_s: number | null;
   customers: Customer[] | null; // null: still looking
   crm: Crm | null;
+  notes: string[]; // what the agent saved on this call, as shown
 }
 
 export interface Calls {
@@ -90,6 +91,7 @@ function fromPop(pop: Wire, now: number, answered: boolean): Call {
     talk_s: null,
     customers: null,
     crm: null,
+    notes: [],
   };
 }
 
@@ -123,7 +125,7 @@ export function fold(calls: Calls, message: LiveMessage, now: number): Calls {
       for (const pop of (message.pops as Wire[]) ?? []) {
         const known = calls.byId[str(pop.linkedid)];
         const fresh = fromPop(pop, now, pop.answered === true);
-        byId[fresh.linkedid] = known ? { ...known, ...fresh, customers: known.customers, crm: known.crm, ring_at: known.ring_at } : fresh;
+        byId[fresh.linkedid] = known ? { ...known, ...fresh, customers: known.customers, crm: known.crm, notes: known.notes, ring_at: known.ring_at } : fresh;
       }
       return { byId, current: pickCurrent(byId) };
     }
@@ -158,4 +160,9 @@ export function done(calls: Calls, linkedid: string): Calls {
 export function withCustomer(calls: Calls, linkedid: string, change: (customers: Customer[]) => Customer[]): Calls {
   const call = calls.byId[linkedid];
   return call ? update(calls, linkedid, { customers: change(call.customers ?? []) }) : calls;
+}
+
+export function withNote(calls: Calls, linkedid: string, note: string): Calls {
+  const call = calls.byId[linkedid];
+  return call ? update(calls, linkedid, { notes: [...call.notes, note] }) : calls;
 }

@@ -43,6 +43,7 @@ export const en = {
   "call.talking": "Talking {time}",
   "call.unknownName": "Name not given",
   "call.noNumber": "Number withheld",
+  "call.wrapUpLeft": "Wrap-up: {time} left",
   "call.done": "Done",
   "call.notify": "Incoming call: {caller}",
   "call.endedAs": "Ended: {outcome}",

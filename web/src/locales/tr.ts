@@ -45,6 +45,7 @@ export const tr: Record<keyof typeof en, string> = {
   "call.talking": "{time} görüşme",
   "call.unknownName": "Ad bildirilmedi",
   "call.noNumber": "Numara gizli",
+  "call.wrapUpLeft": "Çağrı sonrası: {time} kaldı",
   "call.done": "Tamam",
   "call.notify": "Gelen çağrı: {caller}",
   "call.endedAs": "Bitti: {outcome}",
