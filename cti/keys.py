@@ -10,6 +10,7 @@ from cti.auth.users import SessionStore
 from cti.calllog.reconcile import Reconciler
 from cti.calllog.writer import CallLogWriter
 from cti.clock import CenterClock
+from cti.customers.dispositions import OwedDispositions
 from cti.database import Database
 from cti.metrics import Metrics
 from cti.pipeline import Pipeline, Sink
@@ -32,6 +33,7 @@ HUB = web.AppKey("hub", Hub)
 TASKS = web.AppKey("tasks", Tasks)
 RECONCILER = web.AppKey("reconciler", Reconciler)
 CLOCK = web.AppKey("clock", CenterClock)
+OWED_DISPOSITIONS = web.AppKey("owed_dispositions", OwedDispositions)  # cti/customers
 TODAY = web.AppKey("today", TodayTallies)  # today's queue figures (cti/supervision)
 # The features' pipeline sinks, registered as they start (cti/app.py).
 SINKS = web.AppKey("sinks", list[Sink])

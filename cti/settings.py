@@ -65,6 +65,8 @@ class Settings:
     center_wrapup_s: float = 0.0
     # Per queue, "queue:seconds" items (e.g. "collections:60, sales:10"); others: the above.
     center_wrapup_by_queue: tuple[str, ...] = ()
+    # Queues whose calls need a disposition before the agent who took one is ready again.
+    center_disposition_required: tuple[str, ...] = ()
     center_max_wait_s: int = 60  # a caller waiting longer raises a wallboard alert
     # Quality review form, "criterion:weight" items (see cti/quality/reviews.py), and how many of
     # each agent's recorded calls are proposed for review each week.

@@ -14,14 +14,22 @@ from aiohttp import web
 
 from cti.customers import http
 from cti.customers.crm import Crm
+from cti.customers.dispositions import OwedDispositions
 from cti.customers.records import find_by_number
-from cti.keys import DATABASE, HUB, SETTINGS
+from cti.keys import DATABASE, HUB, OWED_DISPOSITIONS, SETTINGS, SINKS
 from cti.settings import SettingsError
 
 
 def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(customers_ctx)
+    app.cleanup_ctx.append(owed_dispositions_ctx)
     http.add_routes(app)
+
+
+async def owed_dispositions_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[OWED_DISPOSITIONS] = OwedDispositions(app[SETTINGS].center_disposition_required)
+    app[SINKS].append(app[OWED_DISPOSITIONS])
+    yield
 
 
 async def customers_ctx(app: web.Application) -> AsyncIterator[None]:

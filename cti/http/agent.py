@@ -18,7 +18,7 @@ from cti.auth.users import User
 from cti.calllog.recording import NothingToMute, set_recording_muted
 from cti.http.security import route, session_of
 from cti.http.status import WEB_DIR
-from cti.keys import AMI, DATABASE, SETTINGS, STATE
+from cti.keys import AMI, DATABASE, OWED_DISPOSITIONS, SETTINGS, STATE
 from cti.state import views
 
 
@@ -72,6 +72,7 @@ async def agent_config(request: web.Request) -> web.Response:
             # the agent's screen counts it down.
             "wrapup_s": settings.center_wrapup_s,
             "wrapup_s_by_queue": settings.wrapup_s_by_queue,
+            "disposition_required": list(settings.center_disposition_required),
         }
     )
 
@@ -88,6 +89,14 @@ async def set_state(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="pick a pause reason from the list")
     if not user.interfaces:
         raise web.HTTPConflict(text="no phone is linked to your user; ask an admin")
+    if not paused:
+        pool = await request.app[DATABASE].pool()
+        owed = await request.app[OWED_DISPOSITIONS].owed(pool, user.interfaces)
+        if owed is not None:
+            raise web.HTTPConflict(
+                text=f"choose a disposition for the call from {owed.caller or 'an unknown caller'}"
+                f" first: queue {owed.queue} needs one before you are ready"
+            )
     try:
         for interface in user.interfaces:
             await actions.queue_pause(

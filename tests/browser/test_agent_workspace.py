@@ -211,10 +211,12 @@ async def test_a_customer_is_found_by_number_and_opened_outside_a_call(
     await expect(page.locator(".search [role=alert]")).to_contain_text("at least three letters")
 
 
-async def test_wrap_up_counts_down_with_the_note_first_and_keeps_what_was_saved(
+async def test_wrap_up_counts_down_and_ready_waits_for_the_required_disposition(
     browser: Browser, database_url: str, tmp_path: Path
 ) -> None:
-    async with running_daemon(database_url, tmp_path, center_wrapup_s=45) as daemon:
+    async with running_daemon(
+        database_url, tmp_path, center_wrapup_s=45, center_disposition_required=("support",)
+    ) as daemon:
         page = await signed_in(browser, daemon, "agent1")
         linkedid = await daemon.sim.place_call("905339998877", "Ali", "support", answer_after=0.1)
         call = current_call(page)
@@ -232,6 +234,13 @@ async def test_wrap_up_counts_down_with_the_note_first_and_keeps_what_was_saved(
         first_form = call.locator("form").first
         await expect(first_form).to_have_class("note")
         await expect(first_form.locator(".saved-notes")).to_contain_text("Asked about the invoice")
+        # The queue needs a disposition: Ready is refused, and the page says why.
+        await page.get_by_role("button", name="Ready").click()
+        await expect(page.locator(".page-error")).to_contain_text("choose a disposition")
+        label = "Disposition (required in this queue)"
+        await first_form.get_by_label(label).select_option("Resolved")
+        await first_form.get_by_role("button", name="Save note").click()
+        await expect(first_form.locator(".saved-notes")).to_contain_text("Resolved")
         await page.get_by_role("button", name="Ready").click()
         await expect(page.locator(".state-controls .badge")).to_contain_text("Ready")
         await expect(call.locator(".wrap-up")).to_have_count(0)

@@ -21,6 +21,7 @@ interface Config {
   dispositions: string[];
   wrapup_s: number;
   wrapup_s_by_queue: Record<string, number>;
+  disposition_required: string[]; // queues
 }
 
 interface AgentState {
@@ -127,6 +128,7 @@ function App({ me, config }: { me: Me; config: Config }) {
               call={current}
               wrapUpEnds={wrapUpEnd(agent, current, config)}
               dispositions={config.dispositions}
+              dispositionRequired={config.disposition_required.includes(current.queue)}
               onCustomers={(change) => dispatch({ customers: [current.linkedid, change] })}
               onNote={(note) => dispatch({ note: [current.linkedid, note] })}
               onDone={() => dispatch({ done: current.linkedid })}

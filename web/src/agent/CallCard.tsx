@@ -15,13 +15,14 @@ interface Props {
   call: Call;
   wrapUpEnds: number | null; // epoch seconds: the daemon's wrap-up after this call ends then
   dispositions: string[];
+  dispositionRequired: boolean; // the call's queue needs one before the agent is ready
   onCustomers: (change: (customers: Customer[]) => Customer[]) => void;
   onNote: (note: string) => void;
   onDone: () => void;
   onSaved: () => void;
 }
 
-export function CallCard({ call, wrapUpEnds, dispositions, onCustomers, onNote, onDone, onSaved }: Props) {
+export function CallCard({ call, wrapUpEnds, dispositions, dispositionRequired, onCustomers, onNote, onDone, onSaved }: Props) {
   const now = useNow();
   const caller = call.caller_name || t("call.unknownName");
   const heading =
@@ -60,7 +61,7 @@ export function CallCard({ call, wrapUpEnds, dispositions, onCustomers, onNote, 
           </button>
         )}
       </header>
-      {call.phase === "ended" && <NoteForm call={call} customer={customer} dispositions={dispositions} onNote={onNote} />}
+      {call.phase === "ended" && <NoteForm call={call} customer={customer} dispositions={dispositions} required={dispositionRequired && call.phase === "ended"} onNote={onNote} />}
       {call.customers === null ? (
         <p class="muted">{t("customer.looking")}</p>
       ) : call.customers.length === 0 ? (
@@ -69,7 +70,7 @@ export function CallCard({ call, wrapUpEnds, dispositions, onCustomers, onNote, 
         call.customers.map((found) => <CustomerCard key={found.id} customer={found} linkedid={call.linkedid} />)
       )}
       <Crm call={call} />
-      {call.phase !== "ended" && <NoteForm call={call} customer={customer} dispositions={dispositions} onNote={onNote} />}
+      {call.phase !== "ended" && <NoteForm call={call} customer={customer} dispositions={dispositions} required={false} onNote={onNote} />}
       {customer && (
         <div class="forms-row">
           <PromiseForm call={call} customer={customer} onSaved={(p) => addTo(customer, "open_promises", p)} />
@@ -300,11 +301,13 @@ function NoteForm({
   call,
   customer,
   dispositions,
+  required,
   onNote,
 }: {
   call: Call;
   customer: Customer | null;
   dispositions: string[];
+  required: boolean;
   onNote: (note: string) => void;
 }) {
   return (
@@ -322,8 +325,8 @@ function NoteForm({
         return t("form.noteSaved");
       }}
     >
-      <Field label={t("form.disposition")}>
-        <select name="disposition">
+      <Field label={required ? t("form.dispositionRequired") : t("form.disposition")}>
+        <select name="disposition" required={required}>
           <option value="">{t("form.chooseDisposition")}</option>
           {dispositions.map((d) => (
             <option key={d} value={d}>

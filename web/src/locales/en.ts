@@ -81,6 +81,7 @@ export const en = {
   "form.saved": "Saved.",
   "form.note": "Note",
   "form.disposition": "Disposition",
+  "form.dispositionRequired": "Disposition (required in this queue)",
   "form.chooseDisposition": "Choose…",
   "form.noteText": "Note",
   "form.saveNote": "Save note",

@@ -83,6 +83,7 @@ export const tr: Record<keyof typeof en, string> = {
   "form.saved": "Kaydedildi.",
   "form.note": "Not",
   "form.disposition": "Sonuç kodu",
+  "form.dispositionRequired": "Sonuç kodu (bu kuyrukta zorunlu)",
   "form.chooseDisposition": "Seçin…",
   "form.noteText": "Not",
   "form.saveNote": "Notu kaydet",
