@@ -255,10 +255,13 @@ def parse_message(text: str) -> Message:
         return _split(text) or _parse_by_pattern(text)
     for match, keys in layouts:
         found = match(text)
-        # A value ends at a CR but may hold a LF, which the general pattern takes for the
-        # start of a line: the frame's only LFs must be those ending its lines.
-        if found is not None and text.count("\n") < len(keys):
-            return dict(zip(keys, found.groups(), strict=True))
+        if found is not None:
+            values = found.groups()
+            # A value ends at a CR but may hold a LF, which the general pattern takes for
+            # the start of a line: such a frame is read as below. (Looking for a LF in the
+            # values joined, with memchr, costs less than counting the frame's LFs.)
+            if "\n" not in "".join(values):
+                return dict(zip(keys, values, strict=True))
     message = _split(text)
     if message is None:
         return _parse_by_pattern(text)
