@@ -874,8 +874,9 @@ def _slot_setters(event: type, names: set[str]) -> dict[str, Callable[[object, o
     each slot set. Only a plain dataclass may be made so: every field is an ``__init__``
     parameter the builder sets (``names``), stored in a slot, and the class has neither a
     ``__post_init__`` nor a ``__new__`` of its own. Such an event is equal (``==``, ``hash``)
-    to the one ``__init__`` makes from the same values, and as frozen (its ``__setattr__``
-    is untouched: only these setters, kept inside the builder, get past it)."""
+    to the one ``__init__`` makes from the same values, and as frozen: its ``__setattr__``
+    is untouched, and the setters get past it just as ``object.__setattr__`` does in the
+    ``__init__`` of a frozen dataclass."""
     if hasattr(event, "__post_init__"):
         raise TypeError(f"{event.__name__}: its builder would not call __post_init__")
     if inspect.getattr_static(event, "__new__") is not object.__new__:
