@@ -28,6 +28,27 @@ def test_benchmark_runs_and_reports_a_ratio(
     assert out.count(f"{events:,}") == 3  # the stream line and both paths' "events seen"
 
 
+CALLLOG_BENCH = BENCH.parent / "calllog_writer.py"
+
+
+def test_call_log_writer_benchmark_writes_every_row_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A few hundred synthetic calls through the real writer into an embedded PostgreSQL:
+    every call and event lands once (the bench says "note:" otherwise), a rate is printed."""
+    import sys
+
+    spec = importlib.util.spec_from_file_location("calllog_writer_bench", CALLLOG_BENCH)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)  # its dataclasses look themselves up
+    spec.loader.exec_module(bench)
+    calls_per_s = bench.main(["--calls", "300"])
+    out = capsys.readouterr().out
+    assert calls_per_s > 0 and re.search(r"sustained: [\d,]+ calls/s", out)
+    assert "note:" not in out, out
+
+
 def test_pop_latency_benchmark_runs_end_to_end(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
