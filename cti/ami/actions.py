@@ -160,6 +160,25 @@ async def hangup(client: AmiClient, channel: str) -> None:
     await _run(client, _fields("Hangup", Channel=channel))
 
 
+# Where a blind transfer sends the other party (dialplan/extensions_cti.conf): a queue by
+# its name, or an agent's phone by its endpoint.
+TRANSFER_CONTEXTS = {"queue": "cti-transfer-queue", "agent": "cti-transfer-agent"}
+
+
+async def blind_transfer(client: AmiClient, channel: str, kind: str, target: str) -> None:
+    """Transfer without consulting, as if ``channel``'s phone had done it: whoever it talks
+    to goes to the queue or agent ``target`` names, and ``channel`` hangs up. Unlike a
+    Redirect of the other party, Asterisk reports it as a transfer (a BlindTransfer event,
+    and app_queue's AgentComplete with reason "transfer")."""
+    if kind not in TRANSFER_CONTEXTS:
+        raise ValueError(f"transfer to one of {', '.join(TRANSFER_CONTEXTS)}")
+    exten = target.split("/", 1)[-1] if kind == "agent" else target
+    await _run(
+        client,
+        _fields("BlindTransfer", Channel=channel, Context=TRANSFER_CONTEXTS[kind], Exten=exten),
+    )
+
+
 async def mixmonitor_mute(
     client: AmiClient, channel: str, muted: bool, direction: str = "both"
 ) -> None:

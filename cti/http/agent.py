@@ -131,8 +131,85 @@ async def recording(request: web.Request) -> web.Response:
     return web.json_response({"muted": muted})
 
 
+def _own_leg(request: web.Request, user: User, linkedid: str) -> str:
+    """The user's own leg of this live call, or 404 (an agent acts only from their phone)."""
+    leg = views.leg_of(request.app[STATE], linkedid, user.interfaces)
+    if leg is None:
+        raise web.HTTPNotFound(text="you are not on this call")
+    return leg
+
+
+async def hang_up(request: web.Request) -> web.Response:
+    """End the user's own leg of the call: Asterisk hangs up their phone, and the caller's
+    side ends as if the agent had put the handset down."""
+    user = session_of(request).user
+    leg = _own_leg(request, user, request.match_info["linkedid"])
+    try:
+        await actions.hangup(request.app[AMI], leg)
+    except AmiError as exc:
+        raise web.HTTPBadGateway(text=str(exc)) from None
+    return web.json_response({"hung_up": leg})
+
+
+async def transfer_targets(request: web.Request) -> web.Response:
+    """Where the user may transfer a call: the queues Asterisk has, and the other agents
+    (by display name) with their state now."""
+    user = session_of(request).user
+    state = request.app[STATE]
+    pool = await request.app[DATABASE].pool()
+    rows = await pool.fetch(
+        "SELECT display_name, interfaces FROM users WHERE NOT disabled "
+        "AND cardinality(interfaces) > 0 AND id <> $1 ORDER BY display_name",
+        user.id,
+    )
+    agents = []
+    for row in rows:
+        interface = row["interfaces"][0]
+        live = views.agent(state, interface)
+        agents.append(
+            {
+                "name": row["display_name"],
+                "interface": interface,
+                "state": str(live.state) if live is not None else "logged_out",
+            }
+        )
+    queues = sorted(q.name for q in views.all_queues(state))
+    return web.json_response({"queues": queues, "agents": agents})
+
+
+async def transfer(request: web.Request) -> web.Response:
+    """Blind transfer of the user's call to a queue or to another agent's phone."""
+    user = session_of(request).user
+    leg = _own_leg(request, user, request.match_info["linkedid"])
+    body = await json_body(request)
+    queue, agent = body.get("queue"), body.get("agent")
+    state = request.app[STATE]
+    if isinstance(queue, str) and agent is None:
+        if views.queue(state, queue) is None:
+            raise web.HTTPBadRequest(text=f"there is no queue named {queue!r}")
+        kind, target = "queue", queue
+    elif isinstance(agent, str) and queue is None:
+        pool = await request.app[DATABASE].pool()
+        known = await pool.fetchval(
+            "SELECT true FROM users WHERE NOT disabled AND $1 = ANY(interfaces)", agent
+        )
+        if not known or agent in user.interfaces:
+            raise web.HTTPBadRequest(text="transfer to another agent's phone")
+        kind, target = "agent", agent
+    else:
+        raise web.HTTPBadRequest(text="give either a queue or an agent to transfer to")
+    try:
+        await actions.blind_transfer(request.app[AMI], leg, kind, target)
+    except AmiError as exc:
+        raise web.HTTPBadGateway(text=str(exc)) from None
+    return web.json_response({"transferred": leg, kind: target})
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/agent", route("agent", agent_page))
     app.router.add_get("/api/agent/config", route("agent", agent_config))
     app.router.add_post("/api/agent/state", route("agent", set_state))
     app.router.add_post(r"/api/calls/{linkedid:[0-9.]{1,40}}/recording", route("agent", recording))
+    app.router.add_post(r"/api/calls/{linkedid:[0-9.]{1,40}}/hangup", route("agent", hang_up))
+    app.router.add_post(r"/api/calls/{linkedid:[0-9.]{1,40}}/transfer", route("agent", transfer))
+    app.router.add_get("/api/agent/transfer-targets", route("agent", transfer_targets))

@@ -348,6 +348,21 @@ def call(state: CtiState, linkedid: str) -> CallView | None:
     return None if found is None else _call_view(state, found)
 
 
+def leg_of(state: CtiState, linkedid: str, interfaces: Iterable[str]) -> str | None:
+    """The channel name of the leg of this call that one of these phones is on (an agent's
+    own leg, to hang up or transfer from), or None. A leg's name is its endpoint and a
+    suffix: ``PJSIP/1001-0000002a``."""
+    live = state.calls.get(linkedid)
+    if live is None:
+        return None
+    prefixes = tuple(f"{interface}-" for interface in interfaces)
+    for uniqueid in live.channels:
+        leg = state.channels.get(uniqueid)
+        if leg is not None and prefixes and leg.name.startswith(prefixes):
+            return leg.name
+    return None
+
+
 def active_calls(state: CtiState) -> list[CallView]:
     """The center's calls in progress, oldest first; supervisors' listen legs left out."""
     ordered = sorted(state.calls.values(), key=lambda c: c.started_at or 0)

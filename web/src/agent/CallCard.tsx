@@ -55,6 +55,7 @@ export function CallCard({ call, wrapUpEnds, dispositions, dispositionRequired, 
           )}
         </p>
         <Consent call={call} />
+        {call.phase === "on_call" && <CallControls call={call} />}
         {call.phase === "ended" && (
           <button type="button" class="done" onClick={onDone}>
             {t("call.done")}
@@ -105,6 +106,67 @@ function Consent({ call }: { call: Call }) {
         </button>
       )}
       {outcome && !outcome.ok && <Status outcome={outcome} />}
+    </div>
+  );
+}
+
+interface Targets {
+  queues: string[];
+  agents: { name: string; interface: string; state: string }[];
+}
+
+/** Hang up, and blind transfer to a queue or another agent (the server asks Asterisk; the
+call's end or its move then comes over the websocket like any other change). */
+function CallControls({ call }: { call: Call }) {
+  const [targets, setTargets] = useState<Targets | null>(null);
+  const [outcome, busy, run] = useSubmit();
+  const path = `/api/calls/${encodeURIComponent(call.linkedid)}`;
+  const load = () => {
+    if (targets === null) void run(async () => (setTargets(await api<Targets>("/api/agent/transfer-targets")), ""));
+  };
+  return (
+    <div class="call-controls">
+      <button type="button" class="danger hang-up" disabled={busy} onClick={() => run(async () => (await api(`${path}/hangup`, {}), t("call.hungUp")))}>
+        {t("call.hangUp")}
+      </button>
+      <form
+        class="transfer"
+        onSubmit={(event) => {
+          event.preventDefault();
+          const chosen = String(new FormData(event.currentTarget).get("target") ?? "");
+          const [kind, target] = [chosen.slice(0, chosen.indexOf(":")), chosen.slice(chosen.indexOf(":") + 1)];
+          const label = kind === "agent" ? (targets?.agents.find((a) => a.interface === target)?.name ?? target) : target;
+          void run(async () => (await api(`${path}/transfer`, { [kind]: target }), t("call.transferred", { target: label })));
+        }}
+      >
+        <Field label={t("call.transferTo")}>
+          <select name="target" required onFocus={load} onMouseDown={load}>
+            <option value="">{t("call.chooseTarget")}</option>
+            {targets && (
+              <optgroup label={t("call.queues")}>
+                {targets.queues.map((q) => (
+                  <option key={q} value={`queue:${q}`}>
+                    {q}
+                  </option>
+                ))}
+              </optgroup>
+            )}
+            {targets && (
+              <optgroup label={t("call.agents")}>
+                {targets.agents.map((a) => (
+                  <option key={a.interface} value={`agent:${a.interface}`}>
+                    {`${a.name} · ${term("state", a.state)}`}
+                  </option>
+                ))}
+              </optgroup>
+            )}
+          </select>
+        </Field>
+        <button type="submit" class="secondary" disabled={busy}>
+          {t("call.transfer")}
+        </button>
+      </form>
+      <Status outcome={outcome} />
     </div>
   );
 }

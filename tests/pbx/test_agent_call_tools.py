@@ -1,0 +1,94 @@
+"""An agent's own call tools on a real Asterisk: hang up and blind transfer from the panel,
+checked against what Asterisk did (its AMI events and queue_log)."""
+
+from __future__ import annotations
+
+from ami_reader import RawAmi
+from conftest import LiveDaemon, Pbx
+from facts import hung_up, queue_facts, seen
+
+from cti.keys import DATABASE
+
+
+async def _post(daemon: LiveDaemon, path: str, body: dict[str, object]) -> tuple[int, str]:
+    agent, csrf = await daemon.signed_in("agent1")
+    headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
+    async with agent.post(path, headers=headers, json=body) as r:
+        return r.status, await r.text()
+
+
+async def test_the_agent_hangs_up_from_the_panel(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
+    linkedid, caller = await pbx.answered_support_call(ami, "905320000301", "Deniz Ak", stay_s=30)
+    status, text = await _post(daemon, f"/api/calls/{linkedid}/hangup", {})
+    assert status == 200, text
+    await hung_up(ami, linkedid)
+    assert await caller.finished() == 0
+    # The agent's leg went first (queue_log says COMPLETECALLER all the same: app_queue
+    # sees the bridge dissolve under the caller).
+    (first, *_) = [e for e in ami.named("Hangup") if e.get("Linkedid") == linkedid]
+    assert first["Channel"].startswith("PJSIP/1001-"), first
+    row = await daemon.row(linkedid, ended=True)
+    assert row["outcome"] == "answered" and row["agent"] == "PJSIP/1001"
+    # Well before the caller's 30 s: the call ended when the agent hung up.
+    assert row["talk_s"] is not None and row["talk_s"] < 20
+
+
+async def test_a_call_of_someone_else_cannot_be_hung_up_or_transferred(
+    pbx: Pbx, ami: RawAmi, daemon: LiveDaemon
+) -> None:
+    linkedid, caller = await pbx.answered_support_call(ami, "905320000302", "Can Er", stay_s=20)
+    other, csrf = await daemon.signed_in("agent2")
+    headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
+    for path, body in (("hangup", {}), ("transfer", {"queue": "sales"})):
+        async with other.post(f"/api/calls/{linkedid}/{path}", headers=headers, json=body) as r:
+            assert r.status == 404, await r.text()
+    assert await caller.finished() == 0
+    await hung_up(ami, linkedid)
+    assert not ami.named("BlindTransfer")
+
+
+async def test_blind_transfer_to_a_queue(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
+    linkedid, caller = await pbx.answered_support_call(ami, "905320000303", "Ece Tan", stay_s=25)
+    path = f"/api/calls/{linkedid}/transfer"
+    for wrong in ({"queue": "nowhere"}, {"agent": "PJSIP/9999"}, {"agent": "PJSIP/1001"}, {}):
+        status, text = await _post(daemon, path, wrong)
+        assert status == 400, (wrong, status, text)
+    status, text = await _post(daemon, path, {"queue": "sales"})
+    assert status == 200, text
+    await seen(ami, "BlindTransfer", "the transfer", TransfereeUniqueid=linkedid, Result="Success")
+    await seen(ami, "QueueCallerJoin", "the caller in sales", Queue="sales", Uniqueid=linkedid)
+    await seen(ami, "AgentConnect", "a sales agent answering", Queue="sales", Uniqueid=linkedid)
+    assert await caller.finished() == 0
+    await hung_up(ami, linkedid)
+    facts = queue_facts(pbx.asterisk, linkedid)
+    assert "BLINDTRANSFER" in facts.events(), facts.events()
+    # The row names where the call ended: its last queue and agent. Each passage is in
+    # call_events: answered in support by 1001, then in sales by whoever took it there.
+    row = await daemon.row(linkedid, ended=True)
+    assert row["outcome"] == "transferred", row
+    (connect,) = ami.named("AgentConnect", Queue="sales", Uniqueid=linkedid)
+    assert (row["queue"], row["agent"]) == ("sales", connect["Interface"])
+    pool = await daemon.app[DATABASE].pool()
+    passages = await pool.fetch(
+        "SELECT queue, interface FROM call_events WHERE linkedid = $1 AND kind = 'agent_connect'"
+        " ORDER BY at",
+        linkedid,
+    )
+    assert [tuple(p) for p in passages] == [
+        ("support", "PJSIP/1001"),
+        ("sales", connect["Interface"]),
+    ]
+
+
+async def test_blind_transfer_to_an_agent(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
+    linkedid, caller = await pbx.answered_support_call(ami, "905320000304", "Ilgaz Su", stay_s=20)
+    status, text = await _post(daemon, f"/api/calls/{linkedid}/transfer", {"agent": "PJSIP/1002"})
+    assert status == 200, text
+    await seen(ami, "BlindTransfer", "the transfer", TransfereeUniqueid=linkedid, Result="Success")
+    await seen(ami, "DialEnd", "agent 1002 answering", DialStatus="ANSWER", Uniqueid=linkedid)
+    assert await caller.finished() == 0
+    await hung_up(ami, linkedid)
+    # A direct transfer to a phone is no queue passage: the row keeps the agent who
+    # handed the call on.
+    row = await daemon.row(linkedid, ended=True)
+    assert (row["outcome"], row["agent"]) == ("transferred", "PJSIP/1001"), row
