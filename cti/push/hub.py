@@ -6,11 +6,14 @@ Who sees what is one pure function, ``route(change) -> [(audience, message)]``, 
 in tests/unit/test_hub_route.py because it is a security rule:
 - an agent's pops (ringing, withdrawn, kept) go to ``AgentsOf`` the ringing interface only:
   the clients of the users whose phone interfaces include it — never to anyone else;
-- an answered or ended call and an agent's new state go to that agent and to
-  ``Supervisors`` (supervisors and admins);
-- queue figures and calls offered or abandoned go to supervisors only;
-- the AMI link going up or down goes to ``Everyone``; wallboard alerts
-  (``to_supervisors``) to supervisors.
+- an answered or ended call and an agent's new state go to that agent only;
+- the AMI link going up or down goes to ``Everyone``.
+Supervisors (and admins) follow queues, agents and calls through the wall
+(cti/supervision/wallboard.py, ``to_supervisors``): a snapshot, then at most one delta a
+second, with the alerts. They are not sent each change as well: at 20 supervisors that was
+six websocket writes per supervisor per call, written before the ringing agent's pop got
+its turn (bench/pop_latency.py: the daemon took 2-3 ms from the AgentCalled frame to the
+pop's write on an idle machine, most of it in those writes).
 An audience is a set of such groups, so that a client in two of them (a supervisor whose own
 phone rang) gets a message once. Messages are typed (cti/push/messages.py) and turned into
 their JSON once, whatever the number of clients.
@@ -38,10 +41,8 @@ from typing import Any
 from cti.auth.users import User
 from cti.push.messages import (
     AgentStateMessage,
-    CallAbandonedMessage,
     CallAnsweredMessage,
     CallEndedMessage,
-    CallOfferedMessage,
     LinkMessage,
     Message,
     PopCrmMessage,
@@ -49,7 +50,6 @@ from cti.push.messages import (
     PopKeptMessage,
     PopMessage,
     PopWithdrawnMessage,
-    QueueMessage,
     SnapshotMessage,
     Wire,
 )
@@ -58,13 +58,10 @@ from cti.state.changes import (
     AgentRingEnded,
     AgentRinging,
     AgentStateChanged,
-    CallAbandoned,
     CallAnswered,
     CallEnded,
-    CallOffered,
     Change,
     LinkChanged,
-    QueueChanged,
 )
 from cti.state.store import CtiState
 from cti.tasks import Tasks
@@ -102,10 +99,8 @@ Audience = frozenset[Group]  # the union of its groups: a client in two gets a m
 SUPERVISORS: Audience = frozenset({Supervisors()})
 
 
-def _agent_and_supervisors(interface: str | None) -> Audience:
-    if interface:
-        return frozenset({AgentsOf(interface), Supervisors()})
-    return SUPERVISORS
+def _agent(interface: str | None) -> list[Audience]:
+    return [frozenset({AgentsOf(interface)})] if interface else []
 
 
 def route(change: Change) -> list[tuple[Audience, Message]]:
@@ -141,7 +136,7 @@ def route(change: Change) -> list[tuple[Audience, Message]]:
                 wait_s=change.wait_s,
                 at=change.ts,
             )
-            return [(_agent_and_supervisors(change.interface), answered)]
+            return [(to, answered) for to in _agent(change.interface)]
         case CallEnded(record=record):
             call_ended = CallEndedMessage(
                 linkedid=record.linkedid,
@@ -150,7 +145,7 @@ def route(change: Change) -> list[tuple[Audience, Message]]:
                 talk_s=record.talk_s,
                 wait_s=record.wait_s,
             )
-            return [(_agent_and_supervisors(record.agent), call_ended)]
+            return [(to, call_ended) for to in _agent(record.agent)]
         case AgentStateChanged(queues=member_of):
             agent_state = AgentStateMessage(
                 interface=change.interface,
@@ -160,35 +155,7 @@ def route(change: Change) -> list[tuple[Audience, Message]]:
                 member_of=member_of,
                 at=change.ts,
             )
-            return [(_agent_and_supervisors(change.interface), agent_state)]
-        case QueueChanged():
-            queue = QueueMessage(
-                queue=change.queue,
-                waiting=change.waiting,
-                oldest_queued_at=change.oldest_queued_at,
-                at=change.ts,
-            )
-            return [(SUPERVISORS, queue)]
-        case CallOffered():
-            offered = CallOfferedMessage(
-                linkedid=change.linkedid,
-                queue=change.queue,
-                caller_number=change.caller_number,
-                caller_name=change.caller_name,
-                position=change.position,
-                resynced=change.resynced,
-                at=change.ts,
-            )
-            return [(SUPERVISORS, offered)]
-        case CallAbandoned():
-            abandoned = CallAbandonedMessage(
-                linkedid=change.linkedid,
-                queue=change.queue,
-                position=change.position,
-                wait_s=change.wait_s,
-                at=change.ts,
-            )
-            return [(SUPERVISORS, abandoned)]
+            return [(to, agent_state) for to in _agent(change.interface)]
         case LinkChanged():
             return [(frozenset({Everyone()}), LinkMessage(up=change.up, reason=change.reason))]
         case _:

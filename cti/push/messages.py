@@ -159,65 +159,6 @@ class AgentStateMessage:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class QueueMessage:
-    queue: str
-    waiting: int
-    oldest_queued_at: float | None
-    at: float | None
-
-    def to_json(self) -> Wire:
-        return {
-            "type": "queue",
-            "queue": self.queue,
-            "waiting": self.waiting,
-            "oldest_queued_at": self.oldest_queued_at,
-            "at": self.at,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CallOfferedMessage:
-    linkedid: str
-    queue: str
-    caller_number: str
-    caller_name: str
-    position: int
-    resynced: bool
-    at: float | None
-
-    def to_json(self) -> Wire:
-        return {
-            "type": "call_offered",
-            "linkedid": self.linkedid,
-            "queue": self.queue,
-            "caller_number": self.caller_number,
-            "caller_name": self.caller_name,
-            "position": self.position,
-            "resynced": self.resynced,
-            "at": self.at,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CallAbandonedMessage:
-    linkedid: str
-    queue: str
-    position: int
-    wait_s: int
-    at: float | None
-
-    def to_json(self) -> Wire:
-        return {
-            "type": "call_abandoned",
-            "linkedid": self.linkedid,
-            "queue": self.queue,
-            "position": self.position,
-            "wait_s": self.wait_s,
-            "at": self.at,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class LinkMessage:
     """The AMI link went up or down."""
 
@@ -321,9 +262,6 @@ Message = (
     | CallAnsweredMessage
     | CallEndedMessage
     | AgentStateMessage
-    | QueueMessage
-    | CallOfferedMessage
-    | CallAbandonedMessage
     | LinkMessage
     | WallMessage
     | AlertMessage
