@@ -42,8 +42,11 @@ SELECT c.id, c.full_name, c.national_id, c.balance::text AS balance, c.currency,
             'reason', cb.reason) ORDER BY cb.due_at), '[]')
      FROM callbacks cb WHERE cb.customer_id = c.id AND cb.done_at IS NULL) AS open_callbacks,
   (SELECT coalesce(json_agg(recent ORDER BY recent.started_at DESC), '[]') FROM (
-      SELECT k.linkedid, k.started_at, k.agent, k.outcome, k.talk_s,
-        (SELECT coalesce(json_agg(json_build_object('agent_username', u.username,
+      SELECT k.linkedid, k.started_at, k.outcome, k.talk_s,
+        -- The agent as everyone sees them: their display name, not a phone interface.
+        coalesce((SELECT u.display_name FROM users u WHERE k.agent = ANY(u.interfaces)
+                   ORDER BY u.id LIMIT 1), k.agent_name, k.agent) AS agent,
+        (SELECT coalesce(json_agg(json_build_object('agent', u.display_name,
                   'disposition', n.disposition, 'text', n.text, 'created_at', n.created_at)
                   ORDER BY n.created_at), '[]')
            FROM call_notes n JOIN users u ON u.id = n.user_id

@@ -5,7 +5,8 @@ the response frame (or, for a list action, the opening response, the items and t
 Complete event) and emits the events the action causes. Originate, whose leg outlives the
 action, is in ``originate.py``.
 
-Actions: QueuePause, QueueAdd, QueueRemove, Hangup, Redirect, Setvar, MixMonitorMute.
+Actions: QueuePause, QueueAdd, QueueRemove, Hangup, Redirect, Setvar, MixMonitorMute
+(BlindTransfer is in ``transfer.py``).
 Lists: QueueStatus, QueueSummary, CoreShowChannels, Status.
 """
 

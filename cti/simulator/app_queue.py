@@ -25,6 +25,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
+from cti.simulator import transfer
 from cti.simulator.model import (
     CAUSE_NONE,
     INUSE,
@@ -107,8 +108,17 @@ async def wait_in_queue(pbx: Pbx, call: Call) -> str | None:
             # with a timeout into one without: wait on there.
     finally:
         call.redirect = None
-    talk_ends = await call.hung_up_within(call.spec.talk_s)
-    _complete(pbx, call, call.hangup_by.result() if talk_ends else "caller")
+    moved = call.transfer = asyncio.get_running_loop().create_future()
+    try:
+        await asyncio.wait(
+            {call.hangup_by, moved}, timeout=call.spec.talk_s, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        call.transfer = None
+    if moved.done() and not call.hangup_by.done():
+        context, exten = moved.result()
+        return await transfer.carry_out(pbx, call, context, exten)  # the caller goes on elsewhere
+    _complete(pbx, call, call.hangup_by.result() if call.hangup_by.done() else "caller")
     return ""
 
 
@@ -325,7 +335,7 @@ def answer(pbx: Pbx, call: Call, attempt: Attempt) -> None:
     pbx.set_state(leg, 6)
     pbx.emit("DialEnd", "call,all", caller.fields(), leg.fields("Dest"), {"DialStatus": "ANSWER"})
     _leave(pbx, call)
-    hold = int(now - call.joined)
+    hold = attempt.hold_s = int(now - call.joined)
     queue = pbx.queues[call.queue]
     queue.hold_total += hold
     pbx.emit(
@@ -357,36 +367,56 @@ def answer(pbx: Pbx, call: Call, attempt: Attempt) -> None:
 def _complete(pbx: Pbx, call: Call, by: str) -> None:
     assert call.agent is not None
     member, leg, caller = call.agent.member, call.agent.channel, call.caller
+    first, second = (caller, leg) if by == "caller" else (leg, caller)
+    pbx.emit("HangupRequest", "call,all", first.fields())
+    if call.transferred:
+        # A caller who came by a transfer: app_queue reports the end only once the agent's
+        # leg has gone (blind-transfer.ami of tests/captures/real/).
+        pbx.unbridge(first, second)
+        pbx.hangup_channel(leg)
+        report_complete(pbx, call, by)
+    else:
+        report_complete(pbx, call, by)
+        pbx.unbridge(first, second)
+        pbx.hangup_channel(leg)
+    pbx.cdr(call, "ANSWERED", leg)
+    pbx.hangup_channel(caller)
+    free_member(pbx, member)
+
+
+def report_complete(pbx: Pbx, call: Call, reason: str) -> None:
+    """AgentComplete: the agent's part of the call is over (``reason``: caller, agent or
+    transfer), in the member's queue, with the queue's statistics."""
+    assert call.agent is not None
+    member, leg = call.agent.member, call.agent.channel
     talk = int(time.monotonic() - call.answered_at)
-    hold = int(call.answered_at - call.joined)
-    queue = pbx.queues[call.queue]
+    hold = call.agent.hold_s
+    queue = pbx.queues[member.queue]
     queue.completed += 1
     queue.talk_total += talk
-    first, second = (caller, leg) if by == "caller" else (leg, caller)
-    device = pbx.devices[member.state_interface]
-    pbx.emit("HangupRequest", "call,all", first.fields())
-    # app_queue's wrap-up: the member's own wrapuptime, else the queue's.
-    wrapup_s = member.config.wrapup_s or queue.config.wrapup_s
     pbx.emit(
         "AgentComplete",
         "agent,all",
-        caller.fields(),
+        call.caller.fields(),
         leg.fields("Dest"),
         {
-            "Queue": call.queue,
+            "Queue": member.queue,
             "Interface": member.interface,
             "MemberName": member.config.name,
             "HoldTime": str(hold),
             "TalkTime": str(talk),
-            "Reason": by,
+            "Reason": reason,
         },
     )
-    pbx.unbridge(first, second)
-    pbx.hangup_channel(leg)
-    pbx.cdr(call, "ANSWERED", leg)
-    pbx.hangup_channel(caller)
-    # The phone is free (QueueMemberStatus) only once the legs have hung up, after
-    # AgentComplete, as in every answered call of tests/captures/real/.
+
+
+def free_member(pbx: Pbx, member: Member) -> None:
+    """The member's phone is free once its leg has hung up (QueueMemberStatus after
+    AgentComplete, as in every answered call of tests/captures/real/), after app_queue's
+    wrap-up: the member's own wrapuptime, else the queue's."""
+    queue = pbx.queues[member.queue]
+    wrapup_s = member.config.wrapup_s or queue.config.wrapup_s
+    device = pbx.devices[member.state_interface]
     member.calls_taken += 1
     member.last_call = int(time.time())
     for m in memberships(pbx, member.interface):

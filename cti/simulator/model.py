@@ -137,6 +137,7 @@ class Attempt:
     channel: Channel
     started: float
     task: asyncio.Task[None] | None = None
+    hold_s: int = 0  # how long the caller had waited in the queue when it was answered
 
 
 @dataclass(eq=False, slots=True)
@@ -186,6 +187,10 @@ class Call:
     # Pending while a Redirect into [cti-route] can move the call (it waits in a queue or
     # a Dial rings); its result is the extension to run.
     redirect: asyncio.Future[str] | None = None
+    # Pending while the agent talks: a BlindTransfer from their leg sets where the caller
+    # goes, (context, extension) (transfer.py).
+    transfer: asyncio.Future[tuple[str, str]] | None = None
+    transferred: bool = False  # it came where it is by a transfer
 
     async def hung_up_within(self, seconds: float) -> bool:
         """Sleep; True when a hangup was asked for meanwhile."""

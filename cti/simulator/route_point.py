@@ -141,9 +141,9 @@ async def _dial(pbx: Pbx, call: Call) -> str:
         log.info("simulator: %s: Dial without an interface; hanging up", caller.name)
         pbx.hang_up_unqueued(call)
         return ""
-    status = _dial_refused(pbx, interface)
+    status = dial_refused(pbx, interface)
     if status is None:
-        dial = _dial_begin(pbx, call, interface, ring_s, f"{interface},{ring_text}")
+        dial = dial_begin(pbx, call, interface, ring_s, f"{interface},{ring_text}")
         redirect: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         call.redirect = redirect
         left = call.patience_left()
@@ -156,7 +156,7 @@ async def _dial(pbx: Pbx, call: Call) -> str:
         call.redirect = None
         if dial.answered_at is not None:
             talk_ends = await call.hung_up_within(call.spec.talk_s)
-            _dial_complete(pbx, call, dial, call.hangup_by.result() if talk_ends else "caller")
+            dial_complete(pbx, call, dial, call.hangup_by.result() if talk_ends else "caller")
             return ""
         if dial.outcome.done():
             status = dial.outcome.result()  # the phone rejected it
@@ -167,7 +167,7 @@ async def _dial(pbx: Pbx, call: Call) -> str:
             return ""
         else:
             status = "NOANSWER"
-        _dial_end(pbx, call, dial, status)
+        dial_end(pbx, call, dial, status)
         if redirect.done():
             return redirect.result()
     pbx.varset(caller, "DIALSTATUS", status)
@@ -236,7 +236,7 @@ def _seconds(text: str, default: float) -> float:
     return seconds if math.isfinite(seconds) and seconds > 0 else default
 
 
-def _dial_refused(pbx: Pbx, interface: str) -> str | None:
+def dial_refused(pbx: Pbx, interface: str) -> str | None:
     """The DIALSTATUS of a Dial that cannot ring (no channel is made), or None."""
     device = pbx.device_of(interface)
     if device is None:
@@ -248,7 +248,7 @@ def _dial_refused(pbx: Pbx, interface: str) -> str | None:
     return None
 
 
-def _dial_begin(pbx: Pbx, call: Call, interface: str, ring_s: float, app_data: str) -> Dial:
+def dial_begin(pbx: Pbx, call: Call, interface: str, ring_s: float, app_data: str) -> Dial:
     """The outgoing leg, with the events app_queue's legs have (``app_queue._ring``) but
     its own."""
     caller = call.caller
@@ -306,7 +306,7 @@ def dial_answer(pbx: Pbx, call: Call, dial: Dial) -> None:
     dial.outcome.set_result("ANSWER")
 
 
-def _dial_end(pbx: Pbx, call: Call, dial: Dial, status: str) -> None:
+def dial_end(pbx: Pbx, call: Call, dial: Dial, status: str) -> None:
     """The leg of a Dial that was not answered goes away."""
     if dial.task is not None:
         dial.task.cancel()
@@ -327,12 +327,12 @@ def _dial_end(pbx: Pbx, call: Call, dial: Dial, status: str) -> None:
 def _dial_abandon(pbx: Pbx, call: Call, dial: Dial) -> None:
     """The caller hangs up while the Dial rings."""
     pbx.emit("HangupRequest", "call,all", call.caller.fields())
-    _dial_end(pbx, call, dial, "CANCEL")
+    dial_end(pbx, call, dial, "CANCEL")
     pbx.hangup_channel(call.caller)
     pbx.cdr(call, "NO ANSWER", None, "Dial", dial.app_data)
 
 
-def _dial_complete(pbx: Pbx, call: Call, dial: Dial, by: str) -> None:
+def dial_complete(pbx: Pbx, call: Call, dial: Dial, by: str) -> None:
     """A Dial's call ends: as a queue call does, without app_queue's AgentComplete and
     statistics, and without wrap-up (app_queue only imposes it after its own calls)."""
     leg, caller = dial.channel, call.caller

@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from cti.simulator import ami_actions, originate
+from cti.simulator import ami_actions, originate, transfer
 from cti.simulator.config import SimConfig
 from cti.simulator.model import CallSpec
 from cti.simulator.pbx import Pbx
@@ -175,6 +175,7 @@ _ACTIONS: dict[str, Handler] = {
         pbx, aid, a.get("Channel", ""), a.get("Variable", ""), a.get("Value", "")
     ),
     "originate": originate.originate,
+    "blindtransfer": transfer.blind_transfer,
     "mixmonitormute": lambda pbx, aid, a: ami_actions.mixmonitor_mute(
         pbx, aid, a.get("Channel", ""), a.get("State", "")
     ),

@@ -6,6 +6,7 @@ text, no sideways scrolling and no serious accessibility violation (axe-core).""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -244,3 +245,39 @@ async def test_wrap_up_counts_down_and_ready_waits_for_the_required_disposition(
         await page.get_by_role("button", name="Ready").click()
         await expect(page.locator(".state-controls .badge")).to_contain_text("Ready")
         await expect(call.locator(".wrap-up")).to_have_count(0)
+
+
+async def test_the_agent_transfers_a_call_to_a_queue_and_hangs_up_another(
+    browser: Browser, daemon: Daemon
+) -> None:
+    page = await signed_in(browser, daemon, "agent1", language="tr")
+    linkedid = await daemon.sim.place_call(
+        "905301110002", "Deniz Ak", "support", answer_after=None, talk_s=60
+    )
+    call = current_call(page)
+    await expect(call.locator(".call-phase")).to_have_text("Gelen çağrı")
+    assert daemon.sim.answer(linkedid, "SIP/1001")
+    await expect(call.locator(".call-phase")).to_have_text("Görüşmede")
+    transfer = call.locator("form.transfer")
+    target = transfer.get_by_label("Aktarılacak yer")
+    await target.focus()  # the targets are asked for when the list is opened
+    await expect(target.locator("option[value='queue:sales']")).to_have_count(1)
+    await expect(target.locator("option[value='agent:SIP/1002']")).to_contain_text("Burak Kaya")
+    await target.select_option("queue:sales")
+    await transfer.get_by_role("button", name="Aktar").click()
+    # Ayla's part is over (her leg has gone); the caller waits in sales, where 1003 rings.
+    await expect(call.locator(".call-phase")).to_have_text("Çağrı bitti")
+    await expect(call.locator(".call-facts")).to_contain_text("Bitti: aktarıldı")
+    while not daemon.sim.answer(linkedid, "SIP/1003"):
+        await asyncio.sleep(0.05)
+    await daemon.sim.hangup(linkedid)
+
+    await call.get_by_role("button", name="Tamam").click()
+    await expect(page.locator(".no-call")).to_be_visible()
+    second = await daemon.sim.place_call("905301110003", "Ece Tan", "support", answer_after=None)
+    call = current_call(page)
+    await expect(call.locator(".caller-name")).to_have_text("Ece Tan")
+    assert daemon.sim.answer(second, "SIP/1001")
+    await expect(call.locator(".call-phase")).to_have_text("Görüşmede")
+    await call.get_by_role("button", name="Kapat").press("Enter")  # keyboard use
+    await expect(call.locator(".call-phase")).to_have_text("Çağrı bitti")

@@ -156,6 +156,9 @@ async def test_notes_promises_callbacks_and_the_home_page(pool: asyncpg.Pool) ->
     assert home["recent_calls"][0]["customer_name"] == "Fatma Demir"
     card = await records.card(pool, customer)
     assert card["last_calls"][0]["notes"][0]["text"] == "Paid by card"
+    # One name for the agent everywhere: who took the call and who wrote, not SIP/1001.
+    assert card["last_calls"][0]["agent"] == "Ayla Demir"
+    assert card["last_calls"][0]["notes"][0]["agent"] == "Ayla Demir"
     assert card["open_promises"][0]["due_date"] == "2026-11-21"
 
 

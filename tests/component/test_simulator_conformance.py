@@ -512,6 +512,18 @@ async def supervisor_listen(stage: Stage) -> None:
     await stage.raw.event("ChanSpyStop")
 
 
+async def blind_transfer(stage: Stage) -> None:
+    await stage.raw.pause("support", "PJSIP/1002")
+    await stage.raw.pause("sales", "PJSIP/1004")
+    linkedid = await stage.call("support", "granted", talk_s=9)
+    connect = await stage.raw.event("AgentConnect", Uniqueid=linkedid)
+    await asyncio.sleep(1 * SCALE)
+    answer = await stage.raw.action(
+        "BlindTransfer", Channel=connect["DestChannel"], Context="cti-transfer-queue", Exten="sales"
+    )
+    assert answer["Response"] == "Success", answer
+
+
 # In the order they were recorded: app_queue's rrmemory carries over from one to the next.
 SCENARIOS: tuple[tuple[str, Callable[[Stage], Awaitable[None]]], ...] = (
     ("consent-granted", consent_granted),
@@ -523,6 +535,7 @@ SCENARIOS: tuple[tuple[str, Callable[[Stage], Awaitable[None]]], ...] = (
     ("route-point-answered", route_point_answered),
     ("route-point-hold-then-move", route_point_hold_then_move),
     ("supervisor-listen", supervisor_listen),
+    ("blind-transfer", blind_transfer),
 )
 
 

@@ -162,6 +162,23 @@ async def supervisor_listen(run: Run) -> None:
     await run.seen("ChanSpyStop", "ChanSpy stopping")
 
 
+async def blind_transfer(run: Run) -> None:
+    await run.pause("support", "PJSIP/1002")
+    await run.pause("sales", "PJSIP/1004")  # PJSIP/1003 takes it, whatever rrmemory says
+    caller = await run.call("905329900010", "Ece Tan", SUPPORT_DID, 16, dtmf="1")
+    linkedid = await run.linkedid("905329900010")
+    connect = await run.seen("AgentConnect", "the agent answering", Uniqueid=linkedid)
+    await asyncio.sleep(1)
+    # What cti/ami/actions.py blind_transfer() sends for a transfer to the sales queue.
+    answer = await run.ami.action(
+        "BlindTransfer", Channel=connect["DestChannel"], Context="cti-transfer-queue", Exten="sales"
+    )
+    if answer.get("Response") != "Success":
+        raise RuntimeError(f"BlindTransfer: {answer}")
+    await run.seen("AgentConnect", "a sales agent answering", Queue="sales", Uniqueid=linkedid)
+    await caller.finished()
+
+
 SCENARIOS = (
     Scenario(
         "consent-granted",
@@ -244,6 +261,18 @@ SCENARIOS = (
         "(its own Linkedid): OriginateResponse Success, ChanSpyStart on PJSIP/1001, "
         "ChanSpyStop when the customer's call ends; the spy leg is never a call.",
         supervisor_listen,
+    ),
+    Scenario(
+        "blind-transfer",
+        "PJSIP/1002 paused in support, PJSIP/1004 in sales; DID 4440, the caller presses 1 "
+        "and hangs up 16 s "
+        "after the answer; 1 s after PJSIP/1001 answered, the AMI BlindTransfer of "
+        "cti/ami/actions.py blind_transfer() (PJSIP/1001's leg to cti-transfer-queue, sales).",
+        "one call: answered in support by PJSIP/1001; BlindTransfer Success; the caller "
+        "joins sales before AgentComplete Reason transfer; PJSIP/1001's leg hangs up "
+        "without a HangupRequest; PJSIP/1003 answers; outcome transferred, the row naming "
+        "sales and PJSIP/1003, both passages in call_events.",
+        blind_transfer,
     ),
 )
 

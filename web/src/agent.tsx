@@ -11,7 +11,7 @@ import { t, term } from "./i18n";
 import { connect, type LiveMessage } from "./live";
 import { LanguageSwitch, useNow } from "./ui";
 import { CallCard } from "./agent/CallCard";
-import { done, fold, NO_CALLS, withCustomer, withNote, type Calls, type Call } from "./agent/calls";
+import { done, fold, handedOn, NO_CALLS, withCustomer, withNote, type Calls, type Call } from "./agent/calls";
 import { Home, type HomePage, type Review } from "./agent/Home";
 import { Search } from "./agent/Search";
 import { Ringer } from "./agent/ring";
@@ -33,6 +33,7 @@ interface AgentState {
 type Action =
   | { live: LiveMessage }
   | { done: string }
+  | { handedOn: string }
   | { note: [string, string] }
   | { customers: [string, (c: Call["customers"] & {}) => Call["customers"] & {}] };
 
@@ -40,6 +41,7 @@ function reduce(calls: Calls, action: Action): Calls {
   const now = Date.now() / 1000;
   if ("live" in action) return fold(calls, action.live, now);
   if ("done" in action) return done(calls, action.done);
+  if ("handedOn" in action) return handedOn(calls, action.handedOn);
   if ("note" in action) return withNote(calls, ...action.note);
   return withCustomer(calls, action.customers[0], action.customers[1]);
 }
@@ -132,6 +134,7 @@ function App({ me, config }: { me: Me; config: Config }) {
               onCustomers={(change) => dispatch({ customers: [current.linkedid, change] })}
               onNote={(note) => dispatch({ note: [current.linkedid, note] })}
               onDone={() => dispatch({ done: current.linkedid })}
+              onTransferred={() => dispatch({ handedOn: current.linkedid })}
               onSaved={loadHome}
             />
           ) : (

@@ -19,10 +19,11 @@ interface Props {
   onCustomers: (change: (customers: Customer[]) => Customer[]) => void;
   onNote: (note: string) => void;
   onDone: () => void;
+  onTransferred: () => void;
   onSaved: () => void;
 }
 
-export function CallCard({ call, wrapUpEnds, dispositions, dispositionRequired, onCustomers, onNote, onDone, onSaved }: Props) {
+export function CallCard({ call, wrapUpEnds, dispositions, dispositionRequired, onCustomers, onNote, onDone, onTransferred, onSaved }: Props) {
   const now = useNow();
   const caller = call.caller_name || t("call.unknownName");
   const heading =
@@ -55,7 +56,7 @@ export function CallCard({ call, wrapUpEnds, dispositions, dispositionRequired, 
           )}
         </p>
         <Consent call={call} />
-        {call.phase === "on_call" && <CallControls call={call} />}
+        {call.phase === "on_call" && <CallControls call={call} onTransferred={onTransferred} />}
         {call.phase === "ended" && (
           <button type="button" class="done" onClick={onDone}>
             {t("call.done")}
@@ -117,7 +118,7 @@ interface Targets {
 
 /** Hang up, and blind transfer to a queue or another agent (the server asks Asterisk; the
 call's end or its move then comes over the websocket like any other change). */
-function CallControls({ call }: { call: Call }) {
+function CallControls({ call, onTransferred }: { call: Call; onTransferred: () => void }) {
   const [targets, setTargets] = useState<Targets | null>(null);
   const [outcome, busy, run] = useSubmit();
   const path = `/api/calls/${encodeURIComponent(call.linkedid)}`;
@@ -136,7 +137,11 @@ function CallControls({ call }: { call: Call }) {
           const chosen = String(new FormData(event.currentTarget).get("target") ?? "");
           const [kind, target] = [chosen.slice(0, chosen.indexOf(":")), chosen.slice(chosen.indexOf(":") + 1)];
           const label = kind === "agent" ? (targets?.agents.find((a) => a.interface === target)?.name ?? target) : target;
-          void run(async () => (await api(`${path}/transfer`, { [kind]: target }), t("call.transferred", { target: label })));
+          void run(async () => {
+            await api(`${path}/transfer`, { [kind]: target });
+            onTransferred();
+            return t("call.transferred", { target: label });
+          });
         }}
       >
         <Field label={t("call.transferTo")}>
@@ -250,7 +255,7 @@ export function CustomerCard({ customer, linkedid }: { customer: Customer; linke
               </span>
               {past.notes.map((note, n) => (
                 <p key={n} class="note-text">
-                  {note.agent_username}: {[note.disposition, note.text].filter(Boolean).join(" · ")}
+                  {note.agent}: {[note.disposition, note.text].filter(Boolean).join(" · ")}
                 </p>
               ))}
             </li>

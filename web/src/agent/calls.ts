@@ -5,7 +5,7 @@
 import type { LiveMessage } from "../live";
 
 export interface Note {
-  agent_username: string;
+  agent: string; // the display name of who wrote it
   disposition: string | null;
   text: string | null;
 }
@@ -155,6 +155,12 @@ export function fold(calls: Calls, message: LiveMessage, now: number): Calls {
 
 export function done(calls: Calls, linkedid: string): Calls {
   return without(calls, linkedid);
+}
+
+/** The agent handed the call on (a transfer Asterisk accepted): their part of it is over,
+though the call goes on elsewhere, so no call_ended comes to them. */
+export function handedOn(calls: Calls, linkedid: string): Calls {
+  return update(calls, linkedid, { phase: "ended", outcome: "transferred" });
 }
 
 export function withCustomer(calls: Calls, linkedid: string, change: (customers: Customer[]) => Customer[]): Calls {
