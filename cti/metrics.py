@@ -72,51 +72,52 @@ class _CappedLabel:
         return value
 
 
-@dataclass(slots=True)
-class _Answer:
-    at: float
-    wait_s: int
-
-
 class _ServiceLevel:
-    """Answered calls of the last hour and of today, per queue, for the SL ratio. Answers
-    older than the longest window are dropped as new ones come, not only when ``/metrics``
-    is scraped: with nobody scraping, the list still holds one hour at most."""
+    """Answered calls of the last hour and of today, per queue, for the SL ratio: counts per
+    minute (answered, within the queue's threshold then), so that what it holds does not
+    grow with the call rate (at 100 calls/s, one record per answer was 300,000 of them an
+    hour). Minutes older than the longest window are dropped as answers come, not only when
+    ``/metrics`` is scraped. A window counts the minutes that began inside it: its start is
+    exact to the minute."""
 
     def __init__(self) -> None:
-        self.recent: dict[str, deque[_Answer]] = {}
+        self.recent: dict[str, deque[list[int]]] = {}  # per queue: [minute, answered, within]
         self.today: dict[str, Counter[str]] = {}
         self.day: str = ""
 
     def add(self, queue: str, at: float, wait_s: int, threshold_s: int, day: str) -> None:
         if day != self.day:
             self.day, self.today = day, {}
-        answers = self.recent.setdefault(queue, deque())
-        answers.append(_Answer(at, wait_s))
-        _forget_before(answers, at - max(WINDOWS.values()))
-        counts = self.today.setdefault(queue, Counter())
-        counts["answered"] += 1
-        counts["within"] += wait_s <= threshold_s
+        minute = int(at // 60)
+        minutes = self.recent.setdefault(queue, deque())
+        if not minutes or minutes[-1][0] < minute:
+            minutes.append([minute, 0, 0])
+        counts = minutes[-1]  # an answer stamped a little back in time counts in the last
+        counts[1] += 1
+        counts[2] += wait_s <= threshold_s
+        _forget_before(minutes, at - max(WINDOWS.values()))
+        today = self.today.setdefault(queue, Counter())
+        today["answered"] += 1
+        today["within"] += wait_s <= threshold_s
 
-    def ratios(
-        self, now: float, thresholds: dict[str, int], day: str
-    ) -> Iterator[tuple[str, str, float]]:
-        for queue, answers in self.recent.items():
-            _forget_before(answers, now - max(WINDOWS.values()))
-            threshold = thresholds.get(queue, 0)
+    def ratios(self, now: float, day: str) -> Iterator[tuple[str, str, float]]:
+        for queue, minutes in self.recent.items():
+            _forget_before(minutes, now - max(WINDOWS.values()))
             for window, seconds in WINDOWS.items():
-                waits = [a.wait_s for a in answers if a.at >= now - seconds]
-                if waits:
-                    yield queue, window, sum(w <= threshold for w in waits) / len(waits)
+                first = (now - seconds) // 60
+                answered = sum(m[1] for m in minutes if m[0] >= first)
+                if answered:
+                    yield queue, window, sum(m[2] for m in minutes if m[0] >= first) / answered
         if day == self.day:
             for queue, counts in self.today.items():
                 if counts["answered"]:
                     yield queue, "today", counts["within"] / counts["answered"]
 
 
-def _forget_before(answers: deque[_Answer], oldest: float) -> None:
-    while answers and answers[0].at < oldest:
-        answers.popleft()
+def _forget_before(minutes: deque[list[int]], oldest: float) -> None:
+    first = oldest // 60
+    while minutes and minutes[0][0] < first:
+        minutes.popleft()
 
 
 class Metrics:
@@ -372,9 +373,7 @@ class _LiveCollector(Collector):
             ["queue", "window"],
         )
         day = self.metrics._day(now)
-        for queue_name, window, ratio in self.metrics.service_level.ratios(
-            now, self.metrics.thresholds(), day
-        ):
+        for queue_name, window, ratio in self.metrics.service_level.ratios(now, day):
             service.add_metric([queue_name, window], ratio)
         yield service
 
