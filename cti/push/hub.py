@@ -7,7 +7,8 @@ in tests/unit/test_hub_route.py because it is a security rule:
 - an agent's pops (ringing, withdrawn, kept) go to ``AgentsOf`` the ringing interface only:
   the clients of the users whose phone interfaces include it — never to anyone else;
 - an answered or ended call and an agent's new state go to that agent only;
-- the AMI link going up or down goes to ``Everyone``.
+- the AMI link going up or down goes to ``Everyone``, as do the queues' waiting callers
+  (``to_everyone``, at most once a second: each agent's page shows its own queues).
 Supervisors (and admins) follow queues, agents and calls through the wall
 (cti/supervision/wallboard.py, ``to_supervisors``): a snapshot, then at most one delta a
 second, with the alerts. They are not sent each change as well: at 20 supervisors that was
@@ -97,6 +98,7 @@ Group = AgentsOf | Supervisors | Everyone
 Audience = frozenset[Group]  # the union of its groups: a client in two gets a message once
 
 SUPERVISORS: Audience = frozenset({Supervisors()})
+EVERYONE: Audience = frozenset({Everyone()})
 
 
 def _agent(interface: str | None) -> list[Audience]:
@@ -157,7 +159,7 @@ def route(change: Change) -> list[tuple[Audience, Message]]:
             )
             return [(to, agent_state) for to in _agent(change.interface)]
         case LinkChanged():
-            return [(frozenset({Everyone()}), LinkMessage(up=change.up, reason=change.reason))]
+            return [(EVERYONE, LinkMessage(up=change.up, reason=change.reason))]
         case _:
             return []
 
@@ -270,6 +272,9 @@ class Hub:
     def to_supervisors(self, message: Message) -> None:
         self._send(self.clients_of(SUPERVISORS), message.to_json())
 
+    def to_everyone(self, message: Message) -> None:
+        self._send(self.clients_of(EVERYONE), message.to_json())
+
     def _pop(self, clients: set[Client], pop: PopMessage) -> None:
         if not clients:
             return
@@ -348,4 +353,5 @@ class Hub:
             agent_rows=agent_rows,
             pops=views.pops(self.state, user.interfaces),
             overview=overview,
+            queue_waits=views.queue_waits(self.state),
         )

@@ -159,6 +159,24 @@ class AgentStateMessage:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class QueueWaitsMessage:
+    """Every queue's callers waiting, and since when the longest has waited: sent to every
+    page when it changes, at most once a second; each agent's page shows its own queues."""
+
+    waits: list[tuple[str, int, float | None]]  # views.queue_waits
+
+    def to_json(self) -> Wire:
+        return {"type": "queue_waits", "queues": queue_waits_json(self.waits)}
+
+
+def queue_waits_json(waits: list[tuple[str, int, float | None]]) -> list[Wire]:
+    return [
+        {"queue": queue, "waiting": waiting, "oldest_queued_at": oldest}
+        for queue, waiting, oldest in waits
+    ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LinkMessage:
     """The AMI link went up or down."""
 
@@ -240,6 +258,7 @@ class SnapshotMessage:
     agent_rows: list[dict[str, Any]]  # sent as "agents": AgentView.to_json of those they see
     pops: list[dict[str, Any]]  # views.pops of the user's own phones
     overview: dict[str, Any] | None  # views.overview, for supervisors only
+    queue_waits: list[tuple[str, int, float | None]]  # views.queue_waits
 
     def to_json(self) -> Wire:
         wire: Wire = {
@@ -247,6 +266,7 @@ class SnapshotMessage:
             "ami_connected": self.ami_connected,
             "agents": self.agent_rows,
             "pops": self.pops,
+            "queue_waits": queue_waits_json(self.queue_waits),
         }
         if self.overview is not None:
             wire["overview"] = self.overview
@@ -263,6 +283,7 @@ Message = (
     | CallEndedMessage
     | AgentStateMessage
     | LinkMessage
+    | QueueWaitsMessage
     | WallMessage
     | AlertMessage
     | SnapshotMessage

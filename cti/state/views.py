@@ -318,6 +318,13 @@ def longest_waiting_since(state: CtiState) -> dict[str, float]:
     return oldest
 
 
+def queue_waits(state: CtiState) -> list[tuple[str, int, float | None]]:
+    """Per queue, by name: how many callers wait in it, and since when the longest waiting
+    one app_queue may offer has waited (``longest_waiting_since``; None: nobody such)."""
+    since = longest_waiting_since(state)
+    return [(name, len(q.callers), since.get(name)) for name, q in sorted(state.queues.items())]
+
+
 # --- calls ------------------------------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from cti import kpi
 from cti.clock import CenterClock
 from cti.push.hub import Hub
-from cti.push.messages import WallMessage, Wire
+from cti.push.messages import QueueWaitsMessage, WallMessage, Wire
 from cti.settings import Settings
 from cti.state import views
 from cti.state.changes import (
@@ -308,7 +308,9 @@ async def feed_the_wall(
     publish_alert: Callable[[Alert], None],
 ) -> None:
     """Once a second: raise and clear alerts (even when no supervisor has the page open),
-    and push what changed on the wall to the supervisors' pages, one encoding for all."""
+    push what changed on the wall to the supervisors' pages, one encoding for all, and the
+    queues' waiting callers to every page when they changed."""
+    waits: list[tuple[str, int, float | None]] = []
     tracker = AlertTracker()
     feed = WallFeed()
     line = AgentLine()
@@ -330,6 +332,9 @@ async def feed_the_wall(
             else:
                 log.info("alert cleared for queue %s: %s", alert.queue, alert.kind)
             publish_alert(alert)
+        if (now_waiting := views.queue_waits(state)) != waits:
+            waits = now_waiting
+            hub.to_everyone(QueueWaitsMessage(waits=waits))
         if not hub.has_supervisors:
             feed = WallFeed()  # the next page starts from its own snapshot
             continue

@@ -43,6 +43,9 @@ async def test_a_ring_answered_elsewhere_leaves_only_the_agent_who_took_it(
         await expect(call).to_contain_text("Queue: support")
         await expect(call.locator(".timer")).to_contain_text("Waited")
         await expect(page.locator("html[data-ringing=true]")).to_have_count(1)
+        # The agent's queues: support has the caller waiting (sales is not theirs).
+        await expect(page.locator(".queue-waits")).to_contain_text("support 1 waiting")
+        await expect(page.locator(".queue-waits")).not_to_contain_text("sales")
     assert daemon.sim.answer(linkedid, "SIP/1002")
     await expect(current_call(ayla)).to_have_count(0)
     await expect(ayla.locator(".no-call")).to_be_visible()

@@ -6,7 +6,7 @@
 import { render } from "preact";
 import { useEffect, useReducer, useRef, useState } from "preact/hooks";
 import { api, messageOf, whoAmI, type Me } from "./api";
-import { clock, phone, setCenter } from "./format";
+import { clock, count, phone, setCenter } from "./format";
 import { t, term } from "./i18n";
 import { connect, type LiveMessage } from "./live";
 import { LanguageSwitch, useNow } from "./ui";
@@ -28,6 +28,13 @@ interface AgentState {
   state: string;
   reason: string;
   since: number | null;
+  queues: string[]; // the queues the agent is a member of
+}
+
+interface QueueWait {
+  queue: string;
+  waiting: number;
+  oldest_queued_at: number | null; // epoch seconds: since when the longest offered caller waits
 }
 
 type Action =
@@ -51,11 +58,12 @@ function App({ me, config }: { me: Me; config: Config }) {
   const relabel = () => setLanguageTurn((n) => n + 1);
   const [calls, dispatch] = useReducer(reduce, NO_CALLS);
   const [link, setLink] = useState<"live" | "down" | "offline">("offline");
-  const [agent, setAgent] = useState<AgentState>({ state: "logged_out", reason: "", since: null });
+  const [agent, setAgent] = useState<AgentState>({ state: "logged_out", reason: "", since: null, queues: [] });
   const [home, setHome] = useState<HomePage | null>(null);
   const [reviews, setReviews] = useState<Review[]>([]);
   const [error, setError] = useState("");
   const [customerOpen, setCustomerOpen] = useState(false); // a searched customer's card
+  const [waits, setWaits] = useState<QueueWait[]>([]);
   const ringer = useRef(new Ringer());
 
   const loadHome = () => {
@@ -71,10 +79,14 @@ function App({ me, config }: { me: Me; config: Config }) {
         dispatch({ live: message });
         if (message.type === "snapshot") {
           setLink(message.ami_connected ? "live" : "down");
-          const row = (message.agents as { state: string; reason: string; state_since: number | null }[])[0];
-          if (row) setAgent({ state: row.state, reason: row.reason, since: row.state_since });
+          const row = (message.agents as { state: string; reason: string; state_since: number | null; queues: string[] }[])[0];
+          if (row) setAgent({ state: row.state, reason: row.reason, since: row.state_since, queues: row.queues ?? [] });
+          setWaits((message.queue_waits as QueueWait[]) ?? []);
         } else if (message.type === "agent_state" && own.has(String(message.interface))) {
-          setAgent({ state: String(message.state), reason: String(message.reason), since: (message.at as number) ?? Date.now() / 1000 });
+          const queues = Array.isArray(message.queues) ? (message.queues as string[]) : [];
+          setAgent({ state: String(message.state), reason: String(message.reason), since: (message.at as number) ?? Date.now() / 1000, queues });
+        } else if (message.type === "queue_waits") {
+          setWaits((message.queues as QueueWait[]) ?? []);
         } else if (message.type === "link") {
           setLink(message.up ? "live" : "down");
         } else if (message.type === "call_ended") {
@@ -142,11 +154,34 @@ function App({ me, config }: { me: Me; config: Config }) {
           )}
         </section>
         <aside class="day">
+          <QueueWaits waits={waits.filter((w) => agent.queues.includes(w.queue))} />
           <Search onOpen={setCustomerOpen} />
           {!customerOpen && <Home home={home} reviews={reviews} />}
         </aside>
       </main>
     </>
+  );
+}
+
+/** The agent's queues: callers waiting, and the longest wait, counting up. */
+function QueueWaits({ waits }: { waits: QueueWait[] }) {
+  const now = useNow();
+  if (waits.length === 0) return null;
+  return (
+    <section class="queue-waits" aria-label={t("queues.title")}>
+      <h2>{t("queues.title")}</h2>
+      <ul class="list">
+        {waits.map((w) => (
+          <li key={w.queue} class={w.waiting > 0 ? "waiting" : ""}>
+            <strong>{w.queue}</strong>{" "}
+            {w.waiting === 0
+              ? t("queues.nobody")
+              : t("queues.waiting", { count: count(w.waiting) }) +
+                (w.oldest_queued_at != null ? ` · ${t("queues.longest", { time: clock(now - w.oldest_queued_at) })}` : "")}
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 
