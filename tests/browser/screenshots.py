@@ -3,8 +3,9 @@ the same live daemon, simulator and Chromium the browser tests use.
 
     scripts/screenshots [OUT_DIR]        (default: var/screenshots)
 
-Screens: sign-in, the agent idle, ringing for a known caller, on call, after the call, and
-on call with an unknown caller. One PNG per screen, language and size, named
+Screens: sign-in, the agent idle, ringing for a known caller, on call, in wrap-up after the
+call, on call with an unknown caller, a customer search's results and a customer's page
+outside a call. One PNG per screen, language and size, named
 ``<screen>-<language>-<size>.png``; the full page, not only what the window shows.
 """
 
@@ -41,7 +42,9 @@ async def main(out: Path) -> None:
     try:
         server.psql("CREATE DATABASE shots;")
         async with (
-            running_daemon(str(server.get_uri("shots")), folder / "daemon") as daemon,
+            running_daemon(
+                str(server.get_uri("shots")), folder / "daemon", center_wrapup_s=30
+            ) as daemon,
             async_playwright() as playwright,
         ):
             await seed_demo_customers(await daemon.app[DATABASE].pool(), "agent1")
@@ -78,8 +81,20 @@ async def main(out: Path) -> None:
                     await shoot(page, out, "agent-on-call", language, size)
                     await daemon.sim.hangup(linkedid)
                     await expect(call).to_have_class("call call-ended")
-                    await shoot(page, out, "agent-after-call", language, size)
+                    await expect(call.locator(".wrap-up")).to_be_visible()
+                    await shoot(page, out, "agent-wrap-up", language, size)
                     await call.locator("button.done").click()
+                    await page.locator(".state-controls button").first.click()  # Ready
+                    search = page.get_by_role("search")
+                    await search.locator("input[name=q]").fill("Yılmaz")
+                    await search.locator("button[type=submit]").click()
+                    results = page.locator(".search-results li")
+                    await expect(results.first).to_be_visible()
+                    await shoot(page, out, "agent-search", language, size)
+                    await results.first.locator("button").click()
+                    await expect(page.locator(".search-card section.customer")).to_be_visible()
+                    await shoot(page, out, "agent-customer-page", language, size)
+                    await page.locator(".search-card > button").click()
                     unknown = await daemon.sim.place_call(
                         "905339998877", "Yeni Arayan", "support", answer_after=0.1, talk_s=60
                     )
@@ -87,6 +102,9 @@ async def main(out: Path) -> None:
                     await shoot(page, out, "agent-unknown-caller", language, size)
                     await daemon.sim.hangup(unknown)  # the phone is free for the next round
                     await expect(call).to_have_class("call call-ended")
+                    await expect(call.locator(".wrap-up")).to_be_visible()
+                    await page.locator(".state-controls button").first.click()  # Ready
+                    await expect(call.locator(".wrap-up")).to_have_count(0)
                     await page.context.close()
             await browser.close()
     finally:
