@@ -18,6 +18,7 @@ from cti.push.hub import Hub
 from cti.settings import Settings
 from cti.state.store import CtiState
 from cti.supervision.today import TodayTallies
+from cti.supervision.wallboard import AlertLog
 from cti.tasks import Tasks
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -35,5 +36,6 @@ RECONCILER = web.AppKey("reconciler", Reconciler)
 CLOCK = web.AppKey("clock", CenterClock)
 OWED_DISPOSITIONS = web.AppKey("owed_dispositions", OwedDispositions)  # cti/customers
 TODAY = web.AppKey("today", TodayTallies)  # today's queue figures (cti/supervision)
+ALERTS = web.AppKey("alerts", AlertLog)  # the wallboard's alerts lately (cti/supervision)
 # The features' pipeline sinks, registered as they start (cti/app.py).
 SINKS = web.AppKey("sinks", list[Sink])

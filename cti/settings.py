@@ -68,6 +68,9 @@ class Settings:
     # Queues whose calls need a disposition before the agent who took one is ready again.
     center_disposition_required: tuple[str, ...] = ()
     center_max_wait_s: int = 60  # a caller waiting longer raises a wallboard alert
+    # A queue whose callers hung up waiting more often than this share of today's offered
+    # calls raises a wallboard alert, and its card is red whatever its service level.
+    center_max_abandon_rate: float = 0.1
     # Quality review form, "criterion:weight" items (see cti/quality/reviews.py), and how many of
     # each agent's recorded calls are proposed for review each week.
     center_qa_form: tuple[str, ...] = (
@@ -226,6 +229,10 @@ _LIMITS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "center_service_level_target": (
         lambda v: 0 < v <= 1,
         "a share more than 0 and at most 1 (0.8 is 80 %)",
+    ),
+    "center_max_abandon_rate": (
+        lambda v: 0 <= v <= 1,
+        "a share from 0 to 1 (0.1 is 10 %)",
     ),
 }
 # CR or LF in a pause reason would end an AMI line early (QueuePause's Reason), NUL is refused

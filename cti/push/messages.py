@@ -1,7 +1,7 @@
 """What the hub sends to browsers: one frozen dataclass per websocket message type.
 
-Each ``to_json`` spells out, key by key, the object the panel receives (web/agent.js and
-web/supervisor.js read them), so the wire format is written down in one place and changes
+Each ``to_json`` spells out, key by key, the object the panel receives (web/src/agent.tsx and
+web/src/wall.tsx read them), so the wire format is written down in one place and changes
 only on purpose. A message made from a state change carries the change's time as ``at``
 (Asterisk's clock, epoch seconds, or null), as its last key; the others carry no time.
 

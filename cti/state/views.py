@@ -61,7 +61,7 @@ class AgentView:
         return {
             "interface": self.interface,
             "state_interface": self.state_interface,
-            # One value under both keys: the overview (/api/state, web/supervisor.js) has
+            # One value under both keys: the overview (/api/state, the supervisor's wall) has
             # always sent "name", the websocket snapshot's "agents" "member_name".
             "name": self.member_name,
             "member_name": self.member_name,

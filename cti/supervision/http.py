@@ -25,7 +25,7 @@ from cti.customers import records
 from cti.http.agent import call_id, json_body
 from cti.http.security import route, session_of
 from cti.http.status import WEB_DIR
-from cti.keys import AMI, CLOCK, DATABASE, SETTINGS, STATE, TODAY
+from cti.keys import ALERTS, AMI, CLOCK, DATABASE, SETTINGS, STATE, TODAY
 from cti.phone import to_e164
 from cti.routing.acd import decisions_for
 from cti.state import views
@@ -98,6 +98,45 @@ async def wallboard_report(request: web.Request) -> web.Response:
     app = request.app
     board = wallboard.build(app[SETTINGS], app[STATE], app[TODAY], app[CLOCK].now())
     return web.json_response(board)
+
+
+async def todays_alerts(request: web.Request) -> web.Response:
+    """Today's wallboard alerts, raised and cleared, newest first: the page opens on those
+    raised before it was open (it is pushed the later ones, as "alert" messages)."""
+    clock = request.app[CLOCK]
+    day_start = clock.midnight(datetime.fromtimestamp(clock.now(), UTC))
+    alerts = request.app[ALERTS].since(day_start.timestamp())
+    return web.json_response(
+        {
+            "day_start": day_start.isoformat(),
+            "alerts": [
+                {
+                    "queue": a.queue,
+                    "kind": a.kind,
+                    "text": a.text,
+                    "raised": a.raised,
+                    "at": a.at,
+                }
+                for a in alerts
+            ],
+        }
+    )
+
+
+async def agent_names(request: web.Request) -> web.Response:
+    """The people on the phones: each user's display name and phones, so the wall names an
+    agent as people know them, not by the phone's interface or Asterisk's member name."""
+    pool = await request.app[DATABASE].pool()
+    rows = await pool.fetch(
+        "SELECT username, display_name, interfaces FROM users"
+        " WHERE NOT disabled AND cardinality(interfaces) > 0 ORDER BY display_name, username"
+    )
+    return web.json_response(
+        [
+            {"username": r["username"], "name": r["display_name"], "interfaces": r["interfaces"]}
+            for r in rows
+        ]
+    )
 
 
 # --- actions on agents ----------------------------------------------------------------
@@ -348,6 +387,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/history", route("supervisor", history_page))
     app.router.add_get("/api/wallboard", route("supervisor", wallboard_report))
     app.router.add_get("/api/kpi", route("supervisor", kpi_report))
+    app.router.add_get("/api/supervisor/alerts", route("supervisor", todays_alerts))
+    app.router.add_get("/api/supervisor/agents", route("supervisor", agent_names))
     app.router.add_post("/api/supervisor/pause", route("supervisor", pause_agent))
     app.router.add_post("/api/supervisor/spy", route("supervisor", spy))
     app.router.add_get("/api/supervisor/audit", route("supervisor", audit_log))

@@ -2,7 +2,8 @@
 
 Today's tallies are a pipeline sink, seeded from the call log before the pipeline starts.
 The wall task builds the wallboard from them once a second: each alert raised or cleared goes
-to every supervisor's page and into the metrics, and what changed goes to the pages open.
+to every supervisor's page, into the metrics and into the day's alert log (for the pages
+opened later), and what changed goes to the pages open.
 The rollup task keeps the KPI API's rolled-up 15-minute slots up to date.
 """
 
@@ -18,11 +19,11 @@ from aiohttp import web
 
 from cti.calllog import tallies
 from cti.database import DatabaseUnavailable
-from cti.keys import CLOCK, DATABASE, HUB, METRICS, SETTINGS, SINKS, STATE, TASKS, TODAY
+from cti.keys import ALERTS, CLOCK, DATABASE, HUB, METRICS, SETTINGS, SINKS, STATE, TASKS, TODAY
 from cti.push.messages import AlertMessage
 from cti.supervision import http
 from cti.supervision.today import WINDOW_MINUTES, TodayTallies
-from cti.supervision.wallboard import Alert, Touched, feed_the_wall
+from cti.supervision.wallboard import Alert, AlertLog, Touched, feed_the_wall
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,10 @@ async def wall_ctx(app: web.Application) -> AsyncIterator[None]:
     touched = Touched()
     app[TODAY] = today
     app[SINKS].extend([today, touched])
+    alert_log = app[ALERTS] = AlertLog()
 
     def publish(alert: Alert) -> None:
+        alert_log.add(alert)
         if alert.raised:
             metrics.alerts_raised.labels(metrics.queue_label(alert.queue), alert.kind).inc()
         hub.to_supervisors(

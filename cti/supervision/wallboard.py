@@ -7,6 +7,7 @@ agents' states) comes from the live state. Building it reads no row.
 
 ``AlertTracker`` is pure: fed each new wallboard, it returns the alerts that were raised or
 cleared since the last one, so a condition that lasts raises one event, not one per look.
+``AlertLog`` keeps those events for the day, so a page opened later shows what it missed.
 ``WallFeed`` is pure too: it tells what changed on the wall since the last push.
 ``feed_the_wall`` runs both once a second.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -98,6 +99,15 @@ def build(
                     f"{settings.center_service_level_target:.0%}",
                 }
             )
+        abandoned = windows["today"]["abandon_rate"]
+        if abandoned is not None and abandoned > settings.center_max_abandon_rate:
+            alerts.append(
+                {
+                    "kind": "abandon_rate",
+                    "text": f"{abandoned:.0%} of today's callers hung up waiting "
+                    f"(limit {settings.center_max_abandon_rate:.0%})",
+                }
+            )
         if longest > settings.center_max_wait_s:
             alerts.append(
                 {
@@ -111,6 +121,8 @@ def build(
                 "queue": name,
                 "threshold_s": threshold,
                 "target": settings.center_service_level_target,
+                "abandon_limit": settings.center_max_abandon_rate,
+                "max_wait_s": settings.center_max_wait_s,
                 "waiting": live.waiting if live else 0,
                 "longest_wait_s": longest,
                 "agents": {
@@ -134,7 +146,7 @@ def build(
 @dataclass(frozen=True, slots=True)
 class Alert:
     queue: str
-    kind: str  # service_level | long_wait
+    kind: str  # service_level | abandon_rate | long_wait
     text: str
     raised: bool  # False: the condition has cleared
     at: float
@@ -158,6 +170,22 @@ class AlertTracker:
         ]
         self.active = current
         return events
+
+
+class AlertLog:
+    """The alerts raised and cleared lately, as they were published (pure): the supervisors'
+    pages open on today's (``GET /api/supervisor/alerts``). In memory only: after a
+    restart the watcher's first look raises again every condition that still holds."""
+
+    def __init__(self, keep: int = 2000) -> None:
+        self._alerts: deque[Alert] = deque(maxlen=keep)
+
+    def add(self, alert: Alert) -> None:
+        self._alerts.append(alert)
+
+    def since(self, start: float) -> list[Alert]:
+        """Those published at or after ``start`` (epoch seconds), newest first."""
+        return [alert for alert in reversed(self._alerts) if alert.at >= start]
 
 
 def changed(

@@ -42,10 +42,7 @@ async def signed_in(
     await page.fill("input[name=password]", PASSWORD)
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{daemon.url}{lands_on}")
-    if lands_on == "/agent":
-        await expect(page.locator(".link-live")).to_be_visible()
-    else:
-        await expect(page.locator("#link")).to_have_text("Asterisk connected")
+    await expect(page.locator(".link-live")).to_be_visible()  # the agent's and the wall
     return page
 
 

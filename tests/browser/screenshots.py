@@ -5,8 +5,9 @@ the same live daemon, simulator and Chromium the browser tests use.
 
 Screens: sign-in, the agent idle, ringing for a known caller, on call, in wrap-up after the
 call, on call with an unknown caller, a customer search's results and a customer's page
-outside a call. One PNG per screen, language and size, named
-``<screen>-<language>-<size>.png``; the full page, not only what the window shows.
+outside a call; the supervisor's wall (a day on the chart, a call talking, one waiting, an
+alert) and the same in wall mode, as a TV shows it. One PNG per screen, language and size,
+named ``<screen>-<language>-<size>.png``; the full page, not only what the window shows.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ import tempfile
 from pathlib import Path
 
 from browsing import CHROMIUM_ARGS, LOCALES, SCREENS, signed_in
-from harness import running_daemon
+from harness import Daemon, running_daemon
 from pgserver import get_server  # type: ignore[attr-defined]
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from cti.demo import seed_demo_customers
-from cti.keys import DATABASE
+from cti.keys import DATABASE, STATE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,6 +33,45 @@ async def shoot(page: Page, out: Path, screen: str, language: str, size: str) ->
     path = out / f"{screen}-{language}-{size}.png"
     await page.screenshot(path=str(path), full_page=True)
     print(path.relative_to(out.parent) if out.parent in path.parents else path)
+
+
+async def wall_shots(browser: Browser, daemon: Daemon, out: Path) -> None:
+    """The supervisor's wall and wall mode, each language and size."""
+    sim, state = daemon.sim, daemon.app[STATE]
+    for n in range(4):  # the day so far: calls answered, then a caller who hung up waiting
+        await sim.place_call(
+            f"90532123450{n}", "Ayşe Çağrı Yılmaz", "sales", answer_after=0.1, talk_s=0.3
+        )
+        await asyncio.sleep(0.6)
+    await sim.place_call(
+        "905551234567", "Mehmet Öztürk", "sales", answer_after=None, patience_s=0.2
+    )
+    await asyncio.sleep(0.5)
+    talking = await sim.place_call(
+        "905321234567", "Ayşe Çağrı Yılmaz", "support", consent="granted", answer_after=None,
+        talk_s=600,
+    )  # fmt: skip
+    while talking not in state.calls or "SIP/1001" not in state.calls[talking].ringing:
+        await asyncio.sleep(0.02)
+    sim.answer(talking, "SIP/1001")
+    waiting = await sim.place_call(
+        "905339998877", "Yeni Arayan", "support", consent="granted", answer_after=None
+    )
+    for language in LOCALES:
+        for size in SCREENS:
+            page = await signed_in(
+                browser, daemon, "boss", lands_on="/supervisor", language=language, screen=size
+            )
+            await expect(page.locator(".queue-card")).to_have_count(2)
+            await page.wait_for_timeout(1200)  # the timers moved on
+            await shoot(page, out, "wallboard", language, size)
+            await page.goto(f"{daemon.url}/supervisor?wall")
+            await expect(page.locator(".link-live")).to_be_visible()
+            await page.wait_for_timeout(800)
+            await shoot(page, out, "wall-mode", language, size)
+            await page.context.close()
+    await sim.hangup(waiting)
+    await sim.hangup(talking)
 
 
 async def main(out: Path) -> None:
@@ -106,6 +146,7 @@ async def main(out: Path) -> None:
                     await page.locator(".state-controls button").first.click()  # Ready
                     await expect(call.locator(".wrap-up")).to_have_count(0)
                     await page.context.close()
+            await wall_shots(browser, daemon, out)
             await browser.close()
     finally:
         server.cleanup()

@@ -36,6 +36,10 @@ from cti.settings import Settings, SettingsError, load_settings
         ),
         ({"CTI_CENTER_SERVICE_LEVEL_TARGET": "0"}, "expected a share more than 0"),
         (
+            {"CTI_CENTER_MAX_ABANDON_RATE": "10"},
+            r"^CTI_CENTER_MAX_ABANDON_RATE: expected a share from 0 to 1 \(0.1 is 10 %\)",
+        ),
+        (
             {"CTI_CENTER_TIMEZONE": "Europe/Atlantis"},
             "^CTI_CENTER_TIMEZONE: expected an IANA time zone name .*, got 'Europe/Atlantis'$",
         ),

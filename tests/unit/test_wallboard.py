@@ -17,7 +17,15 @@ from cti.replay import capture_bytes
 from cti.state import views
 from cti.state.changes import AgentState, AgentStateChanged, CallsMerged, Change, Resynced
 from cti.state.store import CtiState
-from cti.supervision.wallboard import AgentLine, Alert, AlertTracker, Sweep, Touched, WallFeed
+from cti.supervision.wallboard import (
+    AgentLine,
+    Alert,
+    AlertLog,
+    AlertTracker,
+    Sweep,
+    Touched,
+    WallFeed,
+)
 
 
 def board(*alerts: tuple[str, str, str]) -> list[dict[str, object]]:
@@ -39,6 +47,19 @@ def test_an_alert_is_raised_once_while_it_lasts_then_cleared() -> None:
     assert tracker.update(board(("support", "service_level", "SL 70%")), 6.0) == [
         Alert("sales", "long_wait", "waited 63 s", False, 6.0)
     ]
+
+
+def test_the_alert_log_gives_those_since_a_time_newest_first() -> None:
+    log = AlertLog(keep=3)
+    yesterday = Alert("sales", "long_wait", "waited 61 s", True, 10.0)
+    raised = Alert("support", "abandon_rate", "20% hung up", True, 100.0)
+    cleared = Alert("support", "abandon_rate", "20% hung up", False, 160.0)
+    for alert in (yesterday, raised, cleared):
+        log.add(alert)
+    assert log.since(50.0) == [cleared, raised]
+    assert log.since(0.0) == [cleared, raised, yesterday]
+    log.add(Alert("sales", "long_wait", "waited 70 s", True, 200.0))
+    assert yesterday not in log.since(0.0)  # it keeps the latest few only
 
 
 def wall(*queues: dict[str, object], link: bool = True) -> dict[str, object]:
