@@ -1,5 +1,7 @@
 // English texts of the panel. tr.ts must have the same keys (the type checker says so).
+import { pagesEn } from "./pages.en";
 export const en = {
+  ...pagesEn,
   "app.name": "CTI",
   "app.language": "Language",
   "app.signOut": "Sign out",

@@ -1,7 +1,9 @@
 // Türkçe metinler: en.ts ile aynı anahtarlar (tip denetimi eksik olanı söyler).
 import type { en } from "./en";
+import { pagesTr } from "./pages.tr";
 
 export const tr: Record<keyof typeof en, string> = {
+  ...pagesTr,
   "app.name": "CTI",
   "app.language": "Dil",
   "app.signOut": "Çıkış",
