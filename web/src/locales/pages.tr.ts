@@ -96,7 +96,7 @@ export const pagesTr: Record<keyof typeof pagesEn, string> = {
   "quality.notReviewable": "Bu çağrı değerlendirilemez: kaydı yok.",
   "quality.reviews": "Değerlendirmeler",
   "quality.noReviews": "Henüz değerlendirme yok.",
-  "quality.reviewed": "Değerlendirme",
+  "quality.reviewed": "Değerlendirme tarihi",
   "quality.call": "Çağrı",
   "quality.reviewer": "Değerlendiren",
   "quality.commentColumn": "Yorum",
