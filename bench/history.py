@@ -196,7 +196,7 @@ async def searches(pool: asyncpg.Pool, newest: datetime, repeat: int) -> list[li
     year = (newest - timedelta(days=366), newest + timedelta(minutes=1))
     midnight = newest.replace(hour=0, minute=0, second=0)
     week = (midnight - timedelta(days=7), newest + timedelta(minutes=1))
-    cases: list[tuple[str, dict[str, str]]] = [
+    cases: list[tuple[str, dict[str, Any]]] = [
         ("no filter", {}),
         ("number (a customer's)", {"number": one["e164"]}),
         ("number: withheld (2 %)", {"number": "anonymous"}),
@@ -204,7 +204,7 @@ async def searches(pool: asyncpg.Pool, newest: datetime, repeat: int) -> list[li
             (f"customer: {part!r} ({await named(pool, part):,} customers)", {"customer": part})
             for part in (one["full_name"], "Yılmaz-", "ılmaz")
         ],
-        ("agent PJSIP/1042", {"agent": "PJSIP/1042"}),
+        ("agent PJSIP/1042", {"phones": ("PJSIP/1042",)}),
         ("queue vip (5 %)", {"queue": "vip"}),
         ("outcome abandoned (10 %)", {"outcome": "abandoned"}),
         ("queue vip + outcome abandoned", {"queue": "vip", "outcome": "abandoned"}),

@@ -2,7 +2,7 @@
 // minified, with source maps. Run by scripts/setup; `npm run check` type-checks (tsc).
 import { build } from "esbuild";
 
-const pages = ["agent", "login", "wall"];
+const pages = ["agent", "login", "wall", "history", "quality"];
 
 await build({
   entryPoints: pages.map((page) => `src/${page}.tsx`),

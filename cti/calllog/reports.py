@@ -24,7 +24,7 @@ class CallFilter:
     until: datetime
     number: str | None = None  # E.164 or as received; matches either
     customer: str | None = None  # part of the customer's name (CUSTOMER_PART_MIN characters+)
-    agent: str | None = None  # interface
+    phones: tuple[str, ...] | None = None  # interfaces: one agent's phones (agent_interfaces)
     queue: str | None = None
     outcome: str | None = None
     consent: str | None = None  # granted | declined | none
@@ -112,16 +112,36 @@ HISTORY_COLUMNS = (
     "consent",
     "has_recording",
     "routing",
+    "disposition",
+    "note",
 )
 
-_COLUMNS = """
+
+def agent_name(interface: str, member: str | None = None) -> str:
+    """SQL for the name of the agent whose phone is the column ``interface``: the user
+    with that phone, as people know them; else ``member`` (Asterisk's member name, when no
+    user has that phone any more), else the interface itself."""
+    fallback = f"{member}, {interface}" if member else interface
+    return (
+        f"coalesce((SELECT u.display_name FROM users u WHERE {interface} = ANY(u.interfaces)"
+        f" ORDER BY u.disabled, u.id LIMIT 1), {fallback})"
+    )
+
+
+_COLUMNS = f"""
 SELECT k.linkedid, k.started_at, k.caller_number, k.caller_e164, k.caller_name,
        (SELECT c.full_name FROM customer_phones p JOIN customers c ON c.id = p.customer_id
         WHERE p.e164 = k.caller_e164 ORDER BY c.id LIMIT 1) AS customer,
-       k.queue, k.agent, k.agent_name, k.outcome, k.wait_s, k.talk_s, k.hold_s, k.consent,
+       k.queue, k.agent, {agent_name("k.agent", "k.agent_name")} AS agent_name,
+       k.outcome, k.wait_s, k.talk_s, k.hold_s, k.consent,
        k.recording IS NOT NULL AS has_recording,
        (SELECT r.reason FROM routing_decisions r WHERE r.linkedid = k.linkedid
-        ORDER BY r.id DESC LIMIT 1) AS routing  -- why the ACD sent it there, if it did
+        ORDER BY r.id DESC LIMIT 1) AS routing,  -- why the ACD sent it there, if it did
+       -- what the agents saved for the call: the last disposition given, every note's text
+       (SELECT n.disposition FROM call_notes n WHERE n.linkedid = k.linkedid
+        AND n.disposition IS NOT NULL ORDER BY n.id DESC LIMIT 1) AS disposition,
+       (SELECT string_agg(n.text, E'\\n' ORDER BY n.id) FROM call_notes n
+        WHERE n.linkedid = k.linkedid AND n.text <> '') AS note
 """
 _NEWEST_FIRST = "ORDER BY k.started_at DESC, k.linkedid DESC"
 # A page is found first by its keys alone, which an index holds (an index-only scan: no
@@ -196,7 +216,14 @@ def _where(
     if f.customer is not None:
         fragment, value = customer or (_CUSTOMER_JOIN, f.customer)
         where.append(fragment.format(arg(value)))
-    for column in ("agent", "queue", "outcome"):
+    if f.phones is not None:
+        # One phone (most agents): the plain comparison, which reads calls_history_agent
+        # newest first; an agent's several phones cannot be read in that order from it.
+        if len(f.phones) == 1:
+            where.append(f"k.agent = {arg(f.phones[0])}")
+        else:
+            where.append(f"k.agent = ANY({arg(list(f.phones))}::text[])")
+    for column in ("queue", "outcome"):
         value = getattr(f, column)
         if value is not None:
             where.append(f"k.{column} = {arg(value)}")
@@ -292,6 +319,32 @@ async def stream_calls(
         cursor = await connection.cursor(sql, *args)
         while rows := await cursor.fetch(batch):
             yield [dict(r) for r in rows]
+
+
+async def agent_interfaces(pool: asyncpg.Pool, who: str) -> tuple[str, ...] | None:
+    """The phones of the agent ``who`` names: a user's name as the panel shows it or their
+    username (either case), or a phone's interface itself (``PJSIP/1001``); None when it
+    names no one. The history finds an agent's calls by the phones that answered them."""
+    who = who.strip()
+    if "/" in who:
+        return (who,)
+    rows = await pool.fetch(
+        "SELECT interfaces FROM users"
+        " WHERE lower(username) = lower($1) OR lower(display_name) = lower($1)",
+        who,
+    )
+    if not rows:
+        return None
+    return tuple(sorted({interface for r in rows for interface in r["interfaces"]}))
+
+
+async def agent_names(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+    """Everyone with a phone, by name: the names the history's agent filter takes."""
+    rows = await pool.fetch(
+        "SELECT username, display_name AS name, interfaces FROM users"
+        " WHERE cardinality(interfaces) > 0 ORDER BY display_name, username"
+    )
+    return [dict(r) | {"interfaces": list(r["interfaces"])} for r in rows]
 
 
 async def recording_name(pool: asyncpg.Pool, linkedid: str) -> str | None:

@@ -43,6 +43,15 @@ async def sample(request: web.Request) -> web.Response:
     return web.json_response({"week": week.isoformat(), "calls": calls})
 
 
+async def call_to_review(request: web.Request) -> web.Response:
+    """One call to review (from the call history), as the sample lists its calls."""
+    pool = await request.app[DATABASE].pool()
+    call = await quality.call_to_review(pool, request.match_info["linkedid"])
+    if call is None:
+        raise web.HTTPNotFound(text="no call has this id")
+    return web.json_response(call)
+
+
 async def list_reviews(request: web.Request) -> web.Response:
     agent, linkedid = request.query.get("agent"), request.query.get("linkedid")
     found = await quality.reviews(
@@ -80,6 +89,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/quality", route("supervisor", quality_page))
     app.router.add_get("/api/quality/form", route("supervisor", form))
     app.router.add_get("/api/quality/sample", route("supervisor", sample))
+    app.router.add_get(
+        r"/api/quality/calls/{linkedid:[0-9.]{1,40}}", route("supervisor", call_to_review)
+    )
     app.router.add_get("/api/quality/reviews", route("supervisor", list_reviews))
     app.router.add_post("/api/quality/reviews", route("supervisor", add_review))
     app.router.add_get("/api/agent/reviews", route("agent", my_reviews))

@@ -20,7 +20,10 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from cti.calllog.reports import agent_name
+
 SCALE = 5
+_AGENT = agent_name("k.agent", "k.agent_name")  # the name of the agent who took call k
 COMMENT_LIMIT = 4000
 
 
@@ -51,9 +54,16 @@ def parse_form(items: Sequence[str]) -> tuple[Criterion, ...]:
 
 
 def score(form: Sequence[Criterion], marks: Mapping[str, Any]) -> float:
-    """Weighted share of the full marks, 0..100, one decimal."""
-    if not isinstance(marks, Mapping) or set(marks) != {c.name for c in form}:
-        raise ReviewError("mark every criterion of the form, and nothing else")
+    """Weighted share of the full marks, 0..100, one decimal. Every criterion must be
+    marked: a mark left out is not a zero (a form sent untouched would score 0 %)."""
+    if not isinstance(marks, Mapping):
+        raise ReviewError("marks must give each criterion of the form its mark")
+    unmarked = [c.name for c in form if marks.get(c.name) is None]
+    if unmarked:
+        raise ReviewError(f"mark every criterion; not marked: {', '.join(unmarked)}")
+    unknown = sorted(set(marks) - {c.name for c in form})
+    if unknown:
+        raise ReviewError(f"these are not criteria of the form: {', '.join(unknown)}")
     for name, mark in marks.items():
         if isinstance(mark, bool) or not isinstance(mark, int) or not 0 <= mark <= SCALE:
             raise ReviewError(f"the mark for {name!r} must be a whole number from 0 to {SCALE}")
@@ -77,13 +87,14 @@ async def add_review(
     if not isinstance(comment, str) or len(comment) > COMMENT_LIMIT:
         raise ReviewError(f"the comment must be text of at most {COMMENT_LIMIT} characters")
     value = score(form, marks)
-    agent = await pool.fetchval(
-        "SELECT agent FROM calls WHERE linkedid = $1 AND agent IS NOT NULL "
-        "AND recording IS NOT NULL",
+    call = await pool.fetchrow(
+        f"SELECT k.agent, {_AGENT} AS agent_name FROM calls k"
+        " WHERE k.linkedid = $1 AND k.agent IS NOT NULL AND k.recording IS NOT NULL",
         linkedid,
     )
-    if agent is None:
+    if call is None:
         raise ReviewError("only a recorded call an agent answered can be reviewed")
+    agent = call["agent"]
     row = await pool.fetchrow(
         "INSERT INTO quality_reviews (linkedid, agent, reviewer_id, form, marks, score, comment)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at",
@@ -99,6 +110,7 @@ async def add_review(
         "id": row["id"],
         "linkedid": linkedid,
         "agent": agent,
+        "agent_name": call["agent_name"],
         "score": value,
         "created_at": row["created_at"].isoformat(),
     }
@@ -114,7 +126,8 @@ async def reviews(
     rows = await pool.fetch(
         "SELECT r.id, r.linkedid, r.agent, u.display_name AS reviewer, r.form, r.marks, "
         "r.score::float AS score, r.comment, r.created_at, k.started_at, k.caller_number, "
-        "k.queue FROM quality_reviews r JOIN users u ON u.id = r.reviewer_id "
+        f"k.caller_name, k.queue, {agent_name('r.agent', 'k.agent_name')} AS agent_name "
+        "FROM quality_reviews r JOIN users u ON u.id = r.reviewer_id "
         "LEFT JOIN calls k ON k.linkedid = r.linkedid "
         "WHERE ($1::text[] IS NULL OR r.agent = ANY($1)) AND ($2::text IS NULL OR "
         "r.linkedid = $2) ORDER BY r.created_at DESC, r.id DESC LIMIT $3",
@@ -160,13 +173,30 @@ async def weekly_sample(
         )
         rows = await connection.fetch(
             "SELECT s.linkedid, s.agent, k.started_at, k.caller_number, k.caller_name, k.queue, "
-            "k.talk_s, (SELECT r.score::float FROM quality_reviews r WHERE r.linkedid = s.linkedid"
+            f"k.talk_s, {_AGENT} AS agent_name, "
+            "(SELECT r.score::float FROM quality_reviews r WHERE r.linkedid = s.linkedid"
             " ORDER BY r.created_at DESC LIMIT 1) AS score "
             "FROM quality_samples s JOIN calls k ON k.linkedid = s.linkedid "
-            "WHERE s.week = $1 ORDER BY s.agent, k.started_at",
+            "WHERE s.week = $1 ORDER BY agent_name, s.agent, k.started_at",
             week,
         )
     return [
         {**dict(r), "started_at": r["started_at"].isoformat() if r["started_at"] else None}
         for r in rows
     ]
+
+
+async def call_to_review(pool: asyncpg.Pool, linkedid: str) -> dict[str, Any] | None:
+    """A call as the sample lists it (who answered, who called, when), to review one that
+    is not in the sample (from the call history); None when there is no such call."""
+    row = await pool.fetchrow(
+        "SELECT k.linkedid, k.agent, k.started_at, k.caller_number, k.caller_name, k.queue, "
+        f"k.talk_s, {_AGENT} AS agent_name, "
+        "k.recording IS NOT NULL AS has_recording, (SELECT r.score::float FROM quality_reviews"
+        " r WHERE r.linkedid = k.linkedid ORDER BY r.created_at DESC LIMIT 1) AS score "
+        "FROM calls k WHERE k.linkedid = $1",
+        linkedid,
+    )
+    if row is None:
+        return None
+    return {**dict(row), "started_at": row["started_at"].isoformat() if row["started_at"] else None}

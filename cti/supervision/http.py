@@ -262,14 +262,17 @@ async def routing_decisions(request: web.Request) -> web.Response:
 # --- call history and recordings ------------------------------------------------------
 
 
-def _filter(request: web.Request) -> reports.CallFilter:
+async def _filter(request: web.Request) -> reports.CallFilter:
     now = datetime.now(UTC)
     week_ago = request.app[CLOCK].midnight(now) - timedelta(days=7)
     since = _time(request, "from", week_ago)
     until = _time(request, "to", now + timedelta(minutes=1))
-    if until <= since:
-        raise web.HTTPBadRequest(text="the period is empty: to must be after from")
     q = request.query
+    if until <= since:
+        raise web.HTTPBadRequest(
+            text="the period is reversed or empty: to must be after from"
+            f" (from {q.get('from') or since.date()}, to {q.get('to') or until.date()})"
+        )
     outcome, consent = q.get("outcome") or None, q.get("consent") or None
     if outcome is not None and outcome not in OUTCOMES:
         raise web.HTTPBadRequest(text=f"outcome must be one of {', '.join(OUTCOMES)}")
@@ -285,12 +288,22 @@ def _filter(request: web.Request) -> reports.CallFilter:
         raise web.HTTPBadRequest(
             text=f"customer: type at least {reports.CUSTOMER_PART_MIN} letters of the name"
         )
+    phones: tuple[str, ...] | None = None
+    if who := q.get("agent", "").strip():
+        phones = await reports.agent_interfaces(await request.app[DATABASE].pool(), who)
+        if phones is None:
+            raise web.HTTPBadRequest(
+                text=f'agent: no one is called "{who}"; give a name or username as listed,'
+                " or a phone such as PJSIP/1001"
+            )
+        if not phones:
+            raise web.HTTPBadRequest(text=f"agent: {who} has no phone, so no calls")
     return reports.CallFilter(
         since,
         until,
         number,
         customer,
-        q.get("agent") or None,
+        phones,
         q.get("queue") or None,
         outcome,
         consent,
@@ -315,7 +328,7 @@ async def call_history(request: web.Request) -> web.Response:
     the last), ``total`` the calls of the period and filters counted up to 10,000
     (``total_capped``: there are more), or null when counting them took longer than 0.3 s
     (``total_capped`` is true then too)."""
-    calls = _filter(request)
+    calls = await _filter(request)
     limit = _int(request, "limit", reports.PAGE_SIZE, 1, reports.PAGE_SIZE_MAX)
     after = _after(request)
     page = await reports.search_page(await request.app[DATABASE].pool(), calls, limit, after)
@@ -340,7 +353,7 @@ def _cell(value: Any) -> str:
 async def call_history_csv(request: web.Request) -> web.StreamResponse:
     """Every call of the period and filters, streamed: no row limit, and the daemon holds
     one batch of rows at a time however long the period (reports.stream_calls)."""
-    calls = _filter(request)
+    calls = await _filter(request)
     pool = await request.app[DATABASE].pool()
     response = web.StreamResponse(
         headers={
@@ -360,6 +373,11 @@ async def call_history_csv(request: web.Request) -> web.StreamResponse:
     await response.write(out.getvalue().encode("utf-8"))  # the header of an empty export
     await response.write_eof()
     return response
+
+
+async def history_agents(request: web.Request) -> web.Response:
+    """The names the history's agent filter takes: everyone with a phone."""
+    return web.json_response(await reports.agent_names(await request.app[DATABASE].pool()))
 
 
 async def recording(request: web.Request) -> web.FileResponse:
@@ -396,4 +414,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/routing/decisions", route("supervisor", routing_decisions))
     app.router.add_get("/api/history", route("supervisor", call_history))
     app.router.add_get("/api/history.csv", route("supervisor", call_history_csv))
+    app.router.add_get("/api/history/agents", route("supervisor", history_agents))
     app.router.add_get(r"/api/recordings/{linkedid:[0-9.]{1,40}}", route("supervisor", recording))

@@ -69,3 +69,26 @@ async def serious_accessibility_violations(page: Page) -> list[str]:
         ".map((v) => `${v.id}: ${v.help} (${v.nodes[0].target.join(' ')})`)"
     )
     return list(found)
+
+
+async def supervisor_on(
+    browser: Browser,
+    daemon: Daemon,
+    path: str,
+    language: str = "en",
+    screen: str = "1366x768",
+    username: str = "boss",
+) -> Page:
+    """A supervisor in a fresh browser profile (``language``, ``screen``-sized window),
+    signed in, on the panel page at ``path`` (/history, /quality), its top bar drawn."""
+    context = await browser.new_context(locale=LOCALES[language], viewport=SCREENS[screen])  # type: ignore[arg-type]
+    page = await context.new_page()
+    page.set_default_timeout(10_000)
+    await page.goto(f"{daemon.url}/login")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{daemon.url}/supervisor")
+    await page.goto(f"{daemon.url}{path}")
+    await expect(page.locator("header.top h1")).to_be_visible()
+    return page

@@ -6,8 +6,10 @@ the same live daemon, simulator and Chromium the browser tests use.
 Screens: sign-in, the agent idle, ringing for a known caller, on call, in wrap-up after the
 call, on call with an unknown caller, a customer search's results and a customer's page
 outside a call; the supervisor's wall (a day on the chart, a call talking, one waiting, an
-alert) and the same in wall mode, as a TV shows it. One PNG per screen, language and size,
-named ``<screen>-<language>-<size>.png``; the full page, not only what the window shows.
+alert) and the same in wall mode, as a TV shows it; the call history (with a recording
+playing) and quality review (the sample, a call's review form, past reviews). One PNG per
+screen, language and size, named
+``<screen>-<language>-<size>.png``; the full page, not only what the window shows.
 """
 
 from __future__ import annotations
@@ -16,15 +18,18 @@ import asyncio
 import shutil
 import sys
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from browsing import CHROMIUM_ARGS, LOCALES, SCREENS, signed_in
+import asyncpg
+from browsing import CHROMIUM_ARGS, LOCALES, SCREENS, signed_in, supervisor_on
 from harness import Daemon, running_daemon
 from pgserver import get_server  # type: ignore[attr-defined]
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from cti.demo import seed_demo_customers
 from cti.keys import DATABASE, STATE
+from cti.phone import to_e164
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -74,6 +79,66 @@ async def wall_shots(browser: Browser, daemon: Daemon, out: Path) -> None:
     await sim.hangup(talking)
 
 
+# Past calls for the history: (caller number, caller name, queue, agent, outcome, consent).
+PAST_CALLS = [
+    ("905321234567", "Ayşe Çağrı Yılmaz", "support", "SIP/1001", "answered", "granted"),
+    ("905339998877", "Yeni Arayan", "support", None, "abandoned", None),
+    ("4930123456", "Hans Müller", "sales", "SIP/1002", "answered", "declined"),
+    ("905551112233", "Mehmet Öztürk", "support", "SIP/1002", "transferred", "granted"),
+    ("anonymous", "", "support", None, "timed_out", None),
+    ("905301110001", "Zeynep Arslan", "sales", "SIP/1001", "answered", "granted"),
+]
+
+
+async def seed_history(pool: asyncpg.Pool) -> None:
+    """Yesterday's calls, with notes and a review, for the history and quality screens."""
+    start = datetime.now(UTC) - timedelta(days=1)
+    rows = []
+    for n in range(36):
+        number, name, queue, agent, outcome, consent = PAST_CALLS[n % len(PAST_CALLS)]
+        talk = 45 + 37 * n if agent else None
+        rows.append(
+            (f"past.{n}", number, to_e164(number, "TR"), name, queue, agent, outcome,
+             5 + 11 * n % 140, talk, consent, start - timedelta(minutes=17 * n))
+        )  # fmt: skip
+    await pool.executemany(
+        "INSERT INTO calls (linkedid, caller_number, caller_e164, caller_name, dialed,"
+        " direction, queue, agent, outcome, wait_s, talk_s, consent, started_at)"
+        " VALUES ($1, $2, $3, $4, '4440', 'inbound', $5, $6, $7, $8, $9, $10, $11)",
+        rows,
+    )
+    await pool.execute(
+        "INSERT INTO call_notes (linkedid, user_id, disposition, text) SELECT linkedid, u.id,"
+        " 'Payment promised', 'Will pay on Friday; send a reminder.' FROM calls, users u"
+        " WHERE linkedid IN ('past.0', 'past.6', 'past.12') AND u.username = 'agent1'"
+    )
+    await pool.execute(
+        "INSERT INTO quality_reviews (linkedid, agent, reviewer_id, form, marks, score, comment)"
+        " SELECT 'past.5', 'SIP/1001', id, '[]', '{}', 86.0, 'Clear and friendly; confirm the"
+        " customer''s identity before the balance.' FROM users WHERE username = 'boss'"
+    )
+
+
+async def shoot_supervisor_pages(
+    browser: Browser, daemon: Daemon, out: Path, language: str, size: str
+) -> None:
+    page = await supervisor_on(browser, daemon, "/history", language=language, screen=size)
+    await expect(page.locator("#history tbody tr").first).to_be_visible()
+    await shoot(page, out, "history", language, size)
+    player = page.locator("#history button.play").first
+    await player.click()
+    await expect(page.locator("tr.player-row audio")).to_be_visible()
+    await shoot(page, out, "history-playing", language, size)
+    await page.goto(f"{daemon.url}/quality")
+    await page.locator("#sample button").first.click()
+    await expect(page.locator("#review select").first).to_be_visible()
+    await page.locator("#review button[type=submit]").click()  # untouched: says what is missing
+    await expect(page.locator("#review .form-status")).not_to_be_empty()
+    await page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar where it belongs
+    await shoot(page, out, "quality-review", language, size)
+    await page.context.close()
+
+
 async def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="cti-screenshots-"))
@@ -88,6 +153,7 @@ async def main(out: Path) -> None:
             async_playwright() as playwright,
         ):
             await seed_demo_customers(await daemon.app[DATABASE].pool(), "agent1")
+            await seed_history(await daemon.app[DATABASE].pool())
             browser = await playwright.chromium.launch(
                 executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS
             )
@@ -145,6 +211,7 @@ async def main(out: Path) -> None:
                     await expect(call.locator(".wrap-up")).to_be_visible()
                     await page.locator(".state-controls button").first.click()  # Ready
                     await expect(call.locator(".wrap-up")).to_have_count(0)
+                    await shoot_supervisor_pages(browser, daemon, out, language, size)
                     await page.context.close()
             await wall_shots(browser, daemon, out)
             await browser.close()

@@ -7,6 +7,8 @@ from typing import Any
 
 from harness import Daemon, handled_call, signed_in
 
+from cti.keys import DATABASE
+
 ALL_FIVE = {
     "Greeting and identification": 5,
     "Identity checked before account details": 5,
@@ -86,3 +88,58 @@ async def test_weekly_sample_reviews_and_who_sees_them(daemon: Daemon) -> None:
     burak_session, _ = await signed_in(daemon, "agent2")
     async with burak_session, burak_session.get("/api/agent/reviews") as r:
         assert await r.json() == []
+
+
+async def test_a_review_without_every_mark_is_refused_and_calls_are_named(daemon: Daemon) -> None:
+    """The server refuses a review whose marks are missing, whatever the form sent (an
+    untouched form, a criterion left out, a mark left empty): a missing mark is not a zero.
+    Calls and reviews carry the agent's name as people know it, not the phone."""
+    linkedid = await handled_call(daemon, "SIP/1001")
+    boss, csrf = await signed_in(daemon, "boss")
+    headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
+    pool = await daemon.app[DATABASE].pool()
+    async with boss:
+        for body, complaint in [
+            ({"linkedid": linkedid, "comment": ""}, "marks must give each criterion"),
+            ({"linkedid": linkedid, "marks": {}}, "not marked: Greeting and identification,"),
+            (
+                {"linkedid": linkedid, "marks": {"Courtesy and empathy": 3}},
+                "not marked: Greeting and identification, Identity checked before account"
+                " details, Accurate and complete information, Disposition and notes recorded",
+            ),
+            (
+                {"linkedid": linkedid, "marks": ALL_FIVE | {"Courtesy and empathy": None}},
+                "mark every criterion; not marked: Courtesy and empathy",
+            ),
+            (
+                {"linkedid": linkedid, "marks": ALL_FIVE | {"Smile": 5}},
+                "not criteria of the form: Smile",
+            ),
+            (
+                {"linkedid": linkedid, "marks": ALL_FIVE | {"Courtesy and empathy": ""}},
+                "must be a whole number from 0 to 5",
+            ),
+        ]:
+            async with boss.post("/api/quality/reviews", headers=headers, json=body) as r:
+                assert (r.status, complaint in await r.text()) == (400, True), body
+        assert await pool.fetchval("SELECT count(*) FROM quality_reviews") == 0
+
+        async with boss.get("/api/quality/sample") as r:
+            (sampled,) = (await r.json())["calls"]
+        assert (sampled["agent"], sampled["agent_name"]) == ("SIP/1001", "Ayla Demir")
+        assert (sampled["caller_name"], sampled["caller_number"]) == ("Fatma Demir", "905321112233")
+        async with boss.get(f"/api/quality/calls/{linkedid}") as r:
+            call = await r.json()
+        assert call["agent_name"] == "Ayla Demir" and call["has_recording"] is True
+        assert call["started_at"] == sampled["started_at"]
+        async with boss.get("/api/quality/calls/1.2345") as r:
+            assert r.status == 404 and "no call" in await r.text()
+
+        async with boss.post(
+            "/api/quality/reviews", headers=headers, json={"linkedid": linkedid, "marks": ALL_FIVE}
+        ) as r:
+            saved = await r.json()
+        assert (r.status, saved["agent_name"], saved["score"]) == (201, "Ayla Demir", 100.0)
+        async with boss.get("/api/quality/reviews") as r:
+            (review,) = await r.json()
+        assert (review["agent_name"], review["caller_name"]) == ("Ayla Demir", "Fatma Demir")

@@ -1,7 +1,9 @@
 // English texts of the panel. tr.ts must have the same keys (the type checker says so).
+import { pagesEn } from "./pages.en";
 import { wallEn } from "./wall.en";
 export const en = {
   ...wallEn,
+  ...pagesEn,
   "app.name": "CTI",
   "app.language": "Language",
   "app.signOut": "Sign out",

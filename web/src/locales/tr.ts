@@ -1,9 +1,11 @@
 // Türkçe metinler: en.ts ile aynı anahtarlar (tip denetimi eksik olanı söyler).
 import type { en } from "./en";
+import { pagesTr } from "./pages.tr";
 import { wallTr } from "./wall.tr";
 
 export const tr: Record<keyof typeof en, string> = {
   ...wallTr,
+  ...pagesTr,
   "app.name": "CTI",
   "app.language": "Dil",
   "app.signOut": "Çıkış",
