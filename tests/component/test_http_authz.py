@@ -13,7 +13,7 @@ from harness import Daemon, next_message, signed_in
 from cti.http.security import ROLE_ATTRIBUTE
 
 RANK = {"public": 0, "agent": 1, "supervisor": 2, "admin": 3}
-EXAMPLE = {"linkedid": "1795343720.0", "name": "style.css", "customer_id": "1"}
+EXAMPLE = {"linkedid": "1795343720.0", "name": "app.css", "customer_id": "1"}
 
 
 def routes(daemon: Daemon) -> list[tuple[str, str, str]]:
