@@ -57,6 +57,13 @@ async def test_wallboard_follows_calls_and_an_agent_is_paused(
     await expect(call_row).to_have_count(0)
     await expect(page.locator("#calls")).to_have_count(0)  # "No call right now."
     await expect(ayla.locator("td.taken")).to_have_text("1")
+    # The agent's day, opened from the grid: the call just taken counts.
+    await ayla.locator(".agent-name button").click()
+    day = page.locator("#agent-day")
+    await expect(day.locator("h2")).to_contain_text("Ayla Demir")
+    await expect(day.locator(".day-figures dd").first).to_have_text("1")
+    await day.get_by_role("button").first.click()
+    await expect(day).to_have_count(0)
 
     row = page.locator('#agents tr[data-interface="SIP/1002"]')
     await expect(row.locator(".agent-name button")).to_have_text("Burak Kaya")
