@@ -18,7 +18,7 @@ async def _post(daemon: LiveDaemon, path: str, body: dict[str, object]) -> tuple
 
 
 async def test_the_agent_hangs_up_from_the_panel(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
-    linkedid, caller = await pbx.answered_support_call(ami, "905320000301", "Deniz Ak", stay_s=30)
+    linkedid, caller = await pbx.answered_support_call(ami, "905320000601", "Deniz Ak", stay_s=30)
     status, text = await _post(daemon, f"/api/calls/{linkedid}/hangup", {})
     assert status == 200, text
     await hung_up(ami, linkedid)
@@ -36,7 +36,7 @@ async def test_the_agent_hangs_up_from_the_panel(pbx: Pbx, ami: RawAmi, daemon: 
 async def test_a_call_of_someone_else_cannot_be_hung_up_or_transferred(
     pbx: Pbx, ami: RawAmi, daemon: LiveDaemon
 ) -> None:
-    linkedid, caller = await pbx.answered_support_call(ami, "905320000302", "Can Er", stay_s=20)
+    linkedid, caller = await pbx.answered_support_call(ami, "905320000602", "Can Er", stay_s=20)
     other, csrf = await daemon.signed_in("agent2")
     headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
     for path, body in (("hangup", {}), ("transfer", {"queue": "sales"})):
@@ -48,7 +48,7 @@ async def test_a_call_of_someone_else_cannot_be_hung_up_or_transferred(
 
 
 async def test_blind_transfer_to_a_queue(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
-    linkedid, caller = await pbx.answered_support_call(ami, "905320000303", "Ece Tan", stay_s=25)
+    linkedid, caller = await pbx.answered_support_call(ami, "905320000603", "Ece Tan", stay_s=25)
     path = f"/api/calls/{linkedid}/transfer"
     for wrong in ({"queue": "nowhere"}, {"agent": "PJSIP/9999"}, {"agent": "PJSIP/1001"}, {}):
         status, text = await _post(daemon, path, wrong)
@@ -81,7 +81,7 @@ async def test_blind_transfer_to_a_queue(pbx: Pbx, ami: RawAmi, daemon: LiveDaem
 
 
 async def test_blind_transfer_to_an_agent(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon) -> None:
-    linkedid, caller = await pbx.answered_support_call(ami, "905320000304", "Ilgaz Su", stay_s=20)
+    linkedid, caller = await pbx.answered_support_call(ami, "905320000604", "Ilgaz Su", stay_s=20)
     status, text = await _post(daemon, f"/api/calls/{linkedid}/transfer", {"agent": "PJSIP/1002"})
     assert status == 200, text
     await seen(ami, "BlindTransfer", "the transfer", TransfereeUniqueid=linkedid, Result="Success")
