@@ -9,7 +9,7 @@ import { api, messageOf, whoAmI, type Me } from "./api";
 import { clock, count, phone, setCenter } from "./format";
 import { t, term } from "./i18n";
 import { connect, type LiveMessage } from "./live";
-import { LanguageSwitch, useNow } from "./ui";
+import { LanguageSwitch, SignOut, useNow } from "./ui";
 import { CallCard } from "./agent/CallCard";
 import { done, fold, handedOn, NO_CALLS, withCustomer, withNote, type Calls, type Call } from "./agent/calls";
 import { Home, type HomePage, type Review } from "./agent/Home";
@@ -117,16 +117,7 @@ function App({ me, config }: { me: Me; config: Config }) {
         <span class="spacer" />
         <StateControls agent={agent} reasons={config.pause_reasons} onError={setError} onUse={() => ringer.current.unlock()} />
         <LanguageSwitch onChange={relabel} />
-        <button
-          type="button"
-          class="secondary"
-          onClick={async () => {
-            await api("/api/logout", {}).catch(() => undefined);
-            window.location.assign("/login");
-          }}
-        >
-          {t("app.signOut")}
-        </button>
+        <SignOut />
       </header>
       {error && (
         <p class="page-error" role="alert">

@@ -4,7 +4,7 @@
 
 import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { messageOf } from "./api";
+import { api, messageOf } from "./api";
 import { lang, setLang, t, type Lang } from "./i18n";
 
 export function LanguageSwitch({ onChange }: { onChange: () => void }) {
@@ -22,6 +22,22 @@ export function LanguageSwitch({ onChange }: { onChange: () => void }) {
         <option value="en">English</option>
       </select>
     </label>
+  );
+}
+
+/** Ends the session, then to the sign-in page (a failed sign-out still leaves the page). */
+export function SignOut() {
+  return (
+    <button
+      type="button"
+      class="secondary"
+      onClick={async () => {
+        await api("/api/logout", {}).catch(() => undefined);
+        window.location.assign("/login");
+      }}
+    >
+      {t("app.signOut")}
+    </button>
   );
 }
 

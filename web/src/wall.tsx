@@ -13,7 +13,7 @@ import { api, messageOf, whoAmI, type Me } from "./api";
 import { setCenter, timeOfDay } from "./format";
 import { lang, t } from "./i18n";
 import { connect, type LiveMessage } from "./live";
-import { LanguageSwitch, useNow } from "./ui";
+import { LanguageSwitch, SignOut, useNow } from "./ui";
 import { AgentDay, type Day } from "./wall/AgentDay";
 import { AgentsGrid, AgentTiles, peopleByInterface, sortedAgents, type People, type Person } from "./wall/Agents";
 import { Alerts } from "./wall/Alerts";
@@ -127,16 +127,7 @@ function App({ me, config }: { me: Me; config: Config }) {
               {t("wall.mode")}
             </button>
             <LanguageSwitch onChange={relabel} />
-            <button
-              type="button"
-              class="secondary"
-              onClick={async () => {
-                await api("/api/logout", {}).catch(() => undefined);
-                window.location.assign("/login");
-              }}
-            >
-              {t("app.signOut")}
-            </button>
+            <SignOut />
           </>
         )}
       </header>

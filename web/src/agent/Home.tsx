@@ -36,29 +36,36 @@ export interface Review {
   marks: Record<string, number>;
 }
 
+/** An agent's figures of the day: on their own page and in the supervisor's view of it. */
+export function DayFigures({ day }: { day: HomePage["day"] }) {
+  return (
+    <dl class="day-figures">
+      <div>
+        <dt>{t("home.calls")}</dt>
+        <dd>{count(day.calls)}</dd>
+      </div>
+      <div>
+        <dt>{t("home.talk")}</dt>
+        <dd>{duration(day.talk_s)}</dd>
+      </div>
+      <div>
+        <dt>{t("home.aht")}</dt>
+        <dd>{day.aht_s == null ? "—" : duration(day.aht_s)}</dd>
+      </div>
+      <div>
+        <dt>{t("home.promises")}</dt>
+        <dd>{count(day.promises)}</dd>
+      </div>
+    </dl>
+  );
+}
+
 export function Home({ home, reviews }: { home: HomePage | null; reviews: Review[] }) {
   if (!home) return <p class="muted">{t("app.loading")}</p>;
   return (
     <>
       <h2>{t("home.today")}</h2>
-      <dl class="day-figures">
-        <div>
-          <dt>{t("home.calls")}</dt>
-          <dd>{count(home.day.calls)}</dd>
-        </div>
-        <div>
-          <dt>{t("home.talk")}</dt>
-          <dd>{duration(home.day.talk_s)}</dd>
-        </div>
-        <div>
-          <dt>{t("home.aht")}</dt>
-          <dd>{home.day.aht_s == null ? "—" : duration(home.day.aht_s)}</dd>
-        </div>
-        <div>
-          <dt>{t("home.promises")}</dt>
-          <dd>{count(home.day.promises)}</dd>
-        </div>
-      </dl>
+      <DayFigures day={home.day} />
       <h3>{t("home.followups")}</h3>
       <ul class="list followups">
         {home.followups.length === 0 && <li class="muted">{t("home.nothingDue")}</li>}

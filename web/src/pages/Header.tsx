@@ -1,9 +1,9 @@
 // The top bar of the supervisor's pages (call history, quality review): who is signed in,
 // the way to the other pages, the language and signing out.
 
-import { api, type Me } from "../api";
+import type { Me } from "../api";
 import { t } from "../i18n";
-import { LanguageSwitch } from "../ui";
+import { LanguageSwitch, SignOut } from "../ui";
 
 export type PageName = "history" | "quality";
 
@@ -25,16 +25,7 @@ export function Header({ me, current, onLanguage }: { me: Me; current: PageName;
       </nav>
       <span class="spacer" />
       <LanguageSwitch onChange={onLanguage} />
-      <button
-        type="button"
-        class="secondary"
-        onClick={async () => {
-          await api("/api/logout", {}).catch(() => undefined);
-          window.location.assign("/login");
-        }}
-      >
-        {t("app.signOut")}
-      </button>
+      <SignOut />
     </header>
   );
 }

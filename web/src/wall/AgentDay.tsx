@@ -2,9 +2,9 @@
 // and the notes and payment promises they wrote today (GET /api/supervisor/agent-day).
 
 import { useEffect, useRef } from "preact/hooks";
-import { amount, calendarDate, count, duration, phone, when } from "../format";
+import { amount, calendarDate, duration, phone, when } from "../format";
 import { t, term } from "../i18n";
-import type { HomePage } from "../agent/Home";
+import { DayFigures, type HomePage } from "../agent/Home";
 
 export interface Day extends HomePage {
   username: string;
@@ -41,24 +41,7 @@ export function AgentDay({ day, onClose }: { day: Day; onClose: () => void }) {
           {t("wall.day.close")}
         </button>
       </header>
-      <dl class="day-figures">
-        <div>
-          <dt>{t("home.calls")}</dt>
-          <dd>{count(day.day.calls)}</dd>
-        </div>
-        <div>
-          <dt>{t("home.talk")}</dt>
-          <dd>{duration(day.day.talk_s)}</dd>
-        </div>
-        <div>
-          <dt>{t("home.aht")}</dt>
-          <dd>{day.day.aht_s == null ? "—" : duration(day.day.aht_s)}</dd>
-        </div>
-        <div>
-          <dt>{t("home.promises")}</dt>
-          <dd>{count(day.day.promises)}</dd>
-        </div>
-      </dl>
+      <DayFigures day={day.day} />
       <div class="day-lists">
         <div>
           <h3>{t("home.recent")}</h3>
