@@ -12,6 +12,7 @@ from cti.calllog.writer import CallLogWriter
 from cti.clock import CenterClock
 from cti.customers.dispositions import OwedDispositions
 from cti.database import Database
+from cti.http.answered import AnsweredLately
 from cti.metrics import Metrics
 from cti.pipeline import Pipeline, Sink
 from cti.push.hub import Hub
@@ -34,6 +35,7 @@ HUB = web.AppKey("hub", Hub)
 TASKS = web.AppKey("tasks", Tasks)
 RECONCILER = web.AppKey("reconciler", Reconciler)
 CLOCK = web.AppKey("clock", CenterClock)
+ANSWERED_LATELY = web.AppKey("answered_lately", AnsweredLately)  # cti/http/agent.py
 OWED_DISPOSITIONS = web.AppKey("owed_dispositions", OwedDispositions)  # cti/customers
 TODAY = web.AppKey("today", TodayTallies)  # today's queue figures (cti/supervision)
 ALERTS = web.AppKey("alerts", AlertLog)  # the wallboard's alerts lately (cti/supervision)

@@ -16,9 +16,10 @@ from cti.ami import actions
 from cti.ami.protocol import AmiError
 from cti.auth.users import User
 from cti.calllog.recording import NothingToMute, set_recording_muted
+from cti.http.answered import AnsweredLately
 from cti.http.security import route, session_of
 from cti.http.status import WEB_DIR
-from cti.keys import AMI, DATABASE, OWED_DISPOSITIONS, SETTINGS, STATE
+from cti.keys import AMI, ANSWERED_LATELY, DATABASE, OWED_DISPOSITIONS, SETTINGS, SINKS, STATE
 from cti.state import views
 
 
@@ -51,6 +52,8 @@ def live_call_is_theirs(request: web.Request, user: User, linkedid: str) -> bool
 async def require_call(request: web.Request, user: User, linkedid: str) -> None:
     """404 unless the user may act on this call (never says whether it exists otherwise)."""
     if user.may("supervisor") or live_call_is_theirs(request, user, linkedid):
+        return
+    if request.app[ANSWERED_LATELY].agent_of(linkedid) in user.interfaces:
         return
     pool = await request.app[DATABASE].pool()
     agent = await pool.fetchval("SELECT agent FROM calls WHERE linkedid = $1", linkedid)
@@ -206,6 +209,8 @@ async def transfer(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    app[ANSWERED_LATELY] = AnsweredLately()
+    app[SINKS].append(app[ANSWERED_LATELY])
     app.router.add_get("/agent", route("agent", agent_page))
     app.router.add_get("/api/agent/config", route("agent", agent_config))
     app.router.add_post("/api/agent/state", route("agent", set_state))
