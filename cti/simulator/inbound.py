@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cti.simulator import app_queue, route_point
-from cti.simulator.model import INBOUND_CONTEXT, Call
+from cti.simulator.model import CONSENT_CONTEXT, INBOUND_CONTEXT, Call
 
 if TYPE_CHECKING:
     from cti.simulator.pbx import Pbx
@@ -42,10 +42,10 @@ async def run_call(pbx: Pbx, call: Call) -> None:
             call.deadline = time.monotonic() + spec.patience_s
         if point is not None:
             return await route_point.walk(pbx, call)
-        pbx.exten(caller, 7, "Queue", app_queue.app_data(pbx, spec.queue))
+        pbx.exten(caller, 4, "Queue", app_queue.app_data(pbx, spec.queue))
         app_queue.join(pbx, call, spec.queue, pbx.config.queue_timeout_s)
         if await app_queue.wait_in_queue(pbx, call) is None:  # Queue()'s timeout: then Hangup()
-            pbx.exten(caller, 8, "Hangup", "")
+            pbx.exten(caller, 5, "Hangup", "")
             pbx.dialplan_end(caller, call)
     finally:
         for attempt in list(call.attempts.values()):
@@ -69,14 +69,16 @@ def _arrive(pbx: Pbx, call: Call) -> None:
     pbx.exten(c, 1, "NoOp", f"Inbound {call.spec.queue}")
     pbx.exten(c, 5, "Goto", f"{INBOUND_CONTEXT},s,1")
     c.context, c.exten = INBOUND_CONTEXT, "s"
-    pbx.exten(c, 1, "Set", "CHANNEL(language)=en")
-    pbx.exten(c, 2, "Answer", "")
+    pbx.exten(c, 1, "Answer", "")
     pbx.set_state(c, 6)
 
 
 def _consent(pbx: Pbx, call: Call, consent: str, mode: str) -> None:
     c = call.caller
     method = "implied" if mode == "implied" else "dtmf"
+    pbx.exten(c, 2, "Gosub", f"{CONSENT_CONTEXT},s,1")
+    c.context = CONSENT_CONTEXT  # the events of the consent step name the gosub's context
+    pbx.exten(c, 1, "Set", "CHANNEL(language)=en")
     # The consent AGI (cti/agi/consent.py) sets CONSENT and CONSENT_METHOD, then sends
     # the UserEvent; the variables stay on the channel for AMI's Status to show.
     pbx.varset(c, "CONSENT", consent)
@@ -92,13 +94,15 @@ def _consent(pbx: Pbx, call: Call, consent: str, mode: str) -> None:
             "Method": method,
         },
     )
-    pbx.exten(c, 5, "GotoIf", f"{int(consent != 'granted')}?queue")
+    pbx.exten(c, 6, "GotoIf", f"{int(consent != 'granted')}?done")
     if consent == "granted":
         pbx.exten(c, 6, "MixMonitor", f"{c.uniqueid}.wav,b")
         pbx.varset(c, "MIXMONITOR_FILENAME", f"/var/spool/asterisk/monitor/{c.uniqueid}.wav")
         pbx.emit("MixMonitorStart", "call,all", c.fields())
         if pbx.config.recordings_dir is not None:
             write_tone(pbx.config.recordings_dir / f"{c.uniqueid}.wav")
+    pbx.exten(c, 14, "Return", "")
+    c.context = INBOUND_CONTEXT
 
 
 def write_tone(path: Path, seconds: float = 2.0, hertz: float = 440.0) -> None:

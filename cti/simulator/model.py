@@ -21,6 +21,7 @@ UNKNOWN = "<unknown>"
 NOT_INUSE, INUSE, RINGING = 1, 2, 6
 ROUTE_CONTEXT = "cti-route"  # the route point's context in dialplan/extensions_cti.conf
 INBOUND_CONTEXT = "cti-inbound"  # where every DID of [from-trunk] goes (Goto cti-inbound,s,1)
+CONSENT_CONTEXT = "cti-consent"  # the consent step's gosub, inbound and outbound
 # The agents' phones' endpoint context (asterisk-conf/pjsip.conf): a channel Asterisk makes
 # to a phone (a queue's or Dial's leg, an Originate) is born there, at extension s.
 PHONE_CONTEXT = "agents"

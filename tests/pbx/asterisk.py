@@ -29,7 +29,8 @@ OVERLAY = Path(__file__).resolve().parent / "overlay"
 DEBIAN_PROMPTS = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 DEBIAN_MOH = Path("/usr/share/asterisk/moh")  # asterisk-moh-opsound-gsm
 
-# The SIPp phones: agents answer on 127.0.0.1, callers come from the carrier's address.
+# The SIPp phones: agents answer on 127.0.0.1; callers come from the carrier's address, and
+# outbound calls reach a customer's phone there.
 AGENTS = ("1001", "1002", "1003", "1004")
 # The project's DIDs (dialplan/): consent explicit, consent implied, the ACD route point.
 SUPPORT_DID, SALES_DID, ACD_DID = "4440", "4441", "4442"
@@ -43,6 +44,7 @@ class Ports:
     ami: int
     agi: int  # the daemon's FastAGI route point
     agents: dict[str, int]  # agent extension -> its SIPp phone's SIP port
+    customer: int  # the SIPp phone behind the trunk that outbound calls reach
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,7 @@ class Asterisk:
             "agi_port": self.ports.agi,
             "ami_secret": self.ami_secret,
             "carrier_ip": CARRIER_IP,
+            "customer_port": self.ports.customer,
             **{f"agent_{ext}_port": port for ext, port in self.ports.agents.items()},
         }
         for overlay in sorted(OVERLAY.glob("*.conf")):

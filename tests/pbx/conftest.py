@@ -74,6 +74,7 @@ def _asterisk_home() -> Path:
 class Pbx:
     asterisk: Asterisk
     phones: dict[str, AgentPhone]
+    customer: AgentPhone  # behind the trunk: where outbound calls ring
     folder: Path
 
     @classmethod
@@ -90,22 +91,28 @@ class Pbx:
         )
         agents = {ext: free_udp_port("127.0.0.1") for ext in AGENTS}
         ports = Ports(
-            sip=free_udp_port("127.0.0.1"), ami=free_port(), agi=free_port(), agents=agents
+            sip=free_udp_port("127.0.0.1"),
+            ami=free_port(),
+            agi=free_port(),
+            agents=agents,
+            customer=free_udp_port(CARRIER_IP),
         )
         asterisk = Asterisk(
             home, run, ports, ami_secret=secrets.token_hex(12), records_url=records_url
         )
         asterisk.prepare()
-        return cls(asterisk, {ext: AgentPhone(ext, port, run) for ext, port in agents.items()}, run)
+        phones = {ext: AgentPhone(ext, port, run) for ext, port in agents.items()}
+        customer = AgentPhone("customer", ports.customer, run, host=CARRIER_IP)
+        return cls(asterisk, phones, customer, run)
 
     def start(self) -> None:
-        for phone in self.phones.values():
+        for phone in (*self.phones.values(), self.customer):
             phone.start()
         self.asterisk.start()
 
     def stop(self) -> None:
         self.asterisk.stop()
-        for phone in self.phones.values():
+        for phone in (*self.phones.values(), self.customer):
             phone.stop()
 
     def reader(self) -> RawAmi:
@@ -176,7 +183,7 @@ def pbx(tmp_path_factory: pytest.TempPathFactory, pg: Any) -> Iterator[Pbx]:
 async def ami(pbx: Pbx) -> AsyncIterator[RawAmi]:
     """A raw AMI reader, connected before the test's calls, and a PBX left as a test expects
     it: every phone answering, no call in progress, every member unpaused."""
-    for phone in pbx.phones.values():
+    for phone in (*pbx.phones.values(), pbx.customer):
         if phone.answer_after_ms != 1500 or phone.process is None:
             phone.start()
     reader = pbx.reader()

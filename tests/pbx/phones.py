@@ -184,13 +184,15 @@ def free_udp_port(host: str) -> int:
 
 @dataclass
 class AgentPhone:
-    """One agent's SIPp UAS, on the port its static contact names."""
+    """One SIPp UAS on the port its static contact names: an agent's phone, or the customer's
+    phone that outbound calls reach through the trunk (``host``: the carrier's address)."""
 
     extension: str
     port: int
     folder: Path
     process: subprocess.Popen[bytes] | None = None
     answer_after_ms: int | None = 1500
+    host: str = "127.0.0.1"
 
     def start(self, answer_after_ms: int | None = 1500) -> None:
         self.stop()
@@ -198,14 +200,14 @@ class AgentPhone:
         scenario = self.folder / f"agent-{self.extension}.xml"
         scenario.write_text(agent_scenario(answer_after_ms), encoding="utf-8")
         log = (self.folder / f"agent-{self.extension}.log").open("ab")
-        media = media_port("127.0.0.1")
+        media = media_port(self.host)
         self.process = subprocess.Popen(
             [
                 SIPP,
                 "-sf",
                 str(scenario),
                 "-i",
-                "127.0.0.1",
+                self.host,
                 "-p",
                 str(self.port),
                 "-mp",

@@ -179,6 +179,28 @@ async def blind_transfer(run: Run) -> None:
     await caller.finished()
 
 
+async def click_to_dial(run: Run) -> None:
+    await run.pause("support", "PJSIP/1001")  # the agent dials out, not taking queue calls
+    # What cti/ami/actions.py dial_out() sends for Ayla (PJSIP/1001) calling a customer.
+    answer = await run.ami.action(
+        "Originate",
+        Channel="PJSIP/1001",
+        Context="cti-outbound",
+        Exten="905329900011",
+        Priority="1",
+        CallerID='"Deniz Aksoy" <905329900011>',
+        Timeout="30000",
+        Async="true",
+        ChannelId="1796000000.1000000001",
+    )
+    if answer.get("Response") != "Success":
+        raise RuntimeError(f"Originate: {answer}")
+    await run.seen("MixMonitorStart", "the customer's consent and recording")
+    await asyncio.sleep(4)
+    # The agent hangs up (cti/ami/actions.py hang_up on the agent's leg).
+    await run.ami.action("Hangup", Channel="/^PJSIP/1001-.*/")
+
+
 SCENARIOS = (
     Scenario(
         "consent-granted",
@@ -273,6 +295,18 @@ SCENARIOS = (
         "without a HangupRequest; PJSIP/1003 answers; outcome transferred, the row naming "
         "sales and PJSIP/1003, both passages in call_events.",
         blind_transfer,
+    ),
+    Scenario(
+        "click-to-dial",
+        "PJSIP/1001 paused in support; the AMI Originate of cti/ami/actions.py dial_out() "
+        "(PJSIP/1001 into cti-outbound, the customer's number, ChannelId chosen by the "
+        "daemon); the customer's phone behind the trunk answers after 1.5 s; 4 s after "
+        "their recording started, the agent's leg is hung up (AMI Hangup).",
+        "one call, its Linkedid the ChannelId: PJSIP/1001's leg rings and answers, Dial to "
+        "PJSIP/trunk (DialBegin, DialEnd ANSWER), the consent notice on the customer's leg "
+        "(RecordingConsent granted/implied, MixMonitorStart), both legs bridged; outcome "
+        "answered, direction outbound, agent PJSIP/1001, recorded.",
+        click_to_dial,
     ),
 )
 
