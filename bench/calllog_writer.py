@@ -199,6 +199,7 @@ def synthetic_call(i: int, rng: random.Random) -> list[list[Change]]:
         caller_number=number,
         caller_name=name,
         dialed="4440",
+        direction="inbound",
         queue=queue,
         agent=agent if answered_at else None,
         agent_name=agent_name if answered_at else None,

@@ -49,6 +49,7 @@ def record(
         caller_number="905321112233",
         caller_name="",
         dialed="",
+        direction="inbound",
         queue=queue,
         agent="SIP/1001" if answered else None,
         agent_name=None,

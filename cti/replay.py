@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cti.ami.events import WANTED_EVENTS
+from cti.ami.events import WANTED_EVENTS, AmiEvent
 from cti.ami.frames import FrameSplitter
 from cti.calllog.spool import Spool
 from cti.calllog.writer import CallLogWriter
@@ -71,11 +71,17 @@ class _CallCollector:
 
 
 def replay(
-    data: bytes, chunk_size: int = 65536, sinks: Sequence[Sink] = ()
+    data: bytes,
+    chunk_size: int = 65536,
+    sinks: Sequence[Sink] = (),
+    before: Sequence[AmiEvent] = (),
 ) -> tuple[list[CallRecord], Pipeline]:
-    """Feed an AMI byte stream through the pipeline; return the calls that ended."""
+    """Feed an AMI byte stream through the pipeline; return the calls that ended. ``before``:
+    what the daemon itself told the core first (an ``OutboundRequested`` for its Originate)."""
     collector = _CallCollector()
     pipeline = Pipeline(CtiState(), [collector, *sinks])
+    for event in before:
+        pipeline.process(event, None)
     splitter = FrameSplitter(WANTED_EVENTS)
     for start in range(0, len(data), chunk_size):
         for message in splitter.feed(data[start : start + chunk_size]):

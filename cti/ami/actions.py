@@ -117,10 +117,12 @@ async def originate(
     priority: int = 1,
     caller_id: str = "",
     timeout_s: int = 30,
+    channel_id: str | None = None,
 ) -> None:
     """Queue an asynchronous Originate. Returns once Asterisk has queued it ("Originate
     successfully queued"), not when ``channel`` answers: the outcome arrives later as the
-    OriginateResponse event with the same ActionID."""
+    OriginateResponse event with the same ActionID. ``channel_id``: the Uniqueid the new
+    channel gets (and so its call's Linkedid)."""
     await _run(
         client,
         _fields(
@@ -132,7 +134,35 @@ async def originate(
             CallerID=caller_id or None,
             Timeout=timeout_s * 1000,
             Async=True,
+            ChannelId=channel_id,
         ),
+    )
+
+
+OUTBOUND_CONTEXT = "cti-outbound"  # dialplan/extensions_cti.conf
+DIAL_OUT_RING_S = 30  # how long the agent's own phone rings (cti/state/outbound.py)
+
+
+def outbound_channel_id(now: float, nonce: int) -> str:
+    """A Uniqueid for the agent's leg of an outbound call, chosen by us so the state core
+    knows the call from its first event (cti/state/outbound.py). Milliseconds, so it never
+    takes the shape of Asterisk's own (ten digits of seconds, a dot, a counter) nor reads
+    as a time (events.uniqueid_epoch); ``nonce`` tells two requests of one millisecond apart."""
+    return f"{int(now * 1000)}.{nonce}"
+
+
+async def dial_out(client: AmiClient, phone: str, number: str, name: str, channel_id: str) -> None:
+    """Ring the agent's ``phone`` and, once answered, dial ``number`` (E.164 digits, no +)
+    through [cti-outbound]. The agent's phone shows the customer it is about to call."""
+    shown = name.replace('"', "'")[:80]
+    await originate(
+        client,
+        phone,
+        OUTBOUND_CONTEXT,
+        number,
+        caller_id=f'"{shown}" <{number}>',
+        timeout_s=DIAL_OUT_RING_S,
+        channel_id=channel_id,
     )
 
 

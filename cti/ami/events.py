@@ -473,6 +473,19 @@ class ResyncDone:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OutboundRequested:
+    """The daemon is about to have Asterisk ring the agent's phone at ``interface`` and then
+    dial ``number`` (AMI Originate with ``channel_id`` as the agent leg's Uniqueid): the call
+    that channel starts is this agent's call to this customer (cti/state/outbound.py)."""
+
+    ts: float
+    channel_id: str
+    interface: str
+    number: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Tick:
     """The wall clock, injected periodically so time-based states (wrap-up) can end."""
 
@@ -512,6 +525,7 @@ AmiEvent = (
     | LinkUp
     | LinkDown
     | ResyncDone
+    | OutboundRequested
     | Tick
 )
 

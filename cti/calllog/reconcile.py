@@ -123,6 +123,8 @@ def record_from(
         caller_number=(first_leg or {}).get("cid_num") or "",
         caller_name=(first_leg or {}).get("cid_name") or "",
         dialed=(first_leg or {}).get("exten") or "",
+        # Known only from the queue_log here: an agent's outbound call reads as "other".
+        direction="inbound" if record["queue"] else "other",
         started_at=started_at,
         ended_at=ended_at,
         hold_s=0,

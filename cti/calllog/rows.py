@@ -38,7 +38,7 @@ def call_row(record: CallRecord, region: str) -> Row:
             "caller_e164": to_e164(record.caller_number, region),
             "caller_name": record.caller_name,
             "dialed": record.dialed,
-            "direction": "inbound" if record.queue else "other",
+            "direction": record.direction,
             "queue": record.queue,
             "agent": record.agent,
             "agent_name": record.agent_name,

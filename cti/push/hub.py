@@ -120,6 +120,7 @@ def route(change: Change) -> list[tuple[Audience, Message]]:
                 resynced=change.resynced,
                 consent=change.consent,
                 at=change.ts,
+                outbound=change.outbound,
             )
             return [(frozenset({AgentsOf(change.interface)}), pop)]
         case AgentRingEnded(interface=interface, linkedid=linkedid, reason=reason):

@@ -32,6 +32,7 @@ class PopMessage:
     resynced: bool
     consent: str | None
     at: float | None
+    outbound: bool = False  # the agent's own call out to this customer (click-to-dial)
 
     def to_json(self) -> Wire:
         return {
@@ -46,6 +47,7 @@ class PopMessage:
             "resynced": self.resynced,
             "consent": self.consent,
             "at": self.at,
+            "outbound": self.outbound,
         }
 
 

@@ -39,11 +39,21 @@ def is_spy_leg(context: str, application: str = "") -> bool:
     return context.startswith(SPY_CONTEXT_PREFIX) or application == SPY_APPLICATION
 
 
+# How an outbound call's Dial of the customer ended, when they did not answer.
+_DIAL_OUTCOMES = {
+    "BUSY": Outcome.BUSY,
+    "NOANSWER": Outcome.UNANSWERED,
+    "CHANUNAVAIL": Outcome.FAILED,
+    "CONGESTION": Outcome.FAILED,
+}
+
+
 class CallPhase(StrEnum):
     NEW = "new"  # legs exist, no queue or route point has it (a direct call stays here)
     QUEUED = "queued"  # waiting for an agent: in a queue, or at an ACD route point
     RINGING = "ringing"  # waiting, and at least one agent's phone rings for it
-    ANSWERED = "answered"  # an agent took it
+    DIALING = "dialing"  # an agent's outbound call: they took their phone, the customer's rings
+    ANSWERED = "answered"  # an agent took it (outbound: the customer answered)
     ABANDONED = "abandoned"  # the caller hung up while waiting
     LET_GO = "let_go"  # the queue let it go unanswered (timeout, Redirect, empty queue)
     ENDED = "ended"  # its last leg hung up
@@ -56,6 +66,7 @@ TRANSITIONS: Mapping[CallPhase, frozenset[CallPhase]] = {
     CallPhase.NEW: frozenset(
         {
             CallPhase.QUEUED,
+            CallPhase.RINGING,  # an agent's outbound call: their own phone rings first
             # Answered before we connected: a snapshot lists the agent's leg Up, or the
             # AgentComplete of a call known only from CoreShowChannels names the agent.
             CallPhase.ANSWERED,
@@ -74,12 +85,14 @@ TRANSITIONS: Mapping[CallPhase, frozenset[CallPhase]] = {
     CallPhase.RINGING: frozenset(
         {
             CallPhase.QUEUED,  # no phone rings any more (no answer, refused): waits on
+            CallPhase.DIALING,  # outbound: the agent took their phone
             CallPhase.ANSWERED,
             CallPhase.ABANDONED,
             CallPhase.LET_GO,  # the queue's timeout struck while a phone rang
             CallPhase.ENDED,
         }
     ),
+    CallPhase.DIALING: frozenset({CallPhase.ANSWERED, CallPhase.ENDED}),
     CallPhase.ANSWERED: frozenset(
         {
             CallPhase.QUEUED,  # transferred into a queue or a route point
@@ -145,6 +158,10 @@ class Call:
     route: str | None = None  # the ACD route point it entered (UserEvent CtiRoute)
     hold_queue: str | None = None  # where that route's calls wait for the ACD
     spy: bool = False  # a supervisor's listen/whisper/barge leg, not a call to log
+    # An agent's outbound call (cti/state/outbound.py): the interface that called out, and
+    # how the Dial of the customer ended when they did not answer (BUSY, NOANSWER, ...).
+    outbound_by: str | None = None
+    dial_status: str | None = None
     # In progress while the AMI link was down: events of it may have been missed, so
     # Asterisk's records complete it once it has ended (cti/calllog/reconcile.py).
     through_gap: bool = False
@@ -187,6 +204,8 @@ class Call:
             "hangup_cause",
             "route",
             "hold_queue",
+            "outbound_by",
+            "dial_status",
         ):
             if not getattr(self, name) and getattr(other, name):
                 setattr(self, name, getattr(other, name))
@@ -207,6 +226,8 @@ class Call:
         self.through_gap = self.through_gap or other.through_gap
 
     def outcome(self, ended_while_disconnected: bool) -> Outcome:
+        if self.outbound_by is not None:
+            return self._outbound_outcome(ended_while_disconnected)
         if self.agent is not None or (self.queue is None and self.bridged):
             return Outcome.TRANSFERRED if self.transferred else Outcome.ANSWERED
         if self.abandoned:
@@ -218,6 +239,20 @@ class Call:
         if self.hangup_cause in FAILURE_CAUSES:
             return Outcome.FAILED
         return Outcome.UNANSWERED
+
+    def _outbound_outcome(self, ended_while_disconnected: bool) -> Outcome:
+        if self.answered_at is not None:
+            return Outcome.TRANSFERRED if self.transferred else Outcome.ANSWERED
+        if self.dial_status is None and ended_while_disconnected:
+            return Outcome.UNKNOWN
+        # No Dial status: the agent never took their phone, or hung up before the customer
+        # answered (CANCEL); the customer was not reached either way.
+        return _DIAL_OUTCOMES.get(self.dial_status or "", Outcome.UNANSWERED)
+
+    def direction(self) -> str:
+        if self.outbound_by is not None:
+            return "outbound"
+        return "inbound" if self.queue else "other"
 
     def to_record(self, ended_at: float | None, ended_while_disconnected: bool) -> CallRecord:
         outcome = self.outcome(ended_while_disconnected)
@@ -237,6 +272,7 @@ class Call:
             caller_number=self.caller_number,
             caller_name=self.caller_name,
             dialed=self.dialed,
+            direction=self.direction(),
             queue=self.queue,
             agent=self.agent,
             agent_name=self.agent_name,

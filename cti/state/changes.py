@@ -22,6 +22,7 @@ class Outcome(StrEnum):
     TIMED_OUT = "timed_out"  # left the queue unanswered without hanging up (queue timeout)
     FAILED = "failed"  # never connected because the network refused it (congestion ...)
     UNANSWERED = "unanswered"  # never reached a queue and never talked to anyone
+    BUSY = "busy"  # an outbound call: the customer's line was busy
     UNKNOWN = "unknown"  # ended while we were disconnected before we knew its fate
 
 
@@ -44,6 +45,7 @@ class CallRecord:
     caller_number: str
     caller_name: str
     dialed: str
+    direction: str  # inbound (through a queue) | outbound (an agent called out) | other
     queue: str | None
     agent: str | None  # member interface that answered, e.g. SIP/1001
     agent_name: str | None
@@ -92,6 +94,7 @@ class AgentRinging:
     queued_at: float | None
     resynced: bool = False  # learnt from a snapshot (see CallOffered)
     consent: str | None = None  # the caller's recording consent, when already decided
+    outbound: bool = False  # the agent's own call out: their phone rings before the customer's
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -42,7 +42,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cti.ami import events as ev
-from cti.state import resync, route_point
+from cti.state import outbound, resync, route_point
 from cti.state.agents import DEVICE_STATE_BY_CODE, Agent, Membership
 from cti.state.calls import Call, CallPhase, Channel, is_spy_leg
 from cti.state.changes import (
@@ -86,6 +86,8 @@ class CtiState:
         self._listings: dict[str, resync.Listing] = {}
         self._in_wrapup: set[str] = set()
         self._route_dials: dict[str, str] = {}  # agent leg Uniqueid -> interface, ACD Dials
+        # Outbound calls asked for, by the agent leg's Uniqueid to be (outbound.py).
+        self._outbound: dict[str, ev.OutboundRequested] = {}
 
     def apply(self, event: ev.AmiEvent) -> list[Change]:
         self.seq += 1
@@ -237,6 +239,7 @@ class CtiState:
                 queued_at=call.queued_at,
                 resynced=resynced,
                 consent=call.consent,
+                outbound=call.outbound_by is not None,
             )
         )
         self._announce_agent(agent, ts, out)
@@ -335,6 +338,7 @@ class CtiState:
                 e.exten,
             )
             call.spy = is_spy_leg(e.context)
+            outbound.channel_created(self, e, call, out)
 
     def _channel_state(self, e: ev.ChannelStateChanged, out: Out) -> None:
         channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
@@ -347,6 +351,8 @@ class CtiState:
                 agent = self.agents.get(interface)
                 if call is not None and agent is not None and e.uniqueid in agent.ringing:
                     call.answering = interface
+            if call is not None:
+                outbound.agent_answered(self, call, e.uniqueid, e.ts, out)
 
     def _hangup(self, e: ev.ChannelHungUp, out: Out) -> None:
         channel = self._see(e.uniqueid, e.linkedid, e.ts, out)
@@ -647,7 +653,12 @@ class CtiState:
         if self.synced:
             out.append(Resynced(ts=e.ts))
 
+    def _dial_ended(self, e: ev.DialEnded, out: Out) -> None:
+        route_point.dial_ended(self, e, out)
+        outbound.dial_ended(self, e, out)
+
     def _tick(self, e: ev.Tick, out: Out) -> None:
+        outbound.forget_stale_requests(self, e.ts)
         for interface in list(self._in_wrapup):
             agent = self.agents.get(interface)
             if agent is None or agent.wrapup_until is None or agent.wrapup_until <= e.ts:
@@ -674,7 +685,7 @@ _HANDLERS: dict[type[Any], Callable[[CtiState, Any, Out], None]] = {
     ev.AgentCompleted: CtiState._agent_complete,
     ev.RouteEntered: route_point.route_entered,
     ev.DialStarted: route_point.dial_started,
-    ev.DialEnded: route_point.dial_ended,
+    ev.DialEnded: CtiState._dial_ended,
     ev.RouteNoAnswer: route_point.route_no_answer,
     ev.MemberReported: CtiState._member_reported,
     ev.MemberRemoved: CtiState._member_removed,
@@ -692,5 +703,6 @@ _HANDLERS: dict[type[Any], Callable[[CtiState, Any, Out], None]] = {
     ev.LinkUp: CtiState._link_up,
     ev.LinkDown: CtiState._link_down,
     ev.ResyncDone: CtiState._resync_done,
+    ev.OutboundRequested: outbound.requested,
     ev.Tick: CtiState._tick,
 }

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cti.state.agents import WRAP_UP_REASON, Agent
-from cti.state.calls import Call
+from cti.state.calls import Call, CallPhase
 from cti.state.changes import AgentState
 from cti.state.queues import Queue
 from cti.state.store import CtiState
@@ -405,9 +405,11 @@ def pops(state: CtiState, interfaces: Iterable[str]) -> list[dict[str, Any]]:
                     "caller_name": live.caller_name,
                     "queue": live.queue or "",
                     "queued_at": live.queued_at,
-                    "answered": live.agent == interface,
+                    # An outbound call is the agent's from the start; answered once the customer is.
+                    "answered": live.agent == interface and live.phase is not CallPhase.DIALING,
                     "answered_at": live.answered_at if live.agent == interface else None,
                     "consent": live.consent,
+                    "outbound": live.outbound_by is not None,
                 }
             )
     return found

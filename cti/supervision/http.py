@@ -29,9 +29,10 @@ from cti.keys import ALERTS, AMI, CLOCK, DATABASE, SETTINGS, STATE, TODAY
 from cti.phone import to_e164
 from cti.routing.acd import decisions_for
 from cti.state import views
+from cti.state.changes import Outcome
 from cti.supervision import wallboard
 
-OUTCOMES = ("answered", "abandoned", "transferred", "timed_out", "unanswered", "failed", "unknown")
+OUTCOMES = tuple(Outcome)
 # Recording references are file names the dialplan made (<Uniqueid>.wav), never paths.
 RECORDING_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 

@@ -3,6 +3,8 @@ checked against what Asterisk did (its AMI events and queue_log)."""
 
 from __future__ import annotations
 
+import json
+
 from ami_reader import RawAmi
 from conftest import LiveDaemon, Pbx
 from facts import hung_up, queue_facts, seen
@@ -93,3 +95,36 @@ async def test_blind_transfer_to_an_agent(pbx: Pbx, ami: RawAmi, daemon: LiveDae
     # handed the call on.
     row = await daemon.row(linkedid, ended=True)
     assert (row["outcome"], row["agent"]) == ("transferred", "PJSIP/1001"), row
+
+
+async def test_click_to_dial_rings_the_agent_then_the_customer_with_the_notice(
+    pbx: Pbx, ami: RawAmi, daemon: LiveDaemon
+) -> None:
+    """The agent's phone rings first; once they take it the customer's phone behind the
+    trunk is dialled, hears the recording notice (implied consent) and is recorded; the agent
+    hangs up from the panel. The row: outbound, the agent, the customer's number."""
+    status, text = await _post(daemon, "/api/agent/dial", {"number": "+90 532 000 06 05"})
+    assert status == 202, text
+    linkedid = json.loads(text)["linkedid"]
+    leg = await seen(ami, "Newchannel", "the agent's leg", Uniqueid=linkedid)
+    assert leg["Channel"].startswith("PJSIP/1001-")
+    await seen(ami, "DialEnd", "the customer answering", Uniqueid=linkedid, DialStatus="ANSWER")
+    consent = await seen(
+        ami, "UserEvent", "the notice", UserEvent="RecordingConsent", Linkedid=linkedid
+    )
+    assert (consent["Consent"], consent["Method"]) == ("granted", "implied")
+    await seen(ami, "MixMonitorStart", "the recording", Linkedid=linkedid)
+    status, text = await _post(daemon, f"/api/calls/{linkedid}/hangup", {})
+    assert status == 200, text
+    await hung_up(ami, linkedid)
+    row = await daemon.row(linkedid, ended=True)
+    assert (row["direction"], row["agent"], row["outcome"]) == (
+        "outbound",
+        "PJSIP/1001",
+        "answered",
+    )
+    assert (row["caller_number"], row["queue"], row["consent"]) == ("905320000605", None, "granted")
+    assert row["recording"] == f"{consent['Uniqueid']}.wav"
+    assert (pbx.asterisk.run / "spool" / "monitor" / row["recording"]).is_file()
+    status, text = await _post(daemon, "/api/agent/dial", {"number": "not a number"})
+    assert status == 400, text

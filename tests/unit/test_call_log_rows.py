@@ -17,6 +17,7 @@ RECORD = CallRecord(
     caller_number="05321234567",
     caller_name="Ayşe Yılmaz",
     dialed="4440",
+    direction="inbound",
     queue="support",
     agent="PJSIP/1001",
     agent_name="Ayla Demir",

@@ -74,6 +74,7 @@ def ended(agent: str | None, outcome: Outcome) -> CallEnded:
         caller_number="905321234567",
         caller_name="Ayşe Çağrı Yılmaz",
         dialed="4440",
+        direction="inbound",
         queue="support",
         agent=agent,
         agent_name="Ali Kaya" if answered else None,
@@ -326,6 +327,7 @@ def test_the_wire_format_of_the_changes_messages() -> None:
         ("resynced", False),
         ("consent", "granted"),
         ("at", T),
+        ("outbound", False),
     ]
     assert wire_of(ring_ended("answered")) == [
         ("type", "pop_kept"),

@@ -25,12 +25,17 @@ NEW, QUEUED, RINGING, ANSWERED = (
     CallPhase.ANSWERED,
 )
 ABANDONED, LET_GO, ENDED = CallPhase.ABANDONED, CallPhase.LET_GO, CallPhase.ENDED
+DIALING = CallPhase.DIALING
 
 # Every move the table allows, and why Asterisk makes it; any other pair is unexpected.
 EXPECTED = {
     (NEW, QUEUED): "QueueCallerJoin, or the route point's CtiRoute",
     (NEW, ANSWERED): "answered before we connected: a snapshot's agent leg, AgentComplete",
     (NEW, ENDED): "a call no queue ever had: a direct call, a supervisor's spy leg",
+    (NEW, RINGING): "an agent's outbound call: their own phone rings first",
+    (RINGING, DIALING): "outbound: the agent took their phone, the customer's rings",
+    (DIALING, ANSWERED): "outbound: the customer answered",
+    (DIALING, ENDED): "outbound: the customer was not reached, or the agent gave up",
     (QUEUED, RINGING): "AgentCalled, or the ACD's Dial of the agent it chose",
     (QUEUED, ANSWERED): "AgentConnect after a ring we did not see",
     (QUEUED, ABANDONED): "the caller hung up in the queue",

@@ -60,7 +60,12 @@ def fold_both(data: bytes) -> tuple[TodayTallies, list[kpi.QueueCall]]:
     return today.tallies, rows.calls()
 
 
-CAPTURES = ["load-6cps.ami.xz", *sorted(p.name for p in Path("tests/captures/real").glob("*.ami"))]
+# Every capture with queue calls; an agent's outbound call passes through no queue.
+NO_QUEUE = {"click-to-dial.ami"}
+CAPTURES = [
+    "load-6cps.ami.xz",
+    *sorted(p.name for p in Path("tests/captures/real").glob("*.ami") if p.name not in NO_QUEUE),
+]
 
 
 @pytest.mark.parametrize("name", CAPTURES)
@@ -83,6 +88,12 @@ def test_live_tallies_equal_the_stored_events_fold(captures: Path, name: str) ->
             for slot, members in sorted(by_slot.items())
         ]
     assert not tallies.open, "every passage closes with its call"
+
+
+def test_an_outbound_call_counts_in_no_queue(captures: Path) -> None:
+    for name in NO_QUEUE:
+        tallies, calls = fold_both(capture_bytes(captures / "real" / name))
+        assert calls == [] and list(tallies.queue_names()) == []
 
 
 def test_the_captures_give_something_to_compare(captures: Path) -> None:

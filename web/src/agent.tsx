@@ -100,7 +100,8 @@ function App({ me, config }: { me: Me; config: Config }) {
   }, []);
 
   const current = calls.current ? calls.byId[calls.current] : null;
-  const ringing = current?.phase === "ringing" ? current : null;
+  // The agent's own outbound call rings their desk phone, not this page.
+  const ringing = current?.phase === "ringing" && !current.outbound ? current : null;
   useEffect(() => {
     if (ringing) ringer.current.start(t("call.notify", { caller: ringing.caller_name || phone(ringing.caller_number) }));
     else ringer.current.stop();

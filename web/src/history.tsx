@@ -19,7 +19,7 @@ import { agentOf, type CallFacts } from "./pages/calls";
 import { Field } from "./ui";
 
 const LIMIT = 100;
-const OUTCOMES = ["answered", "abandoned", "transferred", "timed_out", "unanswered", "failed", "unknown"];
+const OUTCOMES = ["answered", "abandoned", "transferred", "timed_out", "unanswered", "failed", "unknown", "busy"];
 const CONSENTS = ["granted", "declined", "none"];
 
 interface HistoryCall extends CallFacts {

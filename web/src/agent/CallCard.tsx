@@ -10,6 +10,7 @@ import { amount, calendarDate, clock, dateTime, phone } from "../format";
 import { t, term } from "../i18n";
 import { Field, Status, useNow, useSubmit } from "../ui";
 import type { Call, Customer } from "./calls";
+import { DialButton } from "./Dial";
 
 interface Props {
   call: Call;
@@ -26,8 +27,12 @@ interface Props {
 export function CallCard({ call, wrapUpEnds, dispositions, dispositionRequired, onCustomers, onNote, onDone, onTransferred, onSaved }: Props) {
   const now = useNow();
   const caller = call.caller_name || t("call.unknownName");
-  const heading =
-    call.phase === "ringing" ? t("call.ringing") : call.phase === "on_call" ? t("call.onCall") : t("call.ended");
+  const heading = {
+    ringing: call.outbound ? t("call.outboundRinging") : t("call.ringing"),
+    dialing: t("call.dialing"),
+    on_call: t("call.onCall"),
+    ended: t("call.ended"),
+  }[call.phase];
   const customer = call.customers?.[0] ?? null;
   // What the agent saved shows in the card at once, and in their day.
   const addTo = <K extends "open_promises" | "open_callbacks">(to: Customer, key: K, item: Customer[K][number]) => {
@@ -43,8 +48,8 @@ export function CallCard({ call, wrapUpEnds, dispositions, dispositionRequired, 
         <h2 class="caller-name">{caller}</h2>
         <p class="caller-number">{call.caller_number ? phone(call.caller_number) : t("call.noNumber")}</p>
         <p class="call-facts">
-          <span>{call.queue ? `${t("call.queue")}: ${call.queue}` : t("call.direct")}</span>
-          {call.phase === "ringing" && (
+          <span>{call.queue ? `${t("call.queue")}: ${call.queue}` : call.outbound ? t("call.outbound") : t("call.direct")}</span>
+          {call.phase === "ringing" && !call.outbound && (
             <span class="timer">{t("call.waited", { time: clock(now - (call.queued_at ?? call.ring_at)) })}</span>
           )}
           {call.phase === "on_call" && call.answered_at != null && (
@@ -56,7 +61,7 @@ export function CallCard({ call, wrapUpEnds, dispositions, dispositionRequired, 
           )}
         </p>
         <Consent call={call} />
-        {call.phase === "on_call" && <CallControls call={call} onTransferred={onTransferred} />}
+        {(call.phase === "on_call" || call.phase === "dialing") && <CallControls call={call} onTransferred={onTransferred} />}
         {call.phase === "ended" && (
           <button type="button" class="done" onClick={onDone}>
             {t("call.done")}
@@ -201,6 +206,13 @@ export function CustomerCard({ customer, linkedid }: { customer: Customer; linke
           </div>
         ))}
       </dl>
+      {linkedid === null && customer.phones.length > 0 && (
+        <p class="dial-numbers">
+          {customer.phones.map((number) => (
+            <DialButton key={number} number={number} customerId={customer.id} />
+          ))}
+        </p>
+      )}
       {customer.national_id_masked && nationalId === null && linkedid !== null && (
         <button
           type="button"

@@ -3,6 +3,7 @@
 
 import { amount, calendarDate, count, dateTime, duration, phone, when } from "../format";
 import { t, term } from "../i18n";
+import { DialButton } from "./Dial";
 
 export interface HomePage {
   day: { calls: number; talk_s: number; aht_s: number | null; promises: number };
@@ -12,6 +13,7 @@ export interface HomePage {
     currency: string | null;
     due: string;
     reason: string | null;
+    customer_id: number;
     customer_name: string | null;
     phone: string | null;
     overdue_s: number;
@@ -76,6 +78,7 @@ export function Home({ home, reviews }: { home: HomePage | null; reviews: Review
               ? t("home.promiseItem", { amount: amount(item.amount, item.currency ?? ""), date: calendarDate(item.due) })
               : t("home.callbackItem", { date: dateTime(item.due) }) + (item.reason ? ` · ${item.reason}` : "")}
             {item.overdue_s > 0 && <span class="late"> {t("home.late", { time: duration(item.overdue_s) })}</span>}
+            {item.phone && <DialButton number={item.phone} customerId={item.customer_id} />}
           </li>
         ))}
       </ul>

@@ -34,6 +34,7 @@ export interface Customer {
   national_id_masked: string | null;
   balance: string;
   currency: string;
+  phones: string[];
   addresses: { line1: string | null; line2: string | null; postal_code: string | null; city: string | null; country: string | null }[];
   open_promises: Promise_[];
   open_callbacks: Callback[];
@@ -45,7 +46,9 @@ export interface Crm {
   error: string | null;
 }
 
-export type Phase = "ringing" | "on_call" | "ended";
+// An outbound call (click-to-dial) rings the agent's own phone first ("ringing"), then the
+// customer's ("dialing"), then they talk ("on_call").
+export type Phase = "ringing" | "dialing" | "on_call" | "ended";
 
 export interface Call {
   linkedid: string;
@@ -55,6 +58,7 @@ export interface Call {
   queued_at: number | null; // epoch seconds, Asterisk's clock
   ring_at: number; // epoch seconds, when the page learnt of it
   phase: Phase;
+  outbound: boolean; // the agent's own call out
   answered_at: number | null;
   consent: string | null;
   outcome: string | null;
@@ -85,6 +89,7 @@ function fromPop(pop: Wire, now: number, answered: boolean): Call {
     queued_at: num(pop.queued_at),
     ring_at: num(pop.at) ?? now,
     phase: answered ? "on_call" : "ringing",
+    outbound: pop.outbound === true,
     answered_at: num(pop.answered_at),
     consent: typeof pop.consent === "string" ? pop.consent : null,
     outcome: null,
@@ -139,6 +144,8 @@ export function fold(calls: Calls, message: LiveMessage, now: number): Calls {
     case "pop_withdrawn":
       return calls.byId[linkedid]?.phase === "ringing" ? without(calls, linkedid) : calls;
     case "pop_kept":
+      // The agent took their phone: for an outbound call, the customer's rings now.
+      if (calls.byId[linkedid]?.outbound) return update(calls, linkedid, { phase: "dialing" });
       return update(calls, linkedid, { phase: "on_call", answered_at: calls.byId[linkedid]?.answered_at ?? num(message.at) ?? now });
     case "call_answered":
       return update(calls, linkedid, { phase: "on_call", answered_at: num(message.at) ?? now });

@@ -39,6 +39,11 @@ export const en = {
 
   "call.none": "No call right now. Calls ring here.",
   "call.ringing": "Incoming call",
+  "call.outboundRinging": "Pick up your phone to make the call",
+  "call.dialing": "Calling…",
+  "call.outbound": "Outgoing call",
+  "dial.call": "Call {number}",
+  "dial.started": "Your phone rings: pick it up and the customer is called.",
   "call.onCall": "On call",
   "call.ended": "Call ended",
   "call.queue": "Queue",
@@ -73,6 +78,8 @@ export const en = {
   "outcome.unanswered": "not answered",
   "outcome.transferred": "transferred",
   "outcome.unknown": "unknown",
+  "outcome.busy": "line busy",
+  "outcome.failed": "could not connect",
   "outcome.none": "—",
 
   "customer.looking": "Looking up the caller…",

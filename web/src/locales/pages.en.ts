@@ -62,6 +62,7 @@ export const pagesEn = {
   "history.outcome.unanswered": "not answered",
   "history.outcome.failed": "failed",
   "history.outcome.unknown": "unknown",
+  "history.outcome.busy": "line busy",
 
   "quality.title": "Quality review",
   "quality.sampleTitle": "Proposed for review: week of {week}",

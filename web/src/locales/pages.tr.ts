@@ -64,6 +64,7 @@ export const pagesTr: Record<keyof typeof pagesEn, string> = {
   "history.outcome.unanswered": "cevaplanmadı",
   "history.outcome.failed": "başarısız",
   "history.outcome.unknown": "bilinmiyor",
+  "history.outcome.busy": "hat meşgul",
 
   "quality.title": "Kalite değerlendirme",
   "quality.sampleTitle": "Değerlendirilecekler: {week} haftası",

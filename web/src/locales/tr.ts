@@ -41,6 +41,11 @@ export const tr: Record<keyof typeof en, string> = {
 
   "call.none": "Şu anda çağrı yok. Çağrılar burada çalar.",
   "call.ringing": "Gelen çağrı",
+  "call.outboundRinging": "Aramayı başlatmak için telefonunuzu açın",
+  "call.dialing": "Aranıyor…",
+  "call.outbound": "Giden arama",
+  "dial.call": "{number} numarasını ara",
+  "dial.started": "Telefonunuz çalıyor: açtığınızda müşteri aranacak.",
   "call.onCall": "Görüşmede",
   "call.ended": "Çağrı bitti",
   "call.queue": "Kuyruk",
@@ -75,6 +80,8 @@ export const tr: Record<keyof typeof en, string> = {
   "outcome.unanswered": "yanıtlanmadı",
   "outcome.transferred": "aktarıldı",
   "outcome.unknown": "bilinmiyor",
+  "outcome.busy": "hat meşgul",
+  "outcome.failed": "bağlanamadı",
   "outcome.none": "—",
 
   "customer.looking": "Arayan aranıyor…",
