@@ -209,6 +209,25 @@ async def blind_transfer(client: AmiClient, channel: str, kind: str, target: str
     )
 
 
+async def attended_transfer(client: AmiClient, channel: str, agent_interface: str) -> None:
+    """Consult before transferring: the other party holds while ``channel``'s phone is
+    connected to the agent at ``agent_interface``. Hanging ``channel`` up then completes the
+    transfer; ``cancel_attended_transfer`` returns to the held party. Asterisk plays the
+    features.conf atxfer code and the agent's endpoint as DTMF into ``channel``
+    (asterisk-conf/features.conf): the target must be digits, so an agent, not a queue."""
+    exten = agent_interface.split("/", 1)[-1]
+    if not exten.isdigit():
+        raise ValueError("an attended transfer goes to an agent's numbered phone")
+    await _run(
+        client,
+        _fields("Atxfer", Channel=channel, Context=TRANSFER_CONTEXTS["agent"], Exten=exten),
+    )
+
+
+async def cancel_attended_transfer(client: AmiClient, channel: str) -> None:
+    await _run(client, _fields("CancelAtxfer", Channel=channel))
+
+
 async def mixmonitor_mute(
     client: AmiClient, channel: str, muted: bool, direction: str = "both"
 ) -> None:

@@ -195,11 +195,16 @@ async def transfer_targets(request: web.Request) -> web.Response:
 
 
 async def transfer(request: web.Request) -> web.Response:
-    """Blind transfer of the user's call to a queue or to another agent's phone."""
+    """Transfer the user's call: blind, to a queue or another agent's phone; attended
+    (``attended: true``), to another agent after consulting them."""
     user = session_of(request).user
     leg = _own_leg(request, user, request.match_info["linkedid"])
     body = await json_body(request)
-    queue, agent = body.get("queue"), body.get("agent")
+    queue, agent, attended = body.get("queue"), body.get("agent"), body.get("attended", False)
+    if not isinstance(attended, bool):
+        raise web.HTTPBadRequest(text="attended must be true or false")
+    if attended and queue is not None:
+        raise web.HTTPBadRequest(text="an attended transfer goes to an agent, not a queue")
     state = request.app[STATE]
     if isinstance(queue, str) and agent is None:
         if views.queue(state, queue) is None:
@@ -216,10 +221,28 @@ async def transfer(request: web.Request) -> web.Response:
     else:
         raise web.HTTPBadRequest(text="give either a queue or an agent to transfer to")
     try:
-        await actions.blind_transfer(request.app[AMI], leg, kind, target)
+        if attended:
+            await actions.attended_transfer(request.app[AMI], leg, target)
+        else:
+            await actions.blind_transfer(request.app[AMI], leg, kind, target)
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
     except AmiError as exc:
         raise web.HTTPBadGateway(text=str(exc)) from None
+    if attended:  # the caller holds; the user's hang-up completes it, or they cancel
+        return web.json_response({"consulting": target})
     return web.json_response({"transferred": leg, kind: target})
+
+
+async def cancel_transfer(request: web.Request) -> web.Response:
+    """Back to the held caller from an attended transfer's consultation."""
+    user = session_of(request).user
+    leg = _own_leg(request, user, request.match_info["linkedid"])
+    try:
+        await actions.cancel_attended_transfer(request.app[AMI], leg)
+    except AmiError as exc:
+        raise web.HTTPBadGateway(text=str(exc)) from None
+    return web.json_response({"cancelled": leg})
 
 
 BUSY_STATES = (AgentState.RINGING, AgentState.ON_CALL, AgentState.BUSY)
@@ -276,5 +299,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(r"/api/calls/{linkedid:[0-9.]{1,40}}/recording", route("agent", recording))
     app.router.add_post(r"/api/calls/{linkedid:[0-9.]{1,40}}/hangup", route("agent", hang_up))
     app.router.add_post(r"/api/calls/{linkedid:[0-9.]{1,40}}/transfer", route("agent", transfer))
+    app.router.add_post(
+        r"/api/calls/{linkedid:[0-9.]{1,40}}/transfer/cancel", route("agent", cancel_transfer)
+    )
     app.router.add_get("/api/agent/transfer-targets", route("agent", transfer_targets))
     app.router.add_post("/api/agent/dial", route("agent", dial))

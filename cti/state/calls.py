@@ -162,6 +162,8 @@ class Call:
     # how the Dial of the customer ended when they did not answer (BUSY, NOANSWER, ...).
     outbound_by: str | None = None
     dial_status: str | None = None
+    # The agent consulted in an attended transfer, who takes the call if it completes.
+    consulted: str | None = None
     # In progress while the AMI link was down: events of it may have been missed, so
     # Asterisk's records complete it once it has ended (cti/calllog/reconcile.py).
     through_gap: bool = False

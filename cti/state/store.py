@@ -42,7 +42,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cti.ami import events as ev
-from cti.state import outbound, resync, route_point
+from cti.state import direct_rings, outbound, resync, route_point
 from cti.state.agents import DEVICE_STATE_BY_CODE, Agent, Membership
 from cti.state.calls import Call, CallPhase, Channel, is_spy_leg
 from cti.state.changes import (
@@ -86,6 +86,7 @@ class CtiState:
         self._listings: dict[str, resync.Listing] = {}
         self._in_wrapup: set[str] = set()
         self._route_dials: dict[str, str] = {}  # agent leg Uniqueid -> interface, ACD Dials
+        self._direct_rings: dict[str, str] = {}  # agent leg Uniqueid -> interface (direct_rings.py)
         # Outbound calls asked for, by the agent leg's Uniqueid to be (outbound.py).
         self._outbound: dict[str, ev.OutboundRequested] = {}
 
@@ -222,11 +223,19 @@ class CtiState:
         )
 
     def _start_ring(
-        self, agent: Agent, leg: str, call: Call, ts: float | None, out: Out, resynced: bool = False
+        self,
+        agent: Agent,
+        leg: str,
+        call: Call,
+        ts: float | None,
+        out: Out,
+        resynced: bool = False,
+        keep_phase: bool = False,  # a ring for a call already answered (a transfer's target)
     ) -> None:
         agent.ringing[leg] = call.linkedid
         call.ringing.add(agent.interface)
-        self._move(call, CallPhase.RINGING, ts, out)
+        if not keep_phase:
+            self._move(call, CallPhase.RINGING, ts, out)
         out.append(
             AgentRinging(
                 ts=ts,
@@ -309,6 +318,7 @@ class CtiState:
         del self.channels[uniqueid]
         self._route_dials.pop(uniqueid, None)
         call = self.calls.get(channel.linkedid)
+        direct_rings.leg_gone(self, uniqueid, call, ts, out)
         for interface in list(call.ringing) if call else ():
             agent = self.agents.get(interface)
             if agent is not None and uniqueid in agent.ringing:
@@ -537,7 +547,8 @@ class CtiState:
         call = self._seen_call(e.uniqueid, e.linkedid, e.ts, out)
         agent = self._agent(e.interface, e.member_name)
         if call is not None:
-            call.talk_s = e.talk_s
+            if call.agent in (None, e.interface):  # not one who handed it to a consulted agent
+                call.talk_s = e.talk_s
             if call.wait_s is None:
                 call.wait_s = e.hold_s
             if call.agent is None:  # answered before we connected: learn it now
@@ -634,6 +645,7 @@ class CtiState:
         call = self.calls.get(e.linkedid)
         if call is not None and e.succeeded:
             call.transferred = True
+            direct_rings.transferred(self, call, e.ts)
 
     # --- the link and the clock -------------------------------------------------------
 
@@ -653,9 +665,14 @@ class CtiState:
         if self.synced:
             out.append(Resynced(ts=e.ts))
 
+    def _dial_started(self, e: ev.DialStarted, out: Out) -> None:
+        route_point.dial_started(self, e, out)
+        direct_rings.dial_started(self, e, out)
+
     def _dial_ended(self, e: ev.DialEnded, out: Out) -> None:
         route_point.dial_ended(self, e, out)
         outbound.dial_ended(self, e, out)
+        direct_rings.dial_ended(self, e, out)
 
     def _tick(self, e: ev.Tick, out: Out) -> None:
         outbound.forget_stale_requests(self, e.ts)
@@ -684,7 +701,7 @@ _HANDLERS: dict[type[Any], Callable[[CtiState, Any, Out], None]] = {
     ev.AgentConnected: CtiState._agent_connect,
     ev.AgentCompleted: CtiState._agent_complete,
     ev.RouteEntered: route_point.route_entered,
-    ev.DialStarted: route_point.dial_started,
+    ev.DialStarted: CtiState._dial_started,
     ev.DialEnded: CtiState._dial_ended,
     ev.RouteNoAnswer: route_point.route_no_answer,
     ev.MemberReported: CtiState._member_reported,

@@ -201,6 +201,35 @@ async def click_to_dial(run: Run) -> None:
     await run.ami.action("Hangup", Channel="/^PJSIP/1001-.*/")
 
 
+async def attended_transfer(run: Run) -> None:
+    await run.pause("support", "PJSIP/1002")  # PJSIP/1001 answers; 1002 is consulted
+    caller = await run.call("905329900012", "Sena Yurt", SUPPORT_DID, 30, dtmf="1")
+    linkedid = await run.linkedid("905329900012")
+    connect = await run.seen("AgentConnect", "the agent answering", Uniqueid=linkedid)
+    await asyncio.sleep(1)
+    # What cti/ami/actions.py attended_transfer() sends to consult PJSIP/1002.
+    answer = await run.ami.action(
+        "Atxfer", Channel=connect["DestChannel"], Context="cti-transfer-agent", Exten="1002"
+    )
+    if answer.get("Response") != "Success":
+        raise RuntimeError(f"Atxfer: {answer}")
+    await run.ami.wait_for(
+        lambda events: any(
+            e.get("Event") == "DialEnd"
+            and e.get("DestChannel", "").startswith("PJSIP/1002-")
+            and e.get("DialStatus") == "ANSWER"
+            for e in events
+        ),
+        "PJSIP/1002 answering the consultation",
+        60,
+    )
+    await asyncio.sleep(2)
+    # The agent completes it by hanging up their own leg (the panel's Complete).
+    answer = await run.ami.action("Hangup", Channel=connect["DestChannel"])
+    await run.seen("AttendedTransfer", "the transfer done")
+    await caller.finished()
+
+
 SCENARIOS = (
     Scenario(
         "consent-granted",
@@ -307,6 +336,17 @@ SCENARIOS = (
         "(RecordingConsent granted/implied, MixMonitorStart), both legs bridged; outcome "
         "answered, direction outbound, agent PJSIP/1001, recorded.",
         click_to_dial,
+    ),
+    Scenario(
+        "attended-transfer",
+        "PJSIP/1002 paused in support; DID 4440, the caller presses 1 and hangs up 30 s after "
+        "the answer; 1 s after PJSIP/1001 answered, the AMI Atxfer of cti/ami/actions.py "
+        "attended_transfer() (PJSIP/1001's leg, cti-transfer-agent, 1002); 2 s after PJSIP/1002 "
+        "answered the consultation, PJSIP/1001's leg is hung up (AMI Hangup), which completes it.",
+        "one call: answered in support by PJSIP/1001; the consultation dialled from 1001's "
+        "leg to PJSIP/1002 (DialBegin/DialEnd ANSWER) while the caller holds; AttendedTransfer "
+        "Success when 1001 hangs up; the caller then talks to PJSIP/1002; outcome transferred.",
+        attended_transfer,
     ),
 )
 

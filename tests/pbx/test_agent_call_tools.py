@@ -8,6 +8,7 @@ import json
 from ami_reader import RawAmi
 from conftest import LiveDaemon, Pbx
 from facts import hung_up, queue_facts, seen
+from phones import Caller
 
 from cti.keys import DATABASE
 
@@ -91,10 +92,10 @@ async def test_blind_transfer_to_an_agent(pbx: Pbx, ami: RawAmi, daemon: LiveDae
     await seen(ami, "DialEnd", "agent 1002 answering", DialStatus="ANSWER", Uniqueid=linkedid)
     assert await caller.finished() == 0
     await hung_up(ami, linkedid)
-    # A direct transfer to a phone is no queue passage: the row keeps the agent who
-    # handed the call on.
+    # The row names where the call ended, as after a transfer into a queue: the agent who
+    # took it (their phone was rung directly: cti/state/direct_rings.py).
     row = await daemon.row(linkedid, ended=True)
-    assert (row["outcome"], row["agent"]) == ("transferred", "PJSIP/1001"), row
+    assert (row["outcome"], row["agent"]) == ("transferred", "PJSIP/1002"), row
 
 
 async def test_click_to_dial_rings_the_agent_then_the_customer_with_the_notice(
@@ -128,3 +129,52 @@ async def test_click_to_dial_rings_the_agent_then_the_customer_with_the_notice(
     assert (pbx.asterisk.run / "spool" / "monitor" / row["recording"]).is_file()
     status, text = await _post(daemon, "/api/agent/dial", {"number": "not a number"})
     assert status == 400, text
+
+
+async def _consulting(pbx: Pbx, ami: RawAmi, daemon: LiveDaemon, number: str) -> tuple[str, Caller]:
+    """A support call PJSIP/1001 answered, and 1001 consulting PJSIP/1002 about it (1002 has
+    answered the consultation)."""
+    linkedid, caller = await pbx.answered_support_call(ami, number, "Sena Yurt", stay_s=40)
+    body = {"agent": "PJSIP/1002", "attended": True}
+    status, text = await _post(daemon, f"/api/calls/{linkedid}/transfer", body)
+    assert status == 200, text
+    await ami.wait_for(
+        lambda events: any(
+            e.get("Event") == "DialEnd"
+            and e.get("Linkedid") == linkedid
+            and e.get("DestChannel", "").startswith("PJSIP/1002-")
+            and e.get("DialStatus") == "ANSWER"
+            for e in events
+        ),
+        "PJSIP/1002 answering the consultation",
+        60,
+    )
+    return linkedid, caller
+
+
+async def test_attended_transfer_completes_when_the_agent_hangs_up(
+    pbx: Pbx, ami: RawAmi, daemon: LiveDaemon
+) -> None:
+    linkedid, caller = await _consulting(pbx, ami, daemon, "905320000606")
+    status, text = await _post(daemon, f"/api/calls/{linkedid}/hangup", {})  # "Complete"
+    assert status == 200, text
+    await seen(
+        ami, "AttendedTransfer", "the transfer", Result="Success", TransfereeLinkedid=linkedid
+    )
+    assert await caller.finished() == 0
+    await hung_up(ami, linkedid)
+    row = await daemon.row(linkedid, ended=True)
+    assert (row["outcome"], row["agent"], row["queue"]) == ("transferred", "PJSIP/1002", "support")
+
+
+async def test_a_cancelled_consultation_returns_to_the_caller(
+    pbx: Pbx, ami: RawAmi, daemon: LiveDaemon
+) -> None:
+    linkedid, caller = await _consulting(pbx, ami, daemon, "905320000607")
+    status, text = await _post(daemon, f"/api/calls/{linkedid}/transfer/cancel", {})
+    assert status == 200, text
+    assert await caller.finished() == 0
+    await hung_up(ami, linkedid)
+    assert not ami.named("AttendedTransfer")
+    row = await daemon.row(linkedid, ended=True)
+    assert (row["outcome"], row["agent"]) == ("answered", "PJSIP/1001"), row

@@ -241,7 +241,10 @@ def test_caller_hanging_up_while_the_chosen_agent_rings_is_abandoned() -> None:
 def test_dials_outside_the_acd_and_forged_reports_change_nothing() -> None:
     center = Center()
     center.send("Newchannel", 100.0, CALLER)
-    assert not of(AgentRinging, center.dial(1, 101.0))  # no route point: not an ACD ring
+    # No route point: not an ACD ring, but a direct ring of the agent's phone (direct_rings.py).
+    (ring,) = of(AgentRinging, center.dial(1, 101.0))
+    assert (ring.interface, ring.queue) == ("SIP/1001", "")
+    assert not center.state._route_dials
     forged = center.send(
         "UserEvent",
         102.0,
