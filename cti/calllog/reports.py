@@ -152,11 +152,13 @@ _PAGE = (
     f"JOIN calls k USING (linkedid)\n{_NEWEST_FIRST}"
 )
 
-# The customer's name holds the part, case-insensitively and literally (no wildcards): the
-# GIN index on cti_trigrams(full_name) finds the names holding every trigram of the part,
-# strpos keeps those that hold the part itself (migration 011 says why not pg_trgm).
+# The customer's name holds the part, case-insensitively (in Turkish too: cti_fold) and
+# literally (no wildcards): the GIN index on cti_trigrams(full_name) finds the names holding
+# every trigram of the part, strpos keeps those that hold the part itself (migration 011
+# says why not pg_trgm).
 _NAME_HOLDS = (
-    "cti_trigrams(c.full_name) @> cti_trigrams({0}) AND strpos(lower(c.full_name), lower({0})) > 0"
+    "cti_trigrams(c.full_name) @> cti_trigrams({0})"
+    " AND strpos(cti_fold(c.full_name), cti_fold({0})) > 0"
 )
 # A customer filter is written one of three ways. Every call of the part (the CSV, the total):
 _CUSTOMER_JOIN = (
@@ -172,7 +174,7 @@ _CUSTOMER_PHONES = "k.caller_e164 = ANY({0}::text[])"
 # whether its caller is one of them, which finds a page's worth soon when they are many.
 _CUSTOMER_PROBE = (
     "(SELECT true FROM customer_phones p JOIN customers c ON c.id = p.customer_id"
-    " WHERE p.e164 = k.caller_e164 AND strpos(lower(c.full_name), lower({0})) > 0 LIMIT 1)"
+    " WHERE p.e164 = k.caller_e164 AND strpos(cti_fold(c.full_name), cti_fold({0})) > 0 LIMIT 1)"
 )
 CUSTOMERS_LISTED = 10_000
 # How many names hold the part's trigrams (a few more than hold the part): the index alone
@@ -330,7 +332,7 @@ async def agent_interfaces(pool: asyncpg.Pool, who: str) -> tuple[str, ...] | No
         return (who,)
     rows = await pool.fetch(
         "SELECT interfaces FROM users"
-        " WHERE lower(username) = lower($1) OR lower(display_name) = lower($1)",
+        " WHERE lower(username) = lower($1) OR cti_fold(display_name) = cti_fold($1)",
         who,
     )
     if not rows:

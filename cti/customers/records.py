@@ -74,7 +74,7 @@ SELECT c.id, c.full_name, c.national_id, c.balance::text AS balance, c.currency,
      FROM customer_phones p WHERE p.customer_id = c.id) AS phones
 FROM customers c
 WHERE ($1::text IS NOT NULL AND cti_trigrams(c.full_name) @> cti_trigrams($1)
-       AND strpos(lower(c.full_name), lower($1)) > 0)
+       AND strpos(cti_fold(c.full_name), cti_fold($1)) > 0)
    OR c.id IN (SELECT customer_id FROM customer_phones WHERE e164 = $2)
    OR ($3::text IS NOT NULL AND length($3) BETWEEN 4 AND 11 AND c.national_id LIKE '%' || $3)
    OR ($3::text IS NOT NULL AND length($3) <= 18 AND c.id = $3::bigint)

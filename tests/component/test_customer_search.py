@@ -23,6 +23,9 @@ async def test_an_agent_finds_a_customer_every_way_and_opens_the_card(daemon: Da
             return [c["full_name"] for c in found]
 
         assert await names("çağrı") == ["Ayşe Çağrı Yılmaz"]  # any case, mid-name
+        # Turkish capitals: ÇAĞRI is Çağrı, YILMAZ is Yılmaz (the dotless ı), AYŞE is Ayşe.
+        for shouted in ("ÇAĞRI", "YILMAZ", "AYŞE", "ayşe çağri"):
+            assert await names(shouted) == ["Ayşe Çağrı Yılmaz"], shouted
         assert await names("0532 123 45 67") == ["Ayşe Çağrı Yılmaz"]  # national format
         assert await names("+90 532 123 4567") == ["Ayşe Çağrı Yılmaz"]
         assert await names("8901") == ["Ayşe Çağrı Yılmaz"]  # the ID's last digits

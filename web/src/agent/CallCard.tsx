@@ -121,15 +121,47 @@ interface Targets {
   agents: { name: string; interface: string; state: string }[];
 }
 
-/** Hang up, and blind transfer to a queue or another agent (the server asks Asterisk; the
-call's end or its move then comes over the websocket like any other change). */
+/** Hang up, blind transfer to a queue or another agent, and attended transfer: consult an
+agent while the caller holds, then complete (the agent's leg hangs up) or go back to the
+caller (the server asks Asterisk; the call's end or its move then comes over the websocket
+like any other change). */
 function CallControls({ call, onTransferred }: { call: Call; onTransferred: () => void }) {
   const [targets, setTargets] = useState<Targets | null>(null);
+  const [consulting, setConsulting] = useState<string | null>(null); // whom, by name
   const [outcome, busy, run] = useSubmit();
   const path = `/api/calls/${encodeURIComponent(call.linkedid)}`;
   const load = () => {
     if (targets === null) void run(async () => (setTargets(await api<Targets>("/api/agent/transfer-targets")), ""));
   };
+  if (consulting !== null) {
+    return (
+      <div class="call-controls consulting">
+        <p>{t("call.consulting", { target: consulting })}</p>
+        <button
+          type="button"
+          disabled={busy}
+          onClick={() =>
+            run(async () => {
+              await api(`${path}/hangup`, {}); // hanging up the consultation's side completes it
+              onTransferred();
+              return t("call.transferred", { target: consulting });
+            })
+          }
+        >
+          {t("call.completeTransfer")}
+        </button>
+        <button
+          type="button"
+          class="secondary"
+          disabled={busy}
+          onClick={() => run(async () => (await api(`${path}/transfer/cancel`, {}), setConsulting(null), t("call.backToCaller")))}
+        >
+          {t("call.cancelTransfer")}
+        </button>
+        <Status outcome={outcome} />
+      </div>
+    );
+  }
   return (
     <div class="call-controls">
       <button type="button" class="danger hang-up" disabled={busy} onClick={() => run(async () => (await api(`${path}/hangup`, {}), t("call.hungUp")))}>
@@ -142,8 +174,14 @@ function CallControls({ call, onTransferred }: { call: Call; onTransferred: () =
           const chosen = String(new FormData(event.currentTarget).get("target") ?? "");
           const [kind, target] = [chosen.slice(0, chosen.indexOf(":")), chosen.slice(chosen.indexOf(":") + 1)];
           const label = kind === "agent" ? (targets?.agents.find((a) => a.interface === target)?.name ?? target) : target;
+          const attended = (event.submitter as HTMLButtonElement | null)?.value === "consult";
           void run(async () => {
-            await api(`${path}/transfer`, { [kind]: target });
+            if (attended && kind !== "agent") throw new Error(t("call.consultAgentOnly"));
+            await api(`${path}/transfer`, { [kind]: target, attended });
+            if (attended) {
+              setConsulting(label);
+              return "";
+            }
             onTransferred();
             return t("call.transferred", { target: label });
           });
@@ -172,8 +210,11 @@ function CallControls({ call, onTransferred }: { call: Call; onTransferred: () =
             )}
           </select>
         </Field>
-        <button type="submit" class="secondary" disabled={busy}>
+        <button type="submit" class="secondary" value="blind" disabled={busy}>
           {t("call.transfer")}
+        </button>
+        <button type="submit" class="secondary" value="consult" disabled={busy}>
+          {t("call.consult")}
         </button>
       </form>
       <Status outcome={outcome} />
