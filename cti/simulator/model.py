@@ -58,6 +58,7 @@ class Channel:
     application: str = ""
     app_data: str = ""
     bridge: str = ""
+    language: str = "en"  # CHANNEL(language): the consent step sets the prompts' language
     # Channel variables: the dialplan's Set, AGI's SET VARIABLE and AMI's Setvar write them.
     variables: dict[str, str] = field(default_factory=dict)
     # Where AMI shows the channel while it waits to run ``context``/``exten``: an
@@ -74,7 +75,7 @@ class Channel:
             f"{prefix}CallerIDName": self.caller_name or UNKNOWN,
             f"{prefix}ConnectedLineNum": self.connected_num or UNKNOWN,
             f"{prefix}ConnectedLineName": self.connected_name or UNKNOWN,
-            f"{prefix}Language": "en",
+            f"{prefix}Language": self.language,
             f"{prefix}AccountCode": "",
             f"{prefix}Context": context,
             f"{prefix}Exten": exten,

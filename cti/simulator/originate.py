@@ -59,12 +59,7 @@ def originate(pbx: Pbx, action_id: str | None, fields: Fields) -> Fields:
     context, exten = fields.get("Context", "default"), fields.get("Exten", "s")
     leg = pbx.new_channel(target, "", "", None, context, exten, waiting=True)
     leg.caller_num, leg.caller_name = number.rstrip(">").strip(), display.strip(' "')
-    pbx.emit(
-        "NewCallerid",
-        "call,all",
-        leg.fields(),
-        {"CID-CallingPres": "0 (Presentation Allowed, Not Screened)"},
-    )
+    pbx.caller_id_changed(leg)
     leg.connected_num, leg.connected_name = leg.caller_num, leg.caller_name
     leg.application, leg.app_data = fields.get("Application", ""), fields.get("Data", "")
     device = pbx.device_of(target)

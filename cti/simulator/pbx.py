@@ -136,9 +136,23 @@ class Pbx:
         originate.spy_look(self)
         return channel
 
+    def caller_id_changed(self, channel: Channel) -> None:
+        """NewCallerid: the channel's caller ID was set (an Originate's CallerID, the
+        dialplan's Set(CALLERID(all)), Dial's on the leg it makes)."""
+        self.emit(
+            "NewCallerid",
+            "call,all",
+            channel.fields(),
+            {"CID-CallingPres": "0 (Presentation Allowed, Not Screened)"},
+        )
+
     def set_state(self, channel: Channel, state: int) -> None:
         channel.state = state
         self.emit("Newstate", "call,all", channel.fields())
+
+    def dial_status(self, event: str, caller: Channel, leg: Channel, status: str) -> None:
+        """DialState or DialEnd: how ``caller``'s Dial (or app_queue's ring) of ``leg`` goes."""
+        self.emit(event, "call,all", caller.fields(), leg.fields("Dest"), {"DialStatus": status})
 
     def exten(self, channel: Channel, priority: int, app: str, data: str) -> None:
         """The dialplan runs ``app`` at ``priority`` of the channel's extension."""
@@ -249,7 +263,13 @@ class Pbx:
         application: str = "Queue",
         data: str | None = None,
     ) -> None:
-        c = call.caller
+        data = app_queue.app_data(self, call.queue) if data is None else data
+        self.cdr_of(call.caller, disposition, leg, application, data)
+
+    def cdr_of(
+        self, c: Channel, disposition: str, leg: Channel | None, application: str, data: str
+    ) -> None:
+        """The Cdr of a call whose first party is ``c``, ``leg`` the party it reached."""
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(c.created))
         ended = time.strftime("%Y-%m-%d %H:%M:%S")
         duration = str(int(time.time() - c.created))
@@ -265,7 +285,7 @@ class Pbx:
                 "Channel": c.name,
                 "DestinationChannel": leg.name if leg else "",
                 "LastApplication": application,
-                "LastData": app_queue.app_data(self, call.queue) if data is None else data,
+                "LastData": data,
                 "StartTime": started,
                 "AnswerTime": started,
                 "EndTime": ended,
