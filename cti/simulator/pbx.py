@@ -111,12 +111,14 @@ class Pbx:
         exten: str,
         state: int = 0,
         waiting: bool = False,
+        uniqueid: str | None = None,
     ) -> Channel:
         """A new channel: an inbound call's is born ringing (Ring) in its context, a leg
         Asterisk makes to a phone is born Down in the phone's context at ``s`` (``waiting``:
-        an Originate's, which runs ``context``/``exten`` once answered)."""
+        an Originate's, which runs ``context``/``exten`` once answered). ``uniqueid``: the
+        one an Originate's ChannelId chose, else Asterisk's own ``<time>.<n>``."""
         now = time.time()
-        uniqueid = f"{int(now)}.{next(self._uniqueids)}"
+        uniqueid = uniqueid or f"{int(now)}.{next(self._uniqueids)}"
         name = f"{device}-{next(self._channel_numbers):08x}"
         channel = Channel(
             name,
