@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from cti.simulator import app_queue
+from cti.simulator import app_queue, outbound
 from cti.simulator.config import MemberConfig
 from cti.simulator.model import ROUTE_CONTEXT, Device, Member
 from cti.simulator.wire import Fields, Frame, Pairs, response
@@ -85,6 +85,8 @@ def hangup(pbx: Pbx, action_id: str | None, name: str) -> Fields:
     channel = pbx.channels.get(name)
     if channel is None:
         return response(action_id, False, "No such channel")
+    if outbound.hang_up(pbx, channel):
+        return response(action_id, True, "Channel Hungup")
     call = pbx.calls.get(channel.linkedid)
     if call is None:  # an originated channel, not part of a queue call
         pbx.hangup_channel(channel)

@@ -5,8 +5,9 @@ Theory of operation
 An AMI Originate rings a phone from its endpoint's context ([agents]) and, once answered,
 runs the Originate's extension (``_run_originated``): a [cti-spy-<mode>] extension is
 ChanSpy on the agent's channel (ChanSpyStart/ChanSpyStop), and with option E the
-supervisor's leg ends with it. A ChanSpy with nobody to listen to keeps looking: every new
-channel may be the one (``spy_look``, from ``Pbx.new_channel``); every hangup may end one
+supervisor's leg ends with it; a [cti-outbound] extension is an agent's outbound call
+(``outbound.py``). A ChanSpy with nobody to listen to keeps looking: every new channel may
+be the one (``spy_look``, from ``Pbx.new_channel``); every hangup may end one
 (``stop_spying``, from ``Pbx.hangup_channel``).
 
 The phone an Originate rings is the same ``Device`` app_queue rings, so a queue does not
@@ -19,8 +20,8 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from cti.asterisk_conf import extension_matches
-from cti.simulator import app_queue
-from cti.simulator.model import UNKNOWN, Channel, Spy
+from cti.simulator import app_queue, outbound
+from cti.simulator.model import OUTBOUND_CONTEXT, UNKNOWN, Channel, Spy
 from cti.simulator.wire import Fields, response
 
 if TYPE_CHECKING:
@@ -35,7 +36,10 @@ SPY_DIALPLAN = {
 }
 # The one extension pattern of each context an Originate may name whose dialplan the
 # simulator plays.
-EXTENSIONS = {context: pattern for context, (pattern, _) in SPY_DIALPLAN.items()}
+EXTENSIONS = {
+    **{context: pattern for context, (pattern, _) in SPY_DIALPLAN.items()},
+    OUTBOUND_CONTEXT: outbound.PATTERN,
+}
 # OriginateResponse's Reason: the last control frame of the dialled phone; none (a call
 # failure: no channel could be made) is 0.
 REASON_FAILURE, REASON_NO_ANSWER, REASON_ANSWERED = 0, 3, 4
@@ -190,9 +194,13 @@ def originated_gone(pbx: Pbx, channel: Channel) -> None:
 
 def _run_originated(pbx: Pbx, leg: Channel) -> None:
     """The answered leg enters the dialplan: a [cti-spy-<mode>] extension starts ChanSpy
-    (the supervisor listens in); an extension the dialplan lacks is hung up, as Asterisk
-    does with "sent to invalid extension"."""
+    (the supervisor listens in), a [cti-outbound] one dials the customer (the agent calls
+    out); an extension the dialplan lacks is hung up, as Asterisk does with "sent to
+    invalid extension"."""
     if leg.application:  # Originate with Application: that runs instead of an extension
+        return
+    if leg.context == OUTBOUND_CONTEXT and extension_matches(outbound.PATTERN, leg.exten):
+        outbound.dial(pbx, leg)
         return
     spy = SPY_DIALPLAN.get(leg.context)
     if spy is None or not extension_matches(spy[0], leg.exten):

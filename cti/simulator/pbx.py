@@ -27,6 +27,8 @@ meets them:
 - ``route_point.py``: [cti-route], the ACD: a FastAGI conversation with the daemon picks a
   Dial of one phone, holding, or the fallback queue;
 - ``originate.py``: AMI Originate, and ChanSpy on the legs it makes (supervisors);
+- ``outbound.py``: an agent's outbound call, an Originate into [cti-outbound]: Dial of the
+  customer's number through the trunk, the customer's consent step, the talk, the hang-up;
 - ``ami_actions.py``: the answers to every other AMI action ``server.py`` takes (QueuePause,
   Redirect, ...) and to the lists (Status, QueueStatus, CoreShowChannels, ...).
 
@@ -48,7 +50,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from cti.simulator import app_queue, inbound, originate, route_point
-from cti.simulator.config import HOSTILE_CALLERS, SimConfig
+from cti.simulator.config import HOSTILE_CALLERS, OutboundBehaviour, SimConfig
 from cti.simulator.model import (
     CAUSE_NONE,
     PHONE_CONTEXT,
@@ -58,6 +60,7 @@ from cti.simulator.model import (
     Channel,
     Device,
     Member,
+    OutboundCall,
     Queue,
     Spy,
 )
@@ -89,6 +92,8 @@ class Pbx:
         self.originated: dict[str, asyncio.Future[None]] = {}  # ringing legs, by channel
         self.originated_devices: dict[str, str] = {}  # an Originate's leg -> its device
         self.spies: dict[str, Spy] = {}  # by the spying channel's name
+        self.outbound: dict[str, OutboundCall] = {}  # agents' outbound calls, by linkedid
+        self.customers: dict[str, OutboundBehaviour] = {}  # set by tests, by number
         self._uniqueids = itertools.count(0)
         self._channel_numbers = itertools.count(0)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -188,9 +193,12 @@ class Pbx:
         ended = originate.stop_spying(self, channel)
         text = {
             0: "Unknown",
+            3: "No route to destination",
             16: "Normal Clearing",
+            17: "User busy",
             19: "User alerting, no answer",
             26: "Answered elsewhere",
+            34: "Circuit/channel congestion",
         }.get(cause, "")
         self.emit("Hangup", "call,all", channel.fields(), {"Cause": str(cause), "Cause-txt": text})
         originate.originated_gone(self, channel)
@@ -355,7 +363,18 @@ class Pbx:
             )
         self.devices[device].answers = answers
 
+    def set_customer(self, number: str, behaviour: OutboundBehaviour | None) -> None:
+        if behaviour is None:
+            self.customers.pop(number, None)
+        else:
+            self.customers[number] = behaviour
+
     def hangup(self, linkedid: str, by: str = "caller") -> None:
+        """The caller's (``caller``) or the agent's (``agent``) phone hangs up; for an
+        outbound call the customer's phone is the caller's."""
+        if linkedid in self.outbound:
+            party = "agent" if by == "agent" else "customer"
+            return self.outbound[linkedid].end(party, soft=False)
         call = self.calls.get(linkedid)
         if call is not None and not call.hangup_by.done():
             call.hangup_by.set_result(by)

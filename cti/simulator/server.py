@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 
 from cti.simulator import ami_actions, originate, transfer
-from cti.simulator.config import SimConfig
+from cti.simulator.config import OutboundBehaviour, SimConfig
 from cti.simulator.model import CallSpec
 from cti.simulator.pbx import Pbx
 from cti.simulator.wire import BANNER, Fields, Frame, encode, parse_action, response
@@ -299,7 +299,14 @@ class Simulator:
         rings, or rings until app_queue or the Dial gives up on it."""
         self.pbx.set_phone(device, answers)
 
+    def set_customer(self, number: str, behaviour: OutboundBehaviour | None) -> None:
+        """From now on an agent's outbound call to ``number`` meets ``behaviour`` (answered,
+        busy, ...); None: an outcome drawn by ``config.outbound``'s rates again."""
+        self.pbx.set_customer(number, behaviour)
+
     async def hangup(self, linkedid: str, by: str = "caller") -> None:
+        """The caller's phone (``caller``; an outbound call's customer) or the agent's
+        (``agent``) hangs up the call ``linkedid``."""
         self.pbx.hangup(linkedid, by)
         await asyncio.sleep(0)  # let the call's task emit its hangup events
 
