@@ -167,7 +167,6 @@ _ACTIONS: dict[str, Handler] = {
     "queueremove": lambda pbx, aid, a: ami_actions.queue_remove(
         pbx, aid, a.get("Queue", ""), a.get("Interface", "")
     ),
-    "hangup": lambda pbx, aid, a: ami_actions.hangup(pbx, aid, a.get("Channel", "")),
     "redirect": lambda pbx, aid, a: ami_actions.redirect(
         pbx, aid, a.get("Channel", ""), a.get("Context", ""), a.get("Exten", "")
     ),
@@ -185,6 +184,8 @@ _LISTS: dict[str, ListHandler] = {
     "queuestatus": lambda pbx, aid, a: ami_actions.queue_status(pbx, aid, a.get("Queue", "")),
     "queuesummary": lambda pbx, aid, a: ami_actions.queue_summary(pbx, aid, a.get("Queue", "")),
     "coreshowchannels": lambda pbx, aid, a: ami_actions.core_show_channels(pbx, aid),
+    # One response for a channel by name, a list for a /regex/.
+    "hangup": lambda pbx, aid, a: ami_actions.hangup(pbx, aid, a.get("Channel", "")),
     # Variables: names separated by commas (manager.c splits them as dialplan arguments).
     "status": lambda pbx, aid, a: ami_actions.status(
         pbx, aid, [v.strip() for v in a.get("Variables", "").split(",") if v.strip()]
