@@ -61,6 +61,8 @@ def fold_both(data: bytes) -> tuple[TodayTallies, list[kpi.QueueCall]]:
 
 
 CAPTURES = ["load-6cps.ami.xz", *sorted(p.name for p in Path("tests/captures/real").glob("*.ami"))]
+# An agent's outbound call: no queue, so nothing for the queues' tallies, live or stored.
+WITHOUT_QUEUE_CALLS = {"click-to-dial.ami"}
 
 
 @pytest.mark.parametrize("name", CAPTURES)
@@ -70,7 +72,7 @@ def test_live_tallies_equal_the_stored_events_fold(captures: Path, name: str) ->
     day_start = tallies.day_start.timestamp()
     today = [c for c in calls if c.entered_at >= day_start]
     queues = {c.queue for c in today}
-    assert queues, "the capture has queue calls"
+    assert bool(queues) == (name not in WITHOUT_QUEUE_CALLS), "the capture has queue calls"
     for queue in queues:
         mine = [c for c in today if c.queue == queue]
         for threshold in (0, 5, 20, 60):
