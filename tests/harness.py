@@ -61,6 +61,83 @@ def frames(data: bytes) -> list[dict[str, str]]:
     return out
 
 
+Frame = dict[str, str]
+RAW_WAIT_S = 10.0  # generous: a wait for an event, never a measure of speed
+
+
+class RawAmi:
+    """A raw AMI client: every frame the simulator sends, in order, and actions."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.frames: list[Frame] = []
+        self._arrived = asyncio.Event()
+        self._ids = iter(range(1, 1_000_000))
+        self._task = asyncio.create_task(self._read())
+
+    @classmethod
+    async def login(cls, port: int, username: str = "cti", secret: str = "cti-secret") -> RawAmi:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await reader.readline()  # the banner
+        ami = cls(reader, writer)
+        answer = await ami.action(Action="Login", Username=username, Secret=secret)
+        assert answer["Response"] == "Success", answer
+        return ami
+
+    @classmethod
+    @asynccontextmanager
+    async def logged_in(
+        cls, port: int, username: str = "cti", secret: str = "cti-secret"
+    ) -> AsyncIterator[RawAmi]:
+        ami = await cls.login(port, username, secret)
+        try:
+            yield ami
+        finally:
+            await ami.close()
+
+    async def _read(self) -> None:
+        while True:
+            self.frames.extend(frames(await self.reader.readuntil(b"\r\n\r\n")))
+            self._arrived.set()
+
+    async def wait(self, match: Callable[[Frame], bool], start: int = 0) -> int:
+        """The index of the first frame from ``start`` on that matches; waits for it."""
+
+        async def first() -> int:
+            while True:
+                for index in range(start, len(self.frames)):
+                    if match(self.frames[index]):
+                        return index
+                self._arrived.clear()
+                await self._arrived.wait()
+
+        return await asyncio.wait_for(first(), RAW_WAIT_S)
+
+    async def event(self, name: str, start: int = 0, **fields: str) -> int:
+        return await self.wait(
+            lambda f: f.get("Event") == name and all(f.get(k) == v for k, v in fields.items()),
+            start,
+        )
+
+    async def action(self, **fields: str) -> Frame:
+        action_id = f"t{next(self._ids)}"
+        lines = [f"{k}: {v}\r\n" for k, v in {**fields, "ActionID": action_id}.items()]
+        self.writer.write("".join(lines).encode() + b"\r\n")
+        index = await self.wait(lambda f: f.get("ActionID") == action_id and "Response" in f)
+        return self.frames[index]
+
+    def of(self, linkedid: str, start: int = 0) -> list[Frame]:
+        """This call's events (the caller's and its legs'), from ``start`` on."""
+        return [
+            f for f in self.frames[start:] if linkedid in (f.get("Linkedid"), f.get("DestLinkedid"))
+        ]
+
+    async def close(self) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        self.writer.close()
+
+
 class Recorder:
     """A pipeline sink that keeps every change; the calls that ended, by Linkedid."""
 

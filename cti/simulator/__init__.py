@@ -4,13 +4,23 @@
 """
 
 from cti.simulator.capture import CaptureServer
-from cti.simulator.config import Caller, MemberConfig, QueueConfig, RoutePointConfig, SimConfig
+from cti.simulator.config import (
+    Caller,
+    MemberConfig,
+    OutboundBehaviour,
+    OutboundConfig,
+    QueueConfig,
+    RoutePointConfig,
+    SimConfig,
+)
 from cti.simulator.server import Simulator
 
 __all__ = [
     "Caller",
     "CaptureServer",
     "MemberConfig",
+    "OutboundBehaviour",
+    "OutboundConfig",
     "QueueConfig",
     "RoutePointConfig",
     "SimConfig",

@@ -7,18 +7,19 @@ action, is in ``originate.py``.
 
 Actions: QueuePause, QueueAdd, QueueRemove, Hangup, Redirect, Setvar, MixMonitorMute
 (BlindTransfer is in ``transfer.py``).
-Lists: QueueStatus, QueueSummary, CoreShowChannels, Status.
+Lists: QueueStatus, QueueSummary, CoreShowChannels, Status, and Hangup of a ``/regex/``.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from cti.simulator import app_queue
+from cti.simulator import app_queue, outbound
 from cti.simulator.config import MemberConfig
-from cti.simulator.model import ROUTE_CONTEXT, Device, Member
+from cti.simulator.model import ROUTE_CONTEXT, Channel, Device, Member
 from cti.simulator.wire import Fields, Frame, Pairs, response
 
 if TYPE_CHECKING:
@@ -81,10 +82,36 @@ def queue_remove(pbx: Pbx, action_id: str | None, queue_name: str, interface: st
     return response(action_id, True, "Removed interface from queue")
 
 
-def hangup(pbx: Pbx, action_id: str | None, name: str) -> Fields:
-    channel = pbx.channels.get(name)
-    if channel is None:
-        return response(action_id, False, "No such channel")
+def hangup(pbx: Pbx, action_id: str | None, name: str) -> list[Frame]:
+    """AMI Hangup, answered as manager.c does: one channel by its name, or every channel
+    whose name matches ``/regex/``, answered as a list (a ChannelHungup per channel)."""
+    if not name:
+        return [response(action_id, False, "No channel specified")]
+    if not name.startswith("/"):
+        channel = pbx.channels.get(name)
+        if channel is None:
+            return [response(action_id, False, "No such channel")]
+        _hang_up(pbx, channel)
+        return [response(action_id, True, "Channel Hungup")]
+    if len(name) < 2 or not name.endswith("/"):
+        return [response(action_id, False, "Regex format invalid, Channel param should be /regex/")]
+    try:
+        pattern = re.compile(name[1:-1])  # regexec: a match anywhere in the name
+    except re.error:
+        return [response(action_id, False, f"Regex compile failed on: {name}")]
+    matched = [c for c in pbx.channels.values() if pattern.search(c.name)]
+    for channel in matched:
+        _hang_up(pbx, channel)
+    items: list[Fields] = [{"Event": "ChannelHungup", "Channel": c.name} for c in matched]
+    return _as_list(action_id, "Channels hung up will follow", "ChannelsHungupListComplete", items)
+
+
+def _hang_up(pbx: Pbx, channel: Channel) -> None:
+    """A soft hangup of ``channel``: whatever it is part of ends as that part plays it."""
+    if channel.name not in pbx.channels:  # gone with another one just hung up
+        return
+    if outbound.hang_up(pbx, channel):
+        return
     call = pbx.calls.get(channel.linkedid)
     if call is None:  # an originated channel, not part of a queue call
         pbx.hangup_channel(channel)
@@ -104,7 +131,6 @@ def hangup(pbx: Pbx, action_id: str | None, name: str) -> Fields:
                     attempt.task.cancel()
                 app_queue.end_ring(pbx, call, attempt, ("BUSY",), cause=16)
                 call.retry_at = time.monotonic() + pbx.queues[call.queue].config.retry_s
-    return response(action_id, True, "Channel Hungup")
 
 
 def redirect(pbx: Pbx, action_id: str | None, name: str, context: str, exten: str) -> Fields:

@@ -254,9 +254,7 @@ def _ring(pbx: Pbx, call: Call, member: Member) -> None:
     pbx.set_state(leg, 5)
     pbx.emit("NewConnectedLine", "call,all", leg.fields())
     device_changed(pbx, member.state_interface)
-    pbx.emit(
-        "DialState", "call,all", caller.fields(), leg.fields("Dest"), {"DialStatus": "RINGING"}
-    )
+    pbx.dial_status("DialState", caller, leg, "RINGING")
     attempt.task = pbx.own(_ring_until(pbx, call, attempt), f"ring {leg.name}")
 
 
@@ -281,13 +279,7 @@ def end_ring(
     call.attempts.pop(attempt.member.interface, None)
     pbx.devices[attempt.member.state_interface].ringing -= 1
     for status in statuses:
-        pbx.emit(
-            "DialEnd",
-            "call,all",
-            call.caller.fields(),
-            attempt.channel.fields("Dest"),
-            {"DialStatus": status},
-        )
+        pbx.dial_status("DialEnd", call.caller, attempt.channel, status)
     pbx.hangup_channel(attempt.channel, cause)
     device_changed(pbx, attempt.member.state_interface)
 
@@ -333,7 +325,7 @@ def answer(pbx: Pbx, call: Call, attempt: Attempt) -> None:
     device.busy_with = caller.linkedid
     call.agent, call.answered_at = attempt, now
     pbx.set_state(leg, 6)
-    pbx.emit("DialEnd", "call,all", caller.fields(), leg.fields("Dest"), {"DialStatus": "ANSWER"})
+    pbx.dial_status("DialEnd", caller, leg, "ANSWER")
     _leave(pbx, call)
     hold = attempt.hold_s = int(now - call.joined)
     queue = pbx.queues[call.queue]

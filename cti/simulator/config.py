@@ -1,10 +1,10 @@
 """What the simulated call center looks like: queues, route points, agents' phones, callers,
-traffic.
+customers called back, traffic.
 
 Defaults follow the real captures in ``tests/captures/`` (queues ``support`` and
 ``sales``, chan_sip agents ``SIP/1001``…, DID 4440 with explicit consent), so the simulator
 and the captures exercise the same code paths. Route points follow ``[cti-route]`` in
-``dialplan/extensions_cti.conf``.
+``dialplan/extensions_cti.conf``, agents' outbound calls ``[cti-outbound]``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from pathlib import Path
 
 STRATEGIES = ("rrmemory", "leastrecent", "fewestcalls", "random", "ringall")
 CONSENT_MODES = ("explicit", "implied", "none")  # none: the dialplan never asks
+# What the customer's side does with an agent's outbound call (OutboundBehaviour).
+OUTBOUND_OUTCOMES = ("answer", "busy", "no-answer", "congestion", "unreachable")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,76 @@ class RoutePointConfig:
             raise ValueError(
                 f"route point {self.name}: hold_s, agi_timeout_s and ring_s must be positive"
             )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundBehaviour:
+    """What the customer's side does when an agent calls them ([cti-outbound]), as the trunk
+    reports it to Asterisk:
+
+    - ``answer``: their phone rings ``answer_after_s``, they answer and hear the recording
+      notice, then talk ``talk_s`` (None: until the agent hangs up) and hang up; with
+      ``hangs_up_in_notice`` they hang up during the notice and never reach the agent;
+    - ``busy``: ``answer_after_s`` after the INVITE the carrier answers 486 Busy Here
+      (DialStatus BUSY, cause 17);
+    - ``no-answer``: it rings until Dial's timeout (CTI_OUTBOUND_RING_S): NOANSWER;
+    - ``congestion``: as busy, with 503 Service Unavailable (CONGESTION, cause 34);
+    - ``unreachable``: the trunk has no reachable contact, so Dial cannot even make the
+      customer's channel (CHANUNAVAIL, cause 3 "No route to destination").
+    """
+
+    outcome: str = "answer"
+    answer_after_s: float = 1.5
+    talk_s: float | None = 20.0
+    hangs_up_in_notice: bool = False
+    consent: str = "granted"  # their answer where the outbound consent mode asks (explicit)
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTBOUND_OUTCOMES:
+            raise ValueError(f"outbound outcome must be one of {OUTBOUND_OUTCOMES}")
+        if self.consent not in ("granted", "declined"):
+            raise ValueError("outbound consent must be granted or declined")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundConfig:
+    """Agents' outbound calls: the globals of [cti-outbound] in dialplan/extensions_cti.conf,
+    and, for the demo, what the customers do. A number no test has set a behaviour for
+    (``Simulator.set_customer``) gets an outcome drawn by these rates (relative weights,
+    in the order of OUTBOUND_OUTCOMES) from the simulator's seeded random generator."""
+
+    # CTI_OUTBOUND_TRUNK: the endpoint calls leave by (asterisk-conf/pjsip.conf). The
+    # customer's leg is <technology of SimConfig.trunk>/<trunk>-<n>, as Asterisk names it.
+    trunk: str = "trunk"
+    callerid: str = "4440"  # CTI_OUTBOUND_CALLERID: the number the customer sees
+    ring_s: float = 30.0  # CTI_OUTBOUND_RING_S: Dial's timeout
+    consent: str = "implied"  # CTI_OUTBOUND_CONSENT
+    language: str = "tr"  # CTI_OUTBOUND_LANGUAGE: the recording notice's
+    answer_rate: float = 0.6
+    busy_rate: float = 0.15
+    no_answer_rate: float = 0.15
+    congestion_rate: float = 0.05
+    unreachable_rate: float = 0.05
+    answer_delay_s: tuple[float, float] = (2.0, 8.0)  # ringing before an answer (or a 486)
+    talk_s: tuple[float, float] = (15.0, 90.0)
+
+    def __post_init__(self) -> None:
+        if self.consent not in CONSENT_MODES:
+            raise ValueError(f"outbound consent must be one of {CONSENT_MODES}")
+        if min(self.rates()) < 0 or sum(self.rates()) <= 0:
+            raise ValueError("outbound rates must be non-negative, and not all zero")
+        if self.ring_s <= 0:
+            raise ValueError("outbound ring_s must be positive")
+
+    def rates(self) -> tuple[float, ...]:
+        """The outcomes' weights, in the order of OUTBOUND_OUTCOMES."""
+        return (
+            self.answer_rate,
+            self.busy_rate,
+            self.no_answer_rate,
+            self.congestion_rate,
+            self.unreachable_rate,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +205,7 @@ class SimConfig:
     # A phone called by an AMI Originate (a supervisor's, to listen in) answers after this;
     # None: it rings until Simulator.answer_originated() or the Originate's Timeout.
     originate_answer_s: float | None = 1.0
+    outbound: OutboundConfig = OutboundConfig()  # agents' outbound calls (click-to-dial)
 
     def __post_init__(self) -> None:
         queues = {q.name: q for q in self.queues}

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cti.simulator import app_queue, route_point
-from cti.simulator.model import CONSENT_CONTEXT, INBOUND_CONTEXT, Call
+from cti.simulator.model import CONSENT_CONTEXT, INBOUND_CONTEXT, Call, Channel
 
 if TYPE_CHECKING:
     from cti.simulator.pbx import Pbx
@@ -74,16 +74,27 @@ def _arrive(pbx: Pbx, call: Call) -> None:
 
 
 def _consent(pbx: Pbx, call: Call, consent: str, mode: str) -> None:
-    c = call.caller
+    pbx.exten(call.caller, 2, "Gosub", f"{CONSENT_CONTEXT},s,1")
+    consent_step(pbx, call.caller, consent, mode)
+
+
+def consent_step(pbx: Pbx, channel: Channel, consent: str, mode: str, language: str = "en") -> None:
+    """[cti-consent] on ``channel``, once the recording notice has played: the consent
+    AGI's variables and UserEvent, then MixMonitor when granted (and the stand-in recording
+    file). The inbound caller's Gosub and the outbound customer's (Dial's U() option) alike;
+    the events of the step name the gosub's context and extension, and its Return takes the
+    channel back to where it was."""
+    c = channel
     method = "implied" if mode == "implied" else "dtmf"
-    pbx.exten(c, 2, "Gosub", f"{CONSENT_CONTEXT},s,1")
-    c.context = CONSENT_CONTEXT  # the events of the consent step name the gosub's context
-    pbx.exten(c, 1, "Set", "CHANNEL(language)=en")
+    back = c.context, c.exten
+    c.context, c.exten = CONSENT_CONTEXT, "s"
+    pbx.exten(c, 1, "Set", f"CHANNEL(language)={language}")
+    c.language = language
+    pbx.exten(c, 3, "AGI", f"cti-consent,{mode},declined,5")
     # The consent AGI (cti/agi/consent.py) sets CONSENT and CONSENT_METHOD, then sends
     # the UserEvent; the variables stay on the channel for AMI's Status to show.
     pbx.varset(c, "CONSENT", consent)
     pbx.varset(c, "CONSENT_METHOD", method)
-    pbx.exten(c, 4, "UserEvent", f"RecordingConsent,Consent: {consent},Method: {method}")
     pbx.emit(
         "UserEvent",
         "user,all",
@@ -94,15 +105,16 @@ def _consent(pbx: Pbx, call: Call, consent: str, mode: str) -> None:
             "Method": method,
         },
     )
-    pbx.exten(c, 6, "GotoIf", f"{int(consent != 'granted')}?done")
+    pbx.exten(c, 4, "GotoIf", "1?consented")
+    pbx.exten(c, 10, "GotoIf", f"{int(consent != 'granted')}?done")
     if consent == "granted":
-        pbx.exten(c, 6, "MixMonitor", f"{c.uniqueid}.wav,b")
+        pbx.exten(c, 12, "MixMonitor", f"{c.uniqueid}.wav,b")
         pbx.varset(c, "MIXMONITOR_FILENAME", f"/var/spool/asterisk/monitor/{c.uniqueid}.wav")
         pbx.emit("MixMonitorStart", "call,all", c.fields())
         if pbx.config.recordings_dir is not None:
             write_tone(pbx.config.recordings_dir / f"{c.uniqueid}.wav")
-    pbx.exten(c, 14, "Return", "")
-    c.context = INBOUND_CONTEXT
+    pbx.exten(c, 13, "Return", "")
+    c.context, c.exten = back
 
 
 def write_tone(path: Path, seconds: float = 2.0, hertz: float = 440.0) -> None:

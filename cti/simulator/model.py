@@ -2,8 +2,8 @@
 
 Plain data, shared by every part of the simulator; the behaviour lives in ``pbx.py`` (the
 channels' life and the events it emits), ``inbound.py``, ``app_queue.py``,
-``route_point.py``, ``originate.py`` and ``ami_actions.py``. A ``Channel`` renders its own
-AMI fields (``fields``), because every event about it carries them.
+``route_point.py``, ``originate.py``, ``outbound.py`` and ``ami_actions.py``. A ``Channel``
+renders its own AMI fields (``fields``), because every event about it carries them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from cti.simulator.config import MemberConfig, QueueConfig, RoutePointConfig
+from cti.simulator.config import MemberConfig, OutboundBehaviour, QueueConfig, RoutePointConfig
 from cti.simulator.wire import Fields
 
 STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
@@ -22,6 +22,8 @@ NOT_INUSE, INUSE, RINGING = 1, 2, 6
 ROUTE_CONTEXT = "cti-route"  # the route point's context in dialplan/extensions_cti.conf
 INBOUND_CONTEXT = "cti-inbound"  # where every DID of [from-trunk] goes (Goto cti-inbound,s,1)
 CONSENT_CONTEXT = "cti-consent"  # the consent step's gosub, inbound and outbound
+TRUNK_CONTEXT = "from-trunk"  # the trunk's endpoint context: inbound calls, outbound legs
+OUTBOUND_CONTEXT = "cti-outbound"  # an agent's outbound call (click-to-dial)
 # The agents' phones' endpoint context (asterisk-conf/pjsip.conf): a channel Asterisk makes
 # to a phone (a queue's or Dial's leg, an Originate) is born there, at extension s.
 PHONE_CONTEXT = "agents"
@@ -58,6 +60,7 @@ class Channel:
     application: str = ""
     app_data: str = ""
     bridge: str = ""
+    language: str = "en"  # CHANNEL(language): the consent step sets the prompts' language
     # Channel variables: the dialplan's Set, AGI's SET VARIABLE and AMI's Setvar write them.
     variables: dict[str, str] = field(default_factory=dict)
     # Where AMI shows the channel while it waits to run ``context``/``exten``: an
@@ -74,7 +77,7 @@ class Channel:
             f"{prefix}CallerIDName": self.caller_name or UNKNOWN,
             f"{prefix}ConnectedLineNum": self.connected_num or UNKNOWN,
             f"{prefix}ConnectedLineName": self.connected_name or UNKNOWN,
-            f"{prefix}Language": "en",
+            f"{prefix}Language": self.language,
             f"{prefix}AccountCode": "",
             f"{prefix}Context": context,
             f"{prefix}Exten": exten,
@@ -200,3 +203,23 @@ class Call:
 
     def patience_left(self) -> float | None:
         return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+
+@dataclass(eq=False, slots=True)
+class OutboundCall:
+    """An agent's outbound call: the agent's leg (an Originate's, running [cti-outbound])
+    and, once Dial has made it, the customer's leg through the trunk."""
+
+    agent: Channel
+    number: str
+    behaviour: OutboundBehaviour
+    # Who ended it: "agent" or "customer"; ``soft``: an AMI Hangup asked (a soft hangup
+    # request), not the party's own phone (a BYE: HangupRequest).
+    hangup_by: asyncio.Future[str]
+    customer: Channel | None = None
+    soft: bool = False
+
+    def end(self, party: str, soft: bool) -> None:
+        if not self.hangup_by.done():
+            self.soft = soft
+            self.hangup_by.set_result(party)

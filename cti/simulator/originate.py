@@ -5,8 +5,9 @@ Theory of operation
 An AMI Originate rings a phone from its endpoint's context ([agents]) and, once answered,
 runs the Originate's extension (``_run_originated``): a [cti-spy-<mode>] extension is
 ChanSpy on the agent's channel (ChanSpyStart/ChanSpyStop), and with option E the
-supervisor's leg ends with it. A ChanSpy with nobody to listen to keeps looking: every new
-channel may be the one (``spy_look``, from ``Pbx.new_channel``); every hangup may end one
+supervisor's leg ends with it; a [cti-outbound] extension is an agent's outbound call
+(``outbound.py``). A ChanSpy with nobody to listen to keeps looking: every new channel may
+be the one (``spy_look``, from ``Pbx.new_channel``); every hangup may end one
 (``stop_spying``, from ``Pbx.hangup_channel``).
 
 The phone an Originate rings is the same ``Device`` app_queue rings, so a queue does not
@@ -19,8 +20,8 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from cti.asterisk_conf import extension_matches
-from cti.simulator import app_queue
-from cti.simulator.model import UNKNOWN, Channel, Spy
+from cti.simulator import app_queue, outbound
+from cti.simulator.model import OUTBOUND_CONTEXT, UNKNOWN, Channel, Spy
 from cti.simulator.wire import Fields, response
 
 if TYPE_CHECKING:
@@ -33,38 +34,66 @@ SPY_DIALPLAN = {
     "cti-spy-whisper": ("_X.", "qwE"),
     "cti-spy-barge": ("_X.", "qBE"),
 }
-# OriginateResponse's Reason: the last control frame of the dialled phone.
-REASON_NO_ANSWER, REASON_ANSWERED = 3, 4
+# The one extension pattern of each context an Originate may name whose dialplan the
+# simulator plays.
+EXTENSIONS = {
+    **{context: pattern for context, (pattern, _) in SPY_DIALPLAN.items()},
+    OUTBOUND_CONTEXT: outbound.PATTERN,
+}
+# OriginateResponse's Reason: the last control frame of the dialled phone; none (a call
+# failure: no channel could be made) is 0.
+REASON_FAILURE, REASON_NO_ANSWER, REASON_ANSWERED = 0, 3, 4
+MAX_UNIQUEID = 149  # AST_MAX_PUBLIC_UNIQUEID: the longest ChannelId manager.c takes
 
 
 def originate(pbx: Pbx, action_id: str | None, fields: Fields) -> Fields:
     """AMI Originate, answered as manager.c answers one with Async (the only kind the
     daemon sends): "Originate successfully queued" at once; the phone rings, and the
     OriginateResponse event with the same ActionID follows when it answers (after
-    ``config.originate_answer_s``, or at ``answer_originated()``) or when the action's
-    Timeout runs out. The answered leg then runs its extension (``_run_originated``).
+    ``config.originate_answer_s``, or at ``answer_originated()``; never if the phone does
+    not answer, ``Simulator.set_phone``) or when the action's Timeout runs out. The
+    answered leg then runs its extension (``_run_originated``).
 
-    As in supervisor-listen.ami (tests/captures/real/): the leg is born Down in the
-    phone's context at ``s`` without caller ID, gets the Originate's CallerID
+    As in supervisor-listen.ami and click-to-dial.ami (tests/captures/real/): the leg is
+    born Down in the phone's context at ``s`` without caller ID (its Uniqueid the action's
+    ChannelId, if any, which is also its Linkedid), gets the Originate's CallerID
     (NewCallerid), is dialled like a Dial's leg (DialBegin and DialEnd without a calling
     channel), and moves to the Originate's context and extension once answered."""
-    target = fields.get("Channel", "")
-    if "/" not in target:
-        return response(action_id, False, "Invalid channel")
+    target, channel_id = fields.get("Channel", ""), fields.get("ChannelId", "")
+    if len(channel_id) > MAX_UNIQUEID:
+        return response(action_id, False, f"Uniqueid length exceeds maximum of {MAX_UNIQUEID}")
+    if not target:
+        return response(action_id, False, "Channel not specified")
     try:
         timeout_s = int(fields.get("Timeout") or 30000) / 1000
     except ValueError:
         return response(action_id, False, "Invalid timeout")
-    display, _, number = fields.get("CallerID", "").partition("<")  # "Name" <number>
+    if "/" not in target:
+        return response(action_id, False, "Invalid channel")
     context, exten = fields.get("Context", "default"), fields.get("Exten", "s")
-    leg = pbx.new_channel(target, "", "", None, context, exten, waiting=True)
-    leg.caller_num, leg.caller_name = number.rstrip(">").strip(), display.strip(' "')
-    pbx.emit(
-        "NewCallerid",
-        "call,all",
-        leg.fields(),
-        {"CID-CallingPres": "0 (Presentation Allowed, Not Screened)"},
-    )
+    # manager.c looks the extension up first when a Priority is given.
+    pattern = EXTENSIONS.get(context)
+    if fields.get("Priority") and pattern is not None and not extension_matches(pattern, exten):
+        return response(action_id, False, "Extension does not exist.")
+    pbx.own(_place(pbx, action_id, fields, timeout_s), f"originate {target}")
+    return response(action_id, True, "Originate successfully queued")
+
+
+async def _place(pbx: Pbx, action_id: str | None, fields: Fields, timeout_s: float) -> None:
+    """What manager.c's originating thread does once the action has its answer: make the
+    leg, ring the phone and tell how it went (OriginateResponse)."""
+    target, channel_id = fields.get("Channel", ""), fields.get("ChannelId", "")
+    display, _, number = fields.get("CallerID", "").partition("<")  # "Name" <number>
+    caller = number.rstrip(">").strip(), display.strip(' "')
+    failed = _failure(action_id, fields, REASON_NO_ANSWER, caller)
+    if channel_id and any(c.uniqueid == channel_id for c in pbx.channels.values()):
+        # channel.c cannot make the leg ("Channel Unique ID ... already in use").
+        pbx.emit("OriginateResponse", "call,all", failed | {"Reason": str(REASON_FAILURE)})
+        return
+    context, exten = fields.get("Context", "default"), fields.get("Exten", "s")
+    leg = pbx.new_channel(target, "", "", None, context, exten, waiting=True, uniqueid=channel_id)
+    leg.caller_num, leg.caller_name = caller
+    pbx.caller_id_changed(leg)
     leg.connected_num, leg.connected_name = leg.caller_num, leg.caller_name
     leg.application, leg.app_data = fields.get("Application", ""), fields.get("Data", "")
     device = pbx.device_of(target)
@@ -76,8 +105,29 @@ def originate(pbx: Pbx, action_id: str | None, fields: Fields) -> Fields:
     app_queue.device_changed(pbx, device)
     pbx.emit("DialState", "call,all", leg.fields("Dest"), {"DialStatus": "RINGING"})
     answered = pbx.originated[leg.name] = asyncio.get_running_loop().create_future()
-    pbx.own(_ring_originated(pbx, leg, action_id, answered, timeout_s), f"originate {leg.name}")
-    return response(action_id, True, "Originate successfully queued")
+    await _ring_originated(pbx, leg, answered, timeout_s, failed)
+
+
+def _failure(action_id: str | None, fields: Fields, reason: int, caller: tuple[str, str]) -> Fields:
+    """OriginateResponse as manager.c's fast_originate writes it when no answered channel
+    came of it: Failure, the channel as asked for, the ChannelId (if any) as the Uniqueid.
+    It names the extension, or the application, the leg was to run."""
+    application = fields.get("Application", "")
+    where: Fields = (
+        {"Application": application, "Data": fields.get("Data", "")}
+        if application
+        else {"Context": fields.get("Context", "default"), "Exten": fields.get("Exten", "s")}
+    )
+    return {
+        "ActionID": action_id or "",
+        "Response": "Failure",
+        "Channel": fields.get("Channel", ""),
+        **where,
+        "Reason": str(reason),
+        "Uniqueid": fields.get("ChannelId") or UNKNOWN,
+        "CallerIDNum": caller[0] or UNKNOWN,
+        "CallerIDName": caller[1] or UNKNOWN,
+    }
 
 
 def answer_originated(pbx: Pbx, device: str) -> bool:
@@ -92,52 +142,38 @@ def answer_originated(pbx: Pbx, device: str) -> bool:
 async def _ring_originated(
     pbx: Pbx,
     leg: Channel,
-    action_id: str | None,
     answered: asyncio.Future[None],
     timeout_s: float,
+    failed: Fields,
 ) -> None:
-    answer_s = pbx.config.originate_answer_s
+    device = pbx.originated_devices.get(leg.name)
+    answers = device is None or pbx.devices[device].answers
+    answer_s = pbx.config.originate_answer_s if answers else None
     ring_s = answer_s if answer_s is not None and answer_s < timeout_s else timeout_s
     try:
         await asyncio.wait({answered}, timeout=ring_s)
     finally:
         del pbx.originated[leg.name]
     picked_up = answered.done() or ring_s < timeout_s
-    # manager.c names the extension, or the application, that the leg was to run.
-    target: Fields = (
-        {"Application": leg.application, "Data": leg.app_data}
-        if leg.application
-        else {"Context": leg.context, "Exten": leg.exten}
-    )
-    outcome: Fields = {
-        "ActionID": action_id or "",
-        "Response": "Success",
-        "Channel": leg.name,
-        **target,
-        "Reason": str(REASON_ANSWERED),
-        "Uniqueid": leg.uniqueid,
-        "CallerIDNum": leg.caller_num or UNKNOWN,
-        "CallerIDName": leg.caller_name or UNKNOWN,
-    }
     if not picked_up or leg.name not in pbx.channels:  # no answer, or hung up meanwhile
         if leg.name in pbx.channels:
             pbx.emit("DialEnd", "call,all", leg.fields("Dest"), {"DialStatus": "NOANSWER"})
             pbx.hangup_channel(leg, cause=19)
-        outcome |= {
-            "Response": "Failure",
-            "Reason": str(REASON_NO_ANSWER),
-            "Uniqueid": "<null>",
-        }
-        pbx.emit("OriginateResponse", "call,all", outcome)
+        pbx.emit("OriginateResponse", "call,all", failed)
         return
-    device = pbx.originated_devices.get(leg.name)
     if device is not None:
         pbx.devices[device].ringing -= 1
         pbx.devices[device].busy_with = leg.linkedid
     pbx.set_state(leg, 6)
     app_queue.device_changed(pbx, device)
     pbx.emit("DialEnd", "call,all", leg.fields("Dest"), {"DialStatus": "ANSWER"})
-    pbx.emit("OriginateResponse", "call,all", outcome)
+    answer = failed | {
+        "Response": "Success",
+        "Channel": leg.name,
+        "Reason": str(REASON_ANSWERED),
+        "Uniqueid": leg.uniqueid,
+    }
+    pbx.emit("OriginateResponse", "call,all", answer)
     leg.waiting_in = None  # in the Originate's extension (or application) from now on
     _run_originated(pbx, leg)
 
@@ -158,9 +194,13 @@ def originated_gone(pbx: Pbx, channel: Channel) -> None:
 
 def _run_originated(pbx: Pbx, leg: Channel) -> None:
     """The answered leg enters the dialplan: a [cti-spy-<mode>] extension starts ChanSpy
-    (the supervisor listens in); an extension the dialplan lacks is hung up, as Asterisk
-    does with "sent to invalid extension"."""
+    (the supervisor listens in), a [cti-outbound] one dials the customer (the agent calls
+    out); an extension the dialplan lacks is hung up, as Asterisk does with "sent to
+    invalid extension"."""
     if leg.application:  # Originate with Application: that runs instead of an extension
+        return
+    if leg.context == OUTBOUND_CONTEXT and extension_matches(outbound.PATTERN, leg.exten):
+        outbound.dial(pbx, leg)
         return
     spy = SPY_DIALPLAN.get(leg.context)
     if spy is None or not extension_matches(spy[0], leg.exten):

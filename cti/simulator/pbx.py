@@ -27,6 +27,8 @@ meets them:
 - ``route_point.py``: [cti-route], the ACD: a FastAGI conversation with the daemon picks a
   Dial of one phone, holding, or the fallback queue;
 - ``originate.py``: AMI Originate, and ChanSpy on the legs it makes (supervisors);
+- ``outbound.py``: an agent's outbound call, an Originate into [cti-outbound]: Dial of the
+  customer's number through the trunk, the customer's consent step, the talk, the hang-up;
 - ``ami_actions.py``: the answers to every other AMI action ``server.py`` takes (QueuePause,
   Redirect, ...) and to the lists (Status, QueueStatus, CoreShowChannels, ...).
 
@@ -48,7 +50,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from cti.simulator import app_queue, inbound, originate, route_point
-from cti.simulator.config import HOSTILE_CALLERS, SimConfig
+from cti.simulator.config import HOSTILE_CALLERS, OutboundBehaviour, SimConfig
 from cti.simulator.model import (
     CAUSE_NONE,
     PHONE_CONTEXT,
@@ -58,6 +60,7 @@ from cti.simulator.model import (
     Channel,
     Device,
     Member,
+    OutboundCall,
     Queue,
     Spy,
 )
@@ -89,6 +92,8 @@ class Pbx:
         self.originated: dict[str, asyncio.Future[None]] = {}  # ringing legs, by channel
         self.originated_devices: dict[str, str] = {}  # an Originate's leg -> its device
         self.spies: dict[str, Spy] = {}  # by the spying channel's name
+        self.outbound: dict[str, OutboundCall] = {}  # agents' outbound calls, by linkedid
+        self.customers: dict[str, OutboundBehaviour] = {}  # set by tests, by number
         self._uniqueids = itertools.count(0)
         self._channel_numbers = itertools.count(0)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -111,12 +116,14 @@ class Pbx:
         exten: str,
         state: int = 0,
         waiting: bool = False,
+        uniqueid: str | None = None,
     ) -> Channel:
         """A new channel: an inbound call's is born ringing (Ring) in its context, a leg
         Asterisk makes to a phone is born Down in the phone's context at ``s`` (``waiting``:
-        an Originate's, which runs ``context``/``exten`` once answered)."""
+        an Originate's, which runs ``context``/``exten`` once answered). ``uniqueid``: the
+        one an Originate's ChannelId chose, else Asterisk's own ``<time>.<n>``."""
         now = time.time()
-        uniqueid = f"{int(now)}.{next(self._uniqueids)}"
+        uniqueid = uniqueid or f"{int(now)}.{next(self._uniqueids)}"
         name = f"{device}-{next(self._channel_numbers):08x}"
         channel = Channel(
             name,
@@ -136,9 +143,23 @@ class Pbx:
         originate.spy_look(self)
         return channel
 
+    def caller_id_changed(self, channel: Channel) -> None:
+        """NewCallerid: the channel's caller ID was set (an Originate's CallerID, the
+        dialplan's Set(CALLERID(all)), Dial's on the leg it makes)."""
+        self.emit(
+            "NewCallerid",
+            "call,all",
+            channel.fields(),
+            {"CID-CallingPres": "0 (Presentation Allowed, Not Screened)"},
+        )
+
     def set_state(self, channel: Channel, state: int) -> None:
         channel.state = state
         self.emit("Newstate", "call,all", channel.fields())
+
+    def dial_status(self, event: str, caller: Channel, leg: Channel, status: str) -> None:
+        """DialState or DialEnd: how ``caller``'s Dial (or app_queue's ring) of ``leg`` goes."""
+        self.emit(event, "call,all", caller.fields(), leg.fields("Dest"), {"DialStatus": status})
 
     def exten(self, channel: Channel, priority: int, app: str, data: str) -> None:
         """The dialplan runs ``app`` at ``priority`` of the channel's extension."""
@@ -172,9 +193,12 @@ class Pbx:
         ended = originate.stop_spying(self, channel)
         text = {
             0: "Unknown",
+            3: "No route to destination",
             16: "Normal Clearing",
+            17: "User busy",
             19: "User alerting, no answer",
             26: "Answered elsewhere",
+            34: "Circuit/channel congestion",
         }.get(cause, "")
         self.emit("Hangup", "call,all", channel.fields(), {"Cause": str(cause), "Cause-txt": text})
         originate.originated_gone(self, channel)
@@ -249,7 +273,13 @@ class Pbx:
         application: str = "Queue",
         data: str | None = None,
     ) -> None:
-        c = call.caller
+        data = app_queue.app_data(self, call.queue) if data is None else data
+        self.cdr_of(call.caller, disposition, leg, application, data)
+
+    def cdr_of(
+        self, c: Channel, disposition: str, leg: Channel | None, application: str, data: str
+    ) -> None:
+        """The Cdr of a call whose first party is ``c``, ``leg`` the party it reached."""
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(c.created))
         ended = time.strftime("%Y-%m-%d %H:%M:%S")
         duration = str(int(time.time() - c.created))
@@ -265,7 +295,7 @@ class Pbx:
                 "Channel": c.name,
                 "DestinationChannel": leg.name if leg else "",
                 "LastApplication": application,
-                "LastData": app_queue.app_data(self, call.queue) if data is None else data,
+                "LastData": data,
                 "StartTime": started,
                 "AnswerTime": started,
                 "EndTime": ended,
@@ -333,7 +363,18 @@ class Pbx:
             )
         self.devices[device].answers = answers
 
+    def set_customer(self, number: str, behaviour: OutboundBehaviour | None) -> None:
+        if behaviour is None:
+            self.customers.pop(number, None)
+        else:
+            self.customers[number] = behaviour
+
     def hangup(self, linkedid: str, by: str = "caller") -> None:
+        """The caller's (``caller``) or the agent's (``agent``) phone hangs up; for an
+        outbound call the customer's phone is the caller's."""
+        if linkedid in self.outbound:
+            party = "agent" if by == "agent" else "customer"
+            return self.outbound[linkedid].end(party, soft=False)
         call = self.calls.get(linkedid)
         if call is not None and not call.hangup_by.done():
             call.hangup_by.set_result(by)

@@ -270,9 +270,7 @@ def dial_begin(pbx: Pbx, call: Call, interface: str, ring_s: float, app_data: st
     )
     pbx.set_state(leg, 5)
     app_queue.device_changed(pbx, device_name)
-    pbx.emit(
-        "DialState", "call,all", caller.fields(), leg.fields("Dest"), {"DialStatus": "RINGING"}
-    )
+    pbx.dial_status("DialState", caller, leg, "RINGING")
     delay = call.spec.answer_after
     if device.answers and delay is not None and delay < ring_s:
         dial.task = pbx.own(_dial_rings(pbx, call, dial, delay), f"ring {leg.name}")
@@ -295,13 +293,7 @@ def dial_answer(pbx: Pbx, call: Call, dial: Dial) -> None:
     dial.answered_at = time.monotonic()
     pbx.set_state(dial.channel, 6)
     app_queue.device_changed(pbx, dial.device)
-    pbx.emit(
-        "DialEnd",
-        "call,all",
-        call.caller.fields(),
-        dial.channel.fields("Dest"),
-        {"DialStatus": "ANSWER"},
-    )
+    pbx.dial_status("DialEnd", call.caller, dial.channel, "ANSWER")
     pbx.bridge(dial.channel, call.caller)
     dial.outcome.set_result("ANSWER")
 
@@ -312,13 +304,7 @@ def dial_end(pbx: Pbx, call: Call, dial: Dial, status: str) -> None:
         dial.task.cancel()
     pbx.devices[dial.device].ringing -= 1
     call.dial = None
-    pbx.emit(
-        "DialEnd",
-        "call,all",
-        call.caller.fields(),
-        dial.channel.fields("Dest"),
-        {"DialStatus": status},
-    )
+    pbx.dial_status("DialEnd", call.caller, dial.channel, status)
     pbx.hangup_channel(dial.channel, CAUSE_NONE)
     app_queue.device_changed(pbx, dial.device)
     app_queue.dispatch(pbx)  # the phone is free for queue callers again

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 
 from cti.simulator import ami_actions, originate, transfer
-from cti.simulator.config import SimConfig
+from cti.simulator.config import OutboundBehaviour, SimConfig
 from cti.simulator.model import CallSpec
 from cti.simulator.pbx import Pbx
 from cti.simulator.wire import BANNER, Fields, Frame, encode, parse_action, response
@@ -167,7 +167,6 @@ _ACTIONS: dict[str, Handler] = {
     "queueremove": lambda pbx, aid, a: ami_actions.queue_remove(
         pbx, aid, a.get("Queue", ""), a.get("Interface", "")
     ),
-    "hangup": lambda pbx, aid, a: ami_actions.hangup(pbx, aid, a.get("Channel", "")),
     "redirect": lambda pbx, aid, a: ami_actions.redirect(
         pbx, aid, a.get("Channel", ""), a.get("Context", ""), a.get("Exten", "")
     ),
@@ -185,6 +184,8 @@ _LISTS: dict[str, ListHandler] = {
     "queuestatus": lambda pbx, aid, a: ami_actions.queue_status(pbx, aid, a.get("Queue", "")),
     "queuesummary": lambda pbx, aid, a: ami_actions.queue_summary(pbx, aid, a.get("Queue", "")),
     "coreshowchannels": lambda pbx, aid, a: ami_actions.core_show_channels(pbx, aid),
+    # One response for a channel by name, a list for a /regex/.
+    "hangup": lambda pbx, aid, a: ami_actions.hangup(pbx, aid, a.get("Channel", "")),
     # Variables: names separated by commas (manager.c splits them as dialplan arguments).
     "status": lambda pbx, aid, a: ami_actions.status(
         pbx, aid, [v.strip() for v in a.get("Variables", "").split(",") if v.strip()]
@@ -299,7 +300,14 @@ class Simulator:
         rings, or rings until app_queue or the Dial gives up on it."""
         self.pbx.set_phone(device, answers)
 
+    def set_customer(self, number: str, behaviour: OutboundBehaviour | None) -> None:
+        """From now on an agent's outbound call to ``number`` meets ``behaviour`` (answered,
+        busy, ...); None: an outcome drawn by ``config.outbound``'s rates again."""
+        self.pbx.set_customer(number, behaviour)
+
     async def hangup(self, linkedid: str, by: str = "caller") -> None:
+        """The caller's phone (``caller``; an outbound call's customer) or the agent's
+        (``agent``) hangs up the call ``linkedid``."""
         self.pbx.hangup(linkedid, by)
         await asyncio.sleep(0)  # let the call's task emit its hangup events
 

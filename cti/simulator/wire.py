@@ -65,6 +65,8 @@ _KNOWN_KEYS = {
         "Cause",
         "Value",
         "Variables",
+        "ChannelId",
+        "OtherChannelId",
     )
 }
 

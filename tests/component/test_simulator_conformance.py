@@ -34,7 +34,15 @@ from typing import Any
 from harness import frames
 
 from cti.ami.events import WANTED_EVENTS
-from cti.simulator import MemberConfig, QueueConfig, RoutePointConfig, SimConfig, Simulator
+from cti.simulator import (
+    MemberConfig,
+    OutboundBehaviour,
+    OutboundConfig,
+    QueueConfig,
+    RoutePointConfig,
+    SimConfig,
+    Simulator,
+)
 
 REAL = Path(__file__).resolve().parents[1] / "captures" / "real"
 
@@ -214,7 +222,8 @@ def real_config(agi_port: int) -> SimConfig:
     """The simulator as the recording's Asterisk was configured: asterisk-conf/queues.conf
     (PJSIP members, strategies, timeout 12, retry 1, wrapuptime 5 on the queues: none on the
     members), dialplan/ (4440 explicit consent, 4441 implied, 4442 the route point
-    collections-tr) and the tier's overlay (Queue() timeout 16 s, hold 20 s)."""
+    collections-tr, outbound calls ringing 30 s with implied consent) and the tier's overlay
+    (Queue() timeout 16 s, hold 20 s, outbound calls by the endpoint test-carrier)."""
 
     def queue(
         name: str, did: str, numbers: tuple[str, ...], strategy: str, sl: int, consent: str
@@ -257,6 +266,7 @@ def real_config(agi_port: int) -> SimConfig:
         queue_timeout_s=16 * SCALE,
         agi_port=agi_port,
         originate_answer_s=1.5 * SCALE,
+        outbound=OutboundConfig(trunk="test-carrier", ring_s=30 * SCALE),
     )
 
 
@@ -524,6 +534,34 @@ async def blind_transfer(stage: Stage) -> None:
     assert answer["Response"] == "Success", answer
 
 
+async def click_to_dial(stage: Stage) -> None:
+    await stage.raw.pause("support", "PJSIP/1001")
+    # What the recording's Originate asked for; the customer's phone answered after 1.5 s
+    # and stayed on the line until the agent hung up.
+    originate = next(
+        f for f in stage.real if f.get("Event") == "OriginateResponse" and "Exten" in f
+    )
+    number, channel_id = originate["Exten"], originate["Uniqueid"]
+    stage.sim.set_customer(number, OutboundBehaviour(answer_after_s=1.5 * SCALE, talk_s=None))
+    answer = await stage.raw.action(
+        "Originate",
+        Channel="PJSIP/1001",
+        Context="cti-outbound",
+        Exten=number,
+        Priority="1",
+        CallerID=f'"{originate["CallerIDName"]}" <{originate["CallerIDNum"]}>',
+        Timeout="30000",
+        Async="true",
+        ChannelId=channel_id,
+    )
+    assert answer["Response"] == "Success", answer
+    await stage.raw.event("MixMonitorStart")
+    await asyncio.sleep(4 * SCALE)
+    # The agent hangs up (cti/ami/actions.py hangup on the agent's leg), as the recorder did.
+    answer = await stage.raw.action("Hangup", Channel="/^PJSIP/1001-.*/")
+    assert answer["Response"] == "Success", answer
+
+
 # In the order they were recorded: app_queue's rrmemory carries over from one to the next.
 SCENARIOS: tuple[tuple[str, Callable[[Stage], Awaitable[None]]], ...] = (
     ("consent-granted", consent_granted),
@@ -536,6 +574,7 @@ SCENARIOS: tuple[tuple[str, Callable[[Stage], Awaitable[None]]], ...] = (
     ("route-point-hold-then-move", route_point_hold_then_move),
     ("supervisor-listen", supervisor_listen),
     ("blind-transfer", blind_transfer),
+    ("click-to-dial", click_to_dial),
 )
 
 

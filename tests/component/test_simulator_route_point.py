@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from harness import frames, free_port
+from harness import Frame, RawAmi, free_port
 
 from cti.simulator import MemberConfig, QueueConfig, RoutePointConfig, SimConfig, Simulator
 
-WAIT_S = 10.0  # generous: a wait for an event, never a measure of speed
 ROUTE = "collections-tr"
 ENV_KEYS = [
     "agi_network",
@@ -41,61 +40,6 @@ ENV_KEYS = [
     "agi_threadid",
     "agi_arg_1",
 ]
-
-Frame = dict[str, str]
-
-
-class Ami:
-    """A raw AMI client: every frame the simulator sends, in order, and actions."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-        self.frames: list[Frame] = []
-        self._arrived = asyncio.Event()
-        self._ids = iter(range(1, 1_000_000))
-        self._task = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        while True:
-            self.frames.extend(frames(await self.reader.readuntil(b"\r\n\r\n")))
-            self._arrived.set()
-
-    async def wait(self, match: Callable[[Frame], bool], start: int = 0) -> int:
-        """The index of the first frame from ``start`` on that matches; waits for it."""
-
-        async def first() -> int:
-            while True:
-                for index in range(start, len(self.frames)):
-                    if match(self.frames[index]):
-                        return index
-                self._arrived.clear()
-                await self._arrived.wait()
-
-        return await asyncio.wait_for(first(), WAIT_S)
-
-    async def event(self, name: str, start: int = 0, **fields: str) -> int:
-        return await self.wait(
-            lambda f: f.get("Event") == name and all(f.get(k) == v for k, v in fields.items()),
-            start,
-        )
-
-    async def action(self, **fields: str) -> Frame:
-        action_id = f"t{next(self._ids)}"
-        lines = [f"{k}: {v}\r\n" for k, v in {**fields, "ActionID": action_id}.items()]
-        self.writer.write("".join(lines).encode() + b"\r\n")
-        index = await self.wait(lambda f: f.get("ActionID") == action_id and "Response" in f)
-        return self.frames[index]
-
-    def of(self, linkedid: str, start: int = 0) -> list[Frame]:
-        """This call's events (the caller's and its legs'), from ``start`` on."""
-        return [
-            f for f in self.frames[start:] if linkedid in (f.get("Linkedid"), f.get("DestLinkedid"))
-        ]
-
-    async def close(self) -> None:
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        self.writer.close()
 
 
 class AgiPeer:
@@ -162,20 +106,15 @@ def config(agi_port: int, hold_s: float = 30.0, agi_timeout_s: float = 3.0) -> S
 
 
 @contextlib.asynccontextmanager
-async def running(peer: AgiPeer | None, **options: Any) -> AsyncIterator[tuple[Simulator, Ami]]:
+async def running(peer: AgiPeer | None, **options: Any) -> AsyncIterator[tuple[Simulator, RawAmi]]:
     """The simulator (its AGI pointed at ``peer``, or at a port nobody listens on) and a
     logged-in AMI client."""
     if peer is not None:
         peer.server = await asyncio.start_server(peer.handle, "127.0.0.1", 0)
     sim = Simulator(config(peer.port if peer else free_port(), **options), port=0)
     await sim.start()
-    reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
-    await reader.readline()  # the banner
-    ami = Ami(reader, writer)
+    ami = await RawAmi.login(sim.port)
     try:
-        assert (await ami.action(Action="Login", Username="cti", Secret="cti-secret"))[
-            "Response"
-        ] == "Success"
         yield sim, ami
     finally:
         await ami.close()
@@ -188,7 +127,7 @@ def names(events: list[Frame]) -> list[str]:
     return [f.get("UserEvent") or f["Event"] for f in events if "Event" in f]
 
 
-def queue_exit(ami: Ami, linkedid: str, joined: int, left: int) -> list[str]:
+def queue_exit(ami: RawAmi, linkedid: str, joined: int, left: int) -> list[str]:
     """The caller's hang-up requests and app_queue's exit events, from joining to leaving:
     Asterisk sends QueueCallerAbandon for every exit without an agent, and a caller who
     hung up shows a HangupRequest first (ring-no-answer.ami)."""
