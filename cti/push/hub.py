@@ -6,7 +6,8 @@ Who sees what is one pure function, ``route(change) -> [(audience, message)]``, 
 in tests/unit/test_hub_route.py because it is a security rule:
 - an agent's pops (ringing, withdrawn, kept) go to ``AgentsOf`` the ringing interface only:
   the clients of the users whose phone interfaces include it — never to anyone else;
-- an answered or ended call and an agent's new state go to that agent only;
+- an answered or ended call, its recording consent once decided (an outbound call's
+  customer hears the notice after the pop), and an agent's new state go to that agent only;
 - the AMI link going up or down goes to ``Everyone``, as do the queues' waiting callers
   (``to_everyone``, at most once a second: each agent's page shows its own queues).
 Supervisors (and admins) follow queues, agents and calls through the wall
@@ -44,6 +45,7 @@ from cti.push.messages import (
     AgentStateMessage,
     CallAnsweredMessage,
     CallEndedMessage,
+    ConsentMessage,
     LinkMessage,
     Message,
     PopCrmMessage,
@@ -62,6 +64,7 @@ from cti.state.changes import (
     CallAnswered,
     CallEnded,
     Change,
+    ConsentRecorded,
     LinkChanged,
 )
 from cti.state.store import CtiState
@@ -140,6 +143,9 @@ def route(change: Change) -> list[tuple[Audience, Message]]:
                 at=change.ts,
             )
             return [(to, answered) for to in _agent(change.interface)]
+        case ConsentRecorded(on_phones=phones):
+            consent = ConsentMessage(linkedid=change.linkedid, consent=change.consent)
+            return [(frozenset({AgentsOf(phone)}), consent) for phone in phones]
         case CallEnded(record=record):
             call_ended = CallEndedMessage(
                 linkedid=record.linkedid,

@@ -121,6 +121,17 @@ class CallAnsweredMessage:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ConsentMessage:
+    """The call's recording consent, decided after its pop (an outbound call's customer)."""
+
+    linkedid: str
+    consent: str
+
+    def to_json(self) -> Wire:
+        return {"type": "consent", "linkedid": self.linkedid, "consent": self.consent}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallEndedMessage:
     linkedid: str
     outcome: str
@@ -282,6 +293,7 @@ Message = (
     | PopCustomersMessage
     | PopCrmMessage
     | CallAnsweredMessage
+    | ConsentMessage
     | CallEndedMessage
     | AgentStateMessage
     | LinkMessage

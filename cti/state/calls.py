@@ -169,6 +169,10 @@ class Call:
     through_gap: bool = False
     phase: CallPhase = CallPhase.NEW
 
+    def phones(self) -> tuple[str, ...]:
+        """The agents' phones this call rings or talks on now."""
+        return tuple(sorted(self.ringing | ({self.agent} if self.agent else set())))
+
     def move_to(self, phase: CallPhase) -> bool:
         """Enter ``phase``; False if ``TRANSITIONS`` does not expect the move (made all the
         same: Asterisk, not the table, knows where the call is)."""

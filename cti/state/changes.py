@@ -173,6 +173,9 @@ class ConsentRecorded:
     consent: str
     method: str
     recording: str
+    # The phones the call rings or talks on now: their screens show the consent. An agent's
+    # outbound call learns it only after the customer answers, long after the pop.
+    on_phones: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

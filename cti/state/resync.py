@@ -247,6 +247,7 @@ def channel_variables(state: CtiState, e: ev.ChannelVariablesListed, out: Out) -
                     consent=e.consent,
                     method=e.consent_method,
                     recording=e.recording,
+                    on_phones=call.phones(),
                 )
             )
     if e.recording:

@@ -619,6 +619,7 @@ class CtiState:
                 consent=e.consent,
                 method=e.method,
                 recording=e.recording,
+                on_phones=call.phones(),
             )
         )
 

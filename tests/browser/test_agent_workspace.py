@@ -15,6 +15,8 @@ from browsing import serious_accessibility_violations, sideways_overflow, signed
 from harness import Daemon, running_daemon
 from playwright.async_api import Browser, Locator, Page, expect
 
+from cti.simulator import OutboundBehaviour
+
 
 def current_call(page: Page) -> Locator:
     return page.locator("section.current article.call")
@@ -207,7 +209,8 @@ async def test_a_customer_is_found_by_number_and_opened_outside_a_call(
     card = page.locator(".search-card section.customer")
     await expect(card.locator("h3")).to_have_text("Ayşe Çağrı Yılmaz")
     await expect(card.locator(".promises")).to_contain_text("₺500,00")
-    assert await card.get_by_role("button").count() == 0  # verifying needs a call
+    # Verifying the caller needs a call; calling them does not.
+    await expect(card.get_by_role("button")).to_have_text(["0532 123 45 67 numarasını ara"])
     await page.get_by_role("button", name="Sonuçlara dön").click()
     await expect(page.locator(".day-figures")).to_be_visible()
     await search.get_by_label("Müşteri ara").fill("ay")
@@ -284,3 +287,29 @@ async def test_the_agent_transfers_a_call_to_a_queue_and_hangs_up_another(
     await expect(call.locator(".call-phase")).to_have_text("Görüşmede")
     await call.get_by_role("button", name="Kapat").press("Enter")  # keyboard use
     await expect(call.locator(".call-phase")).to_have_text("Çağrı bitti")
+
+
+async def test_the_agent_calls_a_customer_from_their_page(browser: Browser, daemon: Daemon) -> None:
+    await seed_customers(daemon)
+    daemon.sim.set_customer("905321234567", OutboundBehaviour(outcome="answer", answer_after_s=1.0))
+    page = await signed_in(browser, daemon, "agent1", language="tr")
+    search = page.get_by_role("search")
+    await search.get_by_label("Müşteri ara").fill("çağrı")
+    await search.get_by_role("button", name="Ara").click()
+    await page.locator(".search-results").get_by_role("button", name="Ayşe Çağrı Yılmaz").click()
+    card = page.locator(".search-card section.customer")
+    await card.get_by_role("button", name="0532 123 45 67 numarasını ara").press("Enter")
+    await expect(card.locator(".dial [role=status]")).to_contain_text("Telefonunuz çalıyor")
+    # Her own phone rings first (the simulator's answers at once), then the customer's; the
+    # card on top is the customer's, as for a call that came in.
+    call = current_call(page)
+    await expect(call.locator(".caller-name")).to_have_text("Ayşe Çağrı Yılmaz")
+    await expect(call.locator(".call-facts")).to_contain_text("Giden arama")
+    await expect(call.locator(".call-phase")).to_have_text("Görüşmede")
+    await expect(call.locator(".consent")).to_contain_text("onay verdi")  # the notice, implied
+    await expect(call.locator("section.customer h3")).to_have_text("Ayşe Çağrı Yılmaz")
+    await call.get_by_role("button", name="Kapat").click()
+    await expect(call.locator(".call-phase")).to_have_text("Çağrı bitti")
+    await expect(call.locator(".call-facts")).to_contain_text("Bitti: yanıtlandı")
+    assert await sideways_overflow(page) == 0
+    assert await serious_accessibility_violations(page) == []

@@ -25,6 +25,7 @@ from cti.push.messages import (
     AlertMessage,
     CallAnsweredMessage,
     CallEndedMessage,
+    ConsentMessage,
     LinkMessage,
     PopCrmMessage,
     PopCustomersMessage,
@@ -167,6 +168,8 @@ ROWS: list[tuple[str, Change, set[Any] | None, type | None]] = [
         None,
     ),
     ("calls merged", CallsMerged(ts=T, absorbed="1795343721.3", into=CALL), None, None),
+    # The consent of a call on no phone yet (the caller hears the notice before the queue)
+    # goes to no one; one decided while an agent is on it goes to that agent.
     (
         "consent",
         ConsentRecorded(
@@ -174,6 +177,19 @@ ROWS: list[tuple[str, Change, set[Any] | None, type | None]] = [
         ),
         None,
         None,
+    ),
+    (
+        "consent on an agent's call",
+        ConsentRecorded(
+            ts=T,
+            linkedid=CALL,
+            consent="granted",
+            method="implied",
+            recording=f"{CALL}.wav",
+            on_phones=(AGENT,),
+        ),
+        AGENT_ONLY,
+        ConsentMessage,
     ),
     ("resynced", Resynced(ts=T), None, None),
     ("anomaly", Anomaly(ts=T, kind="hangup_of_unknown_channel", detail="SIP/x-1"), None, None),

@@ -226,6 +226,7 @@ def test_consent_and_recording_of_a_call_older_than_the_link_come_from_status() 
             consent="granted",
             method="dtmf",
             recording=f"{CALLER_UID}.wav",
+            on_phones=("PJSIP/1001",),  # the agent on it sees it
         )
     ]
     record = link.hang_up(T0 + 50.0)

@@ -249,8 +249,8 @@ export function CustomerCard({ customer, linkedid }: { customer: Customer; linke
       </dl>
       {linkedid === null && customer.phones.length > 0 && (
         <p class="dial-numbers">
-          {customer.phones.map((number) => (
-            <DialButton key={number} number={number} customerId={customer.id} />
+          {customer.phones.map(({ e164 }) => (
+            <DialButton key={e164} number={e164} customerId={customer.id} />
           ))}
         </p>
       )}

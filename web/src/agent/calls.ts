@@ -34,7 +34,7 @@ export interface Customer {
   national_id_masked: string | null;
   balance: string;
   currency: string;
-  phones: string[];
+  phones: { e164: string }[];
   addresses: { line1: string | null; line2: string | null; postal_code: string | null; city: string | null; country: string | null }[];
   open_promises: Promise_[];
   open_callbacks: Callback[];
@@ -149,6 +149,8 @@ export function fold(calls: Calls, message: LiveMessage, now: number): Calls {
       return update(calls, linkedid, { phase: "on_call", answered_at: calls.byId[linkedid]?.answered_at ?? num(message.at) ?? now });
     case "call_answered":
       return update(calls, linkedid, { phase: "on_call", answered_at: num(message.at) ?? now });
+    case "consent":
+      return update(calls, linkedid, { consent: str(message.consent) || null });
     case "call_ended":
       return update(calls, linkedid, { phase: "ended", outcome: str(message.outcome), talk_s: num(message.talk_s) });
     case "pop_customers":
