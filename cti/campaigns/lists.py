@@ -49,6 +49,7 @@ from typing import Any
 import asyncpg
 
 from cti.campaigns.rules import (
+    E164,
     AttemptOutcome,
     CallingHours,
     Campaign,
@@ -179,11 +180,21 @@ async def entries(pool: asyncpg.Pool, campaign_id: int) -> list[Entry]:
     return [_entry(row) for row in rows]
 
 
-async def _known_zones(conn: asyncpg.Connection) -> frozenset[str]:
+async def _known_zones(conn: asyncpg.Connection, center_zone: str) -> frozenset[str]:
     """Zones that PostgreSQL and Python both know by name: the entry's zones are read by both
-    (next_entry's SQL, why_not), and a name one of them lacks would fail every choice."""
+    (next_entry's SQL, why_not), and a name one of them lacks would fail every choice. The
+    center's zone stands in for the others, so it must be one of them."""
     in_database = {row["name"] for row in await conn.fetch("SELECT name FROM pg_timezone_names")}
-    return frozenset(in_database & zoneinfo.available_timezones())
+    known = frozenset(in_database & zoneinfo.available_timezones())
+    if center_zone not in known:
+        raise ValueError(f"the center's time zone {center_zone!r} is unknown to the database")
+    return known
+
+
+def _dialable(raw: str, region: str) -> str | None:
+    """The number in E.164 when it is one the dialer can store and dial (rules.E164)."""
+    e164 = to_e164(raw, region)
+    return e164 if e164 is not None and E164.fullmatch(e164) else None
 
 
 def _zones_of(
@@ -233,14 +244,14 @@ ListFilter = BalanceOver | PromiseDueToday | PromiseBroken | NotReachedFor
 
 
 def _filter_sql(list_filter: ListFilter, center_zone: str, now: datetime) -> tuple[str, list[Any]]:
-    """The filter's condition on customer c, and its parameters ($2 on)."""
+    """The filter's condition on customer c, and its parameters ($3 on)."""
     if isinstance(list_filter, BalanceOver):
-        return "c.balance > $2", [list_filter.amount]
+        return "c.balance > $3", [list_filter.amount]
     if isinstance(list_filter, PromiseDueToday):
         today = now.astimezone(zoneinfo.ZoneInfo(center_zone)).date()
         return (
             "EXISTS (SELECT 1 FROM promises pr WHERE pr.customer_id = c.id"
-            " AND pr.status = 'open' AND pr.due_date = $2)",
+            " AND pr.status = 'open' AND pr.due_date = $3)",
             [today],
         )
     if isinstance(list_filter, PromiseBroken):
@@ -254,7 +265,7 @@ def _filter_sql(list_filter: ListFilter, center_zone: str, now: datetime) -> tup
     return (
         "NOT EXISTS (SELECT 1 FROM customer_phones q JOIN calls k ON k.caller_e164 = q.e164"
         " WHERE q.customer_id = c.id AND k.outcome IN ('answered', 'transferred')"
-        " AND k.started_at >= $2)",
+        " AND k.started_at >= $3)",
         [now - timedelta(days=list_filter.days)],
     )
 
@@ -268,8 +279,8 @@ async def build_list(
 ) -> int:
     """Add the customers the filter selects to the campaign's list, each with their first
     phone (the smallest E.164: customer_phones records no order, and the pop lists phones
-    so); customers without a phone, or already on the list, are left as they are. Returns
-    how many were added."""
+    so) that can be dialled (rules.E164); customers without one, or already on the list, are
+    left as they are. Returns how many were added."""
     condition, arguments = _filter_sql(list_filter, center_zone, now)
     async with pool.acquire() as conn, conn.transaction():
         await _existing(conn, campaign_id)
@@ -281,16 +292,18 @@ async def build_list(
             "INSERT INTO list_candidates"
             " SELECT DISTINCT ON (c.id) c.id, p.e164"
             " FROM customers c JOIN customer_phones p ON p.customer_id = c.id"
-            f" WHERE {condition} AND NOT EXISTS (SELECT 1 FROM campaign_entries e"
+            f" WHERE {condition} AND p.e164 ~ $2 AND NOT EXISTS (SELECT 1 FROM campaign_entries e"
             "   WHERE e.campaign_id = $1 AND e.customer_id = c.id)"
             " ORDER BY c.id, p.e164",
             campaign_id,
+            f"^{E164.pattern}$",
             *arguments,
         )
         numbers = [
             r["number"] for r in await conn.fetch("SELECT DISTINCT number FROM list_candidates")
         ]
-        zones = await asyncio.to_thread(_zones_of, numbers, center_zone, await _known_zones(conn))
+        known = await _known_zones(conn, center_zone)
+        zones = await asyncio.to_thread(_zones_of, numbers, center_zone, known)
         await conn.copy_records_to_table("list_zones", records=zones)
         added: int = await conn.fetchval(
             "WITH added AS ("
@@ -322,7 +335,7 @@ def _check_list_row(record: dict[str, str], region: str) -> _ListRow:
     raw = get("number")
     if raw is None:
         raise ValueError("number is required")
-    number = to_e164(raw, region)
+    number = _dialable(raw, region)
     if number is None:
         raise ValueError(f"number {raw!r} is not a phone number")
     ref = get("customer_id")
@@ -368,11 +381,9 @@ async def import_csv(
     )
     async with pool.acquire() as conn, conn.transaction():
         await _existing(conn, campaign_id)
-        zones = dict(
-            await asyncio.to_thread(
-                _zones_of, {row.number for _, row in rows}, center_zone, await _known_zones(conn)
-            )
-        )
+        known = await _known_zones(conn, center_zone)
+        numbers = {row.number for _, row in rows}
+        zones = dict(await asyncio.to_thread(_zones_of, numbers, center_zone, known))
         await conn.execute(
             "CREATE TEMP TABLE list_import (line integer, ref text, number text, zones text[],"
             " priority integer, customer_id bigint) ON COMMIT DROP"
@@ -590,7 +601,7 @@ async def add_dnc(
     """Put a number on the do-not-call list; returns it in E.164. A number already there
     keeps the reason and date it was first added with. Raises ValueError for something that
     is not a phone number or a missing reason."""
-    e164 = to_e164(number, region)
+    e164 = _dialable(number, region)
     if e164 is None:
         raise ValueError(f"{number!r} is not a phone number")
     reason = reason.strip()
@@ -608,7 +619,7 @@ async def add_dnc(
 
 async def remove_dnc(pool: asyncpg.Pool, number: str, region: str) -> bool:
     """Take a number off the do-not-call list; False when it was not on it."""
-    e164 = to_e164(number, region)
+    e164 = _dialable(number, region)
     if e164 is None:
         return False
     done = await pool.execute("DELETE FROM do_not_call WHERE number = $1", e164)
@@ -616,7 +627,7 @@ async def remove_dnc(pool: asyncpg.Pool, number: str, region: str) -> bool:
 
 
 async def is_dnc(pool: asyncpg.Pool, number: str, region: str) -> bool:
-    e164 = to_e164(number, region)
+    e164 = _dialable(number, region)
     if e164 is None:
         return False
     return bool(

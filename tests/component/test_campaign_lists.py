@@ -118,14 +118,18 @@ async def test_a_list_by_balance_takes_each_customers_first_phone_once(
             ("no-phone", Decimal("9000.00"), []),
             ("new-york", Decimal("2000.00"), ["+12125551234"]),
             ("zone-unknown", Decimal("2000.00"), ["+15551234567"]),
+            ("long-first", Decimal("2000.00"), ["+1000000000000000000", "+905329999999"]),
         ],
     )
     campaign = await new_campaign(pool)
+    with pytest.raises(ValueError, match="Mars/Olympus"):
+        await build_list(pool, campaign.id, BalanceOver(Decimal(1000)), "Mars/Olympus", MONDAY)
     added = await build_list(pool, campaign.id, BalanceOver(Decimal(1000)), ISTANBUL, MONDAY)
-    assert added == 3
+    assert added == 4
     entries = await listed(pool, campaign)
-    assert set(entries) == {ids["owes"], ids["new-york"], ids["zone-unknown"]}
+    assert set(entries) == {ids["owes"], ids["new-york"], ids["zone-unknown"], ids["long-first"]}
     assert entries[ids["owes"]].number == "+902125550001"  # the smallest E.164
+    assert entries[ids["long-first"]].number == "+905329999999"  # the first one we can dial
     assert entries[ids["owes"]].zones == (ISTANBUL,)
     assert entries[ids["new-york"]].zones == ("America/New_York",)
     assert entries[ids["zone-unknown"]].zones == (ISTANBUL,)  # the center's stands in
