@@ -22,10 +22,11 @@ COPY into a temporary table and set-based upserts (one round trip per step, not 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 
@@ -48,6 +49,7 @@ PROGRESS_EVERY = 5000
 MAX_FIELD = 1000  # characters in one of our columns; an address line is far shorter
 
 Progress = Callable[[int, int], None]
+Checked = TypeVar("Checked")
 
 
 @dataclass
@@ -77,17 +79,18 @@ Row = tuple[
 ]
 
 
-def _check(record: dict[str, str], region: str) -> Row:
+def field_getter(record: dict[str, str]) -> Callable[[str], str | None]:
+    """A record's fields by column name, stripped; None for an empty or missing one."""
+
     def get(name: str) -> str | None:
         value = (record.get(name) or "").strip()
         return value or None
 
-    for column in COLUMNS:
-        value = record.get(column) or ""
-        if "\0" in value:  # PostgreSQL refuses NUL in text: the whole COPY would fail
-            raise ValueError(f"{column} contains a NUL byte")
-        if len(value) > MAX_FIELD:
-            raise ValueError(f"{column} has {len(value):,} characters, more than {MAX_FIELD:,}")
+    return get
+
+
+def _check(record: dict[str, str], region: str) -> Row:
+    get = field_getter(record)
     ref, name = get("customer_id"), get("full_name")
     if ref is None or name is None:
         raise ValueError("customer_id and full_name are required")
@@ -151,6 +154,54 @@ def _records(lines: list[str], report: ImportReport) -> Iterator[tuple[int, list
             yield first, fields
 
 
+def checked_rows(
+    lines: list[str],
+    source: str,
+    columns: Sequence[str],
+    required: Sequence[str],
+    check: Callable[[dict[str, str]], Checked],
+    named: Callable[[Checked], str],
+    report: ImportReport,
+) -> Iterator[tuple[int, Checked]]:
+    """(line number, checked row) of each good record of a CSV file after its header row.
+
+    ``check`` turns a record (column name to field) into a row or raises ValueError with
+    what is wrong; ``named`` says which key a row has ("customer_id 'c1'"): a second row
+    with the same key is an error too. A field with a NUL byte (PostgreSQL refuses it in
+    text: a whole COPY would fail) or over MAX_FIELD characters is refused before ``check``
+    sees it. Errors go to ``report`` with their line numbers; a file whose header row lacks
+    a required column raises ImportFileError (from the first ``next``)."""
+    records = _records(lines, report)
+    header = next(records, (0, []))[1]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ImportFileError(
+            f"{source}: the header row lacks {', '.join(missing)} (columns: {', '.join(columns)})"
+        )
+    first_line: dict[str, int] = {}
+    for line, fields in records:
+        record = dict(zip(header, fields, strict=False))
+        try:
+            for column in columns:
+                value = record.get(column) or ""
+                if "\0" in value:
+                    raise ValueError(f"{column} contains a NUL byte")
+                if len(value) > MAX_FIELD:
+                    raise ValueError(
+                        f"{column} has {len(value):,} characters, more than {MAX_FIELD:,}"
+                    )
+            row = check(record)
+        except ValueError as exc:
+            report.errors.append((line, str(exc)))
+            continue
+        key = named(row)
+        if key in first_line:
+            report.errors.append((line, f"{key} already on line {first_line[key]}; skipped"))
+            continue
+        first_line[key] = line
+        yield line, row
+
+
 def read_rows(
     path: Path, region: str, report: ImportReport, progress: Progress | None = None
 ) -> list[Row]:
@@ -161,28 +212,17 @@ def read_rows(
         raise ImportFileError(
             f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
         ) from None
-    records = _records(lines, report)
-    header = next(records, (0, []))[1]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise ImportFileError(
-            f"{path}: the header row lacks {', '.join(missing)} (columns: {', '.join(COLUMNS)})"
-        )
     total = max(0, len(lines) - 1)
     rows: list[Row] = []
-    first_line: dict[str, int] = {}
-    for line, fields in records:
-        try:
-            row = _check(dict(zip(header, fields, strict=False)), region)
-        except ValueError as exc:
-            report.errors.append((line, str(exc)))
-            continue
-        if row[0] in first_line:
-            report.errors.append(
-                (line, f"customer_id {row[0]!r} already on line {first_line[row[0]]}; skipped")
-            )
-            continue
-        first_line[row[0]] = line
+    for line, row in checked_rows(
+        lines,
+        str(path),
+        COLUMNS,
+        REQUIRED,
+        lambda record: _check(record, region),
+        lambda row: f"customer_id {row[0]!r}",
+        report,
+    ):
         rows.append(row)
         if progress is not None and len(rows) % PROGRESS_EVERY == 0:
             progress(line - 1, total)
