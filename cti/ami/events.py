@@ -483,6 +483,9 @@ class OutboundRequested:
     interface: str
     number: str
     name: str
+    # A campaign's attempt (cti/campaigns/dialer.py), logged with the call; None: click-to-dial.
+    campaign_id: int | None = None
+    attempt: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

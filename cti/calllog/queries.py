@@ -29,7 +29,11 @@ CALL_COLUMNS = (
     "recording",
     "ended_while_disconnected",
     "through_gap",
+    "campaign_id",
+    "attempt",
 )
+# Columns added after rows were first spooled: a spooled row without them has them unknown.
+CALL_COLUMNS_ADDED = frozenset({"campaign_id", "attempt"})
 CALL_TIME_COLUMNS = frozenset({"started_at", "queued_at", "answered_at", "ended_at", "consent_at"})
 
 EVENT_COLUMNS = ("linkedid", "at", "kind", "queue", "interface", "seconds", "position")
@@ -116,6 +120,8 @@ _STAGED_TYPES = {
     **dict.fromkeys(CALL_TIME_COLUMNS | EVENT_TIME_COLUMNS, "float8"),
     **dict.fromkeys((*_INTEGERS, "seconds", "position"), "integer"),
     **dict.fromkeys(("ended_while_disconnected", "through_gap"), "boolean"),
+    "campaign_id": "bigint",
+    "attempt": "integer",
 }
 STAGE_CALLS = "calllog_stage_calls"
 STAGE_EVENTS = "calllog_stage_events"

@@ -59,6 +59,8 @@ def call_row(record: CallRecord, region: str) -> Row:
             "recording": record.recording,
             "ended_while_disconnected": record.ended_while_disconnected,
             "through_gap": record.through_gap,
+            "campaign_id": record.campaign_id,
+            "attempt": record.attempt,
         },
     ]
 

@@ -109,8 +109,11 @@ def _named(kind: str, values: Any) -> tuple[tuple[str, ...], frozenset[str], dic
     columns: tuple[str, ...]
     if kind == "call":
         columns, times = queries.CALL_COLUMNS, queries.CALL_TIME_COLUMNS
-        if isinstance(values, list) and len(values) == len(columns) - 1:
-            values = [*values, False]  # spooled by a version without through_gap
+        missing = len(columns) - len(values) if isinstance(values, list) else 0
+        if 0 < missing <= 3:  # positional, spooled before through_gap or the campaign columns
+            values = [*values, *(False, None, None)[3 - missing :]]
+        if isinstance(values, dict) and set(columns) - values.keys() == queries.CALL_COLUMNS_ADDED:
+            values = {**values, **dict.fromkeys(queries.CALL_COLUMNS_ADDED)}
     elif kind in ("event", "event_once"):
         columns, times = queries.EVENT_COLUMNS, queries.EVENT_TIME_COLUMNS
     else:

@@ -162,6 +162,8 @@ class Call:
     # how the Dial of the customer ended when they did not answer (BUSY, NOANSWER, ...).
     outbound_by: str | None = None
     dial_status: str | None = None
+    campaign_id: int | None = None  # the campaign whose attempt it is, and which attempt
+    attempt: int | None = None
     # The agent consulted in an attended transfer, who takes the call if it completes.
     consulted: str | None = None
     # In progress while the AMI link was down: events of it may have been missed, so
@@ -212,6 +214,8 @@ class Call:
             "hold_queue",
             "outbound_by",
             "dial_status",
+            "campaign_id",
+            "attempt",
         ):
             if not getattr(self, name) and getattr(other, name):
                 setattr(self, name, getattr(other, name))
@@ -251,8 +255,8 @@ class Call:
             return Outcome.TRANSFERRED if self.transferred else Outcome.ANSWERED
         if self.dial_status is None and ended_while_disconnected:
             return Outcome.UNKNOWN
-        # No Dial status: the agent never took their phone, or hung up before the customer
-        # answered (CANCEL); the customer was not reached either way.
+        # No Dial status: the agent never took their phone (the customer was never dialled);
+        # CANCEL: the agent hung up before the customer answered.
         return _DIAL_OUTCOMES.get(self.dial_status or "", Outcome.UNANSWERED)
 
     def direction(self) -> str:
@@ -300,4 +304,7 @@ class Call:
             no_answer_count=self.no_answer_count,
             ended_while_disconnected=ended_while_disconnected,
             through_gap=self.through_gap or ended_while_disconnected,
+            dial_status=self.dial_status,
+            campaign_id=self.campaign_id,
+            attempt=self.attempt,
         )

@@ -67,6 +67,11 @@ class CallRecord:
     no_answer_count: int
     ended_while_disconnected: bool
     through_gap: bool = False  # in progress while the AMI link was down (see Call)
+    # An outbound call: how the Dial of the customer ended (ANSWER, BUSY, ...; None: the
+    # customer was never dialled), and the campaign attempt it was, if one.
+    dial_status: str | None = None
+    campaign_id: int | None = None
+    attempt: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -49,6 +49,7 @@ def channel_created(state: CtiState, e: ev.ChannelCreated, call: Call, out: Out)
     if request is None:
         return
     call.outbound_by = request.interface
+    call.campaign_id, call.attempt = request.campaign_id, request.attempt
     call.caller_number, call.caller_name, call.dialed = request.number, request.name, request.number
     agent = state.agents.get(request.interface)
     if agent is not None:  # a phone in no queue still calls out; it has no agent screen state
@@ -82,8 +83,8 @@ def dial_ended(state: CtiState, e: ev.DialEnded, out: Out) -> None:
     call = state.calls.get(e.linkedid)
     if call is None or call.outbound_by is None or e.uniqueid != call.linkedid:
         return  # not the agent's leg dialling out (the Originate's own DialEnd has no Uniqueid)
+    call.dial_status = e.status[:20]
     if e.status != "ANSWER":
-        call.dial_status = e.status[:20]
         return
     state._move(call, CallPhase.ANSWERED, e.ts, out)
     call.answered_at, call.wait_s, call.bridged = e.ts, 0, True
