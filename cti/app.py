@@ -34,6 +34,7 @@ from cti.ami.events import Tick
 from cti.auth.ratelimit import AttemptLimiter
 from cti.auth.users import SessionStore
 from cti.calllog import plugin as call_log
+from cti.campaigns import plugin as campaigns
 from cti.clock import CenterClock
 from cti.customers import plugin as customers
 from cti.database import Database
@@ -71,7 +72,7 @@ log = logging.getLogger(__name__)
 
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 # In this order their contexts start and their sinks follow the hub in the pipeline.
-FEATURES = (call_log, customers, supervision, quality, routing)
+FEATURES = (call_log, customers, supervision, quality, routing, campaigns)
 # How long startup waits for the first AMI login, so a wrong secret stops `cti serve`
 # at once while an Asterisk that is merely not up yet is retried in the background.
 AMI_STARTUP_WAIT_S = 5.0

@@ -118,11 +118,12 @@ async def originate(
     caller_id: str = "",
     timeout_s: int = 30,
     channel_id: str | None = None,
+    variable: str | None = None,
 ) -> None:
     """Queue an asynchronous Originate. Returns once Asterisk has queued it ("Originate
     successfully queued"), not when ``channel`` answers: the outcome arrives later as the
     OriginateResponse event with the same ActionID. ``channel_id``: the Uniqueid the new
-    channel gets (and so its call's Linkedid)."""
+    channel gets (and so its call's Linkedid); ``variable``: ``NAME=value`` set on it."""
     await _run(
         client,
         _fields(
@@ -135,6 +136,7 @@ async def originate(
             Timeout=timeout_s * 1000,
             Async=True,
             ChannelId=channel_id,
+            Variable=variable,
         ),
     )
 
@@ -151,9 +153,18 @@ def outbound_channel_id(now: float, nonce: int) -> str:
     return f"{int(now * 1000)}.{nonce}"
 
 
-async def dial_out(client: AmiClient, phone: str, number: str, name: str, channel_id: str) -> None:
+async def dial_out(
+    client: AmiClient,
+    phone: str,
+    number: str,
+    name: str,
+    channel_id: str,
+    shown_number: str | None = None,
+) -> None:
     """Ring the agent's ``phone`` and, once answered, dial ``number`` (E.164 digits, no +)
-    through [cti-outbound]. The agent's phone shows the customer it is about to call."""
+    through [cti-outbound]. The agent's phone shows the customer it is about to call; the
+    customer sees ``shown_number`` (a campaign's caller ID), else the dialplan's
+    CTI_OUTBOUND_CALLERID (a channel variable of that name wins over the global)."""
     shown = name.replace('"', "'")[:80]
     await originate(
         client,
@@ -163,6 +174,7 @@ async def dial_out(client: AmiClient, phone: str, number: str, name: str, channe
         caller_id=f'"{shown}" <{number}>',
         timeout_s=DIAL_OUT_RING_S,
         channel_id=channel_id,
+        variable=f"CTI_OUTBOUND_CALLERID={shown_number}" if shown_number else None,
     )
 
 

@@ -8,13 +8,11 @@ answered on one of their own phones (supervisors on any). Commands to Asterisk g
 from __future__ import annotations
 
 import re
-import secrets
 from typing import Any
 
 from aiohttp import web
 
 from cti.ami import actions
-from cti.ami import events as ev
 from cti.ami.protocol import AmiError
 from cti.auth.users import User
 from cti.calllog.recording import NothingToMute, set_recording_muted
@@ -32,6 +30,7 @@ from cti.keys import (
     SINKS,
     STATE,
 )
+from cti.outbound import call_out
 from cti.phone import to_e164
 from cti.state import views
 from cti.state.changes import AgentState
@@ -275,16 +274,9 @@ async def dial(request: web.Request) -> web.Response:
         if name is None:
             raise web.HTTPNotFound(text="no such customer")
     digits = e164.removeprefix("+")  # [cti-outbound] takes digits; the trunk's plan is its own
-    now = request.app[CLOCK].now()
-    channel_id = actions.outbound_channel_id(now, secrets.randbelow(1_000_000))
-    # Told to the core before Asterisk can make the channel: the pipeline keeps the order.
-    request.app[PIPELINE].submit_event(
-        ev.OutboundRequested(
-            ts=now, channel_id=channel_id, interface=phone, number=digits, name=name
-        )
-    )
+    app = request.app
     try:
-        await actions.dial_out(request.app[AMI], phone, digits, name, channel_id)
+        channel_id = await call_out(app[PIPELINE], app[AMI], app[CLOCK], phone, digits, name)
     except AmiError as exc:
         raise web.HTTPBadGateway(text=str(exc)) from None
     return web.json_response({"linkedid": channel_id, "number": e164}, status=202)

@@ -84,7 +84,7 @@ def test_the_views_rule_bites() -> None:
 # Features are packages composed by cti/app.py, each through its plugin.setup(app); the core
 # they build on (AMI, the state core, the pipeline, the push hub, the database, tasks and the
 # clock) never imports one (DESIGN.md §3).
-FEATURES = ("calllog", "customers", "quality", "routing", "supervision")
+FEATURES = ("calllog", "campaigns", "customers", "quality", "routing", "supervision")
 CORE = ("cti/ami/", "cti/state/", "cti/push/", "cti/database/")
 CORE_MODULES = ("cti/pipeline.py", "cti/tasks.py", "cti/clock.py")
 

@@ -1,0 +1,213 @@
+"""Campaigns over HTTP: supervisors see each campaign's day, pause and resume it, fill its
+list and keep the do-not-call list; admins create campaigns.
+
+  GET  /api/campaigns                      each campaign with its figures today (supervisor)
+  POST /api/campaigns                      a new campaign, paused (admin)
+  POST /api/campaigns/{id}/paused          {"paused": bool} (supervisor)
+  POST /api/campaigns/{id}/list            {"filter": ...} or {"csv": "..."} (supervisor)
+  POST /api/do-not-call                    {"number", "reason"} (supervisor)
+  POST /api/do-not-call/remove             {"number"} (supervisor)
+
+A filter is one of {"balance_over": "1000.00"}, {"promise_due_today": true},
+{"promise_broken": true}, {"not_reached_for_days": 30}. A refusal says what to change (400).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from cti.campaigns import lists
+from cti.campaigns.rules import CallingHours, RetryDelays
+from cti.http.agent import json_body
+from cti.http.security import route, session_of
+from cti.keys import CLOCK, DATABASE, SETTINGS
+
+# Today's figures of every campaign, for the supervisor (the center's day: $1 its start).
+_FIGURES = """
+SELECT c.id, c.name, c.paused, c.agents,
+  (SELECT count(*) FROM campaign_entries e WHERE e.campaign_id = c.id) AS listed,
+  (SELECT count(*) FROM campaign_entries e WHERE e.campaign_id = c.id AND e.status = 'open')
+    AS still_open,
+  (SELECT count(*) FROM campaign_entries e WHERE e.campaign_id = c.id AND e.status = 'open'
+     AND coalesce(e.next_attempt_at, '-infinity') <= $2
+     AND coalesce(e.taken_until, '-infinity') <= $2) AS due_now,
+  k.attempts, k.contacts, k.promises, k.promised
+FROM campaigns c
+LEFT JOIN LATERAL (
+  SELECT count(*) AS attempts,
+         count(*) FILTER (WHERE outcome IN ('answered', 'transferred')) AS contacts,
+         (SELECT count(*) FROM promises p WHERE p.linkedid = ANY(array_agg(k.linkedid)))
+           AS promises,
+         (SELECT coalesce(sum(p.amount), 0)::text FROM promises p
+           WHERE p.linkedid = ANY(array_agg(k.linkedid))) AS promised
+  FROM calls k WHERE k.campaign_id = c.id AND k.started_at >= $1
+) k ON true
+ORDER BY c.id
+"""
+
+
+async def campaigns(request: web.Request) -> web.Response:
+    clock = request.app[CLOCK]
+    now = datetime.fromtimestamp(clock.now(), UTC)
+    day_start = clock.midnight(now.astimezone(clock.zone))
+    pool = await request.app[DATABASE].pool()
+    rows = await pool.fetch(_FIGURES, day_start, now)
+    return web.json_response(
+        [
+            {
+                "id": r["id"],
+                "name": r["name"],
+                "paused": r["paused"],
+                "agents": list(r["agents"]),
+                "listed": r["listed"],
+                "open": r["still_open"],
+                "due_now": r["due_now"],  # not waiting for a retry; calling hours apart
+                "attempts_today": r["attempts"],
+                "contacts_today": r["contacts"],
+                "promises_today": r["promises"],
+                "promised_today": r["promised"],
+            }
+            for r in rows
+        ]
+    )
+
+
+def _campaign_id(request: web.Request) -> int:
+    return int(request.match_info["campaign_id"])
+
+
+async def set_paused(request: web.Request) -> web.Response:
+    paused = (await json_body(request)).get("paused")
+    if not isinstance(paused, bool):
+        raise web.HTTPBadRequest(text="paused must be true or false")
+    pool = await request.app[DATABASE].pool()
+    if not await lists.set_paused(pool, _campaign_id(request), paused):
+        raise web.HTTPNotFound(text="no such campaign")
+    return web.json_response({"paused": paused})
+
+
+def _time(value: Any, name: str) -> time:
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"{name} must be a time such as 09:00") from None
+
+
+async def create(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    try:
+        hours = CallingHours(
+            _time(body.get("calls_from", "09:00"), "calls_from"),
+            _time(body.get("calls_until", "20:00"), "calls_until"),
+            frozenset(int(d) for d in body.get("weekdays", range(1, 7))),
+        )
+        retry = RetryDelays(
+            **{
+                outcome: timedelta(seconds=int(seconds))
+                for outcome, seconds in dict(body.get("retry_s", {})).items()
+            }
+        )
+        pool = await request.app[DATABASE].pool()
+        campaign = await lists.create_campaign(
+            pool,
+            name=str(body.get("name", "")),
+            caller_id=str(body.get("caller_id", "")),
+            agent_interfaces=[str(a) for a in body.get("agents", [])],
+            hours=hours,
+            max_attempts_per_day=int(body.get("max_attempts_per_day", 3)),
+            max_attempts_total=int(body.get("max_attempts_total", 10)),
+            retry=retry,
+        )
+    except (ValueError, TypeError) as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    except asyncpg.UniqueViolationError:
+        raise web.HTTPConflict(text="a campaign of that name exists") from None
+    return web.json_response({"id": campaign.id, "paused": campaign.paused}, status=201)
+
+
+def _filter(value: Any) -> lists.ListFilter:
+    if not isinstance(value, dict) or len(value) != 1:
+        raise web.HTTPBadRequest(text="filter must name one of: " + ", ".join(_FILTERS))
+    ((kind, argument),) = value.items()
+    make = _FILTERS.get(kind)
+    if make is None:
+        raise web.HTTPBadRequest(text="filter must name one of: " + ", ".join(_FILTERS))
+    try:
+        chosen: lists.ListFilter = make(argument)
+    except (ValueError, TypeError, InvalidOperation) as exc:
+        raise web.HTTPBadRequest(text=f"{kind}: {exc}") from None
+    return chosen
+
+
+_FILTERS: dict[str, Any] = {
+    "balance_over": lambda amount: lists.BalanceOver(Decimal(str(amount))),
+    "promise_due_today": lambda _: lists.PromiseDueToday(),
+    "promise_broken": lambda _: lists.PromiseBroken(),
+    "not_reached_for_days": lambda days: lists.NotReachedFor(int(days)),
+}
+
+
+async def fill_list(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    settings, clock = request.app[SETTINGS], request.app[CLOCK]
+    pool = await request.app[DATABASE].pool()
+    campaign_id = _campaign_id(request)
+    if await lists.get_campaign(pool, campaign_id) is None:
+        raise web.HTTPNotFound(text="no such campaign")
+    now = datetime.fromtimestamp(clock.now(), UTC)
+    if isinstance(body.get("csv"), str):
+        try:
+            report = await lists.import_csv(
+                pool, campaign_id, body["csv"], settings.center_region, settings.center_timezone
+            )
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+        errors = [{"line": line, "error": error} for line, error in report.errors]
+        return web.json_response({"added": report.inserted, "errors": errors})
+    added = await lists.build_list(
+        pool, campaign_id, _filter(body.get("filter")), settings.center_timezone, now
+    )
+    return web.json_response({"added": added})
+
+
+async def add_dnc(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    number, reason = body.get("number"), body.get("reason")
+    if not isinstance(number, str) or not isinstance(reason, str) or not reason.strip():
+        raise web.HTTPBadRequest(text="give the number and the reason")
+    pool = await request.app[DATABASE].pool()
+    user = session_of(request).user
+    try:
+        e164 = await lists.add_dnc(
+            pool, number, reason, user.id, request.app[SETTINGS].center_region
+        )
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    return web.json_response({"number": e164}, status=201)
+
+
+async def remove_dnc(request: web.Request) -> web.Response:
+    number = (await json_body(request)).get("number")
+    if not isinstance(number, str):
+        raise web.HTTPBadRequest(text="give the number")
+    pool = await request.app[DATABASE].pool()
+    region = request.app[SETTINGS].center_region
+    return web.json_response({"removed": await lists.remove_dnc(pool, number, region)})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/campaigns", route("supervisor", campaigns))
+    app.router.add_post("/api/campaigns", route("admin", create))
+    app.router.add_post(
+        r"/api/campaigns/{campaign_id:\d{1,18}}/paused", route("supervisor", set_paused)
+    )
+    app.router.add_post(
+        r"/api/campaigns/{campaign_id:\d{1,18}}/list", route("supervisor", fill_list)
+    )
+    app.router.add_post("/api/do-not-call", route("supervisor", add_dnc))
+    app.router.add_post("/api/do-not-call/remove", route("supervisor", remove_dnc))

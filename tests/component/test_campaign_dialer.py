@@ -1,0 +1,140 @@
+"""The progressive dialer (cti/campaigns/dialer.py) in the live daemon against the simulator:
+a ready agent of a running campaign is given its customers one after the other, the answered
+one is held in wrap-up until the agent is ready again, each attempt is counted with its
+outcome, and those the rules keep off the list (a promise not yet due, the do-not-call list)
+are never dialled."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from harness import Daemon, running_daemon, signed_in, wait_until
+
+from cti.keys import DATABASE, STATE
+from cti.simulator import OutboundBehaviour
+from cti.state import views
+from cti.state.changes import AgentState
+
+# name, number (E.164), balance, what their phone does
+CUSTOMERS = (
+    ("Ali Veli", "+905301000001", 100, OutboundBehaviour(outcome="answer", answer_after_s=0.2)),
+    ("Banu Er", "+905301000002", 200, OutboundBehaviour(outcome="busy", answer_after_s=0.2)),
+    ("Cem Ay", "+905301000003", 300, OutboundBehaviour(outcome="answer")),  # promised, not due
+    ("Deniz Su", "+905301000004", 400, OutboundBehaviour(outcome="answer")),  # do not call
+)
+ALL_DAY = {"calls_from": "00:00", "calls_until": "23:59:59.999999", "weekdays": list(range(1, 8))}
+
+
+async def _post(daemon: Daemon, username: str, path: str, body: object) -> tuple[int, Any]:
+    session, csrf = await signed_in(daemon, username)
+    headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
+    async with session, session.post(path, headers=headers, json=body) as r:
+        return r.status, await (r.json() if r.content_type == "application/json" else r.text())
+
+
+async def _rows(daemon: Daemon, campaign_id: int) -> list[dict[str, Any]]:
+    pool = await daemon.app[DATABASE].pool()
+    found = await pool.fetch(
+        "SELECT * FROM calls WHERE campaign_id = $1 AND ended_at IS NOT NULL ORDER BY started_at",
+        campaign_id,
+    )
+    return [dict(r) for r in found]
+
+
+async def test_a_campaign_calls_its_list_for_a_ready_agent(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_daemon(database_url, tmp_path) as daemon:
+        pool = await daemon.app[DATABASE].pool()
+        for name, number, balance, behaviour in CUSTOMERS:
+            customer_id = await pool.fetchval(
+                "INSERT INTO customers (full_name, balance) VALUES ($1, $2) RETURNING id",
+                name,
+                balance,
+            )
+            await pool.execute(
+                "INSERT INTO customer_phones (customer_id, e164, raw) VALUES ($1, $2, $2)",
+                customer_id,
+                number,
+            )
+            daemon.sim.set_customer(number.removeprefix("+"), behaviour)
+        await pool.execute(
+            "INSERT INTO promises (customer_id, user_id, amount, currency, due_date)"
+            " SELECT c.id, u.id, 50, 'TRY', current_date + 5 FROM customers c, users u"
+            " WHERE c.full_name = 'Cem Ay' AND u.username = 'agent2'"
+        )
+        status, body = await _post(
+            daemon, "boss", "/api/do-not-call", {"number": "0530 100 00 04", "reason": "asked"}
+        )
+        assert status == 201, body
+        new = {"name": "Arrears", "caller_id": "+902125550000", "agents": ["SIP/1002"], **ALL_DAY}
+        status, body = await _post(daemon, "root", "/api/campaigns", new)
+        assert status == 201, body
+        campaign_id = body["id"]
+        path = f"/api/campaigns/{campaign_id}"
+        status, body = await _post(daemon, "boss", f"{path}/list", {"filter": {"balance_over": 0}})
+        assert (status, body["added"]) == (200, 4), body
+        state = daemon.app[STATE]
+        assert not await _rows(daemon, campaign_id)  # a new campaign is paused
+        status, _ = await _post(daemon, "boss", f"{path}/paused", {"paused": False})
+        assert status == 200
+
+        # Ali answers: the agent is held in wrap-up until they are ready again.
+        def wrapping_up() -> bool:
+            agent = views.agent(state, "SIP/1002")
+            return agent is not None and agent.state is AgentState.WRAP_UP
+
+        await wait_until(wrapping_up, timeout=30)
+        while not await _rows(daemon, campaign_id):  # the call log's row follows the call
+            await asyncio.sleep(0.05)
+        (ali,) = await _rows(daemon, campaign_id)
+        assert (ali["caller_number"], ali["direction"], ali["agent"]) == (
+            "905301000001",
+            "outbound",
+            "SIP/1002",
+        )
+        assert (ali["attempt"], ali["outcome"], ali["consent"]) == (1, "answered", "granted")
+        note = {"disposition": "Resolved", "text": "paid"}
+        status, _ = await _post(daemon, "agent2", f"/api/calls/{ali['linkedid']}/notes", note)
+        assert status == 201
+        status, _ = await _post(daemon, "agent2", "/api/agent/state", {"paused": False})
+        assert status == 200
+        # Then Banu, busy; then no one: Cem promised to pay later, Deniz is not to be called.
+        while len(await _rows(daemon, campaign_id)) < 2:
+            await asyncio.sleep(0.1)
+        entries = {
+            r["full_name"]: (r["attempts_total"], r["last_outcome"], r["status"])
+            for r in await pool.fetch(
+                "SELECT c.full_name, e.* FROM campaign_entries e JOIN customers c"
+                " ON c.id = e.customer_id WHERE e.campaign_id = $1",
+                campaign_id,
+            )
+        }
+        while entries["Banu Er"][0] == 0:  # counted once its call has ended
+            await asyncio.sleep(0.1)
+            entries["Banu Er"] = tuple(
+                await pool.fetchrow(
+                    "SELECT attempts_total, last_outcome, status FROM campaign_entries e"
+                    " JOIN customers c ON c.id = e.customer_id WHERE c.full_name = 'Banu Er'"
+                )
+            )
+        assert entries == {
+            "Ali Veli": (1, "answered", "done"),
+            "Banu Er": (1, "busy", "open"),  # again after the busy retry delay
+            "Cem Ay": (0, None, "open"),
+            "Deniz Su": (0, None, "open"),
+        }
+        banu = (await _rows(daemon, campaign_id))[1]
+        assert (banu["caller_number"], banu["outcome"]) == ("905301000002", "busy")
+        session, _ = await signed_in(daemon, "boss")
+        async with session, session.get("/api/campaigns") as r:
+            (figures,) = await r.json()
+        assert (figures["attempts_today"], figures["contacts_today"], figures["listed"]) == (
+            2,
+            1,
+            4,
+        )
+        status, _ = await _post(daemon, "boss", f"{path}/paused", {"paused": True})
+        assert status == 200
