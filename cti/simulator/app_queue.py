@@ -116,8 +116,8 @@ async def wait_in_queue(pbx: Pbx, call: Call) -> str | None:
     finally:
         call.transfer = None
     if moved.done() and not call.hangup_by.done():
-        context, exten = moved.result()
-        return await transfer.carry_out(pbx, call, context, exten)  # the caller goes on elsewhere
+        request = moved.result()  # the caller goes on elsewhere
+        return await transfer.carry_out(pbx, call, request.context, request.exten)
     _complete(pbx, call, call.hangup_by.result() if call.hangup_by.done() else "caller")
     return ""
 

@@ -30,6 +30,7 @@ PHONE_CONTEXT = "agents"
 # Asterisk's cause of a ringing leg the dialling side hung up (app_queue's hangupcalls, a
 # Dial given up): none is set, 0. (26, answered elsewhere, only with Queue's C option.)
 CAUSE_NONE = 0
+CAUSE_NORMAL = 16  # Normal Clearing: a party hung up
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +169,16 @@ class Spy:
     spyee: Channel | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TransferAsked:
+    """A transfer the agent's leg asked for: where to (the dialplan's context and extension),
+    and whether the agent consults the target first (Atxfer) or not (BlindTransfer)."""
+
+    context: str
+    exten: str
+    attended: bool
+
+
 @dataclass(eq=False, slots=True)
 class Call:
     """An inbound call: its caller's channel and whatever rings or talks to it."""
@@ -191,9 +202,9 @@ class Call:
     # Pending while a Redirect into [cti-route] can move the call (it waits in a queue or
     # a Dial rings); its result is the extension to run.
     redirect: asyncio.Future[str] | None = None
-    # Pending while the agent talks: a BlindTransfer from their leg sets where the caller
-    # goes, (context, extension) (transfer.py).
-    transfer: asyncio.Future[tuple[str, str]] | None = None
+    # Pending while the agent talks: a BlindTransfer from their leg sets what was asked
+    # for (transfer.py).
+    transfer: asyncio.Future[TransferAsked] | None = None
     transferred: bool = False  # it came where it is by a transfer
 
     async def hung_up_within(self, seconds: float) -> bool:

@@ -96,6 +96,7 @@ class Pbx:
         self.customers: dict[str, OutboundBehaviour] = {}  # set by tests, by number
         self._uniqueids = itertools.count(0)
         self._channel_numbers = itertools.count(0)
+        self.bridges: dict[str, list[Channel]] = {}  # by BridgeUniqueid: who is in it
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # --- events and channels ----------------------------------------------------------
@@ -221,49 +222,56 @@ class Pbx:
         self.hangup_channel(channel)
         self.cdr(call, "ANSWERED", None, "Hangup", "")
 
-    def bridge(self, leg: Channel, caller: Channel) -> None:
-        bridge = str(uuid.uuid4())
-        bridge_fields = {
-            "BridgeUniqueid": bridge,
-            "BridgeType": "basic",
-            "BridgeTechnology": "simple_bridge",
-            "BridgeCreator": UNKNOWN,
-            "BridgeName": UNKNOWN,
+    # --- bridges ----------------------------------------------------------------------
+
+    def bridge_fields(self, bridge: str, prefix: str = "") -> Fields:
+        """A basic bridge as events show it, with the channels in it now; ``prefix`` names
+        its part in a transfer event (Orig, Second, To, From)."""
+        return {
+            f"{prefix}BridgeUniqueid": bridge,
+            f"{prefix}BridgeType": "basic",
+            f"{prefix}BridgeTechnology": "simple_bridge",
+            f"{prefix}BridgeCreator": UNKNOWN,
+            f"{prefix}BridgeName": UNKNOWN,
+            f"{prefix}BridgeNumChannels": str(len(self.bridges.get(bridge, ()))),
+            f"{prefix}BridgeVideoSourceMode": "none",
         }
-        self.emit(
-            "BridgeCreate",
-            "call,all",
-            bridge_fields,
-            {"BridgeNumChannels": "0", "BridgeVideoSourceMode": "none"},
-        )
-        for count, channel in enumerate((leg, caller), start=1):
-            channel.bridge = bridge
-            self.emit(
-                "BridgeEnter",
-                "call,all",
-                bridge_fields,
-                {"BridgeNumChannels": str(count), "BridgeVideoSourceMode": "none"},
-                channel.fields(),
-            )
+
+    def bridge_create(self) -> str:
+        bridge = str(uuid.uuid4())
+        self.bridges[bridge] = []
+        self.emit("BridgeCreate", "call,all", self.bridge_fields(bridge))
+        return bridge
+
+    def bridge_enter(self, bridge: str, channel: Channel) -> None:
+        self.bridges[bridge].append(channel)
+        channel.bridge = bridge
+        self.emit("BridgeEnter", "call,all", self.bridge_fields(bridge), channel.fields())
+
+    def bridge_leave(self, channel: Channel) -> None:
+        bridge, channel.bridge = channel.bridge, ""
+        members = self.bridges.get(bridge, [])
+        if channel in members:
+            members.remove(channel)
+        self.emit("BridgeLeave", "call,all", self.bridge_fields(bridge), channel.fields())
+
+    def bridge_destroy(self, bridge: str) -> None:
+        self.emit("BridgeDestroy", "call,all", self.bridge_fields(bridge))
+        self.bridges.pop(bridge, None)
+
+    def bridge(self, leg: Channel, caller: Channel) -> None:
+        """A new bridge with the answered ``leg``, then ``caller``, in it."""
+        bridge = self.bridge_create()
+        self.bridge_enter(bridge, leg)
+        self.bridge_enter(bridge, caller)
 
     def unbridge(self, first: Channel, second: Channel) -> None:
         """``first`` hung up: both leave the bridge, which goes away."""
-        bridge_fields = {
-            "BridgeUniqueid": first.bridge,
-            "BridgeType": "basic",
-            "BridgeTechnology": "simple_bridge",
-            "BridgeCreator": UNKNOWN,
-            "BridgeName": UNKNOWN,
-            "BridgeVideoSourceMode": "none",
-        }
-        self.emit(
-            "BridgeLeave", "call,all", bridge_fields, {"BridgeNumChannels": "1"}, first.fields()
-        )
+        bridge = first.bridge
+        self.bridge_leave(first)
         self.emit("SoftHangupRequest", "call,all", first.fields(), {"Cause": "16"})
-        self.emit(
-            "BridgeLeave", "call,all", bridge_fields, {"BridgeNumChannels": "0"}, second.fields()
-        )
-        self.emit("BridgeDestroy", "call,all", bridge_fields, {"BridgeNumChannels": "0"})
+        self.bridge_leave(second)
+        self.bridge_destroy(bridge)
 
     def cdr(
         self,
