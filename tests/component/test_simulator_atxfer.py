@@ -79,10 +79,17 @@ async def consulting(sim: Simulator, ami: RawAmi) -> tuple[str, str]:
 
 
 async def unanswered_consultation(sim: Simulator, ami: RawAmi) -> tuple[str, str]:
-    """A call whose agent consults SIP/1002, whose phone rings and will not answer."""
+    """A call whose agent consults SIP/1002, whose phone rings (now) and will not answer."""
     sim.set_phone(CONSULTED, answers=False)
     linkedid, leg = await answered(sim, ami)
     await atxfer(ami, leg)
+    await ami.wait(
+        lambda f: (
+            f.get("Event") == "Newstate"
+            and f["Channel"].startswith(CONSULTED)
+            and f["ChannelStateDesc"] == "Ringing"
+        )
+    )
     return linkedid, leg
 
 
@@ -190,13 +197,6 @@ async def test_the_agent_hanging_up_while_the_phone_rings_leaves_the_caller_ring
     features = FeaturesConfig(transfer_digit_timeout_s=0.05, atxfer_no_answer_s=60)
     async with running(features=features) as (sim, ami):
         linkedid, leg = await unanswered_consultation(sim, ami)
-        await ami.wait(
-            lambda f: (
-                f.get("Event") == "Newstate"
-                and f["Channel"].startswith(CONSULTED)
-                and f["ChannelStateDesc"] == "Ringing"
-            )
-        )
         await ami.action(Action="Hangup", Channel=leg)
         done = await ami.event("AttendedTransfer")
         assert sim.answer(linkedid, CONSULTED)  # the caller now waits for this phone
@@ -282,13 +282,6 @@ async def test_an_extension_without_a_phone_takes_the_agent_back_without_ringing
 async def test_the_caller_hanging_up_while_the_phone_rings_fails_the_transfer() -> None:
     async with running() as (sim, ami):
         linkedid, leg = await unanswered_consultation(sim, ami)
-        await ami.wait(
-            lambda f: (
-                f.get("Event") == "Newstate"
-                and f["Channel"].startswith(CONSULTED)
-                and f["ChannelStateDesc"] == "Ringing"
-            )
-        )
         await sim.hangup(linkedid)
         events = await call_ended(ami, linkedid)
     (failed,) = named(ami.frames, "AttendedTransfer")
