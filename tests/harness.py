@@ -234,6 +234,25 @@ async def handled_call(daemon: Daemon, interface: str, consent: str = "granted")
     return linkedid
 
 
+async def answered(daemon: Daemon, number: str, interface: str) -> str:
+    """A support call ``interface`` answered, the daemon following it; returns its Linkedid."""
+    sim, state = daemon.sim, daemon.app[STATE]
+    linkedid = await sim.place_call(number, "Ece Tan", "support", answer_after=None, talk_s=60)
+    await wait_until(lambda: sim.answer(linkedid, interface))
+    await wait_until(lambda: linkedid in state.calls and state.calls[linkedid].agent == interface)
+    return linkedid
+
+
+async def logged_row(daemon: Daemon, linkedid: str) -> Any:
+    """The call-log row of the call, once it has ended."""
+    pool = await daemon.app[DATABASE].pool()
+    row = None
+    while row is None or row["ended_at"] is None:
+        row = await pool.fetchrow("SELECT * FROM calls WHERE linkedid = $1", linkedid)
+        await asyncio.sleep(0.05)
+    return row
+
+
 @asynccontextmanager
 async def running_daemon(
     database_url: str, data_dir: Path, sim_config: SimConfig | None = None, **settings: Any

@@ -6,6 +6,7 @@
 from cti.simulator.capture import CaptureServer
 from cti.simulator.config import (
     Caller,
+    FeaturesConfig,
     MemberConfig,
     OutboundBehaviour,
     OutboundConfig,
@@ -18,6 +19,7 @@ from cti.simulator.server import Simulator
 __all__ = [
     "Caller",
     "CaptureServer",
+    "FeaturesConfig",
     "MemberConfig",
     "OutboundBehaviour",
     "OutboundConfig",

@@ -6,7 +6,7 @@ Complete event) and emits the events the action causes. Originate, whose leg out
 action, is in ``originate.py``.
 
 Actions: QueuePause, QueueAdd, QueueRemove, Hangup, Redirect, Setvar, MixMonitorMute
-(BlindTransfer is in ``transfer.py``).
+(BlindTransfer is in ``transfer.py``, Atxfer and CancelAtxfer in ``atxfer.py``).
 Lists: QueueStatus, QueueSummary, CoreShowChannels, Status, and Hangup of a ``/regex/``.
 """
 
@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from cti.simulator import app_queue, outbound
+from cti.simulator import app_queue, atxfer, outbound
 from cti.simulator.config import MemberConfig
 from cti.simulator.model import ROUTE_CONTEXT, Channel, Device, Member
 from cti.simulator.wire import Fields, Frame, Pairs, response
@@ -113,6 +113,8 @@ def _hang_up(pbx: Pbx, channel: Channel) -> None:
     if outbound.hang_up(pbx, channel):
         return
     call = pbx.calls.get(channel.linkedid)
+    if call is not None and atxfer.hang_up(pbx, call, channel):
+        return
     if call is None:  # an originated channel, not part of a queue call
         pbx.hangup_channel(channel)
     elif channel is call.caller:

@@ -8,9 +8,9 @@ strategy, whenever a caller joins or a phone may have become free (a call or its
 ended, a ring's retry time passed, a member was unpaused or added, a Dial or an Originate
 let go of the phone). A ring is one ``Attempt`` whose task answers after the call's answer
 delay or gives up after the queue's ring timeout (AgentRingNoAnswer). The caller's task
-waits (``wait_in_queue``) for the first of: an answer (then the talk and ``_complete``), its
-patience running out or its hangup (``_abandon``), Queue()'s own timeout, or a Redirect
-that takes it out of the queue.
+waits (``wait_in_queue``) for the first of: an answer (then the talk and ``_complete``, or
+the agent's transfer: ``transfer.py``, ``atxfer.py``), its patience running out or its
+hangup (``_abandon``), Queue()'s own timeout, or a Redirect that takes it out of the queue.
 
 A phone is one ``Device`` whichever way it rings (here, a route point's Dial, an
 Originate), so a queue never rings a phone something else rings, and back. Its state
@@ -25,7 +25,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from cti.simulator import transfer
+from cti.simulator import atxfer, transfer
 from cti.simulator.model import (
     CAUSE_NONE,
     INUSE,
@@ -108,16 +108,26 @@ async def wait_in_queue(pbx: Pbx, call: Call) -> str | None:
             # with a timeout into one without: wait on there.
     finally:
         call.redirect = None
-    moved = call.transfer = asyncio.get_running_loop().create_future()
-    try:
-        await asyncio.wait(
-            {call.hangup_by, moved}, timeout=call.spec.talk_s, return_when=asyncio.FIRST_COMPLETED
-        )
-    finally:
-        call.transfer = None
-    if moved.done() and not call.hangup_by.done():
-        context, exten = moved.result()
-        return await transfer.carry_out(pbx, call, context, exten)  # the caller goes on elsewhere
+    # The caller's talk time runs from the answer, through an attended transfer's
+    # consultation and whoever they talk to after it.
+    talk_ends = time.monotonic() + call.spec.talk_s
+    while True:
+        asked = call.transfer = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait(
+                {call.hangup_by, asked},
+                timeout=max(0.0, talk_ends - time.monotonic()),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            call.transfer = None
+        if not asked.done() or call.hangup_by.done():
+            break
+        request = asked.result()
+        if not request.attended:  # the caller goes on elsewhere
+            return await transfer.carry_out(pbx, call, request.context, request.exten)
+        if not await atxfer.consult(pbx, call, request, talk_ends):
+            return ""  # the call ended during the transfer, or after it completed
     _complete(pbx, call, call.hangup_by.result() if call.hangup_by.done() else "caller")
     return ""
 

@@ -145,6 +145,28 @@ class OutboundConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class FeaturesConfig:
+    """asterisk-conf/features.conf as the simulator plays it. AMI Atxfer plays ``atxfer`` into
+    the agent's leg and CancelAtxfer ``atxferabort``: empty, features.conf maps none and
+    manager.c refuses the action."""
+
+    atxfer: str = "*2"
+    atxferabort: str = "*1"
+    # transferdigittimeout: the consultation is dialled this long after the target's last digit.
+    transfer_digit_timeout_s: float = 2.0
+    # atxfernoanswertimeout (not set in features.conf: Asterisk's default): how long the
+    # consulted phone rings before the agent is back with the caller. Below the 30 s of
+    # [cti-transfer-agent]'s Dial, so it is the one that counts.
+    atxfer_no_answer_s: float = 15.0
+
+    def __post_init__(self) -> None:
+        if min(self.transfer_digit_timeout_s, self.atxfer_no_answer_s) <= 0:
+            raise ValueError(
+                "features: transfer_digit_timeout_s and atxfer_no_answer_s must be positive"
+            )
+
+
+@dataclass(frozen=True, slots=True)
 class Caller:
     number: str
     name: str
@@ -206,6 +228,7 @@ class SimConfig:
     # None: it rings until Simulator.answer_originated() or the Originate's Timeout.
     originate_answer_s: float | None = 1.0
     outbound: OutboundConfig = OutboundConfig()  # agents' outbound calls (click-to-dial)
+    features: FeaturesConfig = FeaturesConfig()  # transfer codes and timers (features.conf)
 
     def __post_init__(self) -> None:
         queues = {q.name: q for q in self.queues}

@@ -30,6 +30,7 @@ PHONE_CONTEXT = "agents"
 # Asterisk's cause of a ringing leg the dialling side hung up (app_queue's hangupcalls, a
 # Dial given up): none is set, 0. (26, answered elsewhere, only with Queue's C option.)
 CAUSE_NONE = 0
+CAUSE_NORMAL = 16  # Normal Clearing: a party hung up
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +169,37 @@ class Spy:
     spyee: Channel | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TransferAsked:
+    """A transfer the agent's leg asked for: where to (the dialplan's context and extension),
+    and whether the agent consults the target first (Atxfer) or not (BlindTransfer)."""
+
+    context: str
+    exten: str
+    attended: bool
+
+
+@dataclass(eq=False, slots=True)
+class Consultation:
+    """An agent's attended transfer (atxfer.py): the Local channel pair that dials
+    [cti-transfer-agent], the consulted phone's leg, and the bridges they are in."""
+
+    exten: str
+    caller_bridge: str  # where the caller holds (the agent's leg was there too)
+    # What the call's task has yet to act on: "abort" (CancelAtxfer) or "target" (an AMI
+    # Hangup of the consulted side).
+    news: asyncio.Future[str]
+    answered: asyncio.Future[None]  # the consulted phone answered
+    bridge: str = ""  # the consultation's own: the agent's leg and Local ;1
+    one: Channel | None = None  # Local ;1
+    two: Channel | None = None  # Local ;2, which Dials the consulted phone
+    phone: Channel | None = None  # the consulted phone's leg, once Dial has made it
+    interface: str = ""  # what Dial rang, and its key in Pbx.devices
+    phone_bridge: str = ""  # Local ;2 and the phone, once it answered
+    rang_at: float = 0.0  # monotonic
+    ringing: asyncio.Task[None] | None = None  # answers after the call's answer delay
+
+
 @dataclass(eq=False, slots=True)
 class Call:
     """An inbound call: its caller's channel and whatever rings or talks to it."""
@@ -191,10 +223,11 @@ class Call:
     # Pending while a Redirect into [cti-route] can move the call (it waits in a queue or
     # a Dial rings); its result is the extension to run.
     redirect: asyncio.Future[str] | None = None
-    # Pending while the agent talks: a BlindTransfer from their leg sets where the caller
-    # goes, (context, extension) (transfer.py).
-    transfer: asyncio.Future[tuple[str, str]] | None = None
+    # Pending while the agent talks: a BlindTransfer (transfer.py) or an Atxfer (atxfer.py)
+    # from their leg sets what was asked for.
+    transfer: asyncio.Future[TransferAsked] | None = None
     transferred: bool = False  # it came where it is by a transfer
+    consult: Consultation | None = None  # the agent's attended transfer in progress
 
     async def hung_up_within(self, seconds: float) -> bool:
         """Sleep; True when a hangup was asked for meanwhile."""

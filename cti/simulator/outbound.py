@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from cti.simulator import inbound
 from cti.simulator.config import OUTBOUND_OUTCOMES, OutboundBehaviour
-from cti.simulator.model import CAUSE_NONE, TRUNK_CONTEXT, Channel, OutboundCall
+from cti.simulator.model import CAUSE_NONE, CAUSE_NORMAL, TRUNK_CONTEXT, Channel, OutboundCall
 
 if TYPE_CHECKING:
     from cti.simulator.pbx import Pbx
@@ -43,7 +43,6 @@ PATTERN = "_X."  # [cti-outbound]'s one extension: the customer's number
 REFUSALS = {"busy": ("BUSY", 17, 486), "congestion": ("CONGESTION", 34, 503)}
 # chan_pjsip's cause when it cannot make the channel: the trunk has no contact to send to.
 CAUSE_NO_ROUTE = 3
-CAUSE_NORMAL = 16
 DISPOSITIONS = {
     "ANSWER": "ANSWERED",
     "BUSY": "BUSY",

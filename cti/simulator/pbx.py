@@ -29,6 +29,8 @@ meets them:
 - ``originate.py``: AMI Originate, and ChanSpy on the legs it makes (supervisors);
 - ``outbound.py``: an agent's outbound call, an Originate into [cti-outbound]: Dial of the
   customer's number through the trunk, the customer's consent step, the talk, the hang-up;
+- ``transfer.py`` and ``atxfer.py``: an agent's blind transfer (BlindTransfer) and attended
+  transfer (Atxfer, CancelAtxfer) of the queue call they talk on;
 - ``ami_actions.py``: the answers to every other AMI action ``server.py`` takes (QueuePause,
   Redirect, ...) and to the lists (Status, QueueStatus, CoreShowChannels, ...).
 
@@ -49,7 +51,7 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from cti.simulator import app_queue, inbound, originate, route_point
+from cti.simulator import app_queue, atxfer, inbound, originate, route_point
 from cti.simulator.config import HOSTILE_CALLERS, OutboundBehaviour, SimConfig
 from cti.simulator.model import (
     CAUSE_NONE,
@@ -96,6 +98,8 @@ class Pbx:
         self.customers: dict[str, OutboundBehaviour] = {}  # set by tests, by number
         self._uniqueids = itertools.count(0)
         self._channel_numbers = itertools.count(0)
+        self._local_numbers = itertools.count(0)
+        self.bridges: dict[str, list[Channel]] = {}  # by BridgeUniqueid: who is in it
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # --- events and channels ----------------------------------------------------------
@@ -117,14 +121,16 @@ class Pbx:
         state: int = 0,
         waiting: bool = False,
         uniqueid: str | None = None,
+        name: str | None = None,
     ) -> Channel:
         """A new channel: an inbound call's is born ringing (Ring) in its context, a leg
         Asterisk makes to a phone is born Down in the phone's context at ``s`` (``waiting``:
         an Originate's, which runs ``context``/``exten`` once answered). ``uniqueid``: the
-        one an Originate's ChannelId chose, else Asterisk's own ``<time>.<n>``."""
+        one an Originate's ChannelId chose, else Asterisk's own ``<time>.<n>``. ``name``:
+        one its driver chose (Local's), else ``<device>-<n>``."""
         now = time.time()
         uniqueid = uniqueid or f"{int(now)}.{next(self._uniqueids)}"
-        name = f"{device}-{next(self._channel_numbers):08x}"
+        name = name or f"{device}-{next(self._channel_numbers):08x}"
         channel = Channel(
             name,
             uniqueid,
@@ -142,6 +148,14 @@ class Pbx:
         self.emit("Newchannel", "call,all", channel.fields())
         originate.spy_look(self)
         return channel
+
+    def new_local_pair(self, exten: str, context: str, linkedid: str) -> tuple[Channel, Channel]:
+        """A Local channel to ``exten@context`` (core_local.c): its two halves, numbered by
+        Local's own counter, ;1 born Down and ;2 ringing in the context it is to run."""
+        base = f"Local/{exten}@{context}-{next(self._local_numbers):08x}"
+        one = self.new_channel("Local", "", "", linkedid, context, exten, name=f"{base};1")
+        two = self.new_channel("Local", "", "", linkedid, context, exten, 4, name=f"{base};2")
+        return one, two
 
     def caller_id_changed(self, channel: Channel) -> None:
         """NewCallerid: the channel's caller ID was set (an Originate's CallerID, the
@@ -221,49 +235,56 @@ class Pbx:
         self.hangup_channel(channel)
         self.cdr(call, "ANSWERED", None, "Hangup", "")
 
-    def bridge(self, leg: Channel, caller: Channel) -> None:
-        bridge = str(uuid.uuid4())
-        bridge_fields = {
-            "BridgeUniqueid": bridge,
-            "BridgeType": "basic",
-            "BridgeTechnology": "simple_bridge",
-            "BridgeCreator": UNKNOWN,
-            "BridgeName": UNKNOWN,
+    # --- bridges ----------------------------------------------------------------------
+
+    def bridge_fields(self, bridge: str, prefix: str = "") -> Fields:
+        """A basic bridge as events show it, with the channels in it now; ``prefix`` names
+        its part in a transfer event (Orig, Second, To, From)."""
+        return {
+            f"{prefix}BridgeUniqueid": bridge,
+            f"{prefix}BridgeType": "basic",
+            f"{prefix}BridgeTechnology": "simple_bridge",
+            f"{prefix}BridgeCreator": UNKNOWN,
+            f"{prefix}BridgeName": UNKNOWN,
+            f"{prefix}BridgeNumChannels": str(len(self.bridges.get(bridge, ()))),
+            f"{prefix}BridgeVideoSourceMode": "none",
         }
-        self.emit(
-            "BridgeCreate",
-            "call,all",
-            bridge_fields,
-            {"BridgeNumChannels": "0", "BridgeVideoSourceMode": "none"},
-        )
-        for count, channel in enumerate((leg, caller), start=1):
-            channel.bridge = bridge
-            self.emit(
-                "BridgeEnter",
-                "call,all",
-                bridge_fields,
-                {"BridgeNumChannels": str(count), "BridgeVideoSourceMode": "none"},
-                channel.fields(),
-            )
+
+    def bridge_create(self) -> str:
+        bridge = str(uuid.uuid4())
+        self.bridges[bridge] = []
+        self.emit("BridgeCreate", "call,all", self.bridge_fields(bridge))
+        return bridge
+
+    def bridge_enter(self, bridge: str, channel: Channel) -> None:
+        self.bridges[bridge].append(channel)
+        channel.bridge = bridge
+        self.emit("BridgeEnter", "call,all", self.bridge_fields(bridge), channel.fields())
+
+    def bridge_leave(self, channel: Channel) -> None:
+        bridge, channel.bridge = channel.bridge, ""
+        members = self.bridges.get(bridge, [])
+        if channel in members:
+            members.remove(channel)
+        self.emit("BridgeLeave", "call,all", self.bridge_fields(bridge), channel.fields())
+
+    def bridge_destroy(self, bridge: str) -> None:
+        self.emit("BridgeDestroy", "call,all", self.bridge_fields(bridge))
+        self.bridges.pop(bridge, None)
+
+    def bridge(self, leg: Channel, caller: Channel) -> None:
+        """A new bridge with the answered ``leg``, then ``caller``, in it."""
+        bridge = self.bridge_create()
+        self.bridge_enter(bridge, leg)
+        self.bridge_enter(bridge, caller)
 
     def unbridge(self, first: Channel, second: Channel) -> None:
         """``first`` hung up: both leave the bridge, which goes away."""
-        bridge_fields = {
-            "BridgeUniqueid": first.bridge,
-            "BridgeType": "basic",
-            "BridgeTechnology": "simple_bridge",
-            "BridgeCreator": UNKNOWN,
-            "BridgeName": UNKNOWN,
-            "BridgeVideoSourceMode": "none",
-        }
-        self.emit(
-            "BridgeLeave", "call,all", bridge_fields, {"BridgeNumChannels": "1"}, first.fields()
-        )
+        bridge = first.bridge
+        self.bridge_leave(first)
         self.emit("SoftHangupRequest", "call,all", first.fields(), {"Cause": "16"})
-        self.emit(
-            "BridgeLeave", "call,all", bridge_fields, {"BridgeNumChannels": "0"}, second.fields()
-        )
-        self.emit("BridgeDestroy", "call,all", bridge_fields, {"BridgeNumChannels": "0"})
+        self.bridge_leave(second)
+        self.bridge_destroy(bridge)
 
     def cdr(
         self,
@@ -371,7 +392,8 @@ class Pbx:
 
     def hangup(self, linkedid: str, by: str = "caller") -> None:
         """The caller's (``caller``) or the agent's (``agent``) phone hangs up; for an
-        outbound call the customer's phone is the caller's."""
+        outbound call the customer's phone is the caller's. During an attended transfer the
+        agent's is the transferring agent's until it completes, the consulted one's after."""
         if linkedid in self.outbound:
             party = "agent" if by == "agent" else "customer"
             return self.outbound[linkedid].end(party, soft=False)
@@ -381,9 +403,13 @@ class Pbx:
 
     def answer(self, linkedid: str, interface: str | None = None) -> bool:
         """Answer a ringing call now, at ``interface`` or whichever phone rings (a queue's
-        member or a route point's Dial)."""
+        member, a route point's Dial, or the phone an agent's attended transfer consults)."""
         call = self.calls.get(linkedid)
-        if call is None or self.is_answered(linkedid):
+        if call is None:
+            return False
+        if call.consult is not None:  # the phone an attended transfer consults rings
+            return atxfer.answer(self, call, interface)
+        if self.is_answered(linkedid):
             return False
         dial = call.dial
         if dial is not None and not dial.outcome.done() and interface in (None, dial.interface):

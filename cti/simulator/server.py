@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from cti.simulator import ami_actions, originate, transfer
+from cti.simulator import ami_actions, atxfer, originate, transfer
 from cti.simulator.config import OutboundBehaviour, SimConfig
 from cti.simulator.model import CallSpec
 from cti.simulator.pbx import Pbx
@@ -175,6 +175,8 @@ _ACTIONS: dict[str, Handler] = {
     ),
     "originate": originate.originate,
     "blindtransfer": transfer.blind_transfer,
+    "atxfer": atxfer.atxfer,
+    "cancelatxfer": atxfer.cancel_atxfer,
     "mixmonitormute": lambda pbx, aid, a: ami_actions.mixmonitor_mute(
         pbx, aid, a.get("Channel", ""), a.get("State", "")
     ),
@@ -307,7 +309,8 @@ class Simulator:
 
     async def hangup(self, linkedid: str, by: str = "caller") -> None:
         """The caller's phone (``caller``; an outbound call's customer) or the agent's
-        (``agent``) hangs up the call ``linkedid``."""
+        (``agent``) hangs up the call ``linkedid``. During an agent's attended transfer the
+        agent's phone is theirs until it completes, the consulted agent's after."""
         self.pbx.hangup(linkedid, by)
         await asyncio.sleep(0)  # let the call's task emit its hangup events
 

@@ -17,7 +17,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from cti.simulator import app_queue, route_point
-from cti.simulator.model import UNKNOWN, Call
+from cti.simulator.model import Call, TransferAsked
 from cti.simulator.wire import Fields, response
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def blind_transfer(pbx: Pbx, action_id: str | None, fields: Fields) -> Fields:
     )
     if call is None or call.transfer is None or call.transfer.done():
         return response(action_id, False, "Transfer failed")
-    known = {TO_QUEUE: exten in pbx.queues, TO_AGENT: _phone(pbx, exten) is not None}
+    known = {TO_QUEUE: exten in pbx.queues, TO_AGENT: phone(pbx, exten) is not None}
     if not known.get(context, False):  # Asterisk: no such extension in that context
         return response(action_id, False, "Transfer invalid")
     # The transfer takes the agent's leg off hold first, held or not (blind-transfer.ami).
@@ -52,10 +52,10 @@ def blind_transfer(pbx: Pbx, action_id: str | None, fields: Fields) -> Fields:
         {"Result": "Success"},
         channel.fields("Transferer"),
         call.caller.fields("Transferee"),
-        _bridge(channel.bridge, "2"),
+        pbx.bridge_fields(channel.bridge),
         {"IsExternal": "Yes", "Context": context, "Extension": exten},
     )
-    call.transfer.set_result((context, exten))
+    call.transfer.set_result(TransferAsked(context, exten, attended=False))
     return response(action_id, True, "Transfer succeeded")
 
 
@@ -67,13 +67,13 @@ async def carry_out(pbx: Pbx, call: Call, context: str, exten: str) -> str | Non
     bridge = attempt.channel.bridge
     caller.context, caller.exten, caller.priority = context, exten, 1
     call.transferred = True
-    pbx.emit("BridgeLeave", "call,all", _bridge(bridge, "1"), caller.fields())
+    pbx.bridge_leave(caller)
     if context == TO_QUEUE:
         pbx.exten(caller, 1, "Queue", app_queue.app_data(pbx, exten))
         app_queue.join(pbx, call, exten, pbx.config.queue_timeout_s)
     app_queue.report_complete(pbx, call, "transfer")
-    pbx.emit("BridgeLeave", "call,all", _bridge(bridge, "0"), attempt.channel.fields())
-    pbx.emit("BridgeDestroy", "call,all", _bridge(bridge, "0"))
+    pbx.bridge_leave(attempt.channel)
+    pbx.bridge_destroy(bridge)
     pbx.hangup_channel(attempt.channel)
     app_queue.free_member(pbx, attempt.member)
     call.agent, call.connected = None, asyncio.get_running_loop().create_future()
@@ -83,7 +83,7 @@ async def carry_out(pbx: Pbx, call: Call, context: str, exten: str) -> str | Non
 
 
 async def _dial_phone(pbx: Pbx, call: Call, exten: str) -> str:
-    interface = _phone(pbx, exten)
+    interface = phone(pbx, exten)
     assert interface is not None
     pbx.exten(call.caller, 1, "Dial", f"PJSIP/{exten},30")
     status = route_point.dial_refused(pbx, interface)
@@ -104,19 +104,7 @@ async def _dial_phone(pbx: Pbx, call: Call, exten: str) -> str:
     return ""
 
 
-def _phone(pbx: Pbx, exten: str) -> str | None:
+def phone(pbx: Pbx, exten: str) -> str | None:
     """The device an agent's endpoint names (PJSIP/1002 in Asterisk; the simulator's
     phones may use another technology: matched by the part after the slash)."""
     return next((name for name in pbx.devices if name.split("/", 1)[-1] == exten), None)
-
-
-def _bridge(bridge: str, channels: str) -> Fields:
-    return {
-        "BridgeUniqueid": bridge,
-        "BridgeType": "basic",
-        "BridgeTechnology": "simple_bridge",
-        "BridgeCreator": UNKNOWN,
-        "BridgeName": UNKNOWN,
-        "BridgeNumChannels": channels,
-        "BridgeVideoSourceMode": "none",
-    }

@@ -35,6 +35,7 @@ from harness import frames
 
 from cti.ami.events import WANTED_EVENTS
 from cti.simulator import (
+    FeaturesConfig,
     MemberConfig,
     OutboundBehaviour,
     OutboundConfig,
@@ -110,6 +111,16 @@ KEYS: dict[str, tuple[str, ...]] = {
     "OriginateResponse": ("Response", "Reason", "Context", "Exten", "CallerIDNum", "CallerIDName"),
     "ChanSpyStart": ("SpyeeChannel",),
     "ChanSpyStop": ("SpyeeChannel",),
+    # Owned by the transferring agent's leg (Transferer, OrigTransferer).
+    "BlindTransfer": ("Result", "TransfereeChannel", "IsExternal", "Context", "Extension"),
+    "AttendedTransfer": (
+        "Result",
+        "SecondTransfererChannel",
+        "TransfereeChannel",
+        "TransferTargetChannel",
+        "IsExternal",
+        "DestType",
+    ),
 }
 MEMBER_KEYS = (
     "Status",
@@ -123,7 +134,21 @@ MEMBER_KEYS = (
     "StateInterface",
     "State",
 )
-CHANNEL_FIELDS = ("DestChannel", "SpyeeChannel")
+CHANNEL_FIELDS = (
+    "DestChannel",
+    "SpyeeChannel",
+    "SecondTransfererChannel",
+    "TransfereeChannel",
+    "TransferTargetChannel",
+)
+# The field naming the channel an event is about: the first of these it has.
+OWNER_FIELDS = (
+    "Channel",
+    "SpyerChannel",
+    "TransfererChannel",
+    "OrigTransfererChannel",
+    "DestChannel",
+)
 
 
 @dataclass
@@ -168,7 +193,7 @@ def shape_of(frames: list[Frame]) -> Shape:
             continue
         if name not in CALL_EVENTS:
             continue
-        owner = frame.get("Channel") or frame.get("SpyerChannel") or frame.get("DestChannel")
+        owner = next((frame[k] for k in OWNER_FIELDS if frame.get(k)), None)
         if owner not in role_of:
             continue  # a channel born before the capture began
         linkedid, role = role_of[owner]
@@ -222,7 +247,8 @@ def real_config(agi_port: int) -> SimConfig:
     """The simulator as the recording's Asterisk was configured: asterisk-conf/queues.conf
     (PJSIP members, strategies, timeout 12, retry 1, wrapuptime 5 on the queues: none on the
     members), dialplan/ (4440 explicit consent, 4441 implied, 4442 the route point
-    collections-tr, outbound calls ringing 30 s with implied consent) and the tier's overlay
+    collections-tr, outbound calls ringing 30 s with implied consent), asterisk-conf/features.conf
+    (transferdigittimeout 2 s, atxfernoanswertimeout 15 s by default) and the tier's overlay
     (Queue() timeout 16 s, hold 20 s, outbound calls by the endpoint test-carrier)."""
 
     def queue(
@@ -267,6 +293,7 @@ def real_config(agi_port: int) -> SimConfig:
         agi_port=agi_port,
         originate_answer_s=1.5 * SCALE,
         outbound=OutboundConfig(trunk="test-carrier", ring_s=30 * SCALE),
+        features=FeaturesConfig(transfer_digit_timeout_s=2 * SCALE, atxfer_no_answer_s=15 * SCALE),
     )
 
 
@@ -562,6 +589,35 @@ async def click_to_dial(stage: Stage) -> None:
     assert answer["Response"] == "Success", answer
 
 
+async def attended_transfer(stage: Stage) -> None:
+    await stage.raw.pause("support", "PJSIP/1002")
+    # The caller hung up 30 s after Asterisk answered them: 26 s after PJSIP/1001 did.
+    linkedid = await stage.call("support", "granted", talk_s=26)
+    connect = await stage.raw.event("AgentConnect", Uniqueid=linkedid)
+    await asyncio.sleep(1 * SCALE)
+    leg = connect["DestChannel"]
+    # What cti/ami/actions.py attended_transfer() sends to consult PJSIP/1002.
+    answer = await stage.raw.action(
+        "Atxfer", Channel=leg, Context="cti-transfer-agent", Exten="1002"
+    )
+    assert answer["Response"] == "Success", answer
+    await stage.raw.wait(
+        lambda frames: [
+            f
+            for f in frames
+            if f.get("Event") == "DialEnd"
+            and f.get("DestChannel", "").startswith("PJSIP/1002-")
+            and f.get("DialStatus") == "ANSWER"
+        ],
+        "PJSIP/1002 answering the consultation",
+    )
+    await asyncio.sleep(2 * SCALE)
+    # The agent completes it by hanging up their own leg (the panel's Complete).
+    answer = await stage.raw.action("Hangup", Channel=leg)
+    assert answer["Response"] == "Success", answer
+    await stage.raw.event("AttendedTransfer")
+
+
 # In the order they were recorded: app_queue's rrmemory carries over from one to the next.
 SCENARIOS: tuple[tuple[str, Callable[[Stage], Awaitable[None]]], ...] = (
     ("consent-granted", consent_granted),
@@ -575,6 +631,7 @@ SCENARIOS: tuple[tuple[str, Callable[[Stage], Awaitable[None]]], ...] = (
     ("supervisor-listen", supervisor_listen),
     ("blind-transfer", blind_transfer),
     ("click-to-dial", click_to_dial),
+    ("attended-transfer", attended_transfer),
 )
 
 

@@ -8,17 +8,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from harness import Daemon, running_daemon, signed_in, wait_until
+from harness import answered, logged_row, running_daemon, signed_in, wait_until
 
 from cti.keys import DATABASE, STATE
-
-
-async def answered(daemon: Daemon, number: str, interface: str) -> str:
-    sim, state = daemon.sim, daemon.app[STATE]
-    linkedid = await sim.place_call(number, "Ece Tan", "support", answer_after=None, talk_s=60)
-    await wait_until(lambda: sim.answer(linkedid, interface))
-    await wait_until(lambda: linkedid in state.calls and state.calls[linkedid].agent == interface)
-    return linkedid
 
 
 async def test_a_transfer_to_a_queue_is_logged_as_asterisk_logs_it(
@@ -41,13 +33,10 @@ async def test_a_transfer_to_a_queue_is_logged_as_asterisk_logs_it(
         await wait_until(lambda: daemon.sim.answer(linkedid, "SIP/1003"))
         await asyncio.sleep(0.2)
         await daemon.sim.hangup(linkedid)
-        pool = await daemon.app[DATABASE].pool()
         await wait_until(lambda: linkedid not in daemon.app[STATE].calls)
-        row = None
-        while row is None or row["ended_at"] is None:
-            row = await pool.fetchrow("SELECT * FROM calls WHERE linkedid = $1", linkedid)
-            await asyncio.sleep(0.05)
+        row = await logged_row(daemon, linkedid)
         assert (row["outcome"], row["queue"], row["agent"]) == ("transferred", "sales", "SIP/1003")
+        pool = await daemon.app[DATABASE].pool()
         passages = await pool.fetch(
             "SELECT queue, interface FROM call_events WHERE linkedid = $1"
             " AND kind = 'agent_connect' ORDER BY at",
@@ -69,9 +58,5 @@ async def test_the_agent_hangs_up_their_call(database_url: str, tmp_path: Path) 
             ) as r,
         ):
             assert r.status == 200, await r.text()
-        pool = await daemon.app[DATABASE].pool()
-        row = None
-        while row is None or row["ended_at"] is None:
-            row = await pool.fetchrow("SELECT * FROM calls WHERE linkedid = $1", linkedid)
-            await asyncio.sleep(0.05)
+        row = await logged_row(daemon, linkedid)
         assert (row["outcome"], row["agent"]) == ("answered", "SIP/1001")
