@@ -3,15 +3,15 @@
 The refusal texts are found by parsing the source (``ast``), so that a new English refusal
 cannot be added without its Turkish. What counts as a refusal text:
 
-- the ``text=`` of a ``web.HTTP...`` exception or response in the modules that answer HTTP
-  requests (``HTTP_MODULES``), when it is written there: a string or an f-string;
+- the ``text=`` of a ``web.HTTP...`` exception or response anywhere in ``cti/``, when it
+  is written there: a string or an f-string;
 - the message of an exception whose ``str()`` a route sends as the text (``text=str(exc)``,
   or ``{exc}`` in an f-string), written where the exception is made: a string or f-string as
   its first argument, in the modules that make it (``SENT_AS_REFUSALS``). TooManyAttempts
   adds "; try again in N s" to its message, and ActionFailed builds Asterisk's refusal in
   its constructor: those are taken as the exception's ``str()``.
 
-A route that starts sending another exception's message fails
+A module that starts sending an exception's message as a refusal fails
 ``test_every_exception_sent_as_a_refusal_is_searched`` until it is listed here. Not counted:
 aiohttp's own bodies ("404: Not Found"), values a text is only passed through (Asterisk's
 reasons inside "Asterisk refused ...", a wallboard alert's text) and the two texts of
@@ -46,27 +46,25 @@ from cti.http.refusals import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-# The modules that answer HTTP requests (a folder: every module in it).
-HTTP_MODULES = (
-    "cti/http/",
-    "cti/customers/",
-    "cti/supervision/http.py",
-    "cti/quality/",
-    "cti/calllog/reports.py",
+# The messages of AMI errors: its subclasses raised with a message, where they are.
+AMI_ERRORS = (
+    ("cti/ami/actions.py", "cti/ami/connection.py", "cti/ami/protocol.py"),
+    ("AmiDisconnected", "AmiTimeout", "UnsafeValue"),
 )
-# The exceptions a route catches and sends as a refusal's text: where they are made, and
-# the classes made there (for AmiError, its subclasses raised with a message).
+# By the module sending it and the exception it catches: the exceptions whose message a
+# route sends as a refusal's text, where they are made, as which classes.
 SENT_AS_REFUSALS = {
-    "CustomerError": (("cti/customers/records.py",), ("CustomerError",)),
-    "ReviewError": (("cti/quality/reviews.py",), ("ReviewError",)),
-    "NothingToMute": (("cti/calllog/recording.py",), ("NothingToMute",)),
-    "TooManyAttempts": (("cti/auth/ratelimit.py",), ("TooManyAttempts",)),
-    "AmiError": (
-        ("cti/ami/actions.py", "cti/ami/connection.py", "cti/ami/protocol.py"),
-        ("AmiDisconnected", "AmiTimeout", "UnsafeValue"),
+    ("cti/customers/http.py", "CustomerError"): (
+        ("cti/customers/records.py",),
+        ("CustomerError",),
     ),
+    ("cti/quality/http.py", "ReviewError"): (("cti/quality/reviews.py",), ("ReviewError",)),
+    ("cti/http/agent.py", "NothingToMute"): (("cti/calllog/recording.py",), ("NothingToMute",)),
+    ("cti/http/auth.py", "TooManyAttempts"): (("cti/auth/ratelimit.py",), ("TooManyAttempts",)),
+    ("cti/http/agent.py", "AmiError"): AMI_ERRORS,
+    ("cti/supervision/http.py", "AmiError"): AMI_ERRORS,
     # the transfer route sends the ValueErrors of the actions it calls
-    "ValueError": (("cti/ami/actions.py",), ("ValueError",)),
+    ("cti/http/agent.py", "ValueError"): (("cti/ami/actions.py",), ("ValueError",)),
 }
 # The text as sent, where the exception adds to the message it was made with.
 AS_SENT: dict[str, Callable[[str], str]] = {
@@ -155,10 +153,8 @@ class Found:
 
 def texts_in(where: str, source: str) -> list[Found]:
     """The refusal texts written in one module's ``source``."""
-    found = []
-    if where.startswith(HTTP_MODULES):
-        found += [Found(where, tuple(samples(t))) for t in http_texts(source)]
-    for modules, classes in SENT_AS_REFUSALS.values():
+    found = [Found(where, tuple(samples(t))) for t in http_texts(source)]
+    for modules, classes in set(SENT_AS_REFUSALS.values()):
         if where in modules:
             for made, template in messages_of(source, classes):
                 sent = AS_SENT.get(made, str)
@@ -231,7 +227,9 @@ def exceptions_sent_as_text(source: str) -> set[str]:
 def test_every_exception_sent_as_a_refusal_is_searched() -> None:
     sent = set()
     for path in (REPO / "cti").rglob("*.py"):
-        sent |= exceptions_sent_as_text(path.read_text(encoding="utf-8"))
+        where = path.relative_to(REPO).as_posix()
+        caught = exceptions_sent_as_text(path.read_text(encoding="utf-8"))
+        sent |= {(where, exception) for exception in caught}
     assert sent == set(SENT_AS_REFUSALS)
     probe = (
         "try:\n    pass\nexcept (CrmError, OSError) as exc:\n"
