@@ -39,6 +39,7 @@ from cti.clock import CenterClock
 from cti.customers import plugin as customers
 from cti.database import Database
 from cti.http import agent, auth
+from cti.http.refusals import refusals_in_the_users_language
 from cti.http.security import add_security_headers, authorize
 from cti.http.status import add_routes
 from cti.keys import (
@@ -164,7 +165,11 @@ def create_app(
 ) -> web.Application:
     """The daemon's application; ``before`` runs first (the demo's simulator), ``after``
     once the core is up (the demo's seed data)."""
-    app = web.Application(middlewares=[authorize], client_max_size=1 << 20)
+    # aiohttp runs the middlewares in the order listed, each wrapping the ones after it: the
+    # refusals' translation comes first so that it sees authorize's refusals too.
+    app = web.Application(
+        middlewares=[refusals_in_the_users_language, authorize], client_max_size=1 << 20
+    )
     app[SETTINGS] = settings
     tasks = app[TASKS] = Tasks()
     app[CLOCK] = CenterClock.named(settings.center_timezone)

@@ -125,15 +125,31 @@ async def test_a_known_caller_in_turkish_note_and_promise_show_at_once(
     await expect(figures.locator("div", has_text="Alınan söz").locator("dd")).to_have_text("2")
 
 
-async def test_a_refused_save_is_said_beside_the_form(browser: Browser, daemon: Daemon) -> None:
+# What the refused save looks like in each language: the phase, the button, the server's
+# refusal (in Turkish from the server itself: the panel asks for its user's language).
+REFUSED_SAVE = {
+    "en": ("On call", "Save note", "write a note or choose a disposition"),
+    "tr": ("Görüşmede", "Notu kaydet", "bir not yazın ya da bir sonuç kodu seçin"),
+}
+LANGUAGE_SWITCH = {"en": "Language", "tr": "Dil"}
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+async def test_a_refused_save_is_said_beside_the_form(
+    browser: Browser, daemon: Daemon, language: str
+) -> None:
+    """In the language the agent picked, not the browser's: the panel tells the server."""
+    on_call, save, refusal = REFUSED_SAVE[language]
+    browsers_own = "en" if language == "tr" else "tr"
     await seed_customers(daemon)
-    page = await signed_in(browser, daemon, "agent1")
+    page = await signed_in(browser, daemon, "agent1", language=browsers_own)
+    await page.get_by_label(LANGUAGE_SWITCH[browsers_own]).select_option(language)
     await daemon.sim.place_call("905321234567", "Ayşe", "support", answer_after=0.1, talk_s=60)
     call = current_call(page)
-    await expect(call.locator(".call-phase")).to_have_text("On call")
+    await expect(call.locator(".call-phase")).to_have_text(on_call)
     note = call.locator("form.note")
-    await note.get_by_role("button", name="Save note").click()  # neither note nor disposition
-    await expect(note.locator(".form-status.error")).to_contain_text("write a note")
+    await note.get_by_role("button", name=save).click()  # neither note nor disposition
+    await expect(note.locator(".form-status.error")).to_have_text(refusal)
 
 
 async def test_an_unknown_caller_gets_the_form_to_create_a_customer(
@@ -215,7 +231,9 @@ async def test_a_customer_is_found_by_number_and_opened_outside_a_call(
     await expect(page.locator(".day-figures")).to_be_visible()
     await search.get_by_label("Müşteri ara").fill("ay")
     await search.get_by_role("button", name="Ara").click()
-    await expect(page.locator(".search [role=alert]")).to_contain_text("at least three letters")
+    await expect(page.locator(".search [role=alert]")).to_contain_text(
+        "bir adın en az üç harfini ya da bir numara yazın"  # the server's refusal, in Turkish
+    )
 
 
 async def test_wrap_up_counts_down_and_ready_waits_for_the_required_disposition(

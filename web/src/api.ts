@@ -1,7 +1,8 @@
 // The panel's HTTP calls: GET, or POST a JSON body with the session's CSRF token. A refusal
-// becomes an ApiError carrying the server's own message, shown beside what the user did.
+// becomes an ApiError carrying the server's own message, shown beside what the user did: every
+// request says the user's language (Accept-Language), and the server words its refusals in it.
 
-import { t } from "./i18n";
+import { lang, t } from "./i18n";
 import type { Center } from "./format";
 
 export class ApiError extends Error {
@@ -33,10 +34,12 @@ export function signIn(): void {
 }
 
 export async function api<T>(path: string, body?: unknown): Promise<T> {
-  const init: RequestInit = { credentials: "same-origin", headers: {} };
+  const headers: Record<string, string> = { "Accept-Language": lang() };
+  const init: RequestInit = { credentials: "same-origin", headers };
   if (body !== undefined) {
     init.method = "POST";
-    init.headers = { "Content-Type": "application/json", "X-CSRF-Token": csrf };
+    headers["Content-Type"] = "application/json";
+    headers["X-CSRF-Token"] = csrf;
     init.body = JSON.stringify(body);
   }
   let response: Response;

@@ -3,7 +3,7 @@
 
 import { render } from "preact";
 import { useState } from "preact/hooks";
-import { t } from "./i18n";
+import { lang, t } from "./i18n";
 import { LanguageSwitch } from "./ui";
 
 const REFUSALS: Record<number, Parameters<typeof t>[0]> = {
@@ -28,7 +28,8 @@ function Login() {
           try {
             const response = await fetch("/api/login", {
               method: "POST",
-              headers: { "Content-Type": "application/json" },
+              // The language picked on this page: the server's refusals come in it.
+              headers: { "Content-Type": "application/json", "Accept-Language": lang() },
               body: JSON.stringify({ username: data.get("username"), password: data.get("password") }),
               credentials: "same-origin",
             });

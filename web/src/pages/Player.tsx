@@ -5,7 +5,7 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { messageOf } from "../api";
-import { t } from "../i18n";
+import { lang, t } from "../i18n";
 
 /** A call's recording; where it cannot play, the server's reason (a 404's text) says why. */
 export function Player({ linkedid, label, start = true }: { linkedid: string; label: string; start?: boolean }) {
@@ -19,7 +19,10 @@ export function Player({ linkedid, label, start = true }: { linkedid: string; la
   const explain = async () => {
     // The element says only that it failed: ask for the first byte to learn why.
     try {
-      const response = await fetch(source, { headers: { Range: "bytes=0-0" }, credentials: "same-origin" });
+      const response = await fetch(source, {
+        headers: { Range: "bytes=0-0", "Accept-Language": lang() }, // the reason in the user's language
+        credentials: "same-origin",
+      });
       const reason = response.ok ? t("history.cannotDecode") : (await response.text()) || response.statusText;
       setProblem(t("history.cannotPlay", { message: reason }));
     } catch (error) {
