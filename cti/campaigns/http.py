@@ -22,10 +22,13 @@ import asyncpg
 from aiohttp import web
 
 from cti.campaigns import lists
-from cti.campaigns.rules import CallingHours, RetryDelays
+from cti.campaigns.rules import AttemptOutcome, CallingHours, RetryDelays
 from cti.http.agent import json_body
 from cti.http.security import route, session_of
 from cti.keys import CLOCK, DATABASE, SETTINGS
+
+# The outcomes a campaign gives a retry delay for (RetryDelays' fields).
+RETRY_OUTCOMES = tuple(str(o) for o in AttemptOutcome if o is not AttemptOutcome.ANSWERED)
 
 # Today's figures of every campaign, for the supervisor (the center's day: $1 its start).
 _FIGURES = """
@@ -98,32 +101,57 @@ def _time(value: Any, name: str) -> time:
         raise web.HTTPBadRequest(text=f"{name} must be a time such as 09:00") from None
 
 
-async def create(request: web.Request) -> web.Response:
-    body = await json_body(request)
+def _whole(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise web.HTTPBadRequest(text=f"{name} must be a whole number")
+    return value
+
+
+def _settings(body: dict[str, Any]) -> tuple[CallingHours, RetryDelays, list[str]]:
+    """Calling hours, retry delays and agents from a new campaign's body; 400 for values of
+    the wrong kind (the rules then say what is out of range)."""
+    weekdays, retry_s, agents = (
+        body.get("weekdays", [1, 2, 3, 4, 5, 6]),
+        body.get("retry_s", {}),
+        body.get("agents", []),
+    )
+    if not isinstance(weekdays, list) or not all(isinstance(d, int) for d in weekdays):
+        raise web.HTTPBadRequest(text="weekdays must be a list of days, 1 (Monday) to 7 (Sunday)")
+    if not isinstance(retry_s, dict) or not set(retry_s) <= set(RETRY_OUTCOMES):
+        outcomes = ", ".join(RETRY_OUTCOMES)
+        raise web.HTTPBadRequest(text=f"retry_s may give seconds for: {outcomes}")
+    if not isinstance(agents, list) or not all(isinstance(a, str) for a in agents):
+        raise web.HTTPBadRequest(text="agents must be a list of phones, such as PJSIP/1001")
     try:
         hours = CallingHours(
             _time(body.get("calls_from", "09:00"), "calls_from"),
             _time(body.get("calls_until", "20:00"), "calls_until"),
-            frozenset(int(d) for d in body.get("weekdays", range(1, 7))),
+            frozenset(weekdays),
         )
-        retry = RetryDelays(
-            **{
-                outcome: timedelta(seconds=int(seconds))
-                for outcome, seconds in dict(body.get("retry_s", {})).items()
-            }
-        )
-        pool = await request.app[DATABASE].pool()
+        delays = {o: timedelta(seconds=_whole(s, f"retry_s.{o}")) for o, s in retry_s.items()}
+        return hours, RetryDelays(**delays), agents
+    except ValueError as exc:  # the rules' own words: what is out of range
+        raise web.HTTPBadRequest(text=str(exc)) from None
+
+
+async def create(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    hours, retry, agents = _settings(body)
+    pool = await request.app[DATABASE].pool()
+    try:
         campaign = await lists.create_campaign(
             pool,
             name=str(body.get("name", "")),
             caller_id=str(body.get("caller_id", "")),
-            agent_interfaces=[str(a) for a in body.get("agents", [])],
+            agent_interfaces=agents,
             hours=hours,
-            max_attempts_per_day=int(body.get("max_attempts_per_day", 3)),
-            max_attempts_total=int(body.get("max_attempts_total", 10)),
+            max_attempts_per_day=_whole(
+                body.get("max_attempts_per_day", 3), "max_attempts_per_day"
+            ),
+            max_attempts_total=_whole(body.get("max_attempts_total", 10), "max_attempts_total"),
             retry=retry,
         )
-    except (ValueError, TypeError) as exc:
+    except ValueError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     except asyncpg.UniqueViolationError:
         raise web.HTTPConflict(text="a campaign of that name exists") from None
@@ -131,24 +159,35 @@ async def create(request: web.Request) -> web.Response:
 
 
 def _filter(value: Any) -> lists.ListFilter:
-    if not isinstance(value, dict) or len(value) != 1:
-        raise web.HTTPBadRequest(text="filter must name one of: " + ", ".join(_FILTERS))
-    ((kind, argument),) = value.items()
-    make = _FILTERS.get(kind)
+    make = _FILTERS.get(next(iter(value))) if isinstance(value, dict) and len(value) == 1 else None
     if make is None:
-        raise web.HTTPBadRequest(text="filter must name one of: " + ", ".join(_FILTERS))
+        raise web.HTTPBadRequest(text=f"filter must name one of: {', '.join(_FILTERS)}")
+    ((_, argument),) = value.items()
     try:
         chosen: lists.ListFilter = make(argument)
-    except (ValueError, TypeError, InvalidOperation) as exc:
-        raise web.HTTPBadRequest(text=f"{kind}: {exc}") from None
+    except ValueError as exc:  # the filter's own words
+        raise web.HTTPBadRequest(text=str(exc)) from None
     return chosen
 
 
+def _amount(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError("the balance to exceed must be a number") from None
+
+
+def _days(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("days not reached must be 1 to 3650")
+    return value
+
+
 _FILTERS: dict[str, Any] = {
-    "balance_over": lambda amount: lists.BalanceOver(Decimal(str(amount))),
+    "balance_over": lambda amount: lists.BalanceOver(_amount(amount)),
     "promise_due_today": lambda _: lists.PromiseDueToday(),
     "promise_broken": lambda _: lists.PromiseBroken(),
-    "not_reached_for_days": lambda days: lists.NotReachedFor(int(days)),
+    "not_reached_for_days": lambda days: lists.NotReachedFor(_days(days)),
 }
 
 

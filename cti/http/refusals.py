@@ -356,6 +356,87 @@ CATALOGUE: tuple[Refusal, ...] = (
         "an attended transfer goes to an agent's numbered phone",
         "önce görüşerek aktarma, bir temsilcinin numaralı telefonuna yapılır",
     ),
+    # --- cti/campaigns/: campaigns, their lists, the do-not-call list -------------------------
+    Refusal("no such campaign", "böyle bir kampanya yok"),
+    Refusal("a campaign of that name exists", "bu adda bir kampanya zaten var"),
+    Refusal("{name:word} must be a time such as 09:00", "{name}, 09:00 gibi bir saat olmalı"),
+    Refusal("{name:word} must be a whole number", "{name} bir tam sayı olmalı"),
+    Refusal(
+        "weekdays must be a list of days, 1 (Monday) to 7 (Sunday)",
+        "weekdays, 1 (Pazartesi) ile 7 (Pazar) arası günlerin listesi olmalı",
+    ),
+    Refusal(
+        "retry_s may give seconds for: {outcomes}",
+        "retry_s yalnızca şunlar için saniye verebilir: {outcomes}",
+    ),
+    Refusal(
+        "agents must be a list of phones, such as PJSIP/1001",
+        "agents, PJSIP/1001 gibi telefonların listesi olmalı",
+    ),
+    Refusal("filter must name one of: {filters}", "filter şunlardan birini belirtmeli: {filters}"),
+    Refusal("give the number and the reason", "numarayı ve nedenini yazın"),
+    Refusal("give the number", "numarayı yazın"),
+    Refusal(
+        "the retry delay after {outcome:word} must be 0 to 30 days",
+        "{outcome} sonrasında yeniden arama süresi 0 ile 30 gün arasında olmalı",
+    ),
+    Refusal(
+        "the retry delay after {outcome:word} must be whole seconds",
+        "{outcome} sonrasında yeniden arama süresi tam saniye olmalı",
+    ),
+    Refusal(
+        "calling hours are local times, without a time zone",
+        "arama saatleri, saat dilimi belirtilmeden yerel saat olarak verilir",
+    ),
+    Refusal(
+        "calling hours must start before they end, on the same day",
+        "arama saatleri aynı gün içinde, bitişten önce başlamalı",
+    ),
+    Refusal(
+        "calling days are ISO weekdays, 1 (Monday) to 7 (Sunday)",
+        "arama günleri 1 (Pazartesi) ile 7 (Pazar) arasında olmalı",
+    ),
+    Refusal(
+        "a campaign's name is 1 to 100 printable characters",
+        "kampanya adı 1 ile 100 arası yazdırılabilir karakterden oluşmalı",
+    ),
+    Refusal(
+        "the caller ID must be an E.164 number such as +902125550000",
+        "gösterilecek numara +902125550000 gibi E.164 biçiminde olmalı",
+    ),
+    Refusal(
+        "not member interfaces (such as PJSIP/1001): {bad}",
+        "kuyruk üyesi telefon değil (PJSIP/1001 gibi olmalı): {bad}",
+    ),
+    Refusal(
+        "attempts per day must be 1 to {most:number}",
+        "günlük deneme sayısı 1 ile {most} arasında olmalı",
+    ),
+    Refusal(
+        "attempts in total must be 1 to {most:number}",
+        "toplam deneme sayısı 1 ile {most} arasında olmalı",
+    ),
+    Refusal(
+        "an entry needs at least one time zone", "bir listedeki kayıt en az bir saat dilimi ister"
+    ),
+    Refusal(
+        "the center's time zone {zone:quoted} is unknown to the database",
+        "merkezin saat dilimi {zone} veritabanında bilinmiyor",
+    ),
+    Refusal("the balance to exceed must be a number", "aşılacak bakiye bir sayı olmalı"),
+    Refusal(
+        "days not reached must be 1 to 3650", "ulaşılamayan gün sayısı 1 ile 3650 arasında olmalı"
+    ),
+    Refusal("number {raw:quoted} is not a phone number", "{raw} bir telefon numarası değil"),
+    Refusal("priority {given:quoted} is not a whole number", "öncelik {given} bir tam sayı değil"),
+    Refusal(
+        "priority must be between -{low:word} and {high:word}",
+        "öncelik -{low} ile {high} arasında olmalı",
+    ),
+    Refusal(
+        "a reason is required, at most {most:number} characters",
+        "bir neden yazılmalı, en çok {most} karakter",
+    ),
 )
 
 

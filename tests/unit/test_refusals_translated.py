@@ -65,6 +65,11 @@ SENT_AS_REFUSALS = {
     ("cti/supervision/http.py", "AmiError"): AMI_ERRORS,
     # the transfer route sends the ValueErrors of the actions it calls
     ("cti/http/agent.py", "ValueError"): (("cti/ami/actions.py",), ("ValueError",)),
+    # the campaigns' routes send the rules' and the lists' words for what is out of range
+    ("cti/campaigns/http.py", "ValueError"): (
+        ("cti/campaigns/rules.py", "cti/campaigns/lists.py", "cti/campaigns/http.py"),
+        ("ValueError",),
+    ),
 }
 # The text as sent, where the exception adds to the message it was made with.
 AS_SENT: dict[str, Callable[[str], str]] = {
