@@ -7,10 +7,14 @@ always knows how to sign in.
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 
 import asyncpg
 
 from cti.auth.users import set_user
+from cti.campaigns import lists
+from cti.campaigns.rules import CallingHours, RetryDelays
 from cti.database import Database
 from cti.phone import to_e164
 
@@ -94,7 +98,40 @@ async def seed_demo(database: Database) -> list[tuple[str, str, str, tuple[str, 
         await set_user(pool, username, name, role, password, interfaces)
         credentials.append((username, role, password, interfaces))
     await seed_demo_customers(pool, "agent1")
+    await seed_demo_campaign(pool)
     return credentials
+
+
+DEMO_CAMPAIGN = "Gecikmiş ödemeler"  # overdue payments
+
+
+async def seed_demo_campaign(pool: asyncpg.Pool) -> None:
+    """A running campaign for Cem (SIP/1003): the customers who owe something, called one after
+    the other whenever he is ready; his screen shows each debtor before they answer. It calls
+    at any hour so that the demo shows it whenever it runs (a real one keeps to the day's
+    hours), and tries again soon, so that the demo keeps calling. Ayşe has promised to pay
+    later: the rules keep her off the list until then."""
+    if await pool.fetchval("SELECT 1 FROM campaigns WHERE name = $1", DEMO_CAMPAIGN):
+        return
+    campaign = await lists.create_campaign(
+        pool,
+        name=DEMO_CAMPAIGN,
+        caller_id="+902125550000",
+        agent_interfaces=("SIP/1003",),
+        hours=CallingHours(time(0, 0), time(23, 59, 59, 999999), frozenset(range(1, 8))),
+        max_attempts_per_day=5,
+        max_attempts_total=20,
+        retry=RetryDelays(
+            busy=timedelta(minutes=1),
+            unanswered=timedelta(minutes=2),
+            failed=timedelta(minutes=5),
+            machine=timedelta(minutes=5),
+            callback_later=timedelta(minutes=10),
+        ),
+    )
+    now = datetime.now(UTC)
+    await lists.build_list(pool, campaign.id, lists.BalanceOver(Decimal(0)), "Europe/Istanbul", now)
+    await lists.set_paused(pool, campaign.id, False)
 
 
 async def seed_demo_customers(pool: asyncpg.Pool, owner: str) -> None:

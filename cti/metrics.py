@@ -220,6 +220,19 @@ class Metrics:
             ["route", "queue"],
             registry=r,
         )
+        self.campaign_calls = PromCounter(
+            "cti_campaign_calls",
+            "Calls the campaign dialer placed for its agents",
+            ["campaign"],
+            registry=r,
+        )
+        self.campaign_attempts = PromCounter(
+            "cti_campaign_attempts",
+            "Campaign attempts by how they ended (answered, busy, unanswered, failed, machine, "
+            "callback_later; not_dialled: the agent's own phone was not answered)",
+            ["campaign", "outcome"],
+            registry=r,
+        )
         self.service_level = _ServiceLevel()
 
     def thresholds(self) -> dict[str, int]:

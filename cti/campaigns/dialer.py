@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
@@ -76,6 +76,8 @@ _NOT_REACHED = {
 CallOut = Callable[[str, str, str, int, int, str], Awaitable[str]]
 # pause(interface, paused, reason): QueuePause in every queue of the member.
 Pause = Callable[[str, bool, str], Awaitable[None]]
+# observe(campaign id, outcome or "placed"): the metrics (cti_campaign_calls, _attempts).
+Observe = Callable[[int, str], None]
 
 
 @dataclass(slots=True)
@@ -86,12 +88,6 @@ class Attempt:
     linkedid: str
     placed_at: float  # the daemon's clock
     wrapping_up: bool = False  # answered: the agent's wrap-up has begun
-
-
-@dataclass(slots=True)
-class DialerStats:
-    placed: int = 0
-    ended: dict[str, int] = field(default_factory=dict)  # by outcome ("not_dialled" too)
 
 
 class Dialer:
@@ -105,10 +101,10 @@ class Dialer:
         pause: Pause,
         clock: CenterClock,
         tasks: Tasks,
+        observe: Observe,
     ) -> None:
         self.state, self.database, self.clock, self.tasks = state, database, clock, tasks
-        self.call_out, self.pause = call_out, pause
-        self.stats = DialerStats()
+        self.call_out, self.pause, self.observe = call_out, pause, observe
         self._wake = asyncio.Event()
         self._by_linkedid: dict[str, Attempt] = {}
         self._by_agent: dict[str, Attempt] = {}  # under way, or in its wrap-up
@@ -134,7 +130,7 @@ class Dialer:
             return
         del self._by_agent[attempt.interface]
         if record.dial_status is None:  # the agent's own phone was never answered
-            self._count("not_dialled")
+            self.observe(attempt.campaign.id, "not_dialled")
             self.tasks.job(self.JOBS, self._not_dialled(attempt))
             return
         outcome = _NOT_REACHED.get(record.dial_status, AttemptOutcome.FAILED)
@@ -176,7 +172,7 @@ class Dialer:
     async def _record(
         self, attempt: Attempt, outcome: AttemptOutcome, callback_at: datetime | None
     ) -> None:
-        self._count(str(outcome))
+        self.observe(attempt.campaign.id, str(outcome))
         try:
             pool = await self.database.pool()
             await lists.record_attempt(
@@ -263,7 +259,7 @@ class Dialer:
             return True
         attempt = Attempt(campaign, entry.customer_id, interface, linkedid, self.clock.now())
         self._by_linkedid[linkedid] = self._by_agent[interface] = attempt
-        self.stats.placed += 1
+        self.observe(campaign.id, "placed")
         return True
 
     def _forget_lost_calls(self) -> None:
@@ -275,14 +271,11 @@ class Dialer:
             if lost:
                 del self._by_linkedid[linkedid]
                 self._by_agent.pop(attempt.interface, None)
-                self._count("not_dialled")
+                self.observe(attempt.campaign.id, "not_dialled")
                 self.tasks.job(self.JOBS, self._give_back(attempt))
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock.now(), UTC)
-
-    def _count(self, outcome: str) -> None:
-        self.stats.ended[outcome] = self.stats.ended.get(outcome, 0) + 1
 
     async def close(self) -> None:
         await self.tasks.end_jobs(self.JOBS, cancel=False)

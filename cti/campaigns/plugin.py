@@ -10,7 +10,7 @@ from aiohttp import web
 from cti.ami import actions
 from cti.campaigns import http
 from cti.campaigns.dialer import Dialer
-from cti.keys import AMI, CLOCK, DATABASE, PIPELINE, SINKS, STATE, TASKS
+from cti.keys import AMI, CLOCK, DATABASE, METRICS, PIPELINE, SINKS, STATE, TASKS
 from cti.outbound import call_out
 
 
@@ -30,7 +30,15 @@ async def dialer_ctx(app: web.Application) -> AsyncIterator[None]:
     async def pause(interface: str, paused: bool, reason: str) -> None:
         await actions.queue_pause(app[AMI], interface, paused, reason=reason)
 
-    dialer = Dialer(app[STATE], app[DATABASE], place, pause, app[CLOCK], app[TASKS])
+    metrics = app[METRICS]
+
+    def observe(campaign_id: int, outcome: str) -> None:
+        if outcome == "placed":
+            metrics.campaign_calls.labels(str(campaign_id)).inc()
+        else:
+            metrics.campaign_attempts.labels(str(campaign_id), outcome).inc()
+
+    dialer = Dialer(app[STATE], app[DATABASE], place, pause, app[CLOCK], app[TASKS], observe)
     app[SINKS].append(dialer)
     # Its rounds dial only agents the state core knows ready, which needs the AMI link (and
     # so the pipeline), both started after the features: ``place`` finds them by then.

@@ -12,7 +12,8 @@ from typing import Any
 
 from harness import Daemon, running_daemon, signed_in, wait_until
 
-from cti.keys import DATABASE, STATE
+from cti.demo import DEMO_CAMPAIGN, seed_demo_campaign, seed_demo_customers
+from cti.keys import DATABASE, METRICS, STATE
 from cti.simulator import OutboundBehaviour
 from cti.state import views
 from cti.state.changes import AgentState
@@ -136,5 +137,33 @@ async def test_a_campaign_calls_its_list_for_a_ready_agent(
             1,
             4,
         )
+        registry = daemon.app[METRICS].registry
+        for outcome, count in (("answered", 1), ("busy", 1)):
+            labels = {"campaign": str(campaign_id), "outcome": outcome}
+            assert registry.get_sample_value("cti_campaign_attempts_total", labels) == count
         status, _ = await _post(daemon, "boss", f"{path}/paused", {"paused": True})
         assert status == 200
+
+
+async def test_the_demo_campaign_calls_the_debtors_but_one_who_promised(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_daemon(database_url, tmp_path) as daemon:
+        pool = await daemon.app[DATABASE].pool()
+        await seed_demo_customers(pool, "agent1")
+        await seed_demo_campaign(pool)
+        await seed_demo_campaign(pool)  # idempotent, as `cti demo` restarts
+        for number in ("905301110001", "905301110002", "4930123456"):
+            daemon.sim.set_customer(number, OutboundBehaviour(outcome="busy", answer_after_s=0.1))
+        called: set[str] = set()
+        while len(called) < 3:  # Zeynep, Emre, José; never Ayşe (promised) nor Mehmet (owes 0)
+            rows = await pool.fetch(
+                "SELECT caller_number, agent FROM calls WHERE campaign_id IS NOT NULL"
+                " AND ended_at IS NOT NULL"
+            )
+            assert {r["agent"] for r in rows} <= {"SIP/1003"}
+            called = {r["caller_number"] for r in rows}
+            assert called <= {"905301110001", "905301110002", "4930123456"}, called
+            await asyncio.sleep(0.1)
+        (campaign,) = await pool.fetch("SELECT name, paused FROM campaigns")
+        assert (campaign["name"], campaign["paused"]) == (DEMO_CAMPAIGN, False)
