@@ -59,6 +59,7 @@ class Settings:
         "Complaint",
         "Information given",
         "Escalated",
+        "Answering machine",  # a campaign's attempt: tried again later (cti/campaigns/dialer.py)
     )
     # After a queue call the agent stays in wrap-up (paused in Asterisk, reason "Wrap-up")
     # until they press Ready, or at most this many seconds; 0 leaves it to Asterisk.

@@ -97,7 +97,8 @@ async def test_a_campaign_calls_its_list_for_a_ready_agent(
             "SIP/1002",
         )
         assert (ali["attempt"], ali["outcome"], ali["consent"]) == (1, "answered", "granted")
-        note = {"disposition": "Resolved", "text": "paid"}
+        # The agent's disposition says how the attempt ended: a machine took it.
+        note = {"disposition": "Answering machine", "text": "left no message"}
         status, _ = await _post(daemon, "agent2", f"/api/calls/{ali['linkedid']}/notes", note)
         assert status == 201
         status, _ = await _post(daemon, "agent2", "/api/agent/state", {"paused": False})
@@ -122,7 +123,7 @@ async def test_a_campaign_calls_its_list_for_a_ready_agent(
                 )
             )
         assert entries == {
-            "Ali Veli": (1, "answered", "done"),
+            "Ali Veli": (1, "machine", "open"),  # tried again after the machine's delay
             "Banu Er": (1, "busy", "open"),  # again after the busy retry delay
             "Cem Ay": (0, None, "open"),
             "Deniz Su": (0, None, "open"),
@@ -138,7 +139,7 @@ async def test_a_campaign_calls_its_list_for_a_ready_agent(
             4,
         )
         registry = daemon.app[METRICS].registry
-        for outcome, count in (("answered", 1), ("busy", 1)):
+        for outcome, count in (("machine", 1), ("busy", 1)):
             labels = {"campaign": str(campaign_id), "outcome": outcome}
             assert registry.get_sample_value("cti_campaign_attempts_total", labels) == count
         status, _ = await _post(daemon, "boss", f"{path}/paused", {"paused": True})
