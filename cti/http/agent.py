@@ -8,11 +8,13 @@ answered on one of their own phones (supervisors on any). Commands to Asterisk g
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from cti.ami import actions
+from cti.ami.connection import AmiClient
 from cti.ami.protocol import AmiError
 from cti.auth.users import User
 from cti.calllog.recording import NothingToMute, set_recording_muted
@@ -155,16 +157,23 @@ def _own_leg(request: web.Request, user: User, linkedid: str) -> str:
     return leg
 
 
-async def hang_up(request: web.Request) -> web.Response:
-    """End the user's own leg of the call: Asterisk hangs up their phone, and the caller's
-    side ends as if the agent had put the handset down."""
-    user = session_of(request).user
-    leg = _own_leg(request, user, request.match_info["linkedid"])
+async def _on_own_leg(
+    request: web.Request, action: Callable[[AmiClient, str], Awaitable[None]], done: str
+) -> web.Response:
+    """``action`` on the user's own leg of the call; Asterisk's refusal as 502."""
+    leg = _own_leg(request, session_of(request).user, request.match_info["linkedid"])
     try:
-        await actions.hangup(request.app[AMI], leg)
+        await action(request.app[AMI], leg)
     except AmiError as exc:
         raise web.HTTPBadGateway(text=str(exc)) from None
-    return web.json_response({"hung_up": leg})
+    return web.json_response({done: leg})
+
+
+async def hang_up(request: web.Request) -> web.Response:
+    """End the user's own leg of the call: Asterisk hangs up their phone, and the caller's
+    side ends as if the agent had put the handset down (during an attended transfer's
+    consultation, this completes the transfer)."""
+    return await _on_own_leg(request, actions.hangup, "hung_up")
 
 
 async def transfer_targets(request: web.Request) -> web.Response:
@@ -235,13 +244,7 @@ async def transfer(request: web.Request) -> web.Response:
 
 async def cancel_transfer(request: web.Request) -> web.Response:
     """Back to the held caller from an attended transfer's consultation."""
-    user = session_of(request).user
-    leg = _own_leg(request, user, request.match_info["linkedid"])
-    try:
-        await actions.cancel_attended_transfer(request.app[AMI], leg)
-    except AmiError as exc:
-        raise web.HTTPBadGateway(text=str(exc)) from None
-    return web.json_response({"cancelled": leg})
+    return await _on_own_leg(request, actions.cancel_attended_transfer, "cancelled")
 
 
 BUSY_STATES = (AgentState.RINGING, AgentState.ON_CALL, AgentState.BUSY)
