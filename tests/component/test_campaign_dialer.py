@@ -12,11 +12,13 @@ from typing import Any
 
 from harness import Daemon, running_daemon, signed_in, wait_until
 
+from cti.campaigns.dialer import ROUND_S
 from cti.demo import DEMO_CAMPAIGN, seed_demo_campaign, seed_demo_customers
 from cti.keys import DATABASE, METRICS, STATE
 from cti.simulator import OutboundBehaviour
 from cti.state import views
 from cti.state.changes import AgentState
+from cti.state.store import CtiState
 
 # name, number (E.164), balance, what their phone does
 CUSTOMERS = (
@@ -26,6 +28,11 @@ CUSTOMERS = (
     ("Deniz Su", "+905301000004", 400, OutboundBehaviour(outcome="answer")),  # do not call
 )
 ALL_DAY = {"calls_from": "00:00", "calls_until": "23:59:59.999999", "weekdays": list(range(1, 8))}
+
+
+def agent_state(state: CtiState, interface: str) -> AgentState | None:
+    agent = views.agent(state, interface)
+    return agent.state if agent is not None else None
 
 
 async def _post(daemon: Daemon, username: str, path: str, body: object) -> tuple[int, Any]:
@@ -78,16 +85,13 @@ async def test_a_campaign_calls_its_list_for_a_ready_agent(
         status, body = await _post(daemon, "boss", f"{path}/list", {"filter": {"balance_over": 0}})
         assert (status, body["added"]) == (200, 4), body
         state = daemon.app[STATE]
+        await asyncio.sleep(2 * ROUND_S + 0.5)  # two dialing rounds, SIP/1002 ready
         assert not await _rows(daemon, campaign_id)  # a new campaign is paused
         status, _ = await _post(daemon, "boss", f"{path}/paused", {"paused": False})
         assert status == 200
 
         # Ali answers: the agent is held in wrap-up until they are ready again.
-        def wrapping_up() -> bool:
-            agent = views.agent(state, "SIP/1002")
-            return agent is not None and agent.state is AgentState.WRAP_UP
-
-        await wait_until(wrapping_up, timeout=30)
+        await wait_until(lambda: agent_state(state, "SIP/1002") is AgentState.WRAP_UP, 30)
         while not await _rows(daemon, campaign_id):  # the call log's row follows the call
             await asyncio.sleep(0.05)
         (ali,) = await _rows(daemon, campaign_id)
@@ -101,7 +105,15 @@ async def test_a_campaign_calls_its_list_for_a_ready_agent(
         note = {"disposition": "Answering machine", "text": "left no message"}
         status, _ = await _post(daemon, "agent2", f"/api/calls/{ali['linkedid']}/notes", note)
         assert status == 201
+        # Paused meanwhile, the campaign calls no one, however ready the agent is.
+        status, _ = await _post(daemon, "boss", f"{path}/paused", {"paused": True})
+        assert status == 200
         status, _ = await _post(daemon, "agent2", "/api/agent/state", {"paused": False})
+        assert status == 200
+        await wait_until(lambda: agent_state(state, "SIP/1002") is AgentState.READY)
+        await asyncio.sleep(2 * ROUND_S + 0.5)
+        assert len(await _rows(daemon, campaign_id)) == 1
+        status, _ = await _post(daemon, "boss", f"{path}/paused", {"paused": False})
         assert status == 200
         # Then Banu, busy; then no one: Cem promised to pay later, Deniz is not to be called.
         while len(await _rows(daemon, campaign_id)) < 2:
