@@ -21,7 +21,8 @@ An attempt ends with its call (``CallEnded``):
 - the customer did not answer, was busy or unreachable: the attempt counts with that outcome
   (its retry delay), the agent stays ready, and the next round calls the next customer;
 - the customer answered: the agent is held in wrap-up (paused "Wrap-up") for the call's
-  notes, and the attempt counts when they leave it, with the outcome their disposition names
+  notes, until they are ready or at most ``CTI_CENTER_WRAPUP_S`` as after a queue call, and
+  the attempt counts when they leave it, with the outcome their disposition names
   (``DISPOSITION_OUTCOMES``: an answering machine, a call back later) and the callback they
   set on that call, if any; else answered, which takes the customer off the list.
 
@@ -91,7 +92,8 @@ class Attempt:
 
 
 class Dialer:
-    JOBS = "campaign attempts"
+    JOBS = "campaign attempts"  # short; finished at shutdown
+    WRAP_UPS = "campaign wrap-ups"  # waiting out CTI_CENTER_WRAPUP_S; cancelled at shutdown
 
     def __init__(
         self,
@@ -102,9 +104,11 @@ class Dialer:
         clock: CenterClock,
         tasks: Tasks,
         observe: Observe,
+        wrapup_s: float = 0.0,
     ) -> None:
         self.state, self.database, self.clock, self.tasks = state, database, clock, tasks
         self.call_out, self.pause, self.observe = call_out, pause, observe
+        self.wrapup_s = wrapup_s  # the longest wrap-up, as after a queue call; 0: until Ready
         self._wake = asyncio.Event()
         self._by_linkedid: dict[str, Attempt] = {}
         self._by_agent: dict[str, Attempt] = {}  # under way, or in its wrap-up
@@ -126,7 +130,7 @@ class Dialer:
 
     def _ended(self, attempt: Attempt, record: CallRecord) -> None:
         if record.answered_at is not None:
-            self.tasks.job(self.JOBS, self._wrap_up(attempt))
+            self.tasks.job(self.WRAP_UPS, self._wrap_up(attempt), key=attempt.interface)
             return
         del self._by_agent[attempt.interface]
         if record.dial_status is None:  # the agent's own phone was never answered
@@ -140,7 +144,8 @@ class Dialer:
 
     async def _wrap_up(self, attempt: Attempt) -> None:
         """Hold the agent for the answered call's notes; the attempt closes when they leave
-        wrap-up (``offer``), or at once if Asterisk would not pause them."""
+        wrap-up (``offer``), at the latest after ``wrapup_s``, or at once if Asterisk would
+        not pause them."""
         try:
             await self.pause(attempt.interface, True, WRAP_UP_REASON)
         except (AmiError, ConnectionError, TimeoutError) as exc:
@@ -153,6 +158,11 @@ class Dialer:
         if live is not None and live.state is not WRAP_UP:  # left it while we asked
             self._by_agent.pop(attempt.interface, None)
             await self._close(attempt)
+            return
+        if self.wrapup_s > 0:
+            await asyncio.sleep(self.wrapup_s)
+            if self._by_agent.get(attempt.interface) is attempt:  # still in this wrap-up
+                await self.pause(attempt.interface, False, "")  # then offer() closes it
 
     async def _close(self, attempt: Attempt) -> None:
         """The answered attempt, counted with what the agent recorded on the call."""
@@ -278,6 +288,7 @@ class Dialer:
         return datetime.fromtimestamp(self.clock.now(), UTC)
 
     async def close(self) -> None:
+        await self.tasks.end_jobs(self.WRAP_UPS, cancel=True)
         await self.tasks.end_jobs(self.JOBS, cancel=False)
 
 

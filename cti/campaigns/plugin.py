@@ -10,7 +10,7 @@ from aiohttp import web
 from cti.ami import actions
 from cti.campaigns import http
 from cti.campaigns.dialer import Dialer
-from cti.keys import AMI, CLOCK, DATABASE, METRICS, PIPELINE, SINKS, STATE, TASKS
+from cti.keys import AMI, CLOCK, DATABASE, METRICS, PIPELINE, SETTINGS, SINKS, STATE, TASKS
 from cti.outbound import call_out
 
 
@@ -38,7 +38,10 @@ async def dialer_ctx(app: web.Application) -> AsyncIterator[None]:
         else:
             metrics.campaign_attempts.labels(str(campaign_id), outcome).inc()
 
-    dialer = Dialer(app[STATE], app[DATABASE], place, pause, app[CLOCK], app[TASKS], observe)
+    wrapup_s = app[SETTINGS].center_wrapup_s
+    dialer = Dialer(
+        app[STATE], app[DATABASE], place, pause, app[CLOCK], app[TASKS], observe, wrapup_s
+    )
     app[SINKS].append(dialer)
     # Its rounds dial only agents the state core knows ready, which needs the AMI link (and
     # so the pipeline), both started after the features: ``place`` finds them by then.

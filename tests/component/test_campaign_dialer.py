@@ -10,6 +10,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from harness import Daemon, running_daemon, signed_in, wait_until
 
 from cti.campaigns.dialer import ROUND_S
@@ -28,6 +29,18 @@ CUSTOMERS = (
     ("Deniz Su", "+905301000004", 400, OutboundBehaviour(outcome="answer")),  # do not call
 )
 ALL_DAY = {"calls_from": "00:00", "calls_until": "23:59:59.999999", "weekdays": list(range(1, 8))}
+
+
+async def _customer(pool: asyncpg.Pool, name: str, number: str, balance: int) -> int:
+    customer_id: int = await pool.fetchval(
+        "INSERT INTO customers (full_name, balance) VALUES ($1, $2) RETURNING id", name, balance
+    )
+    await pool.execute(
+        "INSERT INTO customer_phones (customer_id, e164, raw) VALUES ($1, $2, $2)",
+        customer_id,
+        number,
+    )
+    return customer_id
 
 
 def agent_state(state: CtiState, interface: str) -> AgentState | None:
@@ -57,16 +70,7 @@ async def test_a_campaign_calls_its_list_for_a_ready_agent(
     async with running_daemon(database_url, tmp_path) as daemon:
         pool = await daemon.app[DATABASE].pool()
         for name, number, balance, behaviour in CUSTOMERS:
-            customer_id = await pool.fetchval(
-                "INSERT INTO customers (full_name, balance) VALUES ($1, $2) RETURNING id",
-                name,
-                balance,
-            )
-            await pool.execute(
-                "INSERT INTO customer_phones (customer_id, e164, raw) VALUES ($1, $2, $2)",
-                customer_id,
-                number,
-            )
+            await _customer(pool, name, number, balance)
             daemon.sim.set_customer(number.removeprefix("+"), behaviour)
         await pool.execute(
             "INSERT INTO promises (customer_id, user_id, amount, currency, due_date)"
@@ -180,3 +184,32 @@ async def test_the_demo_campaign_calls_the_debtors_but_one_who_promised(
             await asyncio.sleep(0.1)
         (campaign,) = await pool.fetch("SELECT name, paused FROM campaigns")
         assert (campaign["name"], campaign["paused"]) == (DEMO_CAMPAIGN, False)
+
+
+async def test_a_campaign_calls_wrap_up_ends_by_itself_after_the_centers_wrap_up_time(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_daemon(database_url, tmp_path, center_wrapup_s=1) as daemon:
+        pool = await daemon.app[DATABASE].pool()
+        number = "+905301000009"
+        customer_id = await _customer(pool, "Ece Nur", number, 90)
+        daemon.sim.set_customer(
+            number.removeprefix("+"), OutboundBehaviour(outcome="answer", talk_s=0.5)
+        )
+        new = {"name": "Short", "caller_id": "+902125550000", "agents": ["SIP/1002"], **ALL_DAY}
+        _, body = await _post(daemon, "root", "/api/campaigns", new)
+        path = f"/api/campaigns/{body['id']}"
+        await _post(daemon, "boss", f"{path}/list", {"filter": {"balance_over": 0}})
+        await _post(daemon, "boss", f"{path}/paused", {"paused": False})
+        # Nobody presses Ready: the wrap-up ends after 1 s and the attempt is counted.
+        while not await pool.fetchval(
+            "SELECT last_outcome FROM campaign_entries WHERE customer_id = $1", customer_id
+        ):
+            await asyncio.sleep(0.1)
+        assert agent_state(daemon.app[STATE], "SIP/1002") is AgentState.READY
+        assert (
+            await pool.fetchval(
+                "SELECT last_outcome FROM campaign_entries WHERE customer_id = $1", customer_id
+            )
+            == "answered"
+        )
