@@ -53,6 +53,7 @@ USERS = (  # username, role, phones
     ("agent1", "agent", ("PJSIP/1001",)),
     ("agent2", "agent", ("PJSIP/1002",)),
     ("boss", "supervisor", ("PJSIP/1004",)),  # her phone, for listening in
+    ("root", "admin", ()),  # creates campaigns
 )
 
 
