@@ -138,3 +138,49 @@ async def test_a_campaign_calls_its_list_for_a_ready_agent(
         )
         status, _ = await _post(daemon, "boss", f"{path}/paused", {"paused": True})
         assert status == 200
+
+
+async def test_the_figures_give_todays_promises_in_each_currency(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A campaign's customers may owe in other currencies than the center's: today's promises
+    are summed per currency (promised_today_by_currency), those of another day not at all."""
+    async with running_daemon(database_url, tmp_path) as daemon:
+        new = {"name": "Arrears", "caller_id": "+902125550000", "agents": ["SIP/1002"], **ALL_DAY}
+        status, body = await _post(daemon, "root", "/api/campaigns", new)
+        assert status == 201, body
+        pool = await daemon.app[DATABASE].pool()
+        # (linkedid, currency, amount, days ago): the call and the promise made on it
+        made = (("c1", "TRY", "100.50", 0), ("c2", "TRY", "200", 0), ("c3", "EUR", "50", 0))
+        for linkedid, currency, amount, days_ago in (*made, ("c0", "TRY", "999", 2)):
+            await pool.execute(
+                "INSERT INTO calls (linkedid, caller_number, caller_name, dialed, direction,"
+                " outcome, started_at, campaign_id, attempt) VALUES ($1, '905301000001', '',"
+                " '905301000001', 'outbound', 'answered', now() - make_interval(days => $2),"
+                " $3, 1)",
+                linkedid,
+                days_ago,
+                body["id"],
+            )
+            await pool.execute(
+                "INSERT INTO customers (full_name, balance, currency) VALUES ($1, 1000, $2)",
+                f"Customer {linkedid}",
+                currency,
+            )
+            await pool.execute(
+                "INSERT INTO promises (customer_id, user_id, linkedid, amount, currency, due_date)"
+                " SELECT c.id, u.id, $1, $2::numeric, $3, current_date + 3 FROM customers c,"
+                " users u WHERE c.full_name = $4 AND u.username = 'agent2'",
+                linkedid,
+                amount,
+                currency,
+                f"Customer {linkedid}",
+            )
+        session, _ = await signed_in(daemon, "boss")
+        async with session, session.get("/api/campaigns") as r:
+            (figures,) = await r.json()
+        assert (figures["attempts_today"], figures["promises_today"]) == (3, 3)
+        assert figures["promised_today_by_currency"] == [
+            {"currency": "EUR", "amount": "50.00"},
+            {"currency": "TRY", "amount": "300.50"},
+        ]
