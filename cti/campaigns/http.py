@@ -50,8 +50,8 @@ LEFT JOIN LATERAL (
          (SELECT coalesce(sum(p.amount), 0)::text FROM promises p
            WHERE p.linkedid = ANY(array_agg(k.linkedid))) AS promised,
          (SELECT coalesce(json_agg(json_build_object('currency', s.currency,
-                   'amount', s.amount::text) ORDER BY s.currency), '[]')
-            FROM (SELECT p.currency, sum(p.amount) AS amount FROM promises p
+                   'amount', s.amount::text) ORDER BY s.n DESC, s.currency), '[]')
+            FROM (SELECT p.currency, sum(p.amount) AS amount, count(*) AS n FROM promises p
                    WHERE p.linkedid = ANY(array_agg(k.linkedid)) GROUP BY p.currency) s)
            AS promised_by_currency
   FROM calls k WHERE k.campaign_id = c.id AND k.started_at >= $1
@@ -81,7 +81,8 @@ async def campaigns(request: web.Request) -> web.Response:
                 "promises_today": r["promises"],
                 # Summed whatever their currency: one figure only for a center of one.
                 "promised_today": r["promised"],
-                # [{"currency", "amount"}], one a currency: the customers' own may differ.
+                # [{"currency", "amount"}], one a currency (the customers' own may differ),
+                # the currency of the most promises first.
                 "promised_today_by_currency": json.loads(r["promised_by_currency"]),
             }
             for r in rows

@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from harness import Daemon, running_daemon, signed_in, wait_until
+from harness import Daemon, posted, running_daemon, signed_in, wait_until
 
 from cti.keys import DATABASE, STATE
 from cti.simulator import OutboundBehaviour
@@ -25,13 +25,6 @@ CUSTOMERS = (
     ("Deniz Su", "+905301000004", 400, OutboundBehaviour(outcome="answer")),  # do not call
 )
 ALL_DAY = {"calls_from": "00:00", "calls_until": "23:59:59.999999", "weekdays": list(range(1, 8))}
-
-
-async def _post(daemon: Daemon, username: str, path: str, body: object) -> tuple[int, Any]:
-    session, csrf = await signed_in(daemon, username)
-    headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
-    async with session, session.post(path, headers=headers, json=body) as r:
-        return r.status, await (r.json() if r.content_type == "application/json" else r.text())
 
 
 async def _rows(daemon: Daemon, campaign_id: int) -> list[dict[str, Any]]:
@@ -65,20 +58,20 @@ async def test_a_campaign_calls_its_list_for_a_ready_agent(
             " SELECT c.id, u.id, 50, 'TRY', current_date + 5 FROM customers c, users u"
             " WHERE c.full_name = 'Cem Ay' AND u.username = 'agent2'"
         )
-        status, body = await _post(
+        status, body = await posted(
             daemon, "boss", "/api/do-not-call", {"number": "0530 100 00 04", "reason": "asked"}
         )
         assert status == 201, body
         new = {"name": "Arrears", "caller_id": "+902125550000", "agents": ["SIP/1002"], **ALL_DAY}
-        status, body = await _post(daemon, "root", "/api/campaigns", new)
+        status, body = await posted(daemon, "root", "/api/campaigns", new)
         assert status == 201, body
         campaign_id = body["id"]
         path = f"/api/campaigns/{campaign_id}"
-        status, body = await _post(daemon, "boss", f"{path}/list", {"filter": {"balance_over": 0}})
+        status, body = await posted(daemon, "boss", f"{path}/list", {"filter": {"balance_over": 0}})
         assert (status, body["added"]) == (200, 4), body
         state = daemon.app[STATE]
         assert not await _rows(daemon, campaign_id)  # a new campaign is paused
-        status, _ = await _post(daemon, "boss", f"{path}/paused", {"paused": False})
+        status, _ = await posted(daemon, "boss", f"{path}/paused", {"paused": False})
         assert status == 200
 
         # Ali answers: the agent is held in wrap-up until they are ready again.
@@ -97,9 +90,9 @@ async def test_a_campaign_calls_its_list_for_a_ready_agent(
         )
         assert (ali["attempt"], ali["outcome"], ali["consent"]) == (1, "answered", "granted")
         note = {"disposition": "Resolved", "text": "paid"}
-        status, _ = await _post(daemon, "agent2", f"/api/calls/{ali['linkedid']}/notes", note)
+        status, _ = await posted(daemon, "agent2", f"/api/calls/{ali['linkedid']}/notes", note)
         assert status == 201
-        status, _ = await _post(daemon, "agent2", "/api/agent/state", {"paused": False})
+        status, _ = await posted(daemon, "agent2", "/api/agent/state", {"paused": False})
         assert status == 200
         # Then Banu, busy; then no one: Cem promised to pay later, Deniz is not to be called.
         while len(await _rows(daemon, campaign_id)) < 2:
@@ -136,7 +129,7 @@ async def test_a_campaign_calls_its_list_for_a_ready_agent(
             1,
             4,
         )
-        status, _ = await _post(daemon, "boss", f"{path}/paused", {"paused": True})
+        status, _ = await posted(daemon, "boss", f"{path}/paused", {"paused": True})
         assert status == 200
 
 
@@ -147,7 +140,7 @@ async def test_the_figures_give_todays_promises_in_each_currency(
     are summed per currency (promised_today_by_currency), those of another day not at all."""
     async with running_daemon(database_url, tmp_path) as daemon:
         new = {"name": "Arrears", "caller_id": "+902125550000", "agents": ["SIP/1002"], **ALL_DAY}
-        status, body = await _post(daemon, "root", "/api/campaigns", new)
+        status, body = await posted(daemon, "root", "/api/campaigns", new)
         assert status == 201, body
         pool = await daemon.app[DATABASE].pool()
         # (linkedid, currency, amount, days ago): the call and the promise made on it
@@ -180,7 +173,7 @@ async def test_the_figures_give_todays_promises_in_each_currency(
         async with session, session.get("/api/campaigns") as r:
             (figures,) = await r.json()
         assert (figures["attempts_today"], figures["promises_today"]) == (3, 3)
-        assert figures["promised_today_by_currency"] == [
-            {"currency": "EUR", "amount": "50.00"},
+        assert figures["promised_today_by_currency"] == [  # that of the most promises first
             {"currency": "TRY", "amount": "300.50"},
+            {"currency": "EUR", "amount": "50.00"},
         ]
