@@ -216,6 +216,15 @@ async def signed_in(daemon: Daemon, username: str) -> tuple[aiohttp.ClientSessio
     return session, csrf
 
 
+async def posted(daemon: Daemon, username: str, path: str, body: object) -> tuple[int, Any]:
+    """POST ``body`` to ``path`` as ``username`` (with the session's CSRF token): the status
+    and the answer (JSON, else text)."""
+    session, csrf = await signed_in(daemon, username)
+    headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
+    async with session, session.post(path, headers=headers, json=body) as r:
+        return r.status, await (r.json() if r.content_type == "application/json" else r.text())
+
+
 async def handled_call(daemon: Daemon, interface: str, consent: str = "granted") -> str:
     """A support call answered at ``interface`` and hung up; returns once it is logged."""
     sim, state = daemon.sim, daemon.app[STATE]

@@ -14,6 +14,7 @@ A filter is one of {"balance_over": "1000.00"}, {"promise_due_today": true},
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -39,15 +40,18 @@ SELECT c.id, c.name, c.paused, c.agents,
   (SELECT count(*) FROM campaign_entries e WHERE e.campaign_id = c.id AND e.status = 'open'
      AND coalesce(e.next_attempt_at, '-infinity') <= $2
      AND coalesce(e.taken_until, '-infinity') <= $2) AS due_now,
-  k.attempts, k.contacts, k.promises, k.promised
+  k.attempts, k.contacts, k.promises, k.promised_by_currency
 FROM campaigns c
 LEFT JOIN LATERAL (
   SELECT count(*) AS attempts,
          count(*) FILTER (WHERE outcome IN ('answered', 'transferred')) AS contacts,
          (SELECT count(*) FROM promises p WHERE p.linkedid = ANY(array_agg(k.linkedid)))
            AS promises,
-         (SELECT coalesce(sum(p.amount), 0)::text FROM promises p
-           WHERE p.linkedid = ANY(array_agg(k.linkedid))) AS promised
+         (SELECT coalesce(json_agg(json_build_object('currency', s.currency,
+                   'amount', s.amount::text) ORDER BY s.n DESC, s.currency), '[]')
+            FROM (SELECT p.currency, sum(p.amount) AS amount, count(*) AS n FROM promises p
+                   WHERE p.linkedid = ANY(array_agg(k.linkedid)) GROUP BY p.currency) s)
+           AS promised_by_currency
   FROM calls k WHERE k.campaign_id = c.id AND k.started_at >= $1
 ) k ON true
 ORDER BY c.id
@@ -73,7 +77,9 @@ async def campaigns(request: web.Request) -> web.Response:
                 "attempts_today": r["attempts"],
                 "contacts_today": r["contacts"],
                 "promises_today": r["promises"],
-                "promised_today": r["promised"],
+                # [{"currency", "amount"}], one a currency (the customers' own may differ),
+                # the currency of the most promises first.
+                "promised_today_by_currency": json.loads(r["promised_by_currency"]),
             }
             for r in rows
         ]

@@ -7,7 +7,9 @@ Screens: sign-in, the agent idle, ringing for a known caller, on call, in wrap-u
 call, on call with an unknown caller, a customer search's results and a customer's page
 outside a call; the supervisor's wall (a day on the chart, a call talking, one waiting, an
 alert) and the same in wall mode, as a TV shows it; the call history (with a recording
-playing) and quality review (the sample, a call's review form, past reviews). One PNG per
+playing) and quality review (the sample, a call's review form, past reviews); the
+supervisor's page with two outbound campaigns (one running with the day's attempts, contacts
+and promises, one paused), and the same in wall mode. One PNG per
 screen, language and size, named
 ``<screen>-<language>-<size>.png``; the full page, not only what the window shows.
 """
@@ -23,13 +25,14 @@ from pathlib import Path
 
 import asyncpg
 from browsing import CHROMIUM_ARGS, LOCALES, SCREENS, signed_in, supervisor_on
-from harness import Daemon, running_daemon
+from harness import Daemon, posted, running_daemon
 from pgserver import get_server  # type: ignore[attr-defined]
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from cti.demo import seed_demo_customers
 from cti.keys import DATABASE, STATE
 from cti.phone import to_e164
+from cti.simulator import OutboundBehaviour
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -77,6 +80,69 @@ async def wall_shots(browser: Browser, daemon: Daemon, out: Path) -> None:
             await page.context.close()
     await sim.hangup(waiting)
     await sim.hangup(talking)
+
+
+# Today's calls of a campaign before the screenshots: (customer's demo ref, outcome), and
+# the promises made on the answered ones: (demo ref, amount).
+CAMPAIGN_CALLS = [
+    ("demo-1", "answered"), ("demo-3", "unanswered"), ("demo-4", "answered"),
+    ("demo-5", "answered"), ("demo-3", "failed"), ("demo-4", "unanswered"),
+]  # fmt: skip
+CAMPAIGN_PROMISES = [("demo-1", "750.00"), ("demo-5", "200.00")]
+
+
+async def campaign_shots(browser: Browser, daemon: Daemon, out: Path) -> None:
+    """The supervisor's page with a running campaign (its day so far seeded; its customers'
+    phones busy, so that its agent is soon free again) and a paused one, and wall mode."""
+    pool = await daemon.app[DATABASE].pool()
+    hours = {"calls_from": "00:00", "calls_until": "23:59:59.999999", "weekdays": [1, 2, 3, 4, 5, 6, 7]}  # fmt: skip
+    ids = []
+    for name, agents, chosen in (
+        ("Gecikmiş ödemeler", ["SIP/1002", "SIP/1001"], {"balance_over": 0}),
+        ("Kırık sözler", [], {"promise_broken": True}),
+    ):
+        new = {"name": name, "caller_id": "+902125550000", "agents": agents, **hours}
+        status, body = await posted(daemon, "root", "/api/campaigns", new)
+        assert status == 201, body
+        ids.append(body["id"])
+        path = f"/api/campaigns/{body['id']}/list"
+        status, body = await posted(daemon, "boss", path, {"filter": chosen})
+        assert status == 200, body
+    for n, (ref, outcome) in enumerate(CAMPAIGN_CALLS):
+        await pool.execute(
+            "INSERT INTO calls (linkedid, caller_number, caller_e164, caller_name, dialed,"
+            " direction, agent, outcome, started_at, campaign_id, attempt) SELECT $1,"
+            " substr(p.e164, 2), p.e164, c.full_name, substr(p.e164, 2), 'outbound', 'SIP/1002',"
+            " $2, now() - make_interval(mins => $3), $4, 1 FROM customers c JOIN customer_phones"
+            " p ON p.customer_id = c.id WHERE c.external_ref = $5",
+            f"campaign.{n}", outcome, 30 - n, ids[0], ref,
+        )  # fmt: skip
+    for ref, amount in CAMPAIGN_PROMISES:
+        await pool.execute(
+            "INSERT INTO promises (customer_id, user_id, linkedid, amount, currency, due_date)"
+            " SELECT c.id, u.id, k.linkedid, $2::numeric, c.currency, current_date + 7"
+            " FROM customers c JOIN calls k ON k.caller_name = c.full_name"
+            " AND k.campaign_id IS NOT NULL AND k.outcome = 'answered', users u"
+            " WHERE c.external_ref = $1 AND u.username = 'agent2'",
+            ref, amount,
+        )  # fmt: skip
+    for number in ("905321234567", "905301110001", "905301110002", "4930123456"):
+        daemon.sim.set_customer(number, OutboundBehaviour(outcome="busy", answer_after_s=0.3))
+    status, _ = await posted(daemon, "boss", f"/api/campaigns/{ids[0]}/paused", {"paused": False})
+    assert status == 200
+    await asyncio.sleep(8)  # its agent has called the list: each line busy, all waiting a retry
+    for language in LOCALES:
+        for size in SCREENS:
+            page = await signed_in(
+                browser, daemon, "boss", lands_on="/supervisor", language=language, screen=size
+            )
+            await expect(page.locator(".campaign-card")).to_have_count(2)
+            await shoot(page, out, "campaigns", language, size)
+            await page.goto(f"{daemon.url}/supervisor?wall")
+            await expect(page.locator(".campaign-card")).to_have_count(2)
+            await page.wait_for_timeout(800)
+            await shoot(page, out, "campaigns-wall-mode", language, size)
+            await page.context.close()
 
 
 # Past calls for the history: (caller number, caller name, queue, agent, outcome, consent).
@@ -214,6 +280,7 @@ async def main(out: Path) -> None:
                     await shoot_supervisor_pages(browser, daemon, out, language, size)
                     await page.context.close()
             await wall_shots(browser, daemon, out)
+            await campaign_shots(browser, daemon, out)
             await browser.close()
     finally:
         server.cleanup()

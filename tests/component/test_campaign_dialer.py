@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from harness import Daemon, running_daemon, signed_in, wait_until
+from harness import Daemon, posted, running_daemon, signed_in, wait_until
 
 from cti.campaigns.dialer import ROUND_S
 from cti.demo import DEMO_CAMPAIGN, seed_demo_campaign, seed_demo_customers
@@ -48,13 +48,6 @@ def agent_state(state: CtiState, interface: str) -> AgentState | None:
     return agent.state if agent is not None else None
 
 
-async def _post(daemon: Daemon, username: str, path: str, body: object) -> tuple[int, Any]:
-    session, csrf = await signed_in(daemon, username)
-    headers = {"X-CSRF-Token": csrf, "Origin": daemon.url}
-    async with session, session.post(path, headers=headers, json=body) as r:
-        return r.status, await (r.json() if r.content_type == "application/json" else r.text())
-
-
 async def _rows(daemon: Daemon, campaign_id: int) -> list[dict[str, Any]]:
     pool = await daemon.app[DATABASE].pool()
     found = await pool.fetch(
@@ -77,21 +70,21 @@ async def test_a_campaign_calls_its_list_for_a_ready_agent(
             " SELECT c.id, u.id, 50, 'TRY', current_date + 5 FROM customers c, users u"
             " WHERE c.full_name = 'Cem Ay' AND u.username = 'agent2'"
         )
-        status, body = await _post(
+        status, body = await posted(
             daemon, "boss", "/api/do-not-call", {"number": "0530 100 00 04", "reason": "asked"}
         )
         assert status == 201, body
         new = {"name": "Arrears", "caller_id": "+902125550000", "agents": ["SIP/1002"], **ALL_DAY}
-        status, body = await _post(daemon, "root", "/api/campaigns", new)
+        status, body = await posted(daemon, "root", "/api/campaigns", new)
         assert status == 201, body
         campaign_id = body["id"]
         path = f"/api/campaigns/{campaign_id}"
-        status, body = await _post(daemon, "boss", f"{path}/list", {"filter": {"balance_over": 0}})
+        status, body = await posted(daemon, "boss", f"{path}/list", {"filter": {"balance_over": 0}})
         assert (status, body["added"]) == (200, 4), body
         state = daemon.app[STATE]
         await asyncio.sleep(2 * ROUND_S + 0.5)  # two dialing rounds, SIP/1002 ready
         assert not await _rows(daemon, campaign_id)  # a new campaign is paused
-        status, _ = await _post(daemon, "boss", f"{path}/paused", {"paused": False})
+        status, _ = await posted(daemon, "boss", f"{path}/paused", {"paused": False})
         assert status == 200
 
         # Ali answers: the agent is held in wrap-up until they are ready again.
@@ -107,17 +100,17 @@ async def test_a_campaign_calls_its_list_for_a_ready_agent(
         assert (ali["attempt"], ali["outcome"], ali["consent"]) == (1, "answered", "granted")
         # The agent's disposition says how the attempt ended: a machine took it.
         note = {"disposition": "Answering machine", "text": "left no message"}
-        status, _ = await _post(daemon, "agent2", f"/api/calls/{ali['linkedid']}/notes", note)
+        status, _ = await posted(daemon, "agent2", f"/api/calls/{ali['linkedid']}/notes", note)
         assert status == 201
         # Paused meanwhile, the campaign calls no one, however ready the agent is.
-        status, _ = await _post(daemon, "boss", f"{path}/paused", {"paused": True})
+        status, _ = await posted(daemon, "boss", f"{path}/paused", {"paused": True})
         assert status == 200
-        status, _ = await _post(daemon, "agent2", "/api/agent/state", {"paused": False})
+        status, _ = await posted(daemon, "agent2", "/api/agent/state", {"paused": False})
         assert status == 200
         await wait_until(lambda: agent_state(state, "SIP/1002") is AgentState.READY)
         await asyncio.sleep(2 * ROUND_S + 0.5)
         assert len(await _rows(daemon, campaign_id)) == 1
-        status, _ = await _post(daemon, "boss", f"{path}/paused", {"paused": False})
+        status, _ = await posted(daemon, "boss", f"{path}/paused", {"paused": False})
         assert status == 200
         # Then Banu, busy; then no one: Cem promised to pay later, Deniz is not to be called.
         while len(await _rows(daemon, campaign_id)) < 2:
@@ -158,7 +151,7 @@ async def test_a_campaign_calls_its_list_for_a_ready_agent(
         for outcome, count in (("machine", 1), ("busy", 1)):
             labels = {"campaign": str(campaign_id), "outcome": outcome}
             assert registry.get_sample_value("cti_campaign_attempts_total", labels) == count
-        status, _ = await _post(daemon, "boss", f"{path}/paused", {"paused": True})
+        status, _ = await posted(daemon, "boss", f"{path}/paused", {"paused": True})
         assert status == 200
 
 
@@ -197,10 +190,10 @@ async def test_a_campaign_calls_wrap_up_ends_by_itself_after_the_centers_wrap_up
             number.removeprefix("+"), OutboundBehaviour(outcome="answer", talk_s=0.5)
         )
         new = {"name": "Short", "caller_id": "+902125550000", "agents": ["SIP/1002"], **ALL_DAY}
-        _, body = await _post(daemon, "root", "/api/campaigns", new)
+        _, body = await posted(daemon, "root", "/api/campaigns", new)
         path = f"/api/campaigns/{body['id']}"
-        await _post(daemon, "boss", f"{path}/list", {"filter": {"balance_over": 0}})
-        await _post(daemon, "boss", f"{path}/paused", {"paused": False})
+        await posted(daemon, "boss", f"{path}/list", {"filter": {"balance_over": 0}})
+        await posted(daemon, "boss", f"{path}/paused", {"paused": False})
         # Nobody presses Ready: the wrap-up ends after 1 s and the attempt is counted.
         while not await pool.fetchval(
             "SELECT last_outcome FROM campaign_entries WHERE customer_id = $1", customer_id
@@ -213,3 +206,49 @@ async def test_a_campaign_calls_wrap_up_ends_by_itself_after_the_centers_wrap_up
             )
             == "answered"
         )
+
+
+async def test_the_figures_give_todays_promises_in_each_currency(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A campaign's customers may owe in other currencies than the center's: today's promises
+    are summed per currency (promised_today_by_currency), those of another day not at all."""
+    async with running_daemon(database_url, tmp_path) as daemon:
+        new = {"name": "Arrears", "caller_id": "+902125550000", "agents": ["SIP/1002"], **ALL_DAY}
+        status, body = await posted(daemon, "root", "/api/campaigns", new)
+        assert status == 201, body
+        pool = await daemon.app[DATABASE].pool()
+        # (linkedid, currency, amount, days ago): the call and the promise made on it
+        made = (("c1", "TRY", "100.50", 0), ("c2", "TRY", "200", 0), ("c3", "EUR", "50", 0))
+        for linkedid, currency, amount, days_ago in (*made, ("c0", "TRY", "999", 2)):
+            await pool.execute(
+                "INSERT INTO calls (linkedid, caller_number, caller_name, dialed, direction,"
+                " outcome, started_at, campaign_id, attempt) VALUES ($1, '905301000001', '',"
+                " '905301000001', 'outbound', 'answered', now() - make_interval(days => $2),"
+                " $3, 1)",
+                linkedid,
+                days_ago,
+                body["id"],
+            )
+            await pool.execute(
+                "INSERT INTO customers (full_name, balance, currency) VALUES ($1, 1000, $2)",
+                f"Customer {linkedid}",
+                currency,
+            )
+            await pool.execute(
+                "INSERT INTO promises (customer_id, user_id, linkedid, amount, currency, due_date)"
+                " SELECT c.id, u.id, $1, $2::numeric, $3, current_date + 3 FROM customers c,"
+                " users u WHERE c.full_name = $4 AND u.username = 'agent2'",
+                linkedid,
+                amount,
+                currency,
+                f"Customer {linkedid}",
+            )
+        session, _ = await signed_in(daemon, "boss")
+        async with session, session.get("/api/campaigns") as r:
+            (figures,) = await r.json()
+        assert (figures["attempts_today"], figures["promises_today"]) == (3, 3)
+        assert figures["promised_today_by_currency"] == [  # that of the most promises first
+            {"currency": "TRY", "amount": "300.50"},
+            {"currency": "EUR", "amount": "50.00"},
+        ]

@@ -1,8 +1,9 @@
 // The supervisor's wall: the queues (big figures against their targets, colored by how the
 // queue is doing, the day chart), today's alerts, the agents with their actions and their
-// day, the calls now and what the figures mean. On every (re)connect of the websocket the
-// page takes a snapshot (/api/wallboard, /api/state, today's alerts); then the server pushes
-// what changed ("wall" messages, at most once a second) and each alert ("alert").
+// day, the calls now, the outbound campaigns and what the figures mean. On every (re)connect
+// of the websocket the page takes a snapshot (/api/wallboard, /api/state, today's alerts);
+// then the server pushes what changed ("wall" messages, at most once a second) and each
+// alert ("alert"). The campaigns' figures are read apart, every few seconds (wall/Campaigns).
 //
 // Wall mode (?wall, or the button) is for a TV: no controls, large type, and the whole page
 // sized to the screen (the root font size is the largest at which nothing scrolls).
@@ -18,6 +19,7 @@ import { AgentDay, type Day } from "./wall/AgentDay";
 import { AgentsGrid, AgentTiles, peopleByInterface, sortedAgents, type People, type Person } from "./wall/Agents";
 import { Alerts } from "./wall/Alerts";
 import { Calls } from "./wall/Calls";
+import { CampaignsPanel, useCampaigns } from "./wall/Campaigns";
 import { Definitions } from "./wall/Definitions";
 import { fitFont, fits, tvColumns } from "./wall/fit";
 import { EMPTY, fold, snapshot, type Alert, type Board, type State, type Wall } from "./wall/model";
@@ -51,6 +53,7 @@ function App({ me, config }: { me: Me; config: Config }) {
   const [notice, setNotice] = useState<{ text: string; ok: boolean } | null>(null);
   const [error, setError] = useState("");
   const now = useNow();
+  const campaigns = useCampaigns();
 
   useEffect(() => {
     const load = async () => {
@@ -97,7 +100,8 @@ function App({ me, config }: { me: Me; config: Config }) {
   const queues = Object.values(wall.queues).sort((a, b) => a.queue.localeCompare(b.queue));
   const agents = useMemo(() => sortedAgents(Object.values(wall.agents), people, lang()), [wall.agents, people, lang()]);
   const calls = Object.values(wall.calls).sort((a, b) => (a.started_at ?? 0) - (b.started_at ?? 0));
-  useFit(tv, `${queues.length}|${agents.length}|${Math.min(wall.alerts.length, TV_ALERTS)}|${lang()}`);
+  const campaignCount = campaigns.campaigns?.length ?? 0;
+  useFit(tv, `${queues.length}|${agents.length}|${Math.min(wall.alerts.length, TV_ALERTS)}|${campaignCount}|${lang()}`);
 
   const openDay = (iface: string) => {
     api<Day>(`/api/supervisor/agent-day?interface=${encodeURIComponent(iface)}`).then(setDay, (e) =>
@@ -165,13 +169,16 @@ function App({ me, config }: { me: Me; config: Config }) {
           {!tv && <Alerts alerts={wall.alerts} />}
         </div>
         {tv ? (
-          <div class="tv-bottom">
-            <section class="panel agents-panel" aria-labelledby="agents-title">
-              <h2 id="agents-title">{t("wall.agents.title")}</h2>
-              <AgentTiles agents={agents} calls={wall.calls} people={people} now={now} />
-            </section>
-            <Alerts alerts={wall.alerts} limit={TV_ALERTS} />
-          </div>
+          <>
+            <div class="tv-bottom">
+              <section class="panel agents-panel" aria-labelledby="agents-title">
+                <h2 id="agents-title">{t("wall.agents.title")}</h2>
+                <AgentTiles agents={agents} calls={wall.calls} people={people} now={now} />
+              </section>
+              <Alerts alerts={wall.alerts} limit={TV_ALERTS} />
+            </div>
+            <CampaignsPanel {...campaigns} people={people} agents={wall.agents} tv />
+          </>
         ) : (
           <>
             <section class="panel agents-panel" aria-labelledby="agents-title">
@@ -188,6 +195,7 @@ function App({ me, config }: { me: Me; config: Config }) {
             </section>
             {day && <AgentDay day={day} onClose={() => setDay(null)} />}
             <Calls calls={calls} people={people} now={now} />
+            <CampaignsPanel {...campaigns} people={people} agents={wall.agents} tv={false} />
             <Definitions definitions={wall.definitions} />
           </>
         )}

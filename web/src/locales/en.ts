@@ -1,9 +1,11 @@
 // English texts of the panel. tr.ts must have the same keys (the type checker says so).
+import { campaignsEn } from "./campaigns.en";
 import { pagesEn } from "./pages.en";
 import { wallEn } from "./wall.en";
 export const en = {
   ...wallEn,
   ...pagesEn,
+  ...campaignsEn,
   "app.name": "CTI",
   "app.language": "Language",
   "app.signOut": "Sign out",

@@ -1,11 +1,13 @@
 // Türkçe metinler: en.ts ile aynı anahtarlar (tip denetimi eksik olanı söyler).
 import type { en } from "./en";
+import { campaignsTr } from "./campaigns.tr";
 import { pagesTr } from "./pages.tr";
 import { wallTr } from "./wall.tr";
 
 export const tr: Record<keyof typeof en, string> = {
   ...wallTr,
   ...pagesTr,
+  ...campaignsTr,
   "app.name": "CTI",
   "app.language": "Dil",
   "app.signOut": "Çıkış",

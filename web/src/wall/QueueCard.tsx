@@ -18,10 +18,19 @@ const LEVEL_WORDS: Record<Level, Key> = {
 
 const span = (seconds: number | null) => (seconds == null ? "—" : clock(seconds));
 
-function Figure({ name, value, detail, level }: { name: string; value: string; detail?: string; level?: Level }) {
+interface FigureProps {
+  name: string;
+  label?: string; // else the wall's words for the name
+  value: string;
+  detail?: string;
+  level?: Level;
+}
+
+/** A figure in large type, its name above it and a detail (a target, a limit) below. */
+export function Figure({ name, label, value, detail, level }: FigureProps) {
   return (
     <div class={`figure${level ? ` level-${level}` : ""}`} data-figure={name}>
-      <dt>{t(`wall.figure.${name}` as Key)}</dt>
+      <dt>{label ?? t(`wall.figure.${name}` as Key)}</dt>
       <dd>
         <span class="value">{value}</span>
         {detail && <span class="detail">{detail}</span>}
