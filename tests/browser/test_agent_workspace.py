@@ -331,3 +331,36 @@ async def test_the_agent_calls_a_customer_from_their_page(browser: Browser, daem
     await expect(call.locator(".call-facts")).to_contain_text("Bitti: yanıtlandı")
     assert await sideways_overflow(page) == 0
     assert await serious_accessibility_violations(page) == []
+
+
+async def test_the_agent_consults_a_colleague_then_hands_the_call_over(
+    browser: Browser, daemon: Daemon
+) -> None:
+    page = await signed_in(browser, daemon, "agent1", language="tr")
+    colleague = await signed_in(browser, daemon, "agent2", language="en")
+    linkedid = await daemon.sim.place_call(
+        "905301110004", "Derya Kılıç", "support", answer_after=None, talk_s=120
+    )
+    call = current_call(page)
+    await expect(call.locator(".call-phase")).to_have_text("Gelen çağrı")
+    assert daemon.sim.answer(linkedid, "SIP/1001")
+    await expect(call.locator(".call-phase")).to_have_text("Görüşmede")
+    transfer = call.locator("form.transfer")
+    target = transfer.get_by_label("Aktarılacak yer")
+    await target.focus()
+    await expect(target.locator("option[value='agent:SIP/1002']")).to_contain_text("Burak Kaya")
+    await target.select_option("agent:SIP/1002")
+    await transfer.get_by_role("button", name="Önce görüş").click()
+    await expect(call.locator(".consulting")).to_contain_text("Burak Kaya ile görüşürken")
+    # Burak's screen shows the caller while his phone rings for the consultation.
+    theirs = current_call(colleague)
+    await expect(theirs.locator(".caller-name")).to_have_text("Derya Kılıç")
+    while not daemon.sim.answer(linkedid, "SIP/1002"):
+        await asyncio.sleep(0.05)
+    await expect(theirs.locator(".call-phase")).to_have_text("On call")
+    await call.get_by_role("button", name="Aktarımı tamamla").click()
+    await expect(call.locator(".call-facts")).to_contain_text("Bitti: aktarıldı")
+    await expect(theirs.locator(".call-phase")).to_have_text("On call")
+    assert await serious_accessibility_violations(page) == []
+    await daemon.sim.hangup(linkedid)
+    await expect(theirs.locator(".call-phase")).to_have_text("Call ended")
