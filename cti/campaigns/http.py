@@ -28,10 +28,14 @@ from cti.http.agent import json_body
 from cti.http.security import route, session_of
 from cti.keys import CLOCK, DATABASE, SETTINGS
 
+# Dispositions (CTI_CENTER_DISPOSITIONS) of an answered call that did not reach the debtor.
+NOT_THE_RIGHT_PARTY = ("Wrong number", "Answering machine")
+
 # The outcomes a campaign gives a retry delay for (RetryDelays' fields).
 RETRY_OUTCOMES = tuple(str(o) for o in AttemptOutcome if o is not AttemptOutcome.ANSWERED)
 
-# Today's figures of every campaign, for the supervisor (the center's day: $1 its start).
+# Today's figures of every campaign, for the supervisor (the center's day: $1 its start, $2
+# now, $3 NOT_THE_RIGHT_PARTY).
 _FIGURES = """
 SELECT c.id, c.name, c.paused, c.agents,
   (SELECT count(*) FROM campaign_entries e WHERE e.campaign_id = c.id) AS listed,
@@ -40,11 +44,14 @@ SELECT c.id, c.name, c.paused, c.agents,
   (SELECT count(*) FROM campaign_entries e WHERE e.campaign_id = c.id AND e.status = 'open'
      AND coalesce(e.next_attempt_at, '-infinity') <= $2
      AND coalesce(e.taken_until, '-infinity') <= $2) AS due_now,
-  k.attempts, k.contacts, k.promises, k.promised_by_currency
+  k.attempts, k.contacts, k.right_party, k.promises, k.promised_by_currency
 FROM campaigns c
 LEFT JOIN LATERAL (
   SELECT count(*) AS attempts,
          count(*) FILTER (WHERE outcome IN ('answered', 'transferred')) AS contacts,
+         count(*) FILTER (WHERE outcome IN ('answered', 'transferred') AND NOT EXISTS (
+             SELECT 1 FROM call_notes n WHERE n.linkedid = k.linkedid
+             AND n.disposition = ANY($3::text[]))) AS right_party,
          (SELECT count(*) FROM promises p WHERE p.linkedid = ANY(array_agg(k.linkedid)))
            AS promises,
          (SELECT coalesce(json_agg(json_build_object('currency', s.currency,
@@ -63,7 +70,7 @@ async def campaigns(request: web.Request) -> web.Response:
     now = datetime.fromtimestamp(clock.now(), UTC)
     day_start = clock.midnight(now.astimezone(clock.zone))
     pool = await request.app[DATABASE].pool()
-    rows = await pool.fetch(_FIGURES, day_start, now)
+    rows = await pool.fetch(_FIGURES, day_start, now, list(NOT_THE_RIGHT_PARTY))
     return web.json_response(
         [
             {
@@ -76,6 +83,9 @@ async def campaigns(request: web.Request) -> web.Response:
                 "due_now": r["due_now"],  # not waiting for a retry; calling hours apart
                 "attempts_today": r["attempts"],
                 "contacts_today": r["contacts"],
+                # contacts with the debtor themselves, by the disposition: not a machine
+                # or a wrong number (NOT_THE_RIGHT_PARTY)
+                "right_party_today": r["right_party"],
                 "promises_today": r["promises"],
                 # [{"currency", "amount"}], one a currency (the customers' own may differ),
                 # the currency of the most promises first.

@@ -147,6 +147,7 @@ async def test_a_campaign_calls_its_list_for_a_ready_agent(
             1,
             4,
         )
+        assert figures["right_party_today"] == 0  # Ali's was an answering machine
         registry = daemon.app[METRICS].registry
         for outcome, count in (("machine", 1), ("busy", 1)):
             labels = {"campaign": str(campaign_id), "outcome": outcome}

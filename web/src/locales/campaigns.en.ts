@@ -17,13 +17,13 @@ export const campaignsEn = {
   "campaigns.figure.attempts": "Attempts today",
   "campaigns.figure.contacts": "Contacts",
   "campaigns.figure.promises": "Promises",
-  "campaigns.contactRate": "contact rate {rate}",
+  "campaigns.contactRate": "contact rate {rate} · the debtor themselves {rightParty}",
   "campaigns.def.listed": "customers on the campaign's list",
   "campaigns.def.open": "on the list and not yet reached, out of attempts or taken off it",
   "campaigns.def.dueNow":
     "open and neither waiting for a retry delay nor being called; calling hours, the do-not-call list and promises not yet due are checked when dialling",
   "campaigns.def.attempts": "the campaign's calls today, counted when they end",
-  "campaigns.def.contacts": "attempts the customer answered; contact rate: contacts ÷ attempts",
+  "campaigns.def.contacts": "attempts the customer answered; contact rate: contacts ÷ attempts; the debtor themselves: contacts whose disposition is not a wrong number or an answering machine",
   "campaigns.def.promises": "payment promises made on today's campaign calls, and their amount in each currency",
   "campaigns.def.abandoned.name": "Abandoned by us",
   "campaigns.def.abandoned":

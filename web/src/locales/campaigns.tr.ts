@@ -18,13 +18,13 @@ export const campaignsTr: Record<keyof typeof campaignsEn, string> = {
   "campaigns.figure.attempts": "Bugünkü denemeler",
   "campaigns.figure.contacts": "Ulaşılan",
   "campaigns.figure.promises": "Ödeme sözleri",
-  "campaigns.contactRate": "ulaşma oranı {rate}",
+  "campaigns.contactRate": "ulaşma oranı {rate} · borçlunun kendisi {rightParty}",
   "campaigns.def.listed": "kampanya listesindeki müşteriler",
   "campaigns.def.open": "listede olup henüz ulaşılmamış, deneme hakkı bitmemiş ve listeden çıkarılmamış olanlar",
   "campaigns.def.dueNow":
     "açık olup yeniden deneme süresini beklemeyen ve şu anda aranmayanlar; arama saatleri, aranmayacaklar listesi ve vadesi gelmemiş sözler arama anında denetlenir",
   "campaigns.def.attempts": "kampanyanın bugünkü aramaları, bittiklerinde sayılır",
-  "campaigns.def.contacts": "müşterinin yanıtladığı denemeler; ulaşma oranı: ulaşılan ÷ deneme",
+  "campaigns.def.contacts": "müşterinin yanıtladığı denemeler; ulaşma oranı: ulaşılan ÷ deneme; borçlunun kendisi: sonuç kodu yanlış numara ya da telesekreter olmayan görüşmeler",
   "campaigns.def.promises": "bugünkü kampanya görüşmelerinde verilen ödeme sözleri ve her para birimindeki tutarları",
   "campaigns.def.abandoned.name": "Bizden kaynaklı kaçan",
   "campaigns.def.abandoned":

@@ -23,6 +23,7 @@ export interface Campaign {
   due_now: number;
   attempts_today: number;
   contacts_today: number;
+  right_party_today: number;
   promises_today: number;
   promised_today_by_currency: { currency: string; amount: string }[];
 }
@@ -131,7 +132,7 @@ function CampaignCard({
           name="contacts"
           label={t("campaigns.figure.contacts")}
           value={count(campaign.contacts_today)}
-          detail={t("campaigns.contactRate", { rate: percent(rate) })}
+          detail={t("campaigns.contactRate", { rate: percent(rate), rightParty: count(campaign.right_party_today) })}
         />
         <Figure
           name="promises"
