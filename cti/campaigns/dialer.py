@@ -28,7 +28,9 @@ An attempt ends with its call (``CallEnded``):
 
 Pausing a campaign stops its new calls at once (``next_entry`` reads the campaign again in
 its own transaction); calls under way finish and are counted. A call whose channel never came
-(Asterisk refused the Originate later) gives its entry back after ``LOST_AFTER_S``.
+(Asterisk refused the Originate later) gives its entry back after ``LOST_AFTER_S``. Attempts
+under way live in this process: a daemon restarted meanwhile does not count them, and their
+entries come back once their lease ends (``lists.next_entry``), never lost from the list.
 """
 
 from __future__ import annotations
