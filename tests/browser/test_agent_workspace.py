@@ -352,9 +352,10 @@ async def test_the_agent_consults_a_colleague_then_hands_the_call_over(
     await target.select_option("agent:SIP/1002")
     await transfer.get_by_role("button", name="Önce görüş").click()
     await expect(call.locator(".consulting")).to_contain_text("Burak Kaya ile görüşürken")
-    # Burak's screen shows the caller while his phone rings for the consultation.
+    # Burak's screen shows the caller while his phone rings for the consultation (dialled
+    # once Asterisk's transferdigittimeout, 2 s, has passed).
     theirs = current_call(colleague)
-    await expect(theirs.locator(".caller-name")).to_have_text("Derya Kılıç")
+    await expect(theirs.locator(".caller-name")).to_have_text("Derya Kılıç", timeout=15_000)
     while not daemon.sim.answer(linkedid, "SIP/1002"):
         await asyncio.sleep(0.05)
     await expect(theirs.locator(".call-phase")).to_have_text("On call")
