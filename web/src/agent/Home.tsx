@@ -19,6 +19,7 @@ export interface HomePage {
     overdue_s: number;
   }[];
   recent_calls: {
+    linkedid?: string; // the supervisor's view of an agent's day has it
     started_at: string;
     customer_name: string | null;
     caller_name: string | null;
@@ -62,6 +63,33 @@ export function DayFigures({ day }: { day: HomePage["day"] }) {
   );
 }
 
+/** An agent's recent calls: on their own page and in the supervisor's view of their day. */
+export function RecentCalls({ calls, className = "" }: { calls: HomePage["recent_calls"]; className?: string }) {
+  if (calls.length === 0) return <p class="muted">{t("home.noRecent")}</p>;
+  return (
+    <table class={`recent ${className}`.trim()}>
+      <thead>
+        <tr>
+          <th scope="col">{t("home.when")}</th>
+          <th scope="col">{t("home.caller")}</th>
+          <th scope="col">{t("home.outcome")}</th>
+          <th scope="col">{t("home.talkTime")}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {calls.map((call, index) => (
+          <tr key={call.linkedid ?? index}>
+            <td>{when(call.started_at)}</td>
+            <td>{call.customer_name || call.caller_name || phone(call.caller_number)}</td>
+            <td>{term("outcome", call.outcome)}</td>
+            <td>{duration(call.talk_s)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 export function Home({ home, reviews }: { home: HomePage | null; reviews: Review[] }) {
   if (!home) return <p class="muted">{t("app.loading")}</p>;
   return (
@@ -83,30 +111,7 @@ export function Home({ home, reviews }: { home: HomePage | null; reviews: Review
         ))}
       </ul>
       <h3>{t("home.recent")}</h3>
-      {home.recent_calls.length === 0 ? (
-        <p class="muted">{t("home.noRecent")}</p>
-      ) : (
-        <table class="recent">
-          <thead>
-            <tr>
-              <th scope="col">{t("home.when")}</th>
-              <th scope="col">{t("home.caller")}</th>
-              <th scope="col">{t("home.outcome")}</th>
-              <th scope="col">{t("home.talkTime")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {home.recent_calls.map((call, index) => (
-              <tr key={index}>
-                <td>{when(call.started_at)}</td>
-                <td>{call.customer_name || call.caller_name || phone(call.caller_number)}</td>
-                <td>{term("outcome", call.outcome)}</td>
-                <td>{duration(call.talk_s)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <RecentCalls calls={home.recent_calls} />
       <h3>{t("home.reviews")}</h3>
       <ul class="list reviews">
         {reviews.length === 0 && <li class="muted">{t("home.noReviews")}</li>}

@@ -2,15 +2,14 @@
 // and the notes and payment promises they wrote today (GET /api/supervisor/agent-day).
 
 import { useEffect, useRef } from "preact/hooks";
-import { amount, calendarDate, duration, phone, when } from "../format";
-import { t, term } from "../i18n";
-import { DayFigures, type HomePage } from "../agent/Home";
+import { amount, calendarDate, when } from "../format";
+import { t } from "../i18n";
+import { DayFigures, type HomePage, RecentCalls } from "../agent/Home";
 
 export interface Day extends HomePage {
   username: string;
   name: string;
   interfaces: string[];
-  recent_calls: (HomePage["recent_calls"][number] & { linkedid?: string })[];
   notes: { created_at: string; customer_name: string | null; disposition: string | null; text: string | null }[];
   promises: {
     created_at: string;
@@ -45,30 +44,7 @@ export function AgentDay({ day, onClose }: { day: Day; onClose: () => void }) {
       <div class="day-lists">
         <div>
           <h3>{t("home.recent")}</h3>
-          {day.recent_calls.length === 0 ? (
-            <p class="muted">{t("home.noRecent")}</p>
-          ) : (
-            <table class="recent day-calls">
-              <thead>
-                <tr>
-                  <th scope="col">{t("home.when")}</th>
-                  <th scope="col">{t("home.caller")}</th>
-                  <th scope="col">{t("home.outcome")}</th>
-                  <th scope="col">{t("home.talkTime")}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {day.recent_calls.map((call, index) => (
-                  <tr key={call.linkedid ?? index}>
-                    <td>{when(call.started_at)}</td>
-                    <td>{call.customer_name || call.caller_name || phone(call.caller_number)}</td>
-                    <td>{term("outcome", call.outcome)}</td>
-                    <td>{duration(call.talk_s)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          <RecentCalls calls={day.recent_calls} className="day-calls" />
         </div>
         <div>
           <h3>{t("wall.day.notes")}</h3>
