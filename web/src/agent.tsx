@@ -3,13 +3,12 @@
 // beside it. One websocket brings the calls (a snapshot on each connect, so a reload keeps
 // the call and its card); the HTTP API saves what the agent does.
 
-import { render } from "preact";
 import { useEffect, useReducer, useRef, useState } from "preact/hooks";
-import { api, messageOf, whoAmI, type Me } from "./api";
-import { clock, count, phone, setCenter } from "./format";
+import { api, messageOf, type Me } from "./api";
+import { clock, count, phone } from "./format";
 import { t, term } from "./i18n";
 import { connect, type LiveMessage } from "./live";
-import { LanguageSwitch, SignOut, useNow } from "./ui";
+import { LanguageSwitch, mount, SignOut, useNow } from "./ui";
 import { CallCard } from "./agent/CallCard";
 import { done, fold, handedOn, NO_CALLS, withCustomer, withNote, type Calls, type Call } from "./agent/calls";
 import { Home, type HomePage, type Review } from "./agent/Home";
@@ -227,16 +226,4 @@ function StateControls({
   );
 }
 
-async function start(): Promise<void> {
-  const root = document.getElementById("app")!;
-  try {
-    const me = await whoAmI();
-    setCenter(me.center);
-    const config = await api<Config>("/api/agent/config");
-    render(<App me={me} config={config} />, root);
-  } catch (error) {
-    root.textContent = t("error.generic", { message: messageOf(error) });
-  }
-}
-
-void start();
+void mount<Config>(App);

@@ -2,10 +2,25 @@
 // ticking clock. Text from the server (caller ID, customer data) is rendered as text by
 // Preact, never as HTML.
 
-import type { ComponentChildren } from "preact";
+import { render, type ComponentChildren, type FunctionComponent } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, messageOf } from "./api";
+import { api, messageOf, whoAmI, type Me } from "./api";
+import { setCenter } from "./format";
 import { lang, setLang, t, type Lang } from "./i18n";
+
+/** A page of the signed-in user: who they are (the center's formats with it) and the agent
+ * settings, then ``App`` in #app; a failure is said there instead. */
+export async function mount<Config>(App: FunctionComponent<{ me: Me; config: Config }>): Promise<void> {
+  const root = document.getElementById("app")!;
+  try {
+    const me = await whoAmI();
+    setCenter(me.center);
+    const config = await api<Config>("/api/agent/config");
+    render(<App me={me} config={config} />, root);
+  } catch (error) {
+    root.textContent = t("error.generic", { message: messageOf(error) });
+  }
+}
 
 export function LanguageSwitch({ onChange }: { onChange: () => void }) {
   return (

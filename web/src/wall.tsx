@@ -8,13 +8,12 @@
 // Wall mode (?wall, or the button) is for a TV: no controls, large type, and the whole page
 // sized to the screen (the root font size is the largest at which nothing scrolls).
 
-import { render } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useReducer, useState } from "preact/hooks";
-import { api, messageOf, whoAmI, type Me } from "./api";
-import { setCenter, timeOfDay } from "./format";
+import { api, messageOf, type Me } from "./api";
+import { timeOfDay } from "./format";
 import { lang, t } from "./i18n";
 import { connect, type LiveMessage } from "./live";
-import { LanguageSwitch, SignOut, useNow } from "./ui";
+import { LanguageSwitch, mount, SignOut, useNow } from "./ui";
 import { AgentDay, type Day } from "./wall/AgentDay";
 import { AgentsGrid, AgentTiles, peopleByInterface, sortedAgents, type People, type Person } from "./wall/Agents";
 import { Alerts } from "./wall/Alerts";
@@ -227,16 +226,4 @@ function useFit(active: boolean, shape: string): void {
   }, [active, shape, resized]);
 }
 
-async function start(): Promise<void> {
-  const root = document.getElementById("app")!;
-  try {
-    const me = await whoAmI();
-    setCenter(me.center);
-    const config = await api<Config>("/api/agent/config");
-    render(<App me={me} config={config} />, root);
-  } catch (error) {
-    root.textContent = t("error.generic", { message: messageOf(error) });
-  }
-}
-
-void start();
+void mount<Config>(App);
