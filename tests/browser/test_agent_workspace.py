@@ -22,6 +22,31 @@ def current_call(page: Page) -> Locator:
     return page.locator("section.current article.call")
 
 
+async def talking_in_turkish(
+    page: Page, daemon: Daemon, number: str, name: str, talk_s: float
+) -> tuple[str, Locator]:
+    """A support call ringing on the Turkish page of agent1, answered at SIP/1001: its
+    Linkedid and its card."""
+    linkedid = await daemon.sim.place_call(
+        number, name, "support", answer_after=None, talk_s=talk_s
+    )
+    call = current_call(page)
+    await expect(call.locator(".call-phase")).to_have_text("Gelen çağrı")
+    assert daemon.sim.answer(linkedid, "SIP/1001")
+    await expect(call.locator(".call-phase")).to_have_text("Görüşmede")
+    return linkedid, call
+
+
+async def transfer_targets(call: Locator) -> tuple[Locator, Locator]:
+    """The card's transfer form and its list of targets, opened (the targets are asked for
+    when the list is opened), with Burak Kaya among them by name."""
+    transfer = call.locator("form.transfer")
+    target = transfer.get_by_label("Aktarılacak yer")
+    await target.focus()
+    await expect(target.locator("option[value='agent:SIP/1002']")).to_contain_text("Burak Kaya")
+    return transfer, target
+
+
 async def seed_customers(daemon: Daemon) -> None:
     from cti.demo import seed_demo_customers
     from cti.keys import DATABASE
@@ -275,18 +300,9 @@ async def test_the_agent_transfers_a_call_to_a_queue_and_hangs_up_another(
     browser: Browser, daemon: Daemon
 ) -> None:
     page = await signed_in(browser, daemon, "agent1", language="tr")
-    linkedid = await daemon.sim.place_call(
-        "905301110002", "Deniz Ak", "support", answer_after=None, talk_s=60
-    )
-    call = current_call(page)
-    await expect(call.locator(".call-phase")).to_have_text("Gelen çağrı")
-    assert daemon.sim.answer(linkedid, "SIP/1001")
-    await expect(call.locator(".call-phase")).to_have_text("Görüşmede")
-    transfer = call.locator("form.transfer")
-    target = transfer.get_by_label("Aktarılacak yer")
-    await target.focus()  # the targets are asked for when the list is opened
+    linkedid, call = await talking_in_turkish(page, daemon, "905301110002", "Deniz Ak", 60)
+    transfer, target = await transfer_targets(call)
     await expect(target.locator("option[value='queue:sales']")).to_have_count(1)
-    await expect(target.locator("option[value='agent:SIP/1002']")).to_contain_text("Burak Kaya")
     await target.select_option("queue:sales")
     await transfer.get_by_role("button", name="Aktar").click()
     # Ayla's part is over (her leg has gone); the caller waits in sales, where 1003 rings.
@@ -338,17 +354,8 @@ async def test_the_agent_consults_a_colleague_then_hands_the_call_over(
 ) -> None:
     page = await signed_in(browser, daemon, "agent1", language="tr")
     colleague = await signed_in(browser, daemon, "agent2", language="en")
-    linkedid = await daemon.sim.place_call(
-        "905301110004", "Derya Kılıç", "support", answer_after=None, talk_s=120
-    )
-    call = current_call(page)
-    await expect(call.locator(".call-phase")).to_have_text("Gelen çağrı")
-    assert daemon.sim.answer(linkedid, "SIP/1001")
-    await expect(call.locator(".call-phase")).to_have_text("Görüşmede")
-    transfer = call.locator("form.transfer")
-    target = transfer.get_by_label("Aktarılacak yer")
-    await target.focus()
-    await expect(target.locator("option[value='agent:SIP/1002']")).to_contain_text("Burak Kaya")
+    linkedid, call = await talking_in_turkish(page, daemon, "905301110004", "Derya Kılıç", 120)
+    transfer, target = await transfer_targets(call)
     await target.select_option("agent:SIP/1002")
     await transfer.get_by_role("button", name="Önce görüş").click()
     await expect(call.locator(".consulting")).to_contain_text("Burak Kaya ile görüşürken")
