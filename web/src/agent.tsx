@@ -8,7 +8,7 @@ import { api, messageOf, type Me } from "./api";
 import { clock, count, phone } from "./format";
 import { t, term } from "./i18n";
 import { connect, type LiveMessage } from "./live";
-import { LanguageSwitch, mount, SignOut, useNow } from "./ui";
+import { LanguageSwitch, mount, PauseReason, SignOut, useNow } from "./ui";
 import { CallCard } from "./agent/CallCard";
 import { done, fold, handedOn, NO_CALLS, withCustomer, withNote, type Calls, type Call } from "./agent/calls";
 import { Home, type HomePage, type Review } from "./agent/Home";
@@ -209,16 +209,7 @@ function StateControls({
       <button type="button" onClick={() => send({ paused: false })} disabled={agent.state === "ready"}>
         {t("agent.ready")}
       </button>
-      <label>
-        <span class="visually-hidden">{t("agent.pauseReason")}</span>
-        <select value={reason} onChange={(e) => setReason((e.currentTarget as HTMLSelectElement).value)}>
-          {reasons.map((r) => (
-            <option key={r} value={r}>
-              {r}
-            </option>
-          ))}
-        </select>
-      </label>
+      <PauseReason label={t("agent.pauseReason")} reasons={reasons} value={reason} onChange={setReason} />
       <button type="button" class="secondary" onClick={() => send({ paused: true, reason })}>
         {t("agent.pause")}
       </button>

@@ -22,6 +22,23 @@ export async function mount<Config>(App: FunctionComponent<{ me: Me; config: Con
   }
 }
 
+/** The pause reasons (CTI_CENTER_PAUSE_REASONS) to choose from, named for a screen reader:
+ * the agent's own Pause, and a supervisor's for an agent. */
+export function PauseReason(props: { label: string; reasons: string[]; value: string; onChange: (reason: string) => void }) {
+  return (
+    <label>
+      <span class="visually-hidden">{props.label}</span>
+      <select value={props.value} onChange={(e) => props.onChange((e.currentTarget as HTMLSelectElement).value)}>
+        {props.reasons.map((r) => (
+          <option key={r} value={r}>
+            {r}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 export function LanguageSwitch({ onChange }: { onChange: () => void }) {
   return (
     <label class="lang">

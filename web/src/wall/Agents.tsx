@@ -8,6 +8,7 @@ import { useState } from "preact/hooks";
 import { api, messageOf } from "../api";
 import { clock, count, phone } from "../format";
 import { t, term, type Key } from "../i18n";
+import { PauseReason } from "../ui";
 import type { AgentRow, CallRow } from "./model";
 
 export interface Person {
@@ -152,16 +153,7 @@ function Actions({
   };
   return (
     <div class="agent-actions">
-      <label>
-        <span class="visually-hidden">{t("wall.action.reasonFor", { name })}</span>
-        <select value={reason} onChange={(e) => setReason((e.currentTarget as HTMLSelectElement).value)}>
-          {reasons.map((r) => (
-            <option key={r} value={r}>
-              {r}
-            </option>
-          ))}
-        </select>
-      </label>
+      <PauseReason label={t("wall.action.reasonFor", { name })} reasons={reasons} value={reason} onChange={setReason} />
       <button type="button" class="secondary" disabled={busy} onClick={() => act("wall.action.pause", "/api/supervisor/pause", { paused: true, reason })}>
         {t("wall.action.pause")}
       </button>
