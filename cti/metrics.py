@@ -367,12 +367,12 @@ class _LiveCollector(Collector):
         )
         by_state: Counter[tuple[str, str]] = Counter()
         by_reason: Counter[tuple[str, str]] = Counter()
-        for agent in views.all_agents(state, now):
-            reason = agent.reason if agent.reason in self.metrics.pause_reasons else "other"
-            for queue_name in agent.member_of:
+        for agent_state, reason, member_of in views.agent_states(state, now):
+            reason = reason if reason in self.metrics.pause_reasons else "other"
+            for queue_name in member_of:
                 label = queue_label(queue_name)
-                by_state[(label, str(agent.state))] += 1
-                if agent.state is AgentState.PAUSED:
+                by_state[(label, str(agent_state))] += 1
+                if agent_state is AgentState.PAUSED:
                     by_reason[(label, reason)] += 1
         for (queue_name, agent_state_name), count in sorted(by_state.items()):
             agents.add_metric([queue_name, agent_state_name], count)

@@ -101,14 +101,13 @@ async def _revalidate(app: web.Application) -> None:
         if not keys:
             continue
         try:
-            valid = await app[SESSIONS].still_valid(keys)
+            ended = await app[SESSIONS].ended(keys)
         except (DatabaseUnavailable, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             # Keep the sockets through an outage: requests are refused meanwhile (503), and
             # the first answer after it closes whatever ended during it.
             log.warning("cannot recheck the panel sessions (%s); retrying", exc)
             continue
-        ended = keys - valid  # not "not in valid": a socket opened meanwhile is not judged
-        closed = close_sockets(app, sessions=ended)
+        closed = close_sockets(app, sessions=ended)  # a socket opened meanwhile is not judged
         if closed:
             log.info("closed %d panel websocket(s) whose session ended", closed)
 

@@ -26,7 +26,7 @@ what the panel shows.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,15 +205,22 @@ def all_agents(state: CtiState, now: float | None = None) -> list[AgentView]:
     return [_agent_view(a, now) for a in state.agents.values()]
 
 
-def agent_states_by_queue(state: CtiState, now: float | None = None) -> dict[str, Counter[str]]:
-    """How many members of each queue are in each state (the wallboard's agents line),
-    without building a view of every agent."""
+def agent_states(
+    state: CtiState, now: float | None = None
+) -> Iterator[tuple[AgentState, str, Iterable[str]]]:
+    """Each agent's state, pause reason and queues, without building a view of every agent:
+    counting 2,000 agents through their views held the event loop ~30 ms a metrics scrape."""
     now = state.clock if now is None else now
-    counts: dict[str, Counter[str]] = {}
     for member in state.agents.values():
-        agent_state = str(member.derive_state(now)[0])
-        for name in member.memberships:
-            counts.setdefault(name, Counter())[agent_state] += 1
+        yield *member.derive_state(now), member.memberships
+
+
+def agent_states_by_queue(state: CtiState, now: float | None = None) -> dict[str, Counter[str]]:
+    """How many members of each queue are in each state (the wallboard's agents line)."""
+    counts: dict[str, Counter[str]] = {}
+    for agent_state, _, queues in agent_states(state, now):
+        for name in queues:
+            counts.setdefault(name, Counter())[str(agent_state)] += 1
     return counts
 
 

@@ -362,10 +362,12 @@ async def feed_the_wall(
             publish_alert(alert)
         if (now_waiting := views.queue_waits(state)) != waits:
             waits = now_waiting
-            hub.to_everyone(QueueWaitsMessage(waits=waits))
+            await hub.to_everyone(QueueWaitsMessage(waits=waits))
         if not hub.has_supervisors:
             feed = WallFeed()  # the next page starts from its own snapshot
             continue
+        # The rows next, in a turn of their own: a pop that arrived meanwhile goes first.
+        await asyncio.sleep(0)
         if everything or feed.ami_connected is None:  # after a resync, or nothing sent yet
             overview = views.overview(state)
             agent_rows = {a["interface"]: a for a in overview["agents"]}

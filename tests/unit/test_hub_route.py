@@ -9,6 +9,7 @@ each message, key by key, as the panel has always received it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 from cti.ami.events import to_event
 from cti.ami.frames import FrameSplitter
 from cti.auth.users import User
-from cti.push.hub import AgentsOf, Everyone, Hub, route
+from cti.push.hub import FAN_OUT_SLICE, AgentsOf, Everyone, Hub, route
 from cti.push.messages import (
     AgentStateMessage,
     AlertMessage,
@@ -32,6 +33,7 @@ from cti.push.messages import (
     PopKeptMessage,
     PopMessage,
     PopWithdrawnMessage,
+    QueueWaitsMessage,
 )
 from cti.replay import capture_bytes, replay
 from cti.state.changes import (
@@ -277,6 +279,18 @@ def test_a_message_is_encoded_once_and_a_pop_is_timed_from_its_frames_arrival() 
     assert started == 1_795_000_000.25
     hub.offer([ANSWERED])
     assert second.outbox.get_nowait()[1] is None  # only pops are timed
+
+
+async def test_a_message_for_everyone_goes_out_a_slice_per_turn_of_the_event_loop() -> None:
+    # Put on 2,050 outboxes at once, the queues' waits held the loop while every writer ran,
+    # and a pop arriving meanwhile waited ~70 ms (bench/pop_latency.py).
+    hub = Hub(CtiState(), Tasks())
+    clients = [hub.join(user(i, "agent", f"PJSIP/{i}")) for i in range(2 * FAN_OUT_SLICE + 1)]
+    sending = asyncio.ensure_future(hub.to_everyone(QueueWaitsMessage(waits=[])))
+    await asyncio.sleep(0)  # one turn of the loop: the first slice only
+    assert sum(not client.outbox.empty() for client in clients) == FAN_OUT_SLICE
+    await sending
+    assert all(received(client) == ["queue_waits"] for client in clients)
 
 
 # --- what a page gets on connecting -------------------------------------------------------
