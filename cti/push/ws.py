@@ -50,7 +50,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     client = hub.join(user, session.key)
     writer = asyncio.create_task(_write(ws, hub, client))
     try:
-        snapshot = hub.snapshot_for(user)
+        snapshot = await hub.snapshot_for(user)
         await ws.send_json(snapshot.to_json())
         hub.look_up_again(snapshot.pops)  # a reloaded page gets its calls' customers back
         closed = asyncio.create_task(client.closed.wait())

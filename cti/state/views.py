@@ -422,12 +422,15 @@ def pops(state: CtiState, interfaces: Iterable[str]) -> list[dict[str, Any]]:
     return found
 
 
-def overview(state: CtiState) -> dict[str, Any]:
-    """Everything at a glance for supervisors: ``/api/state`` and the websocket snapshot."""
+def overview(state: CtiState, agent_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Everything at a glance for supervisors: ``/api/state`` and the websocket snapshot.
+    ``agent_rows``: every agent's ``to_json()`` by interface, when already built."""
+    if agent_rows is None:
+        agent_rows = [a.to_json() for a in sorted(all_agents(state), key=lambda a: a.interface)]
     return {
         "ami_connected": state.link_up,
         "clock": state.clock,
         "queues": [q.to_json() for q in sorted(all_queues(state), key=lambda q: q.name)],
-        "agents": [a.to_json() for a in sorted(all_agents(state), key=lambda a: a.interface)],
+        "agents": agent_rows,
         "calls": [c.to_json() for c in active_calls(state)],
     }

@@ -24,7 +24,7 @@ from typing import Any
 
 from cti import kpi
 from cti.clock import CenterClock
-from cti.push.hub import Hub
+from cti.push.hub import Hub, overview_in_turns
 from cti.push.messages import QueueWaitsMessage, WallMessage, Wire
 from cti.settings import Settings
 from cti.state import views
@@ -369,7 +369,7 @@ async def feed_the_wall(
         # The rows next, in a turn of their own: a pop that arrived meanwhile goes first.
         await asyncio.sleep(0)
         if everything or feed.ami_connected is None:  # after a resync, or nothing sent yet
-            overview = views.overview(state)
+            overview = await overview_in_turns(state)
             agent_rows = {a["interface"]: a for a in overview["agents"]}
             call_rows = {c["linkedid"]: c for c in overview["calls"]}
             message = feed.delta(board, agent_rows, call_rows, complete=True)
