@@ -28,7 +28,13 @@ MAX_FIELDS = 20
 
 
 class CrmError(Exception):
-    """The CRM did not give a usable answer; the message says why."""
+    """The CRM did not give a usable answer. ``str()`` says why in English, for the log;
+    ``failure`` says it for the panel, which puts it in the agent's language:
+    ``{"kind": "status" | "timeout" | "unreachable" | "not_json", ...its figure}``."""
+
+    def __init__(self, text: str, kind: str, **figures: float) -> None:
+        super().__init__(text)
+        self.failure: dict[str, Any] = {"kind": kind, **figures}
 
 
 def _text(value: Any) -> str:
@@ -40,7 +46,7 @@ def _text(value: Any) -> str:
 def clean(answer: Any) -> dict[str, Any] | None:
     """What the panel may show of a CRM answer; None when it knows no one."""
     if not isinstance(answer, dict):
-        raise CrmError("the CRM answered something other than a JSON object")
+        raise CrmError("the CRM answered something other than a JSON object", "not_json")
     url = _text(answer.get("url"))
     fields = answer.get("fields")
     if not isinstance(fields, dict):
@@ -81,12 +87,19 @@ class Crm:
                 if response.status == 404:
                     return None
                 if response.status != 200:
-                    raise CrmError(f"the CRM answered HTTP {response.status}")
+                    raise CrmError(
+                        f"the CRM answered HTTP {response.status}", "status", status=response.status
+                    )
                 return clean(await response.json(content_type=None))
         except TimeoutError:
-            raise CrmError(f"the CRM did not answer within {self.timeout.total} s") from None
+            seconds = self.timeout.total or 0.0
+            raise CrmError(
+                f"the CRM did not answer within {seconds} s", "timeout", seconds=seconds
+            ) from None
         except (aiohttp.ClientError, ValueError) as exc:
-            raise CrmError(f"the CRM could not be asked ({type(exc).__name__}: {exc})") from None
+            raise CrmError(
+                f"the CRM could not be asked ({type(exc).__name__}: {exc})", "unreachable"
+            ) from None
 
     async def close(self) -> None:
         if self._session is not None:

@@ -342,7 +342,8 @@ class Hub:
             record = await crm(pop.caller_number)
         except Exception as exc:  # the CRM is someone else's system: say why, carry on
             log.warning("CRM lookup for a pop failed: %s", exc)
-            answer = PopCrmMessage(linkedid=pop.linkedid, crm=None, error=str(exc))
+            failure = getattr(exc, "failure", None)  # CrmError's, for the agent's language
+            answer = PopCrmMessage(linkedid=pop.linkedid, crm=None, error=str(exc), failure=failure)
         else:
             answer = PopCrmMessage(linkedid=pop.linkedid, crm=record)
         self._send(self.clients_of(frozenset({AgentsOf(pop.interface)})), answer.to_json())

@@ -86,16 +86,20 @@ class PopCustomersMessage:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PopCrmMessage:
-    """The CRM's record of a pop's caller; ``error`` (sent only when set) says why not."""
+    """The CRM's record of a pop's caller; ``error`` (sent only when set) says why not, in
+    English, and ``failure`` for the panel to say it in the agent's language
+    (``CrmError.failure``)."""
 
     linkedid: str
     crm: dict[str, Any] | None
     error: str | None = None
+    failure: dict[str, Any] | None = None
 
     def to_json(self) -> Wire:
         wire: Wire = {"type": "pop_crm", "linkedid": self.linkedid, "crm": self.crm}
         if self.error is not None:
             wire["error"] = self.error
+            wire["failure"] = self.failure or {"kind": "other"}
         return wire
 
 

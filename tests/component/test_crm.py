@@ -95,8 +95,10 @@ async def test_the_crm_answer_follows_the_pop_cleaned(crm_daemon: tuple[Daemon, 
         assert unknown["crm"] is None and "error" not in unknown
         _, slow = await pop_and_crm(daemon, ws, SLOW)
         assert slow["crm"] is None and "did not answer within 0.5 s" in slow["error"]
+        assert slow["failure"] == {"kind": "timeout", "seconds": 0.5}  # the panel's words
         _, broken = await pop_and_crm(daemon, ws, BROKEN)
         assert broken["error"] == "the CRM answered HTTP 500"
+        assert broken["failure"] == {"kind": "status", "status": 500}
     assert crm.asked[0] == (f"+{KNOWN}", "Bearer crm-secret")  # E.164, '+' URL-encoded
 
 

@@ -442,13 +442,18 @@ def test_the_wire_format_of_the_other_messages() -> None:
     assert found == {"type": "pop_customers", "linkedid": CALL, "customers": customers}
     crm = PopCrmMessage(linkedid=CALL, crm={"name": "Ayşe"}).to_json()
     assert list(crm.items()) == [("type", "pop_crm"), ("linkedid", CALL), ("crm", {"name": "Ayşe"})]
-    failed = PopCrmMessage(linkedid=CALL, crm=None, error="timed out").to_json()
+    failed = PopCrmMessage(
+        linkedid=CALL, crm=None, error="timed out", failure={"kind": "timeout", "seconds": 2}
+    ).to_json()
     assert list(failed.items()) == [
         ("type", "pop_crm"),
         ("linkedid", CALL),
         ("crm", None),
         ("error", "timed out"),
+        ("failure", {"kind": "timeout", "seconds": 2}),
     ]
+    unexplained = PopCrmMessage(linkedid=CALL, crm=None, error="a bug").to_json()
+    assert unexplained["failure"] == {"kind": "other"}
     alert = AlertMessage(queue="support", kind="long_wait", text="...", raised=True, at=T)
     assert list(alert.to_json().items()) == [
         ("type", "alert"),

@@ -41,8 +41,13 @@ export function t(key: Key, slots: Record<string, string | number> = {}): string
   );
 }
 
+/** Whether the panel has a text of its own under this key. */
+export function known(key: string): key is Key {
+  return key in en;
+}
+
 /** A text the server sent (an agent state, an outcome) in the user's language. */
 export function term(prefix: "state" | "outcome" | "consent", value: string | null): string {
-  const key = `${prefix}.${value ?? "none"}` as Key;
-  return key in en ? t(key) : (value ?? "");
+  const key = `${prefix}.${value ?? "none"}`;
+  return known(key) ? t(key) : (value ?? "");
 }

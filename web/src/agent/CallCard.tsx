@@ -7,7 +7,7 @@ import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { api } from "../api";
 import { amount, calendarDate, clock, dateTime, phone } from "../format";
-import { t, term } from "../i18n";
+import { known, t, term } from "../i18n";
 import { Field, Status, useNow, useSubmit } from "../ui";
 import type { Call, Customer } from "./calls";
 import { DialButton } from "./Dial";
@@ -319,10 +319,18 @@ export function CustomerCard({ customer, linkedid }: { customer: Customer; linke
   );
 }
 
+/** Why the CRM gave nothing, in the agent's language; its English words for a failure
+ * the panel has no text of its own for. */
+function crmFailure({ error, failure }: NonNullable<Call["crm"]>): string {
+  const key = `crm.failed.${failure?.kind ?? "other"}`;
+  if (known(key)) return t(key, { status: failure?.status ?? "", seconds: failure?.seconds ?? "" });
+  return t("crm.failed", { error: error ?? "" });
+}
+
 function Crm({ call }: { call: Call }) {
   if (!call.crm) return null;
   const { record, error } = call.crm;
-  if (error) return <p class="crm muted">{t("crm.failed", { error })}</p>;
+  if (error) return <p class="crm muted">{crmFailure(call.crm)}</p>;
   if (!record) return <p class="crm muted">{t("crm.none")}</p>;
   return (
     <section class="crm">

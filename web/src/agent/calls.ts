@@ -43,7 +43,14 @@ export interface Customer {
 
 export interface Crm {
   record: { name: string | null; summary: string | null; fields: [string, string][]; url: string | null } | null;
-  error: string | null;
+  error: string | null; // in English, as the daemon logged it
+  failure: CrmFailure | null; // the same, for the agent's language
+}
+
+export interface CrmFailure {
+  kind: string; // status | timeout | unreachable | not_json | other
+  status?: number;
+  seconds?: number;
 }
 
 // An outbound call (click-to-dial) rings the agent's own phone first ("ringing"), then the
@@ -156,7 +163,13 @@ export function fold(calls: Calls, message: LiveMessage, now: number): Calls {
     case "pop_customers":
       return update(calls, linkedid, { customers: (message.customers as Customer[]) ?? [] });
     case "pop_crm":
-      return update(calls, linkedid, { crm: { record: (message.crm as Crm["record"]) ?? null, error: typeof message.error === "string" ? message.error : null } });
+      return update(calls, linkedid, {
+        crm: {
+          record: (message.crm as Crm["record"]) ?? null,
+          error: typeof message.error === "string" ? message.error : null,
+          failure: (message.failure as CrmFailure | undefined) ?? null,
+        },
+      });
     default:
       return calls;
   }

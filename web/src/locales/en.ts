@@ -134,6 +134,10 @@ export const en = {
   "crm.title": "CRM: {name}",
   "crm.none": "CRM: no record for this number",
   "crm.failed": "CRM: {error}",
+  "crm.failed.status": "CRM: it answered with an error (HTTP {status})",
+  "crm.failed.timeout": "CRM: no answer within {seconds} s",
+  "crm.failed.unreachable": "CRM: it could not be reached",
+  "crm.failed.not_json": "CRM: its answer could not be read",
   "crm.open": "Open in CRM",
 
   "search.title": "Find a customer",

@@ -136,6 +136,10 @@ export const tr: Record<keyof typeof en, string> = {
   "crm.title": "CRM: {name}",
   "crm.none": "CRM: bu numarada kayıt yok",
   "crm.failed": "CRM: {error}",
+  "crm.failed.status": "CRM: hata ile yanıt verdi (HTTP {status})",
+  "crm.failed.timeout": "CRM: {seconds} sn içinde yanıt vermedi",
+  "crm.failed.unreachable": "CRM'e ulaşılamadı",
+  "crm.failed.not_json": "CRM: yanıtı okunamadı",
   "crm.open": "CRM'de aç",
 
   "search.title": "Müşteri ara",
