@@ -36,6 +36,7 @@ from cti.auth.users import SessionStore
 from cti.calllog import plugin as call_log
 from cti.campaigns import plugin as campaigns
 from cti.clock import CenterClock
+from cti.collection import collect_in_short_walks
 from cti.customers import plugin as customers
 from cti.database import Database
 from cti.http import agent, auth
@@ -105,8 +106,9 @@ async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
 
     app[TASKS].start("pipeline", pipeline.run())
     app[TASKS].start("clock tick", tick())
+    app[TASKS].start("garbage collection", collect_in_short_walks())
     yield
-    await app[TASKS].stop("pipeline", "clock tick")
+    await app[TASKS].stop("pipeline", "clock tick", "garbage collection")
     await pipeline.drain()  # what arrived before shutdown still reaches the sinks
     await hub.close()
 
