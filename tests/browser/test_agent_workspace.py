@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from browsing import serious_accessibility_violations, sideways_overflow, signed_in
-from harness import Daemon, running_daemon
+from harness import Daemon, free_port, running_daemon
 from playwright.async_api import Browser, Locator, Page, expect
 
 from cti.simulator import OutboundBehaviour
@@ -294,6 +294,19 @@ async def test_wrap_up_counts_down_and_ready_waits_for_the_required_disposition(
         await page.get_by_role("button", name="Ready").click()
         await expect(page.locator(".state-controls .badge")).to_contain_text("Ready")
         await expect(call.locator(".wrap-up")).to_have_count(0)
+
+
+async def test_a_crm_that_cannot_be_reached_is_said_in_the_agents_language(
+    browser: Browser, database_url: str, tmp_path: Path
+) -> None:
+    # Nothing listens on the CRM's port: the lookup fails at once, after the pop is shown.
+    crm_url = f"http://127.0.0.1:{free_port()}/lookup?phone={{number}}"
+    async with running_daemon(database_url, tmp_path, crm_url=crm_url) as daemon:
+        page = await signed_in(browser, daemon, "agent1", language="tr")
+        await daemon.sim.place_call("905339998877", "Ali", "support", answer_after=None)
+        call = current_call(page)
+        await expect(call.locator(".call-phase")).to_have_text("Gelen çağrı")
+        await expect(call.locator(".crm")).to_have_text("CRM'e ulaşılamadı")
 
 
 async def test_the_agent_transfers_a_call_to_a_queue_and_hangs_up_another(
