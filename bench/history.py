@@ -314,13 +314,15 @@ async def main(args: argparse.Namespace) -> None:
             start = time.perf_counter()
             await migrate_up_to(pool, HISTORY_MIGRATION)
             say(f"migration 011: {time.perf_counter() - start:.0f} s")
-            await migrate(pool)  # any after it
+            start = time.perf_counter()
+            await migrate(pool)  # any after it (017 copies each customer's name to its phones)
+            say(f"migrations after 011: {time.perf_counter() - start:.0f} s")
             start = time.perf_counter()
             await pool.execute("VACUUM ANALYZE calls, customers, customer_phones")
             say(f"VACUUM ANALYZE: {time.perf_counter() - start:.0f} s")
         sizes = await pool.fetch(
             "SELECT relname, pg_size_pretty(pg_relation_size(oid)) AS size FROM pg_class"
-            " WHERE relname LIKE 'calls%' OR relname LIKE 'customers%' ORDER BY relname"
+            " WHERE relname LIKE 'calls%' OR relname LIKE 'customer%' ORDER BY relname"
         )
         say("sizes: " + ", ".join(f"{r['relname']} {r['size']}" for r in sizes))
 

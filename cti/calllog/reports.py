@@ -130,8 +130,10 @@ def agent_name(interface: str, member: str | None = None) -> str:
 
 _COLUMNS = f"""
 SELECT k.linkedid, k.started_at, k.caller_number, k.caller_e164, k.caller_name,
-       (SELECT c.full_name FROM customer_phones p JOIN customers c ON c.id = p.customer_id
-        WHERE p.e164 = k.caller_e164 ORDER BY c.id LIMIT 1) AS customer,
+       -- the phone's customer (the first, if several share it), from customer_phones_e164_name
+       -- alone: each phone carries its customer's name (migration 017)
+       (SELECT p.full_name FROM customer_phones p WHERE p.e164 = k.caller_e164
+        ORDER BY p.customer_id LIMIT 1) AS customer,
        k.queue, k.agent, {agent_name("k.agent", "k.agent_name")} AS agent_name,
        k.outcome, k.wait_s, k.talk_s, k.hold_s, k.consent,
        k.recording IS NOT NULL AS has_recording,
@@ -155,44 +157,46 @@ _PAGE = (
 # The customer's name holds the part, case-insensitively (in Turkish too: cti_fold) and
 # literally (no wildcards): the GIN index on cti_trigrams(full_name) finds the names holding
 # every trigram of the part, strpos keeps those that hold the part itself (migration 011
-# says why not pg_trgm).
+# says why not pg_trgm). Each phone carries its customer's name (migration 017): the
+# customers table is not read.
 _NAME_HOLDS = (
-    "cti_trigrams(c.full_name) @> cti_trigrams({0})"
-    " AND strpos(cti_fold(c.full_name), cti_fold({0})) > 0"
+    "cti_trigrams(p.full_name) @> cti_trigrams({0})"
+    " AND strpos(cti_fold(p.full_name), cti_fold({0})) > 0"
 )
 # A customer filter is written one of three ways. Every call of the part (the CSV, the total):
-_CUSTOMER_JOIN = (
-    "k.caller_e164 IN (SELECT p.e164 FROM customers c JOIN customer_phones p"
-    f" ON p.customer_id = c.id WHERE {_NAME_HOLDS})"
-)
-# A page, when the part names up to CUSTOMERS_LISTED customers: their phones, listed, so that
-# the planner knows how many there are (it cannot tell from the trigrams) and reads each
-# phone's newest calls from calls_history_e164 when they are few, or the newest calls from
+_CUSTOMER_JOIN = f"k.caller_e164 IN (SELECT p.e164 FROM customer_phones p WHERE {_NAME_HOLDS})"
+# A page, when the part names up to PHONES_LISTED phones: the phones, listed, so that the
+# planner knows how many there are (it cannot tell from the trigrams) and reads each phone's
+# newest calls from calls_history_e164 when they are few, or the newest calls from
 # calls_history, which holds caller_e164, when they are more.
 _CUSTOMER_PHONES = "k.caller_e164 = ANY({0}::text[])"
 # A page, when the part names more (a common surname): the calls newest first, each asked
-# whether its caller is one of them, which finds a page's worth soon when they are many.
+# whether its caller's phone is one of them, which finds a page's worth soon when they are
+# many; customer_phones_e164_name answers it alone (an index-only scan).
 _CUSTOMER_PROBE = (
-    "(SELECT true FROM customer_phones p JOIN customers c ON c.id = p.customer_id"
-    " WHERE p.e164 = k.caller_e164 AND strpos(cti_fold(c.full_name), cti_fold({0})) > 0 LIMIT 1)"
+    "(SELECT true FROM customer_phones p WHERE p.e164 = k.caller_e164"
+    " AND strpos(cti_fold(p.full_name), cti_fold({0})) > 0 LIMIT 1)"
 )
-CUSTOMERS_LISTED = 10_000
-# How many names hold the part's trigrams (a few more than hold the part): the index alone
-# answers, without reading a name.
+# Listing costs about 7 µs a phone, the probe about 10 µs a call read (on the loaded 2-core
+# benchmark machine, bench/README.md); a page probes 100 / (the share of calls that are the
+# part's), 14,000 calls at 10,000 phones of 1M, 4,700 at 30,000: listing is the cheaper up
+# to about here.
+PHONES_LISTED = 10_000
+# How many phones' names hold the part's trigrams (a few more than hold the part): the
+# index alone answers, without reading a phone.
 _NAMED = (
-    "SELECT count(*) FROM (SELECT FROM customers c"
-    " WHERE cti_trigrams(c.full_name) @> cti_trigrams($1) LIMIT $2) m"
+    "SELECT count(*) FROM (SELECT FROM customer_phones p"
+    " WHERE cti_trigrams(p.full_name) @> cti_trigrams($1) LIMIT $2) m"
 )
-_PHONES_NAMED = (
-    "SELECT DISTINCT p.e164 FROM customers c JOIN customer_phones p ON p.customer_id = c.id"
-    f" WHERE {_NAME_HOLDS.format('$1')}"
-)
+# Not DISTINCT: a phone two customers share is listed twice, which = ANY does not mind, and
+# sorting thousands of phones to drop the few such costs more than they do.
+_PHONES_NAMED = f"SELECT p.e164 FROM customer_phones p WHERE {_NAME_HOLDS.format('$1')}"
 
 
 async def customer_condition(connection: asyncpg.Connection, part: str) -> tuple[str, Any]:
     """How a page finds the calls of the customers whose name holds ``part`` (see above):
     a fragment of SQL and its value, for ``page_calls`` and ``count_calls``."""
-    if await connection.fetchval(_NAMED, part, CUSTOMERS_LISTED + 1) > CUSTOMERS_LISTED:
+    if await connection.fetchval(_NAMED, part, PHONES_LISTED + 1) > PHONES_LISTED:
         return _CUSTOMER_PROBE, part
     return _CUSTOMER_PHONES, [r["e164"] for r in await connection.fetch(_PHONES_NAMED, part)]
 

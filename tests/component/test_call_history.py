@@ -133,3 +133,48 @@ async def test_a_reversed_period_is_refused_and_says_so(daemon: Daemon) -> None:
         # One day, given as the same date twice, is that whole day: not reversed.
         async with boss.get("/api/history", params={"from": "2031-03-10", "to": "2031-03-10"}) as r:
             assert r.status == 200
+
+
+async def test_customers_are_searched_by_the_name_and_phones_they_have_now(
+    daemon: Daemon,
+) -> None:
+    # Each phone carries its customer's name for the search (migration 017): renaming the
+    # customer, adding a phone or giving it to someone else changes what the search finds,
+    # in the same transaction; the copy cannot be written by hand.
+    pool = await daemon.app[DATABASE].pool()
+    await pool.execute(
+        "INSERT INTO customers (id, full_name) VALUES (1, 'Ayşe Yılmaz'), (2, 'Kemal Kaya');"
+        "INSERT INTO customer_phones (customer_id, e164, raw) VALUES"
+        " (1, '+905321112233', '0532 111 22 33');"
+        "INSERT INTO calls (linkedid, caller_number, caller_e164, caller_name, dialed,"
+        " direction, outcome, started_at) VALUES"
+        " ('a.1', '05321112233', '+905321112233', 'A', '4440', 'inbound', 'answered',"
+        "  '2031-03-10 09:00+00'),"
+        " ('k.1', '05559998877', '+905559998877', 'K', '4440', 'inbound', 'answered',"
+        "  '2031-03-10 10:00+00')"
+    )
+    boss, _ = await signed_in(daemon, "boss")
+
+    async def search(part: str) -> list[tuple[str, str]]:
+        status, page = await found(boss, customer=part)
+        assert status == 200, page
+        return [(c["linkedid"], c["customer"]) for c in page["calls"]]
+
+    async with boss:
+        assert await search("yılmaz") == [("a.1", "Ayşe Yılmaz")]
+        await pool.execute("UPDATE customers SET full_name = 'Ayşe Demir' WHERE id = 1")
+        assert (await search("yılmaz"), await search("DEMİR")) == ([], [("a.1", "Ayşe Demir")])
+        await pool.execute(
+            "INSERT INTO customer_phones (customer_id, e164, raw)"
+            " VALUES (2, '+905559998877', '0555 999 88 77')"
+        )
+        assert await search("kaya") == [("k.1", "Kemal Kaya")]
+        await pool.execute(
+            "UPDATE customer_phones SET customer_id = 2 WHERE e164 = '+905321112233'"
+        )
+        assert await search("demir") == []
+        assert await search("kaya") == [("k.1", "Kemal Kaya"), ("a.1", "Kemal Kaya")]
+        await pool.execute("UPDATE customer_phones SET full_name = 'Sahte İsim'")
+        assert await search("sahte") == []
+    names = await pool.fetch("SELECT DISTINCT full_name FROM customer_phones")
+    assert [r["full_name"] for r in names] == ["Kemal Kaya"]

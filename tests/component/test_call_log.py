@@ -224,3 +224,33 @@ def test_a_torn_spool_line_is_skipped(tmp_path: Path) -> None:
     assert again.pending == [["event", ["1.1", 1.0, "queue_join", "q", "", None, 1]]]
     again.clear(1)
     assert Spool(path).pending == []
+
+
+async def test_phones_take_their_customers_names_when_migration_017_upgrades(
+    database_url: str, tmp_path: Path
+) -> None:
+    # An existing database: its customers' phones get their names, which the call
+    # history's name search reads (cti/calllog/reports.py).
+    before = tmp_path / "before-017"
+    before.mkdir()
+    for path in MIGRATIONS_DIR.glob("*.sql"):
+        if int(path.stem.partition("_")[0]) < 17:
+            shutil.copy(path, before)
+    pool = await asyncpg.create_pool(database_url)
+    try:
+        await migrate(pool, before)
+        await pool.execute(
+            "INSERT INTO customers (id, full_name) VALUES (1, 'Ayşe Yılmaz'), (2, 'Kemal Kaya');"
+            "INSERT INTO customer_phones (customer_id, e164, raw) VALUES"
+            " (1, '+905321112233', '0532'), (1, '+905321112244', '0532'),"
+            " (2, '+905559998877', '0555')"
+        )
+        assert 17 in await migrate(pool)
+        rows = await pool.fetch("SELECT e164, full_name FROM customer_phones ORDER BY e164")
+        assert [tuple(r) for r in rows] == [
+            ("+905321112233", "Ayşe Yılmaz"),
+            ("+905321112244", "Ayşe Yılmaz"),
+            ("+905559998877", "Kemal Kaya"),
+        ]
+    finally:
+        await pool.close()

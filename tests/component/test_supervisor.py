@@ -296,8 +296,8 @@ async def test_the_history_finds_customers_by_part_of_their_name(daemon: Daemon)
         " ('u.1', '05001112233', '+905001112233', 'U', '4440', 'inbound', 'answered',"
         "  '2031-03-10 12:00+00')"
     )
-    # More customers named alike than a page lists by phone (reports.CUSTOMERS_LISTED).
-    many = reports.CUSTOMERS_LISTED + 1
+    # More phones of customers named alike than a page lists (reports.PHONES_LISTED).
+    many = reports.PHONES_LISTED + 1
     await pool.execute(
         "INSERT INTO customers (id, full_name) SELECT 100 + n, 'Toplu Müşteri ' || n"
         " FROM generate_series(1, $1) AS n",
