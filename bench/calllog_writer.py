@@ -478,7 +478,8 @@ def report(result: Result, expected_events: int) -> None:
     )
     if writes:
         print(
-            f"{len(writes):,} writes of the spool: median {statistics.median(writes) * 1000:.0f}"
+            # on_write times a flush: the spooled rows into PostgreSQL, then the spool emptied
+            f"{len(writes):,} writes of spooled rows: median {statistics.median(writes) * 1000:.0f}"
             f" ms, max {writes[-1] * 1000:.0f} ms; {result.rows / len(writes):,.0f} rows each"
         )
     print(f"{'calls/s':>12}{'rows/s':>12}")

@@ -12,8 +12,10 @@ from harness import Daemon
 
 from cti import kpi
 from cti.calllog import tallies
+from cti.calllog.rows import Row
 from cti.calllog.spool import Spool
 from cti.calllog.writer import CallLogWriter
+from cti.database import Database
 from cti.keys import DATABASE
 from cti.replay import capture_bytes, replay
 
@@ -74,3 +76,54 @@ async def test_rolled_up_slots_give_the_figures_of_the_events_and_late_events_co
     await tallies.roll_up(pool, now)  # that one slot again
     assert await pool.fetchval("SELECT count(*) FROM kpi_dirty") == 0
     assert await figures(daemon, since, until) == with_late
+
+
+def _event(linkedid: str, at: datetime, kind: str, seconds: int | None = None) -> Row:
+    values = {"linkedid": linkedid, "at": at.timestamp(), "kind": kind, "queue": "support"}
+    return ["event", values | {"interface": "", "seconds": seconds, "position": None}]
+
+
+def _slot(at: datetime) -> datetime:
+    return datetime.fromtimestamp(at.timestamp() // 900 * 900, UTC)
+
+
+async def test_events_mark_the_entry_slot_of_their_passage_wherever_it_is_stored(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Rows the writer stores mark the slot their passage entered the queue in, when that
+    slot is more than an hour old: the slot of an entry stored by an earlier write, not the
+    slot of the new event; a passage entered within the hour marks nothing."""
+    database = Database(database_url)
+    writer = CallLogWriter(database, Spool(tmp_path / "dirty.spool"), "TR")
+    now = datetime.now(UTC)
+    old = _slot(now - timedelta(days=2)) + timedelta(minutes=14)  # a minute before its end
+    try:
+        pool = await database.pool()
+        writer.offer_rows([_event("long", old, "queue_join"), _event("new", old, "queue_join")])
+        await writer.drain()
+        assert await pool.fetchval("SELECT array_agg(slot) FROM kpi_dirty") == [_slot(old)]
+        await pool.execute("DELETE FROM kpi_dirty")
+
+        # The rest of the long call, hours later, in another write; and a call of now.
+        later = old + timedelta(hours=3)
+        writer.offer_rows(
+            [
+                _event("long", old + timedelta(minutes=2), "agent_connect", 120),
+                _event("long", later, "call_end", 10_680),
+                _event("recent", now - timedelta(minutes=10), "queue_join"),
+                _event("recent", now - timedelta(minutes=9), "queue_abandon", 60),
+            ]
+        )
+        await writer.drain()
+        assert await pool.fetchval("SELECT array_agg(slot) FROM kpi_dirty") == [_slot(old)]
+        await pool.execute("DELETE FROM kpi_dirty")
+
+        # A row written by something else than the writer marks too (the reconciler).
+        await pool.execute(
+            "INSERT INTO call_events (linkedid, at, kind, queue) VALUES ('long', $1, 'queue_leave',"
+            " 'support')",
+            later,
+        )
+        assert await pool.fetchval("SELECT array_agg(slot) FROM kpi_dirty") == [_slot(old)]
+    finally:
+        await database.close()
