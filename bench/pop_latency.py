@@ -190,6 +190,10 @@ async def _sim_child(spec: dict[str, Any]) -> None:
                     talk_s=rng.uniform(1.0, 3.0),
                 )
                 counts["calls"] += 1
+                # place_call never suspends: without this, a child that fell behind on a busy
+                # machine caught up in one loop that starved its own calls' timers, the AMI
+                # Pong and the bench's questions (soak runs died on "no Pong within 5 s").
+                await asyncio.sleep(0)
 
     tasks = [loop.create_task(noise()), loop.create_task(calls())]
     reader = asyncio.StreamReader()
