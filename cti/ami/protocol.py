@@ -20,7 +20,11 @@ future resolved by the matching ``ActionID``) and replaces the receive path:
   waits for it before asking for snapshots; it reaches ``on_message`` too;
 - ``Shutdown`` (Asterisk stops or restarts) ends the connection at once, as a lost link;
 - when the connection goes, every pending future fails with ``AmiDisconnected`` at once
-  instead of waiting forever (panoramisk would queue them to be re-sent later).
+  instead of waiting forever (panoramisk would queue them to be re-sent later);
+- the socket is read into one buffer of the connection's own (a ``BufferedProtocol``):
+  asyncio's plain reads allocate 256 KiB each and shrink it to what came, ~400 a second at
+  100 calls/s, and glibc's heap kept the holes they left (the daemon's RSS grew ~0.7 MB a
+  minute in bench/soak.py while its objects stayed flat).
 """
 
 from __future__ import annotations
@@ -94,9 +98,13 @@ class ActionFailed(AmiError):
 MessageCallback = Callable[[Message, float], None]
 
 
-class CtiAmiProtocol(AMIProtocol):  # type: ignore[misc]
+READ_BUFFER_BYTES = 256 * 1024  # as much as asyncio's own reads take at a time
+
+
+class CtiAmiProtocol(AMIProtocol, asyncio.BufferedProtocol):  # type: ignore[misc]
     def __init__(self, on_message: MessageCallback, on_lost: Callable[[str], None]) -> None:
         super().__init__()
+        self._read_into = memoryview(bytearray(READ_BUFFER_BYTES))
         self.on_message = on_message
         self.on_lost = on_lost
         self.encoding = "utf-8"
@@ -128,6 +136,13 @@ class CtiAmiProtocol(AMIProtocol):  # type: ignore[misc]
         text = "".join(f"{key}: {value}\r\n" for key, value in fields.items()) + "\r\n"
         self.transport.write(text.encode("utf-8"))
         return future
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._read_into
+
+    def buffer_updated(self, nbytes: int) -> None:
+        # A copy: the next read reuses the buffer, and the splitter keeps a frame not ended.
+        self.data_received(bytes(self._read_into[:nbytes]))
 
     def data_received(self, data: bytes) -> None:
         received_at = time.time()

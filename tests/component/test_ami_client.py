@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +16,7 @@ from harness import running_simulator, wait_until
 
 from cti.ami import actions
 from cti.ami.connection import AmiAuthError, AmiClient, AmiConfig
-from cti.ami.protocol import ActionFailed
+from cti.ami.protocol import ActionFailed, CtiAmiProtocol
 from cti.pipeline import Pipeline
 from cti.replay import capture_bytes, replay
 from cti.simulator import CaptureServer, SimConfig, Simulator
@@ -199,3 +200,31 @@ async def test_a_capture_over_tcp_yields_what_the_offline_replay_yields(
     # Live, untimestamped snapshot items get the receive time instead of an estimate.
     strip = lambda r: replace(r, started_at=None, queued_at=None)  # noqa: E731
     assert [strip(r) for r in got] == [strip(r) for r in expected]
+
+
+async def test_the_socket_is_read_into_the_connections_own_buffer_and_frames_survive_it() -> None:
+    # asyncio's plain reads allocate 256 KiB each and glibc kept the holes (bench/soak.py's
+    # RSS growth): the protocol reads into one buffer of its own, so what it keeps of a frame
+    # not ended yet must be a copy, or the next read overwrites it.
+    got: list[dict[str, str]] = []
+    protocol = CtiAmiProtocol(lambda message, _: got.append(dict(message)), lambda _: None)
+    ours, theirs = socket.socketpair()
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.connect_accepted_socket(lambda: protocol, ours)
+    try:
+        first = b"Event: QueueCallerJoin\r\nQueue: support\r\nCallerIDNum: 905321112233\r\n\r\n"
+        second = b"Event: QueueCallerLeave\r\nQueue: sales\r\nCallerIDNum: 904441234567\r\n\r\n"
+        theirs.sendall(b"Asterisk Call Manager/9.0.0\r\n" + first[:30])
+        await wait_until(lambda: len(protocol._splitter._tail) > 0)  # a frame's beginning, kept
+        theirs.sendall(first[30:] + second)
+        await wait_until(lambda: len(got) == 2)
+        assert [(m["Event"], m["Queue"], m["CallerIDNum"]) for m in got] == [
+            ("QueueCallerJoin", "support", "905321112233"),
+            ("QueueCallerLeave", "sales", "904441234567"),
+        ]
+        # asyncio reads into get_buffer's for a BufferedProtocol only: one, allocated once
+        assert isinstance(protocol, asyncio.BufferedProtocol)
+        assert protocol.get_buffer(-1) is protocol.get_buffer(65536)
+    finally:
+        transport.close()
+        theirs.close()
