@@ -9,10 +9,11 @@ in tests/unit/test_hub_route.py because it is a security rule:
 - an answered or ended call, its recording consent once decided (an outbound call's
   customer hears the notice after the pop), and an agent's new state go to that agent only;
 - the AMI link going up or down goes to ``Everyone``, as do the queues' waiting callers
-  (``to_everyone``, at most once a second: each agent's page shows its own queues). Those
-  go out ``FAN_OUT_SLICE`` clients at a time, the event loop free between two slices: put on
-  2,050 outboxes at once, one message held the loop ~70 ms while the writers ran, and a pop
-  arriving then waited behind it (bench/pop_latency.py, many panels: pop p99 72 ms).
+  (``to_everyone``, at most once a second: each agent's page shows its own queues). Those,
+  and the wall's for supervisors, go out a slice of clients at a time (``FAN_OUT_SLICE``,
+  fewer for a large message: ``FAN_OUT_BYTES``), the event loop free between two slices:
+  put on 2,050 outboxes at once, one message held the loop ~70 ms while the writers ran,
+  and a pop arriving then waited behind it (bench/pop_latency.py, many panels: p99 72 ms).
 Supervisors (and admins) follow queues, agents and calls through the wall
 (cti/supervision/wallboard.py, ``to_supervisors``): a snapshot, then at most one delta a
 second, with the alerts. They are not sent each change as well: at 20 supervisors that was
@@ -76,7 +77,8 @@ from cti.tasks import Tasks
 log = logging.getLogger(__name__)
 
 OUTBOX_SIZE = 500
-FAN_OUT_SLICE = 64  # clients a message for everyone is put out to per turn of the event loop
+FAN_OUT_SLICE = 64  # at most this many clients a message is put out to per turn of the loop
+FAN_OUT_BYTES = 256 * 1024  # and about this much text at most (a wall's delta can be large)
 AGENTS_PER_TURN = 200  # agents' rows of an overview built per turn of the event loop
 CustomerLookup = Callable[[str], Awaitable[list[dict[str, Any]]]]
 CrmLookup = Callable[[str], Awaitable[dict[str, Any] | None]]
@@ -93,19 +95,13 @@ class AgentsOf:
 
 
 @dataclass(frozen=True, slots=True)
-class Supervisors:
-    """The clients of supervisors and admins."""
-
-
-@dataclass(frozen=True, slots=True)
 class Everyone:
     """Every client."""
 
 
-Group = AgentsOf | Supervisors | Everyone
+Group = AgentsOf | Everyone
 Audience = frozenset[Group]  # the union of its groups: a client in two gets a message once
 
-SUPERVISORS: Audience = frozenset({Supervisors()})
 EVERYONE: Audience = frozenset({Everyone()})
 
 
@@ -251,8 +247,6 @@ class Hub:
             match group:
                 case AgentsOf(interface=interface):
                     clients |= self._by_interface.get(interface, set())
-                case Supervisors():
-                    clients |= self._supervisors
                 case Everyone():
                     clients |= self.clients
         return clients
@@ -282,17 +276,20 @@ class Hub:
                 else:
                     self._send(clients, message.to_json())
 
-    def to_supervisors(self, message: Message) -> None:
-        self._send(self.clients_of(SUPERVISORS), message.to_json())
+    async def to_supervisors(self, message: Message) -> None:
+        await self._in_slices(list(self._supervisors), message)
 
     async def to_everyone(self, message: Message) -> None:
-        """Sent to every client, a slice at a time (the module docstring says why)."""
+        await self._in_slices(list(self.clients), message)
+
+    async def _in_slices(self, clients: list[Client], message: Message) -> None:
+        """Sent a slice of clients at a time (the module docstring says why)."""
         text = json.dumps(message.to_json())
-        clients = list(self.clients)
-        for start in range(0, len(clients), FAN_OUT_SLICE):
+        per_turn = max(1, min(FAN_OUT_SLICE, FAN_OUT_BYTES // len(text)))
+        for start in range(0, len(clients), per_turn):
             if start:
                 await asyncio.sleep(0)  # the writers of the slice before run; so may a pop
-            self._put(clients[start : start + FAN_OUT_SLICE], text)
+            self._put(clients[start : start + per_turn], text)
 
     def _pop(self, clients: set[Client], pop: PopMessage) -> None:
         if not clients:

@@ -63,11 +63,11 @@ async def wall_ctx(app: web.Application) -> AsyncIterator[None]:
     app[SINKS].extend([today, touched])
     alert_log = app[ALERTS] = AlertLog()
 
-    def publish(alert: Alert) -> None:
+    async def publish(alert: Alert) -> None:
         alert_log.add(alert)
         if alert.raised:
             metrics.alerts_raised.labels(metrics.queue_label(alert.queue), alert.kind).inc()
-        hub.to_supervisors(
+        await hub.to_supervisors(
             AlertMessage(
                 queue=alert.queue,
                 kind=alert.kind,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -333,7 +333,7 @@ async def feed_the_wall(
     touched: Touched,
     clock: CenterClock,
     hub: Hub,
-    publish_alert: Callable[[Alert], None],
+    publish_alert: Callable[[Alert], Awaitable[None]],
 ) -> None:
     """Once a second: raise and clear alerts (even when no supervisor has the page open),
     push what changed on the wall to the supervisors' pages, one encoding for all, and the
@@ -359,7 +359,7 @@ async def feed_the_wall(
                 log.warning("alert raised for queue %s: %s", alert.queue, alert.text)
             else:
                 log.info("alert cleared for queue %s: %s", alert.queue, alert.kind)
-            publish_alert(alert)
+            await publish_alert(alert)
         if (now_waiting := views.queue_waits(state)) != waits:
             waits = now_waiting
             await hub.to_everyone(QueueWaitsMessage(waits=waits))
@@ -381,7 +381,7 @@ async def feed_the_wall(
                 complete=False,
             )
         if message is not None:
-            hub.to_supervisors(message)
+            await hub.to_supervisors(message)
 
 
 def _json(view: views.AgentView | views.CallView | None) -> Wire | None:

@@ -23,6 +23,7 @@ from cti.ami.frames import FrameSplitter
 from cti.auth.users import User
 from cti.push.hub import (
     AGENTS_PER_TURN,
+    FAN_OUT_BYTES,
     FAN_OUT_SLICE,
     AgentsOf,
     Everyone,
@@ -301,6 +302,21 @@ async def test_a_message_for_everyone_goes_out_a_slice_per_turn_of_the_event_loo
     assert sum(not client.outbox.empty() for client in clients) == FAN_OUT_SLICE
     await sending
     assert all(received(client) == ["queue_waits"] for client in clients)
+
+
+async def test_a_large_message_goes_out_to_fewer_clients_per_turn() -> None:
+    # A wall delta carries every changed queue card with its day chart: written to 50
+    # supervisors in one turn, tens of kilobytes each, it held the loop too.
+    hub = Hub(CtiState(), Tasks())
+    supervisors = [hub.join(user(i, "supervisor")) for i in range(5)]
+    large = AlertMessage(
+        queue="q", kind="long_wait", text="x" * (FAN_OUT_BYTES // 3), raised=True, at=T
+    )
+    sending = asyncio.ensure_future(hub.to_supervisors(large))
+    await asyncio.sleep(0)
+    assert sum(not client.outbox.empty() for client in supervisors) == 2
+    await sending
+    assert all(received(client) == ["alert"] for client in supervisors)
 
 
 async def test_a_supervisors_overview_is_built_a_slice_of_agents_per_turn() -> None:
