@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from cti.http.security import route, session_of
 from cti.keys import AMI, CALL_LOG, DATABASE, METRICS, PIPELINE, SETTINGS, STATE, TASKS
-from cti.state.views import overview
+from cti.push.hub import overview_in_turns
 
 WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
 BUILT_DIR = WEB_DIR / "dist"  # web/src's components, built by scripts/setup (web/build.mjs)
@@ -65,7 +65,9 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def state(request: web.Request) -> web.Response:
-    body = overview(request.app[PIPELINE].state)
+    # In turns, as for a supervisor's page: a script polling this at 2,000 agents would
+    # otherwise hold the event loop ~40 ms a request.
+    body = await overview_in_turns(request.app[PIPELINE].state)
     body["ami_connected"] = request.app[AMI].connected
     return web.json_response(body)
 

@@ -376,9 +376,10 @@ class Hub:
 
 async def overview_in_turns(state: CtiState) -> dict[str, Any]:
     """``views.overview``, its agents' rows built ``AGENTS_PER_TURN`` per turn of the event
-    loop: at once, 2,000 of them held it ~40 ms on each supervisor's page opening and each
-    resync of the wall, and pops waited behind. The page applies later changes row by row,
-    so rows built a few turns apart are as good as rows built together."""
+    loop: at once, 2,000 of them held it ~40 ms on each supervisor's page opening, each
+    resync of the wall and each ``/api/state``, and pops waited behind. The page applies
+    later changes row by row, so rows built a few turns apart serve as well as rows built
+    together."""
     agent_rows = []
     for count, interface in enumerate(sorted(views.interfaces(state))):
         if count and count % AGENTS_PER_TURN == 0:

@@ -424,7 +424,8 @@ def pops(state: CtiState, interfaces: Iterable[str]) -> list[dict[str, Any]]:
 
 def overview(state: CtiState, agent_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Everything at a glance for supervisors: ``/api/state`` and the websocket snapshot.
-    ``agent_rows``: every agent's ``to_json()`` by interface, when already built."""
+    ``agent_rows``: every agent's ``to_json()`` in interface order, when already built
+    (``cti.push.hub.overview_in_turns`` builds them a few at a time)."""
     if agent_rows is None:
         agent_rows = [a.to_json() for a in sorted(all_agents(state), key=lambda a: a.interface)]
     return {
