@@ -27,7 +27,12 @@ their JSON once, whatever the number of clients.
 Every open websocket is a ``Client`` with its user and a bounded outbox; ``offer`` (called by
 the pipeline) resolves each audience to clients and puts the message on their outboxes.
 ``offer`` never waits: a client whose outbox is full is too slow to follow, so it is dropped
-(its page reconnects and gets a fresh snapshot) rather than slow the pipeline.
+(its page reconnects and gets a fresh snapshot) rather than slow the pipeline. A client's
+outbox is written out by a task started when a message arrives and ended when the outbox is
+empty, not by a writer waiting on a queue for the page's life: 2,050 such writers, woken
+each second by the queues' waits, each re-made its waiting coroutine and future, and those
+~20,000 live young objects made every young garbage collection a 11-25 ms walk that pops
+waited behind (bench/README.md, many panels).
 
 The customer record is looked up after the pop is sent (``enrich``), so the caller's number
 and name show within milliseconds even when the database or the CRM is slow; each lookup
@@ -37,9 +42,11 @@ is a job of the daemon's ``Tasks`` (group ``LOOKUPS``), cancelled on close.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +89,7 @@ FAN_OUT_BYTES = 256 * 1024  # and about this much text at most (a wall's delta c
 AGENTS_PER_TURN = 200  # agents' rows of an overview built per turn of the event loop
 CustomerLookup = Callable[[str], Awaitable[list[dict[str, Any]]]]
 CrmLookup = Callable[[str], Awaitable[dict[str, Any] | None]]
+Send = Callable[[str], Awaitable[None]]  # a page's socket: WebSocketResponse.send_str
 
 
 # --- who sees what ------------------------------------------------------------------------
@@ -179,17 +187,29 @@ def route(change: Change) -> list[tuple[Audience, Message]]:
 class Client:
     user: User
     session_key: str = ""  # the sign-in it belongs to: closed when that session ends
-    # Each message JSON-encoded once for all its clients, and for a pop the wall-clock time
-    # its AgentCalled frame arrived (the pop-latency metric's start).
-    outbox: asyncio.Queue[tuple[str, float | None]] = field(
-        default_factory=lambda: asyncio.Queue(OUTBOX_SIZE)
-    )
+    # Its page's socket (``WebSocketResponse.send_str``); None: nothing is written (the
+    # unit tests read the outbox).
+    send: Send | None = None
+    # What waits to be written, at most OUTBOX_SIZE: each message JSON-encoded once for all
+    # its clients, and for a pop the wall-clock time its AgentCalled frame arrived (the
+    # pop-latency metric's start).
+    outbox: deque[tuple[str, float | None]] = field(default_factory=deque)
+    # Writes the outbox out and ends when it is empty (``Hub._write_out``); owned by the
+    # client, cancelled by ``stop_writing``.
+    writing: asyncio.Task[None] | None = None
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     signed_out: bool = False  # closed because its session ended (disabled, signed out)
 
     @property
     def supervises(self) -> bool:
         return self.user.may("supervisor")
+
+    async def stop_writing(self) -> None:
+        """Cancel the write under way, if any, and wait until it is gone."""
+        if (writing := self.writing) is not None:
+            writing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writing
 
 
 class Hub:
@@ -220,8 +240,8 @@ class Hub:
 
     # --- clients ------------------------------------------------------------------------
 
-    def join(self, user: User, session_key: str = "") -> Client:
-        client = Client(user, session_key)
+    def join(self, user: User, session_key: str = "", send: Send | None = None) -> Client:
+        client = Client(user, session_key, send)
         self.clients.add(client)
         if client.supervises:
             self._supervisors.add(client)
@@ -257,11 +277,34 @@ class Hub:
 
     def _put(self, clients: list[Client], text: str, started: float | None = None) -> None:
         for client in clients:
-            try:
-                client.outbox.put_nowait((text, started))
-            except asyncio.QueueFull:
+            if client.closed.is_set():  # left while a message went out in slices
+                continue
+            if len(client.outbox) >= OUTBOX_SIZE:
                 log.warning("dropping slow panel client of %s", client.user.username)
                 self.leave(client)
+                continue
+            client.outbox.append((text, started))
+            if client.writing is None and client.send is not None:
+                client.writing = asyncio.get_running_loop().create_task(self._write_out(client))
+
+    async def _write_out(self, client: Client) -> None:
+        """Write the client's outbox to its socket, then end (the module docstring says why
+        a page waiting for its next message has no task)."""
+        assert client.send is not None
+        try:
+            while client.outbox:
+                text, started = client.outbox.popleft()
+                await client.send(text)
+                if started is not None and self.on_pop_written is not None:
+                    self.on_pop_written(time.time() - started)
+        except ConnectionError as exc:  # the page went away: its handler closes the socket
+            log.info("panel of %s went away while written to (%s)", client.user.username, exc)
+            self.leave(client)
+        except Exception:
+            log.exception("writing to the panel of %s failed; closing it", client.user.username)
+            self.leave(client)
+        finally:
+            client.writing = None
 
     # --- the sink -----------------------------------------------------------------------
 

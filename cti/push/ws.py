@@ -1,8 +1,8 @@
 """One websocket per browser tab: a snapshot first, then the changes meant for its user.
 
-The handler owns one writer task for its connection (created here, cancelled and awaited when
-the socket closes). Messages from the browser are only keep-alives; commands go through the
-HTTP API, where CSRF protection applies.
+The hub writes the changes through the socket's ``send_str`` (``Hub._write_out``); when the
+socket closes, the handler cancels and awaits the write under way. Messages from the browser
+are only keep-alives; commands go through the HTTP API, where CSRF protection applies.
 
 A socket lives no longer than its session. Signing out or disabling a user through this
 daemon closes the sockets at once (``close_sockets``); for a change made elsewhere (the CLI,
@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Container
 
 import asyncpg
@@ -24,7 +23,6 @@ from aiohttp import WSMsgType, web
 from cti.database import DatabaseUnavailable
 from cti.http.security import route, session_of
 from cti.keys import HUB, SESSIONS, TASKS
-from cti.push.hub import Client, Hub
 
 log = logging.getLogger(__name__)
 
@@ -33,38 +31,28 @@ REVALIDATE_S = 1.0
 SIGNED_OUT = 4401
 
 
-async def _write(ws: web.WebSocketResponse, hub: Hub, client: Client) -> None:
-    while not ws.closed:
-        text, started = await client.outbox.get()
-        await ws.send_str(text)
-        if started is not None and hub.on_pop_written is not None:
-            hub.on_pop_written(time.time() - started)
-
-
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     session = session_of(request)
     user = session.user
     hub = request.app[HUB]
     ws = web.WebSocketResponse(heartbeat=20, max_msg_size=4096)
     await ws.prepare(request)
-    client = hub.join(user, session.key)
-    writer = asyncio.create_task(_write(ws, hub, client))
+    client = hub.join(user, session.key, send=ws.send_str)
     try:
         snapshot = await hub.snapshot_for(user)
         await ws.send_json(snapshot.to_json())
         hub.look_up_again(snapshot.pops)  # a reloaded page gets its calls' customers back
+        # Until the page goes, or the hub lets it go (signed out, too slow, a failed write).
         closed = asyncio.create_task(client.closed.wait())
         reader = asyncio.create_task(_drain(ws))
-        await asyncio.wait({writer, closed, reader}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({closed, reader}, return_when=asyncio.FIRST_COMPLETED)
         for task in (closed, reader):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     finally:
         hub.leave(client)
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-            await writer
+        await client.stop_writing()
         if client.signed_out:
             await ws.close(code=SIGNED_OUT, message=b"signed out: sign in again")
         else:

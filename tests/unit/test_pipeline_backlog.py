@@ -21,25 +21,24 @@ async def test_a_burst_ten_times_an_outbox_drops_no_page() -> None:
     state = CtiState()
     hub = Hub(state, Tasks())
     pipeline = Pipeline(state, [hub])
-    client = hub.join(User(id=1, username="s", display_name="S", role="supervisor", interfaces=()))
     written: list[str] = []
 
-    async def websocket_writer() -> None:  # what cti/push/ws.py does with a live socket
-        while True:
-            written.append((await client.outbox.get())[0])
+    async def send(text: str) -> None:  # a live socket with room in its buffer
+        written.append(text)
 
+    supervisor = User(id=1, username="s", display_name="S", role="supervisor", interfaces=())
+    client = hub.join(supervisor, send=send)
     for i in range(BURST):  # all queued before the pipeline runs: a backlog
         pipeline.submit_event(LinkUp(ts=float(i)) if i % 2 else LinkDown(ts=float(i), reason="x"))
-    writer = asyncio.ensure_future(websocket_writer())
     running = asyncio.ensure_future(pipeline.run())
     try:
-        while pipeline.depth or not client.outbox.empty():
+        while pipeline.depth or client.outbox or client.writing:
             await asyncio.sleep(0)
     finally:
-        for task in (running, writer):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await client.stop_writing()
     assert client in hub.clients, "the page was dropped as too slow"
     assert len(written) == BURST
     assert YIELD_EVERY < OUTBOX_SIZE
