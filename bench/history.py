@@ -334,6 +334,9 @@ async def main(args: argparse.Namespace) -> None:
         for row in table:
             say("| " + " | ".join(row) + " |")
 
+        if args.csv_rows <= 0:
+            say("\nCSV export: not measured (--csv-rows 0)")
+            return
         csv = await csv_export(url, pool, min(args.csv_rows, args.calls))
         say(
             f"\nCSV export: {csv['rows']:,.0f} rows in {csv['seconds']:.1f} s"
