@@ -251,8 +251,11 @@ class SimChild:
         assert self.process.stdin is not None and self.process.stdout is not None
         async with self._asking:  # one question at a time: answers come back in order
             self.process.stdin.write(json.dumps({"cmd": cmd, **values}).encode() + b"\n")
-            await self.process.stdin.drain()
-            line = await asyncio.wait_for(self.process.stdout.readline(), 30)
+            try:  # a child that stopped reading would fill the pipe and hold us for ever
+                await asyncio.wait_for(self.process.stdin.drain(), 30)
+                line = await asyncio.wait_for(self.process.stdout.readline(), 30)
+            except TimeoutError:
+                raise RuntimeError(f"the simulator child did not answer {cmd!r} in 30 s") from None
         answer: dict[str, Any] = json.loads(line)
         return answer
 
