@@ -572,8 +572,9 @@ class Panel:
 class Panels:
     """Websocket clients of the daemon, each read all the time by its own task."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, collect_garbage: bool = False) -> None:
         self.url = url
+        self.collect_garbage = collect_garbage  # see open()
         self.http = aiohttp.ClientSession(
             cookie_jar=aiohttp.DummyCookieJar(), connector=aiohttp.TCPConnector(limit=0)
         )
@@ -601,9 +602,10 @@ class Panels:
         # young garbage collections (5-9 ms every second or two under the queues' waits,
         # gc.callbacks, 14:36 UTC) would count in the pops' latency as if the daemon's. So
         # this process collects no garbage while its panels are open: refcounting frees
-        # nearly all of it, and the run is short.
-        gc.collect()
-        gc.disable()
+        # nearly all of it, and the run is short (a long one, the soak, collects).
+        if not self.collect_garbage:
+            gc.collect()
+            gc.disable()
 
     async def _read(self, panel: Panel) -> None:
         ws = panel.ws

@@ -78,7 +78,7 @@ async def soak(args: argparse.Namespace, folder: Path, url: str, pool: asyncpg.P
     try:
         async with aiohttp.ClientSession() as http:
             daemon = await start_daemon(http, url, sim.port, "soak", folder / "daemon")
-            panels = Panels(daemon.url)
+            panels = Panels(daemon.url, collect_garbage=True)  # 17 minutes
             await panels.open(
                 await mint_sessions(pool, [f"sup{n + 1}" for n in range(args.supervisors)])
             )
