@@ -352,7 +352,12 @@ async def feed_the_wall(
             interfaces |= {*agents_swept.next(agent_keys)}
             call_keys = list(dict.fromkeys([*views.linkedids(state), *feed.call_rows]))
             linkedids |= {*calls_swept.next(call_keys)}
+        # Each part in a turn of its own (at 2,000 agents and a million calls today: the
+        # sweep ~0.5 ms, the agents line ~1 ms, the board ~1.5 ms, up to 5-6 ms each after
+        # a resync): a pop that arrives meanwhile waits for one part, not for all of them.
+        await asyncio.sleep(0)
         line.update(state, None if everything else interfaces, now)
+        await asyncio.sleep(0)
         board = build(settings, state, today, now, line.by_queue)
         for alert in tracker.update(board["queues"], now):
             if alert.raised:
