@@ -58,7 +58,6 @@ FROM generate_series(0, $2::int - 1) g
 """
 EVENT_INDEXES = """
 ALTER TABLE call_events ADD PRIMARY KEY (linkedid, kind, at, interface);
-CREATE INDEX call_events_queue_at ON call_events (queue, at);
 CREATE INDEX call_events_at ON call_events (at);
 ALTER TABLE call_events ENABLE TRIGGER call_events_kpi_dirty;
 """
@@ -77,7 +76,7 @@ async def load(pool: asyncpg.Pool, calls: int, days: int) -> None:
     await pool.execute(
         "ALTER TABLE call_events DISABLE TRIGGER call_events_kpi_dirty;"
         " ALTER TABLE call_events DROP CONSTRAINT call_events_pkey;"
-        " DROP INDEX call_events_queue_at, call_events_at;"
+        " DROP INDEX call_events_at;"
     )
     await pool.execute(LOAD_EVENTS, START, calls, spacing, timeout=None)
     await pool.execute(LOAD_CALLS, START, calls, spacing, timeout=None)

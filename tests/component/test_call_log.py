@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from cti.ami.events import WANTED_EVENTS
 from cti.ami.frames import FrameSplitter
+from cti.calllog import tallies
 from cti.calllog.spool import Spool
 from cti.calllog.writer import CallLogWriter
 from cti.database import Database
@@ -252,5 +254,43 @@ async def test_phones_take_their_customers_names_when_migration_017_upgrades(
             ("+905321112244", "Ayşe Yılmaz"),
             ("+905559998877", "Kemal Kaya"),
         ]
+    finally:
+        await pool.close()
+
+
+async def test_migration_018_drops_the_index_no_query_reads_and_kpis_of_a_queue_stay(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Every event paid an entry in call_events_queue_at; a KPI of one queue now finds its
+    # passages through call_events_at and keeps the queue's (cti/calllog/tallies.py).
+    before = tmp_path / "before-018"
+    before.mkdir()
+    for path in MIGRATIONS_DIR.glob("*.sql"):
+        if int(path.stem.partition("_")[0]) < 18:
+            shutil.copy(path, before)
+    entered = datetime(2026, 10, 1, 9, 0, 5, tzinfo=UTC)
+    pool = await asyncpg.create_pool(database_url)
+    try:
+        await migrate(pool, before)
+        await pool.executemany(
+            "INSERT INTO call_events (linkedid, at, kind, queue, seconds) VALUES ($1, $2, $3, $4, $5)",
+            [
+                ("1.1", entered, "queue_join", "support", None),
+                ("1.1", entered + timedelta(seconds=4), "agent_connect", "support", 4),
+                ("1.2", entered, "queue_join", "sales", None),
+                ("1.2", entered + timedelta(seconds=9), "queue_abandon", "sales", 9),
+            ],
+        )
+        assert await migrate(pool) == [18]
+        indexes = await pool.fetch(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'call_events'"
+        )
+        assert {r["indexname"] for r in indexes} == {"call_events_pkey", "call_events_at"}
+        hour = (entered - timedelta(minutes=5), entered + timedelta(hours=1))
+        support = await tallies.queue_tallies(pool, *hour, "support")
+        assert list(support) == ["support"]
+        assert support["support"].offered == 1 and support["support"].answered_waits == {4: 1}
+        sales = await tallies.queue_tallies(pool, *hour, "sales")
+        assert sales["sales"].offered == 1 and sales["sales"].abandoned_waits == {9: 1}
     finally:
         await pool.close()
