@@ -220,13 +220,42 @@ async def _sim_child(spec: dict[str, Any]) -> None:
         await sim.stop()
 
 
-class SimChild:
+class Child:
+    """A child process of this bench: asked JSON lines on its stdin, one answer line each."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self._asking = asyncio.Lock()
+
+    async def ask(self, cmd: str, **values: Any) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        async with self._asking:  # one question at a time: answers come back in order
+            self.process.stdin.write(json.dumps({"cmd": cmd, **values}).encode() + b"\n")
+            try:  # a child that stopped reading would fill the pipe and hold us for ever
+                await asyncio.wait_for(self.process.stdin.drain(), 30)
+                line = await asyncio.wait_for(self.process.stdout.readline(), 30)
+            except TimeoutError:
+                raise RuntimeError(f"a child process did not answer {cmd!r} in 30 s") from None
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            with contextlib.suppress(Exception):
+                await self.ask("quit")
+            try:
+                await asyncio.wait_for(self.process.wait(), 15)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+
+class SimChild(Child):
     """The simulator's process, seen from here."""
 
     def __init__(self, process: asyncio.subprocess.Process, port: int) -> None:
-        self.process = process
+        super().__init__(process)
         self.port = port
-        self._asking = asyncio.Lock()
 
     @classmethod
     async def start(cls, spec: dict[str, Any], log: Path) -> SimChild:
@@ -247,27 +276,102 @@ class SimChild:
             raise RuntimeError(f"the simulator did not start; see {log}")
         return cls(process, int(json.loads(line)["port"]))
 
-    async def ask(self, cmd: str, **values: Any) -> dict[str, Any]:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        async with self._asking:  # one question at a time: answers come back in order
-            self.process.stdin.write(json.dumps({"cmd": cmd, **values}).encode() + b"\n")
-            try:  # a child that stopped reading would fill the pipe and hold us for ever
-                await asyncio.wait_for(self.process.stdin.drain(), 30)
-                line = await asyncio.wait_for(self.process.stdout.readline(), 30)
-            except TimeoutError:
-                raise RuntimeError(f"the simulator child did not answer {cmd!r} in 30 s") from None
-        answer: dict[str, Any] = json.loads(line)
-        return answer
 
-    async def stop(self) -> None:
-        if self.process.returncode is None:
-            with contextlib.suppress(Exception):
-                await self.ask("quit")
-            try:
-                await asyncio.wait_for(self.process.wait(), 15)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
+def panels_child() -> None:
+    """``--panels-child``: panels alone in this process. The first line on stdin is the
+    daemon's URL and the pages' session tokens; then JSON lines ask "state" (every panel's
+    closing and link messages, every pop read) or "quit", answered on stdout."""
+    asyncio.run(_panels_child())
+
+
+async def _panels_child() -> None:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=2**24)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    spec = json.loads(await reader.readline())
+    panels = Panels(spec["url"])
+    try:
+        await panels.open(spec["tokens"])
+        print(json.dumps({"opened": len(panels.panels)}), flush=True)
+        while line := await reader.readline():
+            if json.loads(line)["cmd"] != "state":
+                break
+            state = {
+                "panels": [
+                    [p.closed_at, p.close_code, p.link_down, p.link_up] for p in panels.panels
+                ],
+                "pops": [[p.at, p.received, p.resynced] for p in panels.pops],
+            }
+            print(json.dumps(state), flush=True)
+    finally:
+        await panels.close()
+
+
+@dataclass
+class PanelSeen:
+    """What a panels child says of one of its panels (Panel's figures)."""
+
+    closed_at: float | None
+    close_code: int | None
+    link_down: int
+    link_up: int
+
+
+class SpreadPanels:
+    """The panels spread over ``processes`` children (``--panels-child``). In life each page
+    is a browser of its own; in one process, 2,050 pages reading the queues' waits each
+    second kept its event loop busy in bursts (9 % of a core), and a pop that came in such
+    a burst was read late, counted as the daemon's latency (bench/README.md). Figures are
+    fetched with ``refresh``."""
+
+    def __init__(self, url: str, processes: int, log: Path) -> None:
+        self.url, self.processes, self.log = url, processes, log
+        self.children: list[Child] = []
+        self.panels: list[PanelSeen] = []
+        self.pops: list[Pop] = []
+
+    async def open(self, tokens: dict[str, str]) -> None:
+        pages = list(tokens.items())
+        self.children = list(
+            await asyncio.gather(
+                *(self._start(dict(pages[n :: self.processes])) for n in range(self.processes))
+            )
+        )
+        await self.refresh()
+
+    async def _start(self, tokens: dict[str, str]) -> Child:
+        with self.log.open("ab") as err:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--panels-child",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=err,
+                cwd=REPO,
+                limit=2**24,  # a "state" answer lists every pop read
+            )
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(json.dumps({"url": self.url, "tokens": tokens}).encode() + b"\n")
+        await process.stdin.drain()
+        line = await asyncio.wait_for(process.stdout.readline(), 300)
+        if not line:
+            raise RuntimeError(f"a panels child did not open its panels; see {self.log}")
+        return Child(process)
+
+    async def refresh(self) -> None:
+        answers = await asyncio.gather(*(child.ask("state") for child in self.children))
+        self.panels = [PanelSeen(*panel) for answer in answers for panel in answer["panels"]]
+        self.pops = [Pop(*pop) for answer in answers for pop in answer["pops"]]
+
+    def closed_between(self, start: float, end: float) -> list[PanelSeen]:
+        return [p for p in self.panels if p.closed_at is not None and start <= p.closed_at < end]
+
+    def pops_between(self, start: float, end: float) -> list[Pop]:
+        return [p for p in self.pops if start <= p.at < end and not p.resynced]
+
+    async def close(self) -> None:
+        await asyncio.gather(*(child.stop() for child in self.children))
 
 
 # --- processes: CPU, memory, the machine -------------------------------------------------
@@ -643,6 +747,9 @@ class Panels:
     def pops_between(self, start: float, end: float) -> list[Pop]:
         return [p for p in self.pops if start <= p.at < end and not p.resynced]
 
+    async def refresh(self) -> None:
+        """Nothing to fetch: this process reads its panels itself (see SpreadPanels)."""
+
     async def close(self) -> None:
         for task in self._readers:
             task.cancel()
@@ -903,7 +1010,7 @@ class Bench:
         args = self.args
         sim, secret = await self.simulator("panels", PANELS_BASE, args.agents)
         daemon: Daemon | None = None
-        panels: Panels | None = None
+        panels: Panels | SpreadPanels | None = None
         try:
             say(f"\n== many panels: {args.agents:,} agents + {args.supervisors} supervisors")
             daemon = await self.daemon(sim, secret)
@@ -911,7 +1018,10 @@ class Bench:
             users += [f"sup{n + 1}" for n in range(args.supervisors)]
             tokens = await mint_sessions(self.pool, users)
             rss_idle = memory_mb(daemon.pid)
-            panels = Panels(daemon.url)
+            if args.panel_processes > 1:
+                panels = SpreadPanels(daemon.url, args.panel_processes, self.folder / "panels.log")
+            else:
+                panels = Panels(daemon.url)
             pids = {"daemon": daemon.pid, "sim": sim.process.pid}
             opening, usage = time.monotonic(), Usage.now(pids)
             await panels.open(tokens)
@@ -926,6 +1036,7 @@ class Bench:
             await sim.ask("noise", rate=args.panels_noise)
             await asyncio.sleep(args.warmup)
             measured = await window(args.panels_seconds, daemon, sim, self.http)
+            await panels.refresh()
             flowing = Figures.of(panels.pops_between(measured.start, measured.end))
             rss, use = memory_mb(daemon.pid), measured.usage
             say(
@@ -943,7 +1054,7 @@ class Bench:
                 f" {use['bench']:.0f}%, cores busy {use['machine']:.0f}%"
             )
             before_cut = len(panels.closed_between(0, time.time()))
-            links_at_cut = {id(p): (p.link_down, p.link_up) for p in panels.panels}
+            links_at_cut = [(p.link_down, p.link_up) for p in panels.panels]
 
             cut = time.time()
             await sim.ask("offline")
@@ -958,10 +1069,12 @@ class Bench:
             back = time.time()
             await asyncio.sleep(args.after_seconds)
             finished = time.time()
+            await panels.refresh()
             closed = panels.closed_between(cut, finished)
             after = Figures.of(panels.pops_between(back, finished))
-            saw_down = sum(1 for p in panels.panels if p.link_down > links_at_cut[id(p)][0])
-            saw_up = sum(1 for p in panels.panels if p.link_up > links_at_cut[id(p)][1])
+            seen = list(zip(panels.panels, links_at_cut, strict=True))
+            saw_down = sum(1 for p, (down, _) in seen if p.link_down > down)
+            saw_up = sum(1 for p, (_, up) in seen if p.link_up > up)
             codes = sorted({str(p.close_code) for p in closed})
             say(
                 f"AMI cut: the simulator's listener closed for {args.cut_seconds:g} s (every"
@@ -1060,6 +1173,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--panels-seconds", type=float, default=30.0)
     parser.add_argument("--panels-call-rate", type=float, default=3.0)
     parser.add_argument("--panels-noise", type=int, default=2000, help="events/s (panels)")
+    parser.add_argument(
+        "--panel-processes", type=int, default=4, help="processes the panels are spread over"
+    )
     parser.add_argument("--cut-seconds", type=float, default=5.0)
     parser.add_argument("--after-seconds", type=float, default=10.0)
     parser.add_argument("--keep-on-failure", action="store_true", help="keep logs and data")
@@ -1078,5 +1194,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--sim-child":
         sim_child(json.loads(sys.argv[2]))
+    elif sys.argv[1:] == ["--panels-child"]:
+        panels_child()
     else:
         main()
