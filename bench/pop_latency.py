@@ -7,7 +7,7 @@
 Real processes and real sockets: an embedded PostgreSQL (pgserver, in a temporary
 directory), the PBX simulator in a child process of its own (this file run with
 ``--sim-child``), the daemon as ``python -m cti serve``, and the panels' websocket clients
-(aiohttp) in this process.
+(aiohttp) in this process, or for many panels in children of their own.
 
 Before the daemon starts, ``--calls-today`` queue calls are written into the call log in
 SQL (generate_series, no row crosses the wire): ``calls`` rows and their ``call_events``
@@ -39,13 +39,15 @@ this process, and how busy the machine's cores were.
 **Many panels** (``--mode panels``): ``--agents`` agents (each a user with its own phone,
 SIP/20001...) and ``--supervisors`` supervisors with websockets open (their sessions are
 written into the ``sessions`` table, as a sign-in does: 2,000 Argon2 checks would take the
-daemon minutes of CPU), ``--panels-call-rate`` calls/s and ``--panels-noise`` events/s
-flowing. Prints the daemon's RSS and the pops' p99 over ``--panels-seconds``; then the
-simulator's AMI listener is closed with every session dropped for ``--cut-seconds``
-(``Simulator.go_offline``, calls carry on in the PBX) and opened again, and it reports how
-long the daemon took to be ready again, how many panels saw the link go down and up, and
-how many websockets the server closed across the reconnect (target: none), counted until
-``--after-seconds`` after the daemon is ready again.
+daemon minutes of CPU), spread over ``--panel-processes`` child processes (this file run
+with ``--panels-child``: in life each page is a browser of its own), with
+``--panels-call-rate`` calls/s and ``--panels-noise`` events/s flowing. Prints the daemon's
+RSS and the pops' p99 over ``--panels-seconds``; then the simulator's AMI listener is
+closed with every session dropped for ``--cut-seconds`` (``Simulator.go_offline``, calls
+carry on in the PBX) and opened again, and it reports how long the daemon took to be ready
+again, how many panels saw the link go down and up, and how many websockets the server
+closed across the reconnect (target: none), counted until ``--after-seconds`` after the
+daemon is ready again.
 
 ``--profile DIR`` runs each daemon under cProfile (``DIR/daemon-N.prof``, written when it
 stops; timings inflate): where the daemon's time goes (read it with ``pstats``, e.g.
