@@ -241,6 +241,32 @@ class Child:
         answer: dict[str, Any] = json.loads(line)
         return answer
 
+    @staticmethod
+    async def launch(
+        flags: list[str], log: Path, wait_s: float, first_line: dict[str, Any] | None = None
+    ) -> tuple[asyncio.subprocess.Process, dict[str, Any]]:
+        """This file run as a child with ``flags``, given ``first_line`` on its stdin if any;
+        returns it with the line it says once ready."""
+        with log.open("ab") as err:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                str(Path(__file__).resolve()),
+                *flags,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=err,
+                cwd=REPO,
+                limit=2**24,  # a panels child's "state" lists every pop read
+            )
+        assert process.stdin is not None and process.stdout is not None
+        if first_line is not None:
+            process.stdin.write(json.dumps(first_line).encode() + b"\n")
+            await process.stdin.drain()
+        line = await asyncio.wait_for(process.stdout.readline(), wait_s)
+        if not line:
+            raise RuntimeError(f"the child {flags[0]} did not start; see {log}")
+        return process, json.loads(line)
+
     async def stop(self) -> None:
         if self.process.returncode is None:
             with contextlib.suppress(Exception):
@@ -261,22 +287,8 @@ class SimChild(Child):
 
     @classmethod
     async def start(cls, spec: dict[str, Any], log: Path) -> SimChild:
-        with log.open("ab") as err:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                str(Path(__file__).resolve()),
-                "--sim-child",
-                json.dumps(spec),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=err,
-                cwd=REPO,
-            )
-        assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), 60)
-        if not line:
-            raise RuntimeError(f"the simulator did not start; see {log}")
-        return cls(process, int(json.loads(line)["port"]))
+        process, ready = await Child.launch(["--sim-child", json.dumps(spec)], log, 60)
+        return cls(process, int(ready["port"]))
 
 
 def panels_child() -> None:
@@ -319,7 +331,20 @@ class PanelSeen:
     link_up: int
 
 
-class SpreadPanels:
+class PanelFigures:
+    """What the phases read of their panels, wherever the panels run."""
+
+    panels: Sequence[PanelSeen | Panel]
+    pops: list[Pop]
+
+    def closed_between(self, start: float, end: float) -> list[PanelSeen | Panel]:
+        return [p for p in self.panels if p.closed_at is not None and start <= p.closed_at < end]
+
+    def pops_between(self, start: float, end: float) -> list[Pop]:
+        return [p for p in self.pops if start <= p.at < end and not p.resynced]
+
+
+class SpreadPanels(PanelFigures):
     """The panels spread over ``processes`` children (``--panels-child``). In life each page
     is a browser of its own; in one process, 2,050 pages reading the queues' waits each
     second kept its event loop busy in bursts (9 % of a core), and a pop that came in such
@@ -342,35 +367,14 @@ class SpreadPanels:
         await self.refresh()
 
     async def _start(self, tokens: dict[str, str]) -> Child:
-        with self.log.open("ab") as err:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                str(Path(__file__).resolve()),
-                "--panels-child",
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=err,
-                cwd=REPO,
-                limit=2**24,  # a "state" answer lists every pop read
-            )
-        assert process.stdin is not None and process.stdout is not None
-        process.stdin.write(json.dumps({"url": self.url, "tokens": tokens}).encode() + b"\n")
-        await process.stdin.drain()
-        line = await asyncio.wait_for(process.stdout.readline(), 300)
-        if not line:
-            raise RuntimeError(f"a panels child did not open its panels; see {self.log}")
+        spec = {"url": self.url, "tokens": tokens}
+        process, _ = await Child.launch(["--panels-child"], self.log, 300, first_line=spec)
         return Child(process)
 
     async def refresh(self) -> None:
         answers = await asyncio.gather(*(child.ask("state") for child in self.children))
         self.panels = [PanelSeen(*panel) for answer in answers for panel in answer["panels"]]
         self.pops = [Pop(*pop) for answer in answers for pop in answer["pops"]]
-
-    def closed_between(self, start: float, end: float) -> list[PanelSeen]:
-        return [p for p in self.panels if p.closed_at is not None and start <= p.closed_at < end]
-
-    def pops_between(self, start: float, end: float) -> list[Pop]:
-        return [p for p in self.pops if start <= p.at < end and not p.resynced]
 
     async def close(self) -> None:
         await asyncio.gather(*(child.stop() for child in self.children))
@@ -675,7 +679,7 @@ class Panel:
     link_up: int = 0
 
 
-class Panels:
+class Panels(PanelFigures):
     """Websocket clients of the daemon, each read all the time by its own task."""
 
     def __init__(self, url: str, collect_garbage: bool = False) -> None:
@@ -742,12 +746,6 @@ class Panels:
                 panel.closed_at = received
                 panel.close_code = ws.close_code
                 return
-
-    def closed_between(self, start: float, end: float) -> list[Panel]:
-        return [p for p in self.panels if p.closed_at is not None and start <= p.closed_at < end]
-
-    def pops_between(self, start: float, end: float) -> list[Pop]:
-        return [p for p in self.pops if start <= p.at < end and not p.resynced]
 
     async def refresh(self) -> None:
         """Nothing to fetch: this process reads its panels itself (see SpreadPanels)."""
