@@ -228,16 +228,22 @@ def test_a_torn_spool_line_is_skipped(tmp_path: Path) -> None:
     assert Spool(path).pending == []
 
 
+def migrations_before(version: int, folder: Path) -> Path:
+    """The project's migrations older than ``version``, copied into ``folder``: what a
+    database of an older release was migrated with."""
+    folder.mkdir()
+    for path in MIGRATIONS_DIR.glob("*.sql"):
+        if int(path.stem.partition("_")[0]) < version:
+            shutil.copy(path, folder)
+    return folder
+
+
 async def test_phones_take_their_customers_names_when_migration_017_upgrades(
     database_url: str, tmp_path: Path
 ) -> None:
     # An existing database: its customers' phones get their names, which the call
     # history's name search reads (cti/calllog/reports.py).
-    before = tmp_path / "before-017"
-    before.mkdir()
-    for path in MIGRATIONS_DIR.glob("*.sql"):
-        if int(path.stem.partition("_")[0]) < 17:
-            shutil.copy(path, before)
+    before = migrations_before(17, tmp_path / "before-017")
     pool = await asyncpg.create_pool(database_url)
     try:
         await migrate(pool, before)
@@ -263,11 +269,7 @@ async def test_migration_018_drops_the_index_no_query_reads_and_kpis_of_a_queue_
 ) -> None:
     # Every event paid an entry in call_events_queue_at; a KPI of one queue now finds its
     # passages through call_events_at and keeps the queue's (cti/calllog/tallies.py).
-    before = tmp_path / "before-018"
-    before.mkdir()
-    for path in MIGRATIONS_DIR.glob("*.sql"):
-        if int(path.stem.partition("_")[0]) < 18:
-            shutil.copy(path, before)
+    before = migrations_before(18, tmp_path / "before-018")
     entered = datetime(2026, 10, 1, 9, 0, 5, tzinfo=UTC)
     pool = await asyncpg.create_pool(database_url)
     try:
