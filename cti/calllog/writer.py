@@ -43,7 +43,7 @@ import asyncpg
 
 from cti.calllog import queries
 from cti.calllog.rows import Row, rows_for
-from cti.calllog.spool import Spool, encode
+from cti.calllog.spool import Spool, encode, encode_checked
 from cti.database import Database, DatabaseUnavailable
 from cti.state.changes import Change
 
@@ -208,12 +208,14 @@ def spooled(rows: list[Row]) -> tuple[list[Any], bytes]:
     CPU-bound: run in a worker thread, beside the database's work on the rows before. (Staged
     when written instead, a tenth of the write's time went to staging, PostgreSQL idle.)"""
     items: list[Any] = []
+    all_staged = True  # then every time is a finite float: encode_checked may write them
     for row in rows:
         try:
             items.append(stage(row))
         except _CANNOT_STAGE:
             items.append(row)
-    return items, encode(rows)
+            all_staged = False
+    return items, encode_checked(rows) if all_staged else encode(rows)
 
 
 def _as_row(item: Staged) -> Row:

@@ -60,3 +60,31 @@ def test_an_append_that_fails_is_cut_off(tmp_path: Path, monkeypatch: pytest.Mon
     assert kept.pending == [third] and Spool(path).pending == [first, third]
     kept.clear(1)
     assert path.stat().st_size == 0
+
+
+def test_the_writers_fast_encoding_reads_back_as_the_plain_one(tmp_path: Path) -> None:
+    # orjson writes what the stdlib's json reads back unchanged: text beyond ASCII, times
+    # with microseconds, and (encoded by the stdlib instead) a slice orjson refuses.
+    rows = [event(f"ü\u2028{i}") for i in range(1_200)]
+    rows[0][1]["at"] = T0 + 0.000_001
+    rows[700][1]["seconds"] = 2**70
+    path = tmp_path / "spool"
+    line = spool.encode_checked(rows)
+    Spool(path).append(rows, line)
+    assert Spool(path).pending == rows
+
+
+def test_a_row_with_a_time_that_is_no_time_keeps_it_in_the_spool_file(tmp_path: Path) -> None:
+    # orjson would write infinity as null: reloaded after a crash, such a row would then be
+    # written with no time instead of being quarantined. spooled() keeps it to the stdlib.
+    from cti.calllog.writer import spooled
+
+    bad = event("inf")
+    bad[1]["at"] = float("inf")
+    rows = [event("a"), bad]
+    items, line = spooled(rows)
+    assert items[1] == bad  # not staged: refused with its reason when written
+    path = tmp_path / "spool"
+    Spool(path).append(items, line)
+    reloaded = Spool(path).pending
+    assert reloaded[1][1]["at"] == float("inf") and reloaded[0] == rows[0]
