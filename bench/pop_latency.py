@@ -402,6 +402,10 @@ def machine_ticks() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
+def utc_clock(at: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(at)) + f".{int(at % 1 * 1000):03d}"
+
+
 def load_line() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} cores)"
@@ -1052,6 +1056,11 @@ class Bench:
                 f" floor p50/p99 {measured.floor.p50:.2f}/{measured.floor.p99:.2f} ms;"
                 f" CPU daemon {use['daemon']:.0f}%, sim {use['sim']:.0f}%, bench"
                 f" {use['bench']:.0f}%, cores busy {use['machine']:.0f}%"
+            )
+            worst = sorted(panels.pops_between(measured.start, measured.end), key=lambda p: -p.ms)
+            say(
+                "  slowest pops (frame's Timestamp, UTC: ms), to set beside the daemon's logs: "
+                + ", ".join(f"{utc_clock(p.at)}: {p.ms:.1f}" for p in worst[:5])
             )
             before_cut = len(panels.closed_between(0, time.time()))
             links_at_cut = [(p.link_down, p.link_up) for p in panels.panels]

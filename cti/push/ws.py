@@ -35,7 +35,11 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     session = session_of(request)
     user = session.user
     hub = request.app[HUB]
-    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=4096)
+    # No per-message compression, though browsers ask for it: each page's messages would
+    # be deflated for that page alone (its own zlib context), so a message to 2,000 pages
+    # was compressed 2,000 times: 8.9 us a send against 3.4 us without. The messages are a
+    # few hundred bytes of JSON on the call center's LAN; only a snapshot is larger.
+    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=4096, compress=False)
     await ws.prepare(request)
     client = hub.join(user, session.key, send=ws.send_str)
     try:
