@@ -127,3 +127,36 @@ async def test_events_mark_the_entry_slot_of_their_passage_wherever_it_is_stored
         assert await pool.fetchval("SELECT array_agg(slot) FROM kpi_dirty") == [_slot(old)]
     finally:
         await database.close()
+
+
+async def test_a_new_event_marks_the_old_entry_slot_stored_by_an_earlier_write(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A call that entered the queue two hours ago and goes on now: its events of now mark
+    the slot of its entry, stored by an earlier write (the trigger reads only the stored
+    events earlier than the new ones, not only the new ones); so does its call_end alone."""
+    database = Database(database_url)
+    writer = CallLogWriter(database, Spool(tmp_path / "late.spool"), "TR")
+    now = datetime.now(UTC)
+    entered = now - timedelta(hours=2)
+    try:
+        pool = await database.pool()
+        writer.offer_rows([_event("lingering", entered, "queue_join")])
+        await writer.drain()
+        await pool.execute("DELETE FROM kpi_dirty")
+
+        writer.offer_rows(
+            [
+                _event("lingering", now - timedelta(minutes=1), "agent_ring"),
+                _event("lingering", now, "agent_connect", 7_140),
+            ]
+        )
+        await writer.drain()
+        assert await pool.fetchval("SELECT array_agg(slot) FROM kpi_dirty") == [_slot(entered)]
+        await pool.execute("DELETE FROM kpi_dirty")
+
+        writer.offer_rows([_event("lingering", now + timedelta(seconds=30), "call_end", 30)])
+        await writer.drain()
+        assert await pool.fetchval("SELECT array_agg(slot) FROM kpi_dirty") == [_slot(entered)]
+    finally:
+        await database.close()
