@@ -84,7 +84,12 @@ from cti.tasks import Tasks
 log = logging.getLogger(__name__)
 
 OUTBOX_SIZE = 500
-FAN_OUT_SLICE = 64  # at most this many clients a message is put out to per turn of the loop
+# At most this many clients a message is put out to per turn of the loop. Each client put
+# out is a write the next turn runs, and a pop crosses about three turns from its frame to
+# its write: with 64, a pop that came during the queues' waits to 2,050 pages waited behind
+# 64 writes three times (1-2 ms each), and 3-4 % of pops took the daemon over 5 ms; with 16,
+# 0-1.4 % (bench/README.md, many panels, slices run in turn).
+FAN_OUT_SLICE = 16
 FAN_OUT_BYTES = 256 * 1024  # and about this much text at most (a wall's delta can be large)
 AGENTS_PER_TURN = 200  # agents' rows of an overview built per turn of the event loop
 CustomerLookup = Callable[[str], Awaitable[list[dict[str, Any]]]]
