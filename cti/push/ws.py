@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import AsyncIterator, Container
 
 import asyncpg
@@ -27,6 +28,7 @@ from cti.keys import HUB, SESSIONS, TASKS
 log = logging.getLogger(__name__)
 
 REVALIDATE_S = 1.0
+HEARTBEAT_MIN_S, HEARTBEAT_MAX_S = 15.0, 25.0  # aiohttp closes a silent page 1.5 intervals on
 # Application close code (4000-4999 are ours): the page should sign in again, not reconnect.
 SIGNED_OUT = 4401
 
@@ -39,7 +41,12 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     # be deflated for that page alone (its own zlib context), so a message to 2,000 pages
     # was compressed 2,000 times: 8.9 us a send against 3.4 us without. The messages are a
     # few hundred bytes of JSON on the call center's LAN; only a snapshot is larger.
-    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=4096, compress=False)
+    # A ping every 15-25 s, each page its own: pages that connect together (every browser
+    # after a daemon restart) would otherwise ping together every 20 s for good, and the
+    # 2,000 pongs' re-made waits, with the collection they bring, held the loop up to 50-60
+    # ms at once; spread, up to 24-28 ms (bench/README.md, many panels, runs in turn).
+    heartbeat = random.uniform(HEARTBEAT_MIN_S, HEARTBEAT_MAX_S)
+    ws = web.WebSocketResponse(heartbeat=heartbeat, max_msg_size=4096, compress=False)
     await ws.prepare(request)
     client = hub.join(user, session.key, send=ws.send_str)
     try:
