@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,25 @@ _SLICE = 500
 _ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 
+def _plain_slice(rows: list[Any]) -> bytes:
+    return _ENCODER.encode(rows)[1:-1].encode()
+
+
+def _checked_slice(rows: list[Any]) -> bytes:
+    try:
+        return orjson.dumps(rows)[1:-1]
+    except TypeError:  # an integer wider than 64 bits, a lone surrogate
+        return _plain_slice(rows)
+
+
+def _line(rows: list[Any], encode_slice: Callable[[list[Any]], bytes]) -> bytes:
+    parts = (encode_slice(rows[i : i + _SLICE]) for i in range(0, len(rows), _SLICE))
+    return b"[" + b",".join(parts) + b"]\n"
+
+
 def encode(rows: list[Any]) -> bytes:
     """One spool line holding ``rows``. CPU-bound: the writer runs it in a worker thread."""
-    parts = (_ENCODER.encode(rows[i : i + _SLICE])[1:-1] for i in range(0, len(rows), _SLICE))
-    return ("[" + ",".join(parts) + "]\n").encode()
+    return _line(rows, _plain_slice)
 
 
 def encode_checked(rows: list[Any]) -> bytes:
@@ -42,14 +58,7 @@ def encode_checked(rows: list[Any]) -> bytes:
     COPY. Not for any row: orjson would write NaN and infinities as null, which the stdlib's
     loader would then read as no time at all. A slice orjson refuses (an integer wider than
     64 bits, a lone surrogate) is encoded by the stdlib."""
-    parts = []
-    for i in range(0, len(rows), _SLICE):
-        part = rows[i : i + _SLICE]
-        try:
-            parts.append(orjson.dumps(part)[1:-1])
-        except TypeError:
-            parts.append(_ENCODER.encode(part)[1:-1].encode())
-    return b"[" + b",".join(parts) + b"]\n"
+    return _line(rows, _checked_slice)
 
 
 class Spool:
