@@ -193,19 +193,20 @@ async def reconcile(
     region: str,
     now: float,
     interface_of: Callable[[str], str],
-    followed: Callable[[str], bool] = lambda linkedid: False,
+    left_to_daemon: Callable[[Sequence[str]], set[str]] = lambda linkedids: set(),
 ) -> int:
     """Write every call Asterisk ended within the horizon that the call log has not closed,
-    except those the daemon follows (``followed``); returns how many. Consents the call log
-    lacks and the CDR has are filled in too."""
-    # ``followed`` is asked right after the read, with no await between: a call Asterisk has
-    # just ended (CEL's LINKEDID_END is in) while its Hangup has not reached the daemon yet,
-    # or its row not the database, is the daemon's own to write, with its own end. Written
-    # from the records first, its CDR (written by another thread of Asterisk) may not be
-    # there yet: the call was closed without its consent, never to be looked at again, and
-    # the daemon's end made a second call_end event.
+    except those whose end is the daemon's to write (``left_to_daemon``); returns how many.
+    Consents the call log lacks and the CDR has are filled in too."""
+    # ``left_to_daemon`` is asked right after the read, with no await between: a call
+    # Asterisk has just ended (CEL's LINKEDID_END is in) while its Hangup has not reached the
+    # daemon yet, or its row not the database, is the daemon's own to write, with its own
+    # end. Written from the records first, its CDR (written by another thread of Asterisk)
+    # may not be there yet: the call was closed without its consent, never to be looked at
+    # again, and the daemon's end made a second call_end event.
     found = await pool.fetch(MISSED_CALLS, now - HORIZON_S)
-    missed = [r for r in found if not followed(r["linkedid"])]
+    theirs = left_to_daemon([r["linkedid"] for r in found]) if found else set()
+    missed = [r for r in found if r["linkedid"] not in theirs]
     written = await _write_missed(pool, region, missed, interface_of) if missed else 0
     # After the calls above, which get their whole reconciliation (their consent too).
     await pool.execute(FILL_CONSENT, now - HORIZON_S)
@@ -261,16 +262,14 @@ class Reconciler:
         clock: Callable[[], float],
         interface_of: Callable[[str], str],
         unwritten_rows: Callable[[], int] = lambda: 0,
-        follows: Callable[[str], bool] = lambda linkedid: False,
+        left_to_daemon: Callable[[Sequence[str]], set[str]] = lambda linkedids: set(),
     ) -> None:
         # The call log's rows not yet in the database: the resync's own rows (calls it
         # closed as ended while away) go first, so that what the daemon knew is there to keep.
         self.unwritten_rows = unwritten_rows
-        # Whether the state core follows a call now (its end will come through the stream).
-        self.follows = follows
-        # Calls the daemon saw end whose rows may not be written yet: those since the last
-        # time the writer had nothing left (every row of a call that ended before is in).
-        self._ended_lately: set[str] = set()
+        # Of some calls, those whose end is the daemon's to write: followed by the state
+        # core now, or ended with the row that says so not yet committed.
+        self.left_to_daemon = left_to_daemon
         self.database = database
         self.region = region
         self.clock = clock
@@ -281,16 +280,10 @@ class Reconciler:
 
     def offer(self, changes: Sequence[Change]) -> None:
         for change in changes:
-            if type(change) is CallEnded:
-                self._ended_lately.add(change.record.linkedid)
             if type(change) is Resynced or (
                 type(change) is CallEnded and change.record.through_gap
             ):
                 self._wanted.set()
-
-    def _followed(self, linkedid: str) -> bool:
-        """The daemon's own to write: followed now, or seen end with its row maybe unwritten."""
-        return linkedid in self._ended_lately or self.follows(linkedid)
 
     async def run(self) -> None:
         while True:
@@ -301,13 +294,12 @@ class Reconciler:
             self._wanted.clear()
             for _ in range(int(SETTLE_MAX_S / 0.1)):  # a database that is down: go on anyway
                 if not self.unwritten_rows():
-                    self._ended_lately.clear()
                     break
                 await asyncio.sleep(0.1)
             try:
                 pool = await self.database.pool()
                 written = await reconcile(
-                    pool, self.region, self.clock(), self.interface_of, self._followed
+                    pool, self.region, self.clock(), self.interface_of, self.left_to_daemon
                 )
             except Exception as exc:
                 if not is_outage(exc) and not isinstance(exc, asyncpg.PostgresError):

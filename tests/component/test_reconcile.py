@@ -273,7 +273,7 @@ async def test_a_call_the_daemon_follows_is_left_to_it_and_a_late_consent_filled
         )
         await write_rows(pool, [prepare(r) for r in rows_for([F_ANSWERED], "TR")])
         # The daemon follows f.1: the reconciliation runs before its Hangup reached the state.
-        first = await reconcile(pool, "TR", T0 + 231, interface_of, {"f.1"}.__contains__)
+        first = await reconcile(pool, "TR", T0 + 231, interface_of, lambda ids: {"f.1"} & {*ids})
         await write_rows(pool, [prepare(r) for r in the_daemon_saw_f_end_live()])
         await pool.execute(
             "INSERT INTO asterisk_cdr (start, linkedid, uniqueid, cti_consent,"
