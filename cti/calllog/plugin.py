@@ -40,6 +40,10 @@ async def call_log_ctx(app: web.Application) -> AsyncIterator[None]:
         app[CLOCK].now,
         lambda member_name: views.interface_of(app[STATE], member_name),
         lambda: writer.spool_depth,
+        lambda linkedids: (
+            writer.ends_held(linkedids)
+            | {linkedid for linkedid in linkedids if views.follows(app[STATE], linkedid)}
+        ),
     )
     app[CALL_LOG], app[RECONCILER] = writer, reconciler
     app[SINKS].extend([writer, reconciler])

@@ -221,6 +221,26 @@ WHERE linkedid = ANY($1::text[])
 GROUP BY linkedid
 """
 
+# A closed call without the consent its CDR holds: the daemon missed the consent step (it
+# learnt the call after a restart), or a reconciliation read the call as soon as CEL had its
+# end, before cdr_pgsql (another thread of Asterisk) wrote the CDR. Filled in, once the CDR
+# is there, by every reconciliation; nothing else of the call is touched, nor its events.
+# A call that lived through a gap and was not completed yet is MISSED_CALLS' own (all of it).
+FILL_CONSENT = """
+UPDATE calls c
+SET consent = f.consent, consent_method = f.consent_method,
+    recording = CASE WHEN f.consent = 'granted' THEN COALESCE(c.recording, f.recording) END,
+    facts_source = CASE WHEN c.facts_source = 'asterisk' THEN 'asterisk' ELSE 'ami+asterisk' END
+FROM (SELECT d.linkedid, max(nullif(d.cti_consent, '')) AS consent,
+             max(nullif(d.cti_consent_method, '')) AS consent_method,
+             max(nullif(d.recording, '')) AS recording
+      FROM asterisk_cel e JOIN asterisk_cdr d ON d.linkedid = e.linkedid
+      WHERE e.eventtype = 'LINKEDID_END' AND e.eventtime >= $1 AND e.linkedid <> ''
+      GROUP BY d.linkedid) f
+WHERE c.linkedid = f.linkedid AND c.consent IS NULL AND c.ended_at IS NOT NULL
+  AND NOT (c.through_gap AND c.facts_source = 'ami') AND f.consent IN ('granted', 'declined')
+"""
+
 
 def _reconcile_call_sql() -> str:
     columns = ", ".join((*CALL_COLUMNS, "facts_source"))

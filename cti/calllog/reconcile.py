@@ -38,7 +38,14 @@ from typing import Any
 
 import asyncpg
 
-from cti.calllog.queries import CDR_FACTS, FIRST_LEGS, MISSED_CALLS, QUEUE_LOG, RECONCILE_CALL
+from cti.calllog.queries import (
+    CDR_FACTS,
+    FILL_CONSENT,
+    FIRST_LEGS,
+    MISSED_CALLS,
+    QUEUE_LOG,
+    RECONCILE_CALL,
+)
 from cti.calllog.rows import Row, call_row, event_row
 from cti.calllog.writer import is_outage, prepare, write_rows
 from cti.database import Database
@@ -182,13 +189,36 @@ def event_rows(
 
 
 async def reconcile(
-    pool: asyncpg.Pool, region: str, now: float, interface_of: Callable[[str], str]
+    pool: asyncpg.Pool,
+    region: str,
+    now: float,
+    interface_of: Callable[[str], str],
+    left_to_daemon: Callable[[Sequence[str]], set[str]] = lambda linkedids: set(),
 ) -> int:
-    """Write every call Asterisk ended within the horizon that the call log has not closed;
-    returns how many."""
-    missed = await pool.fetch(MISSED_CALLS, now - HORIZON_S)
-    if not missed:
-        return 0
+    """Write every call Asterisk ended within the horizon that the call log has not closed,
+    except those whose end is the daemon's to write (``left_to_daemon``); returns how many.
+    Consents the call log lacks and the CDR has are filled in too."""
+    # ``left_to_daemon`` is asked right after the read, with no await between: a call
+    # Asterisk has just ended (CEL's LINKEDID_END is in) while its Hangup has not reached the
+    # daemon yet, or its row not the database, is the daemon's own to write, with its own
+    # end. Written from the records first, its CDR (written by another thread of Asterisk)
+    # may not be there yet: the call was closed without its consent, never to be looked at
+    # again, and the daemon's end made a second call_end event.
+    found = await pool.fetch(MISSED_CALLS, now - HORIZON_S)
+    theirs = left_to_daemon([r["linkedid"] for r in found]) if found else set()
+    missed = [r for r in found if r["linkedid"] not in theirs]
+    written = await _write_missed(pool, region, missed, interface_of) if missed else 0
+    # After the calls above, which get their whole reconciliation (their consent too).
+    await pool.execute(FILL_CONSENT, now - HORIZON_S)
+    return written
+
+
+async def _write_missed(
+    pool: asyncpg.Pool,
+    region: str,
+    missed: Sequence[asyncpg.Record],
+    interface_of: Callable[[str], str],
+) -> int:
     linkedids = [r["linkedid"] for r in missed]
     first_legs = {r["linkedid"]: dict(r) for r in await pool.fetch(FIRST_LEGS, linkedids)}
     cdrs = {r["linkedid"]: dict(r) for r in await pool.fetch(CDR_FACTS, linkedids)}
@@ -232,10 +262,14 @@ class Reconciler:
         clock: Callable[[], float],
         interface_of: Callable[[str], str],
         unwritten_rows: Callable[[], int] = lambda: 0,
+        left_to_daemon: Callable[[Sequence[str]], set[str]] = lambda linkedids: set(),
     ) -> None:
         # The call log's rows not yet in the database: the resync's own rows (calls it
         # closed as ended while away) go first, so that what the daemon knew is there to keep.
         self.unwritten_rows = unwritten_rows
+        # Of some calls, those whose end is the daemon's to write: followed by the state
+        # core now, or ended with the row that says so not yet committed.
+        self.left_to_daemon = left_to_daemon
         self.database = database
         self.region = region
         self.clock = clock
@@ -264,7 +298,9 @@ class Reconciler:
                 await asyncio.sleep(0.1)
             try:
                 pool = await self.database.pool()
-                written = await reconcile(pool, self.region, self.clock(), self.interface_of)
+                written = await reconcile(
+                    pool, self.region, self.clock(), self.interface_of, self.left_to_daemon
+                )
             except Exception as exc:
                 if not is_outage(exc) and not isinstance(exc, asyncpg.PostgresError):
                     raise

@@ -33,7 +33,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -157,6 +157,7 @@ _COLUMNS = {
 _TIME_COLUMNS = queries.CALL_TIME_COLUMNS | queries.EVENT_TIME_COLUMNS
 _RECORD = {kind: itemgetter(*columns) for kind, columns in _COLUMNS.items()}
 _WIDTH = {kind: len(columns) for kind, columns in _COLUMNS.items()}
+_ENDED_AT = queries.CALL_COLUMNS.index("ended_at")
 _TIMES = {  # where a record holds times
     kind: tuple(i for i, c in enumerate(columns) if c in _TIME_COLUMNS)
     for kind, columns in _COLUMNS.items()
@@ -390,6 +391,27 @@ class CallLogWriter:
     @property
     def spool_depth(self) -> int:
         return self.spool.depth + len(self._queue) + len(self._unspooled) + len(self._collecting)
+
+    def ends_held(self, linkedids: Iterable[str]) -> set[str]:
+        """Of these calls, those whose end (a call row with its ``ended_at``) this writer
+        holds, not yet committed: the reconciler leaves them to it. A scan of every row
+        held; a reconciliation asks once."""
+        wanted = set(linkedids)
+        held: set[str] = set()
+        for item in (*self.spool.pending, *self._collecting, *self._unspooled, *self._queue):
+            # A spool read at start-up may hold anything: only what has a call row's shape.
+            if not (isinstance(item, list | tuple) and len(item) == 2 and item[0] == "call"):
+                continue
+            values = item[1]
+            if isinstance(values, dict):
+                linkedid, ended_at = values.get("linkedid"), values.get("ended_at")
+            elif isinstance(values, list | tuple) and len(values) > _ENDED_AT:
+                linkedid, ended_at = values[0], values[_ENDED_AT]  # staged, or positional
+            else:
+                continue
+            if ended_at is not None and isinstance(linkedid, str) and linkedid in wanted:
+                held.add(linkedid)
+        return held
 
     def offer(self, changes: Sequence[Change]) -> None:
         self.offer_rows(rows_for(changes, self.region))

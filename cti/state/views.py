@@ -244,6 +244,11 @@ def linkedids(state: CtiState) -> list[str]:
     return list(state.calls)
 
 
+def follows(state: CtiState, linkedid: str) -> bool:
+    """Whether the core follows this call now: its end is still to come through the stream."""
+    return linkedid in state.calls
+
+
 def interface_of(state: CtiState, member_name: str) -> str:
     """The interface of the queue member Asterisk's queue_log names by member name; the
     name itself when no member has it."""

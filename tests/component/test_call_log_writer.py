@@ -17,7 +17,7 @@ import asyncpg
 from cti.calllog import queries
 from cti.calllog.rows import Row
 from cti.calllog.spool import Spool
-from cti.calllog.writer import CallLogWriter, prepare, write_isolating, write_rows
+from cti.calllog.writer import CallLogWriter, prepare, spooled, write_isolating, write_rows
 from cti.database import Database
 
 T0 = 1_795_343_700.0
@@ -189,6 +189,20 @@ async def test_spooled_rows_are_written_after_a_restart(database_url: str, tmp_p
     assert [r["linkedid"] for r in written] == ["a", "a"]
     assert written[0]["ended_at"] == prepare(rows[0])[1][queries.CALL_COLUMNS.index("ended_at")]
     assert [json.loads(r["row_json"]) for r in quarantined] == [rows[2]]
+
+
+async def test_the_ends_it_holds_are_named_wherever_they_wait(tmp_path: Path) -> None:
+    """A reconciliation leaves to the writer the calls whose end it holds uncommitted: in a
+    spool from before a restart (positional, or anything), spooled (staged), or queued."""
+    path = tmp_path / "call-log.spool"
+    positional = ["call", [call("old")[1][c] for c in queries.CALL_COLUMNS]]  # an older spool's
+    path.write_text(json.dumps([positional, 7, "call", ["call", {"linkedid": "x"}]]) + "\n")
+    writer = CallLogWriter(Database("postgresql://cti@127.0.0.1:1/cti"), Spool(path), "TR")
+    writer.spool.append(*spooled([call("staged"), call("open", ended_at=None)]))
+    writer.offer_rows([call("queued"), event("event-only", T0)])
+    asked = ["old", "staged", "open", "queued", "event-only", "x", "never"]
+    assert writer.ends_held(asked) == {"old", "staged", "queued"}
+    assert writer.ends_held(["queued"]) == {"queued"}
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:

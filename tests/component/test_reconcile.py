@@ -11,7 +11,10 @@ from typing import Any
 import asyncpg
 
 from cti.calllog.reconcile import reconcile
+from cti.calllog.rows import rows_for
+from cti.calllog.writer import prepare, write_rows
 from cti.database import Database
+from cti.state.changes import CallAnswered, CallEnded, CallRecord, Outcome
 
 T0 = 1_795_343_700.0
 
@@ -189,3 +192,115 @@ async def test_calls_that_ended_while_away_are_written_from_asterisks_records(
         ],
         key=repr,
     )
+
+
+F_ANSWERED = CallAnswered(
+    ts=T0 + 209.25,
+    linkedid="f.1",
+    queue="support",
+    interface="PJSIP/1001",
+    member_name="Agent 1001",
+    wait_s=3,
+)
+
+
+def the_daemon_saw_f_end_live() -> list[Any]:
+    """The daemon's rows for the end of f.1, a call it learnt after a restart, consent
+    missed, and saw end live: at the AMI Hangup's time, a few milliseconds before CEL's."""
+    record = CallRecord(
+        linkedid="f.1",
+        caller_number="905327776655",
+        caller_name="Emre Şahin",
+        dialed="4440",
+        direction="inbound",
+        queue="support",
+        agent="PJSIP/1001",
+        agent_name="Agent 1001",
+        outcome=Outcome.ANSWERED,
+        started_at=T0 + 200,
+        queued_at=T0 + 206,
+        answered_at=T0 + 209.25,
+        ended_at=T0 + 230.5,
+        wait_s=3,
+        talk_s=21,
+        hold_s=0,
+        abandon_position=None,
+        consent=None,
+        consent_method=None,
+        consent_at=None,
+        recorded=False,
+        recording=None,
+        hangup_cause=16,
+        no_answer_count=0,
+        ended_while_disconnected=False,
+    )
+    return rows_for([CallEnded(ts=T0 + 230.5, record=record)], "TR")
+
+
+async def test_a_call_the_daemon_follows_is_left_to_it_and_a_late_consent_filled(
+    database_url: str,
+) -> None:
+    """Asterisk ended f.1 (CEL's LINKEDID_END is in) while the daemon still follows it and
+    before cdr_pgsql wrote its CDR. A reconciliation then must neither write the call (the
+    daemon's own row follows, with its own end: two call_end events) nor close it without
+    its consent for good: the CDR's consent is filled in by the next reconciliation."""
+    database = Database(database_url)
+    members = {"Agent 1001": "PJSIP/1001"}
+
+    def interface_of(name: str) -> str:
+        return members.get(name, name)
+
+    try:
+        pool = await database.pool()
+        await pool.executemany(
+            "INSERT INTO asterisk_cel (eventtype, eventtime, cid_num, cid_name, exten, context,"
+            " uniqueid, linkedid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            [
+                (kind, at, "905327776655", "Emre Şahin", exten, context, "f.1", "f.1")
+                for kind, at, exten, context in (
+                    ("CHAN_START", T0 + 200, "4440", "from-trunk"),
+                    ("LINKEDID_END", T0 + 230.504, "", "cti-inbound"),
+                )
+            ],
+        )
+        await pool.executemany(
+            "INSERT INTO asterisk_queue_log (time, callid, queuename, agent, event, data1,"
+            " data2, data3) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            [
+                (utc_text(T0 + 206), "f.1", "support", "NONE", "ENTERQUEUE", "", "", "1"),
+                (utc_text(T0 + 209), "f.1", "support", "Agent 1001", "CONNECT", "3", "f.2", "2"),
+            ],
+        )
+        await write_rows(pool, [prepare(r) for r in rows_for([F_ANSWERED], "TR")])
+        # The daemon follows f.1: the reconciliation runs before its Hangup reached the state.
+        first = await reconcile(pool, "TR", T0 + 231, interface_of, lambda ids: {"f.1"} & {*ids})
+        await write_rows(pool, [prepare(r) for r in the_daemon_saw_f_end_live()])
+        await pool.execute(
+            "INSERT INTO asterisk_cdr (start, linkedid, uniqueid, cti_consent,"
+            " cti_consent_method, recording) VALUES ($1, 'f.1', 'f.1', 'granted', 'dtmf',"
+            " 'f.1.wav')",
+            T0 + 200,
+        )
+        await reconcile(pool, "TR", T0 + 300, interface_of)
+        row = await pool.fetchrow(
+            "SELECT consent, consent_method, recording, facts_source,"
+            " extract(epoch FROM ended_at)::float8 AS ended FROM calls WHERE linkedid = 'f.1'"
+        )
+        events = [
+            tuple(r)
+            for r in await pool.fetch(
+                "SELECT kind, interface, count(*) FROM call_events WHERE linkedid = 'f.1'"
+                " GROUP BY 1, 2 ORDER BY 1"
+            )
+        ]
+    finally:
+        await database.close()
+    assert first == 0
+    assert dict(row) == {
+        "consent": "granted",
+        "consent_method": "dtmf",
+        "recording": "f.1.wav",
+        "facts_source": "ami+asterisk",
+        "ended": T0 + 230.5,  # the daemon's own end kept
+    }
+    assert events == [("agent_connect", "PJSIP/1001", 1), ("call_end", "PJSIP/1001", 1)]
