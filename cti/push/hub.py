@@ -91,6 +91,7 @@ OUTBOX_SIZE = 500
 # 0-1.4 % (bench/README.md, many panels, slices run in turn).
 FAN_OUT_SLICE = 16
 FAN_OUT_BYTES = 256 * 1024  # and about this much text at most (a wall's delta can be large)
+KEEPALIVE = ""  # in an outbox: a pong, not a message (no message is empty)
 AGENTS_PER_TURN = 200  # agents' rows of an overview built per turn of the event loop
 CustomerLookup = Callable[[str], Awaitable[list[dict[str, Any]]]]
 CrmLookup = Callable[[str], Awaitable[dict[str, Any] | None]]
@@ -195,9 +196,11 @@ class Client:
     # Its page's socket (``WebSocketResponse.send_str``); None: nothing is written (the
     # unit tests read the outbox).
     send: Send | None = None
+    # An unsolicited pong to the page (``WebSocketResponse.pong``), for ``Hub.keep_alive``.
+    keepalive: Callable[[], Awaitable[None]] | None = None
     # What waits to be written, at most OUTBOX_SIZE: each message JSON-encoded once for all
-    # its clients, and for a pop the wall-clock time its AgentCalled frame arrived (the
-    # pop-latency metric's start).
+    # its clients (KEEPALIVE: a pong), and for a pop the wall-clock time its AgentCalled
+    # frame arrived (the pop-latency metric's start).
     outbox: deque[tuple[str, float | None]] = field(default_factory=deque)
     # Writes the outbox out and ends when it is empty (``Hub._write_out``); owned by the
     # client, cancelled by ``stop_writing``.
@@ -245,8 +248,14 @@ class Hub:
 
     # --- clients ------------------------------------------------------------------------
 
-    def join(self, user: User, session_key: str = "", send: Send | None = None) -> Client:
-        client = Client(user, session_key, send)
+    def join(
+        self,
+        user: User,
+        session_key: str = "",
+        send: Send | None = None,
+        keepalive: Callable[[], Awaitable[None]] | None = None,
+    ) -> Client:
+        client = Client(user, session_key, send, keepalive)
         self.clients.add(client)
         if client.supervises:
             self._supervisors.add(client)
@@ -299,6 +308,10 @@ class Hub:
         try:
             while client.outbox:
                 text, started = client.outbox.popleft()
+                if text == KEEPALIVE:
+                    if client.keepalive is not None:
+                        await client.keepalive()
+                    continue
                 await client.send(text)
                 if started is not None and self.on_pop_written is not None:
                     self.on_pop_written(time.time() - started)
@@ -330,10 +343,19 @@ class Hub:
     async def to_everyone(self, message: Message) -> None:
         await self._in_slices(list(self.clients), message)
 
+    async def keep_alive(self, clients: list[Client]) -> None:
+        """An unsolicited pong to each of these clients' pages, behind what their outboxes
+        hold, a slice at a time (cti/push/ws.py says why)."""
+        await self._text_in_slices(clients, KEEPALIVE, FAN_OUT_SLICE)
+
     async def _in_slices(self, clients: list[Client], message: Message) -> None:
         """Sent a slice of clients at a time (the module docstring says why)."""
         text = json.dumps(message.to_json())
-        per_turn = max(1, min(FAN_OUT_SLICE, FAN_OUT_BYTES // len(text)))
+        await self._text_in_slices(
+            clients, text, max(1, min(FAN_OUT_SLICE, FAN_OUT_BYTES // len(text)))
+        )
+
+    async def _text_in_slices(self, clients: list[Client], text: str, per_turn: int) -> None:
         for start in range(0, len(clients), per_turn):
             if start:
                 await asyncio.sleep(0)  # the writers of the slice before run; so may a pop

@@ -1,8 +1,10 @@
 """One websocket per browser tab: a snapshot first, then the changes meant for its user.
 
 The hub writes the changes through the socket's ``send_str`` (``Hub._write_out``); when the
-socket closes, the handler cancels and awaits the write under way. Messages from the browser
-are only keep-alives; commands go through the HTTP API, where CSRF protection applies.
+socket closes, the handler cancels and awaits the write under way. The browser sends nothing
+(commands go through the HTTP API, where CSRF protection applies); the daemon keeps each page
+alive with an unsolicited pong now and then (``_keep_alive``), and the kernel tells it of a
+page that is gone (``_end_when_unacknowledged``).
 
 A socket lives no longer than its session. Signing out or disabling a user through this
 daemon closes the sockets at once (``close_sockets``); for a change made elsewhere (the CLI,
@@ -14,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
-import random
+import socket
 from collections.abc import AsyncIterator, Container
 
 import asyncpg
@@ -24,11 +27,16 @@ from aiohttp import WSMsgType, web
 from cti.database import DatabaseUnavailable
 from cti.http.security import route, session_of
 from cti.keys import HUB, SESSIONS, TASKS
+from cti.push.hub import Hub
 
 log = logging.getLogger(__name__)
 
 REVALIDATE_S = 1.0
-HEARTBEAT_MIN_S, HEARTBEAT_MAX_S = 15.0, 25.0  # aiohttp closes a silent page 1.5 intervals on
+# Each page gets an unsolicited pong this often (a share of the pages each second), and the
+# kernel ends the connection of a page that has not acknowledged what was sent within
+# DEAD_PEER_S (TCP_USER_TIMEOUT): a vanished page goes within about a minute.
+KEEPALIVE_S = 20
+DEAD_PEER_S = 30.0
 # Application close code (4000-4999 are ours): the page should sign in again, not reconnect.
 SIGNED_OUT = 4401
 
@@ -41,14 +49,16 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     # be deflated for that page alone (its own zlib context), so a message to 2,000 pages
     # was compressed 2,000 times: 8.9 us a send against 3.4 us without. The messages are a
     # few hundred bytes of JSON on the call center's LAN; only a snapshot is larger.
-    # A ping every 15-25 s, each page its own: pages that connect together (every browser
-    # after a daemon restart) would otherwise ping together every 20 s for good, and the
-    # 2,000 pongs' re-made waits, with the collection they bring, held the loop up to 50-60
-    # ms at once; spread, up to 24-28 ms (bench/README.md, many panels, runs in turn).
-    heartbeat = random.uniform(HEARTBEAT_MIN_S, HEARTBEAT_MAX_S)
-    ws = web.WebSocketResponse(heartbeat=heartbeat, max_msg_size=4096, compress=False)
+    # No heartbeat of aiohttp's (a ping each interval, a pong awaited): each pong read made
+    # the page's reader wait anew, and those waits and the heartbeat's timers, living one
+    # interval, were most of what the young collections walked at 2,000 pages (4-11 ms each,
+    # a full one of 25 ms every ~20 s; bench/README.md, many panels). The pages are kept
+    # alive by ``_keep_alive`` instead, which the browser does not answer (RFC 6455 5.5.3),
+    # and a page that is gone is found by the kernel, timing out what was sent to it.
+    ws = web.WebSocketResponse(max_msg_size=4096, compress=False)
     await ws.prepare(request)
-    client = hub.join(user, session.key, send=ws.send_str)
+    _end_when_unacknowledged(request)
+    client = hub.join(user, session.key, send=ws.send_str, keepalive=ws.pong)
     try:
         snapshot = await hub.snapshot_for(user)
         await ws.send_json(snapshot.to_json())
@@ -69,6 +79,29 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         else:
             await ws.close()
     return ws
+
+
+def _end_when_unacknowledged(request: web.Request) -> None:
+    """TCP_USER_TIMEOUT on the page's connection (Linux): what is sent to a page whose
+    machine is gone (powered off, off the network) stays unacknowledged, and the kernel ends
+    the connection after DEAD_PEER_S; the handler then ends as for a closed page."""
+    sock = request.transport.get_extra_info("socket") if request.transport else None
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError, AttributeError):  # AttributeError: not Linux
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(DEAD_PEER_S * 1000))
+
+
+async def _keep_alive(hub: Hub) -> None:
+    """Every page an unsolicited pong each KEEPALIVE_S, a KEEPALIVE_S-th of them each second:
+    a proxy between (idle timeouts of about a minute are common) keeps the connection, and
+    the kernel has something to time out on a page that is gone. A page that misses a turn
+    (pages came and went meanwhile) gets the next."""
+    for tick in itertools.count():
+        await asyncio.sleep(1.0)
+        turn = tick % KEEPALIVE_S
+        await hub.keep_alive(
+            [client for n, client in enumerate(hub.clients) if n % KEEPALIVE_S == turn]
+        )
 
 
 async def _drain(ws: web.WebSocketResponse) -> None:
@@ -113,8 +146,9 @@ async def _revalidate(app: web.Application) -> None:
 
 async def _revalidate_ctx(app: web.Application) -> AsyncIterator[None]:
     app[TASKS].start("panel session check", _revalidate(app))
+    app[TASKS].start("panel keepalive", _keep_alive(app[HUB]))
     yield
-    await app[TASKS].stop("panel session check")
+    await app[TASKS].stop("panel session check", "panel keepalive")
 
 
 async def _close_all(app: web.Application) -> None:
