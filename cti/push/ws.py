@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 REVALIDATE_S = 1.0
 # Each page gets an unsolicited pong this often (a share of the pages each second), and the
 # kernel ends the connection of a page that has not acknowledged what was sent within
-# DEAD_PEER_S (TCP_USER_TIMEOUT): a vanished page goes within about a minute.
+# DEAD_PEER_S (TCP_USER_TIMEOUT): a vanished page goes within 30-50 s.
 KEEPALIVE_S = 20
 DEAD_PEER_S = 30.0
 # Application close code (4000-4999 are ours): the page should sign in again, not reconnect.
