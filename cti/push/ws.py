@@ -51,10 +51,10 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     # few hundred bytes of JSON on the call center's LAN; only a snapshot is larger.
     # No heartbeat of aiohttp's (a ping each interval, a pong awaited): each pong read made
     # the page's reader wait anew, and those waits and the heartbeat's timers, living one
-    # interval, were most of what the young collections walked at 2,000 pages (4-11 ms each,
-    # a full one of 25 ms every ~20 s; bench/README.md, many panels). The pages are kept
-    # alive by ``_keep_alive`` instead, which the browser does not answer (RFC 6455 5.5.3),
-    # and a page that is gone is found by the kernel, timing out what was sent to it.
+    # interval, were most of what the young collections walked at 2,000 pages (3-11 ms each,
+    # a full one of 15-28 ms about every 80 s; bench/README.md, many panels). The pages are
+    # kept alive by ``_keep_alive`` instead, which the browser does not answer (RFC 6455
+    # 5.5.3), and a page that is gone is found by the kernel, timing out what was sent to it.
     ws = web.WebSocketResponse(max_msg_size=4096, compress=False)
     await ws.prepare(request)
     _end_when_unacknowledged(request)
