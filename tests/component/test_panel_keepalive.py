@@ -19,8 +19,13 @@ def servers_side(client_address: tuple[str, int]) -> socket.socket:
     """The daemon's socket (it runs in this process) whose peer is ``client_address``."""
     for name in os.listdir("/proc/self/fd"):
         try:
-            found = socket.socket(fileno=os.dup(int(name)))
+            copy = os.dup(int(name))
+        except OSError:  # closed meanwhile (the listing's own fd)
+            continue
+        try:
+            found = socket.socket(fileno=copy)
         except OSError:  # not a socket
+            os.close(copy)
             continue
         try:
             if found.type == socket.SOCK_STREAM and found.getpeername() == client_address:
