@@ -212,13 +212,15 @@ FROM asterisk_queue_log
 WHERE callid = ANY($1::text[])
 ORDER BY id
 """
-CDR_FACTS = """
-SELECT linkedid, max(nullif(cti_consent, '')) AS consent,
-       max(nullif(cti_consent_method, '')) AS consent_method,
-       max(nullif(recording, '')) AS recording
-FROM asterisk_cdr
-WHERE linkedid = ANY($1::text[])
-GROUP BY linkedid
+# A call's consent as its CDRs (``d``, one per leg) hold it: the leg that has it.
+_CDR_CONSENT = """max(nullif(d.cti_consent, '')) AS consent,
+       max(nullif(d.cti_consent_method, '')) AS consent_method,
+       max(nullif(d.recording, '')) AS recording"""
+CDR_FACTS = f"""
+SELECT d.linkedid, {_CDR_CONSENT}
+FROM asterisk_cdr d
+WHERE d.linkedid = ANY($1::text[])
+GROUP BY d.linkedid
 """
 
 # A closed call without the consent its CDR holds: the daemon missed the consent step (it
@@ -226,14 +228,12 @@ GROUP BY linkedid
 # end, before cdr_pgsql (another thread of Asterisk) wrote the CDR. Filled in, once the CDR
 # is there, by every reconciliation; nothing else of the call is touched, nor its events.
 # A call that lived through a gap and was not completed yet is MISSED_CALLS' own (all of it).
-FILL_CONSENT = """
+FILL_CONSENT = f"""
 UPDATE calls c
 SET consent = f.consent, consent_method = f.consent_method,
     recording = CASE WHEN f.consent = 'granted' THEN COALESCE(c.recording, f.recording) END,
     facts_source = CASE WHEN c.facts_source = 'asterisk' THEN 'asterisk' ELSE 'ami+asterisk' END
-FROM (SELECT d.linkedid, max(nullif(d.cti_consent, '')) AS consent,
-             max(nullif(d.cti_consent_method, '')) AS consent_method,
-             max(nullif(d.recording, '')) AS recording
+FROM (SELECT d.linkedid, {_CDR_CONSENT}
       FROM asterisk_cel e JOIN asterisk_cdr d ON d.linkedid = e.linkedid
       WHERE e.eventtype = 'LINKEDID_END' AND e.eventtime >= $1 AND e.linkedid <> ''
       GROUP BY d.linkedid) f
