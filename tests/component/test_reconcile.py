@@ -23,6 +23,40 @@ def utc_text(epoch: float) -> str:  # the queue_log's time, as logger.c writes i
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+MEMBERS = {"Agent 1001": "PJSIP/1001", "Agent 1003": "PJSIP/1003"}
+
+
+def interface_of(member_name: str) -> str:
+    return MEMBERS.get(member_name, member_name)
+
+
+async def cel_wrote(pool: asyncpg.Pool, rows: list[tuple[Any, ...]]) -> None:
+    """eventtype, eventtime, cid_num, cid_name, exten, context, uniqueid, linkedid"""
+    await pool.executemany(
+        "INSERT INTO asterisk_cel (eventtype, eventtime, cid_num, cid_name, exten, context,"
+        " uniqueid, linkedid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        rows,
+    )
+
+
+async def queue_log_wrote(pool: asyncpg.Pool, rows: list[tuple[Any, ...]]) -> None:
+    """time (epoch), callid, queuename, agent, event, data1..3"""
+    await pool.executemany(
+        "INSERT INTO asterisk_queue_log (time, callid, queuename, agent, event, data1, data2,"
+        " data3) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        [(utc_text(t), *rest) for t, *rest in rows],
+    )
+
+
+async def cdr_wrote(pool: asyncpg.Pool, rows: list[tuple[Any, ...]]) -> None:
+    """start, linkedid, uniqueid, cti_consent, cti_consent_method, recording"""
+    await pool.executemany(
+        "INSERT INTO asterisk_cdr (start, linkedid, uniqueid, cti_consent, cti_consent_method,"
+        " recording) VALUES ($1, $2, $3, $4, $5, $6)",
+        rows,
+    )
+
+
 async def asterisk_recorded(pool: asyncpg.Pool) -> None:
     cel = [  # eventtype, eventtime, cid_num, cid_name, exten, context, uniqueid, linkedid
         ("CHAN_START", T0, "905321234567", "Ayşe Yılmaz", "4440", "from-trunk", "a.1", "a.1"),
@@ -39,11 +73,7 @@ async def asterisk_recorded(pool: asyncpg.Pool) -> None:
         ("CHAN_START", T0 + 5, "905554443322", "Ali Can", "4441", "from-trunk", "e.1", "e.1"),
         ("LINKEDID_END", T0 + 12, "905554443322", "Ali Can", "", "cti-inbound", "e.1", "e.1"),
     ]
-    await pool.executemany(
-        "INSERT INTO asterisk_cel (eventtype, eventtime, cid_num, cid_name, exten, context,"
-        " uniqueid, linkedid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        cel,
-    )
+    await cel_wrote(pool, cel)
     queue_log = [  # time, callid, queuename, agent, event, data1..3
         (T0 + 6, "a.1", "support", "NONE", "ENTERQUEUE", "", "905321234567", "1"),
         (T0 + 9, "a.1", "support", "Agent 1001", "CONNECT", "3", "a.2", "2"),
@@ -55,14 +85,9 @@ async def asterisk_recorded(pool: asyncpg.Pool) -> None:
         (T0 + 6, "e.1", "sales", "NONE", "ENTERQUEUE", "", "905554443322", "1"),
         (T0 + 12, "e.1", "sales", "NONE", "ABANDON", "1", "1", "6"),
     ]
-    await pool.executemany(
-        "INSERT INTO asterisk_queue_log (time, callid, queuename, agent, event, data1, data2,"
-        " data3) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        [(utc_text(t), *rest) for t, *rest in queue_log],
-    )
-    await pool.executemany(
-        "INSERT INTO asterisk_cdr (start, linkedid, uniqueid, cti_consent, cti_consent_method,"
-        " recording) VALUES ($1, $2, $3, $4, $5, $6)",
+    await queue_log_wrote(pool, queue_log)
+    await cdr_wrote(
+        pool,
         [
             (T0, "a.1", "a.1", "granted", "dtmf", "a.1.wav"),
             (T0 + 9, "a.1", "a.2", "", "", ""),
@@ -104,14 +129,13 @@ async def test_calls_that_ended_while_away_are_written_from_asterisks_records(
     database_url: str,
 ) -> None:
     database = Database(database_url)
-    members = {"Agent 1001": "PJSIP/1001", "Agent 1003": "PJSIP/1003"}
     try:
         pool = await database.pool()
         await asterisk_recorded(pool)
         await the_daemon_followed_c_until_the_gap(pool)
         await the_daemon_saw_e_end_but_missed_facts_in_a_gap(pool)
-        written = await reconcile(pool, "TR", T0 + 100, lambda name: members.get(name, name))
-        again = await reconcile(pool, "TR", T0 + 100, lambda name: members.get(name, name))
+        written = await reconcile(pool, "TR", T0 + 100, interface_of)
+        again = await reconcile(pool, "TR", T0 + 100, interface_of)
         rows = {
             r["linkedid"]: dict(r)
             for r in await pool.fetch(
@@ -245,16 +269,10 @@ async def test_a_call_the_daemon_follows_is_left_to_it_and_a_late_consent_filled
     daemon's own row follows, with its own end: two call_end events) nor close it without
     its consent for good: the CDR's consent is filled in by the next reconciliation."""
     database = Database(database_url)
-    members = {"Agent 1001": "PJSIP/1001"}
-
-    def interface_of(name: str) -> str:
-        return members.get(name, name)
-
     try:
         pool = await database.pool()
-        await pool.executemany(
-            "INSERT INTO asterisk_cel (eventtype, eventtime, cid_num, cid_name, exten, context,"
-            " uniqueid, linkedid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        await cel_wrote(
+            pool,
             [
                 (kind, at, "905327776655", "Emre Şahin", exten, context, "f.1", "f.1")
                 for kind, at, exten, context in (
@@ -263,24 +281,18 @@ async def test_a_call_the_daemon_follows_is_left_to_it_and_a_late_consent_filled
                 )
             ],
         )
-        await pool.executemany(
-            "INSERT INTO asterisk_queue_log (time, callid, queuename, agent, event, data1,"
-            " data2, data3) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        await queue_log_wrote(
+            pool,
             [
-                (utc_text(T0 + 206), "f.1", "support", "NONE", "ENTERQUEUE", "", "", "1"),
-                (utc_text(T0 + 209), "f.1", "support", "Agent 1001", "CONNECT", "3", "f.2", "2"),
+                (T0 + 206, "f.1", "support", "NONE", "ENTERQUEUE", "", "", "1"),
+                (T0 + 209, "f.1", "support", "Agent 1001", "CONNECT", "3", "f.2", "2"),
             ],
         )
         await write_rows(pool, [prepare(r) for r in rows_for([F_ANSWERED], "TR")])
         # The daemon follows f.1: the reconciliation runs before its Hangup reached the state.
         first = await reconcile(pool, "TR", T0 + 231, interface_of, lambda ids: {"f.1"} & {*ids})
         await write_rows(pool, [prepare(r) for r in the_daemon_saw_f_end_live()])
-        await pool.execute(
-            "INSERT INTO asterisk_cdr (start, linkedid, uniqueid, cti_consent,"
-            " cti_consent_method, recording) VALUES ($1, 'f.1', 'f.1', 'granted', 'dtmf',"
-            " 'f.1.wav')",
-            T0 + 200,
-        )
+        await cdr_wrote(pool, [(T0 + 200, "f.1", "f.1", "granted", "dtmf", "f.1.wav")])
         await reconcile(pool, "TR", T0 + 300, interface_of)
         row = await pool.fetchrow(
             "SELECT consent, consent_method, recording, facts_source,"
