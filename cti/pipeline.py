@@ -107,8 +107,8 @@ class Pipeline:
             self.process(*items.popleft())
             handled += 1
             if handled % YIELD_EVERY == 0:
-                # A backlog (a resync, a burst) must not hold the loop: the websocket writers
-                # drain the panels' outboxes meanwhile, so no page is dropped as too slow.
+                # A backlog (a resync, a burst) must not hold the loop: what it wrote to the
+                # panels leaves for their sockets meanwhile, so no page is dropped as too slow.
                 await asyncio.sleep(0)
 
     async def drain(self) -> None:

@@ -12,8 +12,8 @@ in tests/unit/test_hub_route.py because it is a security rule:
   (``to_everyone``, at most once a second: each agent's page shows its own queues). Those,
   and the wall's for supervisors, go out a slice of clients at a time (``FAN_OUT_SLICE``,
   fewer for a large message: ``FAN_OUT_BYTES``), the event loop free between two slices:
-  put on 2,050 outboxes at once, one message held the loop ~70 ms while the writers ran,
-  and a pop arriving then waited behind it (bench/pop_latency.py, many panels: p99 72 ms).
+  written to 2,050 pages at once, one message held the loop while a pop arriving then
+  waited behind it (bench/pop_latency.py, many panels: p99 72 ms).
 Supervisors (and admins) follow queues, agents and calls through the wall
 (cti/supervision/wallboard.py, ``to_supervisors``): a snapshot, then at most one delta a
 second, with the alerts. They are not sent each change as well: at 20 supervisors that was
@@ -24,15 +24,15 @@ An audience is a set of such groups, so that a client in two of them (a supervis
 phone rang) gets a message once. Messages are typed (cti/push/messages.py) and turned into
 their JSON once, whatever the number of clients.
 
-Every open websocket is a ``Client`` with its user and a bounded outbox; ``offer`` (called by
-the pipeline) resolves each audience to clients and puts the message on their outboxes.
-``offer`` never waits: a client whose outbox is full is too slow to follow, so it is dropped
-(its page reconnects and gets a fresh snapshot) rather than slow the pipeline. A client's
-outbox is written out by a task started when a message arrives and ended when the outbox is
-empty, not by a writer waiting on a queue for the page's life: 2,050 such writers, woken
-each second by the queues' waits, each re-made its waiting coroutine and future, and those
-~20,000 live young objects made every young garbage collection a 11-25 ms walk that pops
-waited behind (bench/README.md, many panels).
+Every open websocket is a ``Client`` with its user and its page's transport (the socket
+under the websocket). ``offer`` (called by the pipeline) resolves each audience to clients
+and writes the message's frame (cti/push/frames.py: framed once for all its pages) to each
+page's transport at once: the kernel's send buffer and the transport's hold what a page has
+not read yet. ``offer`` never waits: a page with more than ``UNSENT_LIMIT`` bytes held for
+it is too slow to follow, so it is dropped (its page reconnects and gets a fresh snapshot)
+rather than slow the pipeline. No task is made per write: a writer task per page and
+message, woken each second by the queues' waits at 2,050 pages, cost ~65 ms of the loop a
+second, and a pop's write waited a turn of the loop behind them.
 
 The customer record is looked up after the pop is sent (``enrich``), so the caller's number
 and name show within milliseconds even when the database or the CRM is slow; each lookup
@@ -42,16 +42,15 @@ is a job of the daemon's ``Tasks`` (group ``LOOKUPS``), cancelled on close.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from cti.auth.users import User
+from cti.push.frames import PONG, text_frame
 from cti.push.messages import (
     AgentStateMessage,
     CallAnsweredMessage,
@@ -83,19 +82,26 @@ from cti.tasks import Tasks
 
 log = logging.getLogger(__name__)
 
-OUTBOX_SIZE = 500
-# At most this many clients a message is put out to per turn of the loop. Each client put
-# out is a write the next turn runs, and a pop crosses about three turns from its frame to
-# its write: with 64, a pop that came during the queues' waits to 2,050 pages waited behind
-# 64 writes three times (1-2 ms each), and 3-4 % of pops took the daemon over 5 ms; with 16,
-# 0-1.4 % (bench/README.md, many panels, slices run in turn).
+# A page this far behind is dropped. Above a supervisor's snapshot at 2,000 agents
+# (~0.5 MB) and a burst of deltas after a resync, which a page that reads keeps up with.
+UNSENT_LIMIT = 4 * 1024 * 1024
+# At most this many pages a message is written to per turn of the loop, a pop arriving
+# meanwhile waits for one slice (bench/README.md, many panels).
 FAN_OUT_SLICE = 16
-FAN_OUT_BYTES = 256 * 1024  # and about this much text at most (a wall's delta can be large)
-KEEPALIVE = ""  # in an outbox: a pong, not a message (no message is empty)
+FAN_OUT_BYTES = 256 * 1024  # and about this many bytes at most (a wall's delta can be large)
 AGENTS_PER_TURN = 200  # agents' rows of an overview built per turn of the event loop
 CustomerLookup = Callable[[str], Awaitable[list[dict[str, Any]]]]
 CrmLookup = Callable[[str], Awaitable[dict[str, Any] | None]]
-Send = Callable[[str], Awaitable[None]]  # a page's socket: WebSocketResponse.send_str
+
+
+class Page(Protocol):
+    """What the hub writes a page through: the asyncio transport under its websocket."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def is_closing(self) -> bool: ...
+
+    def get_write_buffer_size(self) -> int: ...
 
 
 # --- who sees what ------------------------------------------------------------------------
@@ -193,31 +199,13 @@ def route(change: Change) -> list[tuple[Audience, Message]]:
 class Client:
     user: User
     session_key: str = ""  # the sign-in it belongs to: closed when that session ends
-    # Its page's socket (``WebSocketResponse.send_str``); None: nothing is written (the
-    # unit tests read the outbox).
-    send: Send | None = None
-    # An unsolicited pong to the page (``WebSocketResponse.pong``), for ``Hub.keep_alive``.
-    keepalive: Callable[[], Awaitable[None]] | None = None
-    # What waits to be written, at most OUTBOX_SIZE: each message JSON-encoded once for all
-    # its clients (KEEPALIVE: a pong), and for a pop the wall-clock time its AgentCalled
-    # frame arrived (the pop-latency metric's start).
-    outbox: deque[tuple[str, float | None]] = field(default_factory=deque)
-    # Writes the outbox out and ends when it is empty (``Hub._write_out``); owned by the
-    # client, cancelled by ``stop_writing``.
-    writing: asyncio.Task[None] | None = None
+    page: Page | None = None  # None: nothing is written (a client being set up)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     signed_out: bool = False  # closed because its session ended (disabled, signed out)
 
     @property
     def supervises(self) -> bool:
         return self.user.may("supervisor")
-
-    async def stop_writing(self) -> None:
-        """Cancel the write under way, if any, and wait until it is gone."""
-        if (writing := self.writing) is not None:
-            writing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writing
 
 
 class Hub:
@@ -248,14 +236,8 @@ class Hub:
 
     # --- clients ------------------------------------------------------------------------
 
-    def join(
-        self,
-        user: User,
-        session_key: str = "",
-        send: Send | None = None,
-        keepalive: Callable[[], Awaitable[None]] | None = None,
-    ) -> Client:
-        client = Client(user, session_key, send, keepalive)
+    def join(self, user: User, session_key: str = "", page: Page | None = None) -> Client:
+        client = Client(user, session_key, page)
         self.clients.add(client)
         if client.supervises:
             self._supervisors.add(client)
@@ -287,42 +269,21 @@ class Hub:
 
     def _send(self, clients: set[Client], wire: Wire, started: float | None = None) -> None:
         if clients:
-            self._put(list(clients), json.dumps(wire), started)
+            self._write(list(clients), text_frame(json.dumps(wire)), started)
 
-    def _put(self, clients: list[Client], text: str, started: float | None = None) -> None:
+    def _write(self, clients: list[Client], frame: bytes, started: float | None = None) -> None:
+        """The frame to each client's page now; ``started``: a pop's, timed from there."""
         for client in clients:
-            if client.closed.is_set():  # left while a message went out in slices
-                continue
-            if len(client.outbox) >= OUTBOX_SIZE:
+            page = client.page
+            if page is None or client.closed.is_set() or page.is_closing():
+                continue  # left while a message went out in slices, or going: its handler ends
+            if page.get_write_buffer_size() > UNSENT_LIMIT:
                 log.warning("dropping slow panel client of %s", client.user.username)
                 self.leave(client)
                 continue
-            client.outbox.append((text, started))
-            if client.writing is None and client.send is not None:
-                client.writing = asyncio.get_running_loop().create_task(self._write_out(client))
-
-    async def _write_out(self, client: Client) -> None:
-        """Write the client's outbox to its socket, then end (the module docstring says why
-        a page waiting for its next message has no task)."""
-        assert client.send is not None
-        try:
-            while client.outbox:
-                text, started = client.outbox.popleft()
-                if text == KEEPALIVE:
-                    if client.keepalive is not None:
-                        await client.keepalive()
-                    continue
-                await client.send(text)
-                if started is not None and self.on_pop_written is not None:
-                    self.on_pop_written(time.time() - started)
-        except ConnectionError as exc:  # the page went away: its handler closes the socket
-            log.info("panel of %s went away while written to (%s)", client.user.username, exc)
-            self.leave(client)
-        except Exception:
-            log.exception("writing to the panel of %s failed; closing it", client.user.username)
-            self.leave(client)
-        finally:
-            client.writing = None
+            page.write(frame)
+            if started is not None and self.on_pop_written is not None:
+                self.on_pop_written(time.time() - started)
 
     # --- the sink -----------------------------------------------------------------------
 
@@ -344,22 +305,18 @@ class Hub:
         await self._in_slices(list(self.clients), message)
 
     async def keep_alive(self, clients: list[Client]) -> None:
-        """An unsolicited pong to each of these clients' pages, behind what their outboxes
-        hold, a slice at a time (cti/push/ws.py says why)."""
-        await self._text_in_slices(clients, KEEPALIVE, FAN_OUT_SLICE)
+        """An unsolicited pong to each of these clients' pages, a slice at a time
+        (cti/push/ws.py says why)."""
+        await self._in_slices(clients, PONG)
 
-    async def _in_slices(self, clients: list[Client], message: Message) -> None:
-        """Sent a slice of clients at a time (the module docstring says why)."""
-        text = json.dumps(message.to_json())
-        await self._text_in_slices(
-            clients, text, max(1, min(FAN_OUT_SLICE, FAN_OUT_BYTES // len(text)))
-        )
-
-    async def _text_in_slices(self, clients: list[Client], text: str, per_turn: int) -> None:
+    async def _in_slices(self, clients: list[Client], message: Message | bytes) -> None:
+        """Written a slice of clients per turn of the loop (the module docstring says why)."""
+        frame = message if isinstance(message, bytes) else text_frame(json.dumps(message.to_json()))
+        per_turn = max(1, min(FAN_OUT_SLICE, FAN_OUT_BYTES // len(frame)))
         for start in range(0, len(clients), per_turn):
             if start:
-                await asyncio.sleep(0)  # the writers of the slice before run; so may a pop
-            self._put(clients[start : start + per_turn], text)
+                await asyncio.sleep(0)  # a pop that arrived meanwhile goes first
+            self._write(clients[start : start + per_turn], frame)
 
     def _pop(self, clients: set[Client], pop: PopMessage) -> None:
         if not clients:

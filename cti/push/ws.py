@@ -1,10 +1,10 @@
 """One websocket per browser tab: a snapshot first, then the changes meant for its user.
 
-The hub writes the changes through the socket's ``send_str`` (``Hub._write_out``); when the
-socket closes, the handler cancels and awaits the write under way. The browser sends nothing
-(commands go through the HTTP API, where CSRF protection applies); the daemon keeps each page
-alive with an unsolicited pong now and then (``_keep_alive``), and the kernel tells it of a
-page that is gone (``_end_when_unacknowledged``).
+The hub writes the changes to the socket's transport (``Hub._write``), framed once for all
+the pages a change goes to; when the socket closes, the handler leaves the hub. The browser
+sends nothing (commands go through the HTTP API, where CSRF protection applies); the daemon
+keeps each page alive with an unsolicited pong now and then (``_keep_alive``), and the
+kernel tells it of a page that is gone (``_end_when_unacknowledged``).
 
 A socket lives no longer than its session. Signing out or disabling a user through this
 daemon closes the sockets at once (``close_sockets``); for a change made elsewhere (the CLI,
@@ -58,7 +58,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(max_msg_size=4096, compress=False)
     await ws.prepare(request)
     _end_when_unacknowledged(request)
-    client = hub.join(user, session.key, send=ws.send_str, keepalive=ws.pong)
+    client = hub.join(user, session.key, page=request.transport)
     try:
         snapshot = await hub.snapshot_for(user)
         await ws.send_json(snapshot.to_json())
@@ -73,7 +73,6 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                 await task
     finally:
         hub.leave(client)
-        await client.stop_writing()
         if client.signed_out:
             await ws.close(code=SIGNED_OUT, message=b"signed out: sign in again")
         else:

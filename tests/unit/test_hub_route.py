@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
@@ -25,8 +27,9 @@ from cti.push.hub import (
     AGENTS_PER_TURN,
     FAN_OUT_BYTES,
     FAN_OUT_SLICE,
-    OUTBOX_SIZE,
+    UNSENT_LIMIT,
     AgentsOf,
+    Client,
     Everyone,
     Hub,
     overview_in_turns,
@@ -256,21 +259,57 @@ def user(id_: int, role: str, *interfaces: str) -> User:
     )
 
 
-def received(client: Any) -> list[str]:
+@dataclass
+class PageSeen:
+    """A page's transport as the hub uses it (asyncio's): the frames written to it, and how
+    many bytes it holds unsent."""
+
+    frames: list[bytes] = field(default_factory=list)
+    unsent: int = 0
+    closing: bool = False
+
+    def write(self, data: bytes) -> None:
+        self.frames.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def get_write_buffer_size(self) -> int:
+        return self.unsent
+
+
+def joined(hub: Hub, who: User) -> Client:
+    return hub.join(who, page=PageSeen())
+
+
+def page_of(client: Client) -> PageSeen:
+    assert isinstance(client.page, PageSeen)
+    return client.page
+
+
+def received(client: Client) -> list[str]:
+    """The types of the messages written to the client's page since the last look; each
+    frame must be one unmasked text frame (tests/component/test_panel_frames.py reads them
+    with aiohttp's reader)."""
     types = []
-    while client.outbox:
-        text, _ = client.outbox.popleft()
-        types.append(json.loads(text)["type"])
+    for frame in page_of(client).frames:
+        assert frame[0] == 0x81, frame[:2]  # FIN, text
+        length, start = frame[1], 2
+        if length == 126:  # a 16-bit length (these messages are under 64 KiB)
+            length, start = int.from_bytes(frame[2:4]), 4
+        assert len(frame) == start + length  # unmasked: the payload follows the length
+        types.append(json.loads(frame[start:])["type"])
+    page_of(client).frames.clear()
     return types
 
 
 def test_the_hub_sends_each_message_to_its_audience_once() -> None:
     hub = Hub(CtiState(), Tasks())
-    agent = hub.join(user(1, "agent", AGENT))
-    other = hub.join(user(2, "agent", OTHER_AGENT))
+    agent = joined(hub, user(1, "agent", AGENT))
+    other = joined(hub, user(2, "agent", OTHER_AGENT))
     # A supervisor whose own phone is the agent's: in two groups, one copy of each message.
-    supervisor = hub.join(user(3, "supervisor", AGENT))
-    admin = hub.join(user(4, "admin"))
+    supervisor = joined(hub, user(3, "supervisor", AGENT))
+    admin = joined(hub, user(4, "admin"))
     hub.offer([RING, ring_ended("answered"), ANSWERED, ended(AGENT, Outcome.ANSWERED)])
     hub.offer([QUEUE, LINK_DOWN])
     assert received(agent) == ["pop", "pop_kept", "call_answered", "call_ended", "link"]
@@ -279,28 +318,31 @@ def test_the_hub_sends_each_message_to_its_audience_once() -> None:
     assert received(admin) == ["link"]
 
 
-def test_a_message_is_encoded_once_and_a_pop_is_timed_from_its_frames_arrival() -> None:
+def test_a_message_is_framed_once_and_a_pop_is_timed_from_its_frames_arrival() -> None:
     # The pop-latency metric starts when the AgentCalled frame arrived on the AMI socket,
-    # not when the hub got round to it; every client gets the one encoding of a message.
-    hub = Hub(CtiState(), Tasks(), arrival=lambda: 1_795_000_000.25)
-    first = hub.join(user(1, "agent", AGENT))
-    second = hub.join(user(2, "supervisor", AGENT))
+    # not when the hub got round to it; every page gets the one frame of a message, written
+    # as the change is offered (no task, no turn of the loop in between).
+    arrived = time.time() - 0.25
+    pop_latencies: list[float] = []
+    hub = Hub(CtiState(), Tasks(), on_pop_written=pop_latencies.append, arrival=lambda: arrived)
+    first = joined(hub, user(1, "agent", AGENT))
+    second = joined(hub, user(2, "supervisor", AGENT))
     hub.offer([RING])
-    (text, started), (same_text, _) = first.outbox.popleft(), second.outbox.popleft()
-    assert text is same_text and json.loads(text)["type"] == "pop"
-    assert started == 1_795_000_000.25
+    [frame], [same_frame] = page_of(first).frames, page_of(second).frames
+    assert frame is same_frame and received(first) == ["pop"]
+    assert len(pop_latencies) == 2 and all(seconds >= 0.25 for seconds in pop_latencies)
     hub.offer([ANSWERED])
-    assert second.outbox.popleft()[1] is None  # only pops are timed
+    assert received(second)[-1] == "call_answered" and len(pop_latencies) == 2  # pops only
 
 
 async def test_a_message_for_everyone_goes_out_a_slice_per_turn_of_the_event_loop() -> None:
-    # Put on 2,050 outboxes at once, the queues' waits held the loop while every writer ran,
-    # and a pop arriving meanwhile waited ~70 ms (bench/pop_latency.py).
+    # Written to 2,050 pages at once, the queues' waits held the loop, and a pop arriving
+    # meanwhile waited ~70 ms (bench/pop_latency.py).
     hub = Hub(CtiState(), Tasks())
-    clients = [hub.join(user(i, "agent", f"PJSIP/{i}")) for i in range(2 * FAN_OUT_SLICE + 1)]
+    clients = [joined(hub, user(i, "agent", f"PJSIP/{i}")) for i in range(2 * FAN_OUT_SLICE + 1)]
     sending = asyncio.ensure_future(hub.to_everyone(QueueWaitsMessage(waits=[])))
     await asyncio.sleep(0)  # one turn of the loop: the first slice only
-    assert sum(bool(client.outbox) for client in clients) == FAN_OUT_SLICE
+    assert sum(bool(page_of(client).frames) for client in clients) == FAN_OUT_SLICE
     await sending
     assert all(received(client) == ["queue_waits"] for client in clients)
 
@@ -309,71 +351,41 @@ async def test_a_large_message_goes_out_to_fewer_clients_per_turn() -> None:
     # A wall delta carries every changed queue card with its day chart: written to 50
     # supervisors in one turn, tens of kilobytes each, it held the loop too.
     hub = Hub(CtiState(), Tasks())
-    supervisors = [hub.join(user(i, "supervisor")) for i in range(5)]
+    supervisors = [joined(hub, user(i, "supervisor")) for i in range(5)]
     large = AlertMessage(
         queue="q", kind="long_wait", text="x" * (FAN_OUT_BYTES // 3), raised=True, at=T
     )
     sending = asyncio.ensure_future(hub.to_supervisors(large))
     await asyncio.sleep(0)
-    assert sum(bool(client.outbox) for client in supervisors) == 2
+    assert sum(bool(page_of(client).frames) for client in supervisors) == 2
     await sending
-    assert all(received(client) == ["alert"] for client in supervisors)
+    assert all(len(page_of(client).frames) == 1 for client in supervisors)
 
 
-async def test_a_page_is_written_in_order_and_holds_no_task_while_it_waits() -> None:
-    # A writer per page waiting on a queue re-made its waiting objects at every message;
-    # with 2,050 pages those made each young garbage collection an 11-25 ms walk.
-    written: list[str] = []
-    one_at_a_time = asyncio.Event()
-
-    async def send(text: str) -> None:  # a socket whose buffer is full until set
-        await one_at_a_time.wait()
-        written.append(json.loads(text)["type"])
-
-    pop_latencies: list[float] = []
-    hub = Hub(CtiState(), Tasks(), on_pop_written=pop_latencies.append, arrival=lambda: 1.0)
-    client = hub.join(user(1, "agent", AGENT), send=send)
-    tasks_before = len(asyncio.all_tasks())
-    hub.offer([RING, ring_ended("answered")])
-    hub.offer([ANSWERED])  # while the first write waits: the same task writes it too
-    assert len(asyncio.all_tasks()) == tasks_before + 1
-    one_at_a_time.set()
-    await asyncio.sleep(0)
-    assert written == ["pop", "pop_kept", "call_answered"]
-    assert client.writing is None and len(asyncio.all_tasks()) == tasks_before
-    assert len(pop_latencies) == 1 and pop_latencies[0] > 0  # from the frame's arrival
-    hub.offer([ended(AGENT, Outcome.ANSWERED)])  # the next message starts a write again
-    await asyncio.sleep(0)
-    assert written[-1] == "call_ended" and client.writing is None
-
-
-async def test_a_page_that_cannot_be_written_to_is_let_go() -> None:
-    async def gone(text: str) -> None:
-        raise ConnectionResetError("Cannot write to closing transport")
-
+async def test_the_keepalive_is_a_pong_to_each_page() -> None:
     hub = Hub(CtiState(), Tasks())
-    client = hub.join(user(1, "agent", AGENT), send=gone)
+    clients = [joined(hub, user(i, "agent", f"PJSIP/{i}")) for i in range(3)]
+    await hub.keep_alive(clients[:2])
+    assert [page_of(client).frames for client in clients] == [[b"\x8a\x00"], [b"\x8a\x00"], []]
+
+
+def test_a_page_going_away_is_not_written_to() -> None:
+    hub = Hub(CtiState(), Tasks())
+    client = joined(hub, user(1, "agent", AGENT))
+    page_of(client).closing = True  # its handler leaves the hub when the socket is closed
     hub.offer([RING])
-    await asyncio.sleep(0)
-    assert client.closed.is_set() and client not in hub.clients and client.writing is None
+    assert page_of(client).frames == [] and client in hub.clients
 
 
-async def test_a_page_too_slow_to_follow_is_let_go_and_its_write_cancelled() -> None:
-    async def stuck(text: str) -> None:
-        await asyncio.Event().wait()
-
+def test_a_page_too_slow_to_follow_is_let_go() -> None:
     hub = Hub(CtiState(), Tasks())
-    client = hub.join(user(1, "agent", AGENT), send=stuck)
-    for _ in range(OUTBOX_SIZE + 1):  # one being written, OUTBOX_SIZE waiting
-        hub.offer([ANSWERED])
-        await asyncio.sleep(0)
-    assert client in hub.clients
+    client = joined(hub, user(1, "agent", AGENT))
+    page_of(client).unsent = UNSENT_LIMIT
     hub.offer([ANSWERED])
-    assert client.closed.is_set() and client not in hub.clients
-    writing = client.writing
-    assert writing is not None
-    await client.stop_writing()
-    assert writing.cancelled() and client.writing is None
+    assert received(client) == ["call_answered"] and client in hub.clients
+    page_of(client).unsent = UNSENT_LIMIT + 1
+    hub.offer([ANSWERED])
+    assert received(client) == [] and client.closed.is_set() and client not in hub.clients
 
 
 async def test_a_supervisors_overview_is_built_a_slice_of_agents_per_turn() -> None:
