@@ -199,7 +199,7 @@ def route(change: Change) -> list[tuple[Audience, Message]]:
 class Client:
     user: User
     session_key: str = ""  # the sign-in it belongs to: closed when that session ends
-    page: Page | None = None  # None: nothing is written (a client being set up)
+    page: Page | None = None  # None: nothing is written (its connection was gone already)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     signed_out: bool = False  # closed because its session ended (disabled, signed out)
 
@@ -281,7 +281,12 @@ class Hub:
                 log.warning("dropping slow panel client of %s", client.user.username)
                 self.leave(client)
                 continue
-            page.write(frame)
+            try:
+                page.write(frame)
+            except Exception:  # not a page that went away (skipped above): say what it was
+                log.exception("writing to the panel of %s failed; closing it", client.user.username)
+                self.leave(client)
+                continue
             if started is not None and self.on_pop_written is not None:
                 self.on_pop_written(time.time() - started)
 

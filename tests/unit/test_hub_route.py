@@ -377,6 +377,19 @@ def test_a_page_going_away_is_not_written_to() -> None:
     assert page_of(client).frames == [] and client in hub.clients
 
 
+def test_a_page_that_cannot_be_written_to_is_let_go_and_the_others_still_get_it() -> None:
+    class Broken(PageSeen):
+        def write(self, data: bytes) -> None:
+            raise RuntimeError("Cannot call write() after write_eof()")
+
+    hub = Hub(CtiState(), Tasks())
+    broken = hub.join(user(1, "supervisor", AGENT), page=Broken())
+    agent = joined(hub, user(2, "agent", AGENT))
+    hub.offer([RING])
+    assert broken.closed.is_set() and broken not in hub.clients
+    assert received(agent) == ["pop"]
+
+
 def test_a_page_too_slow_to_follow_is_let_go() -> None:
     hub = Hub(CtiState(), Tasks())
     client = joined(hub, user(1, "agent", AGENT))
