@@ -223,22 +223,39 @@ WHERE d.linkedid = ANY($1::text[])
 GROUP BY d.linkedid
 """
 
+
 # A closed call without the consent its CDR holds: the daemon missed the consent step (it
 # learnt the call after a restart), or a reconciliation read the call as soon as CEL had its
 # end, before cdr_pgsql (another thread of Asterisk) wrote the CDR. Filled in, once the CDR
-# is there, by every reconciliation; nothing else of the call is touched, nor its events.
-# A call that lived through a gap and was not completed yet is MISSED_CALLS' own (all of it).
-FILL_CONSENT = f"""
+# is there, by every reconciliation (FILL_CONSENT: the calls Asterisk ended since $1) and by
+# its follow-ups (FILL_CONSENT_OF: these calls); nothing else of the call is touched, nor its
+# events. A call that lived through a gap and was not completed yet is MISSED_CALLS' own.
+def _fill_consent(cdrs_of_the_calls: str) -> str:
+    return f"""
 UPDATE calls c
 SET consent = f.consent, consent_method = f.consent_method,
     recording = CASE WHEN f.consent = 'granted' THEN COALESCE(c.recording, f.recording) END,
     facts_source = CASE WHEN c.facts_source = 'asterisk' THEN 'asterisk' ELSE 'ami+asterisk' END
 FROM (SELECT d.linkedid, {_CDR_CONSENT}
-      FROM asterisk_cel e JOIN asterisk_cdr d ON d.linkedid = e.linkedid
-      WHERE e.eventtype = 'LINKEDID_END' AND e.eventtime >= $1 AND e.linkedid <> ''
+      FROM {cdrs_of_the_calls}
       GROUP BY d.linkedid) f
 WHERE c.linkedid = f.linkedid AND c.consent IS NULL AND c.ended_at IS NOT NULL
   AND NOT (c.through_gap AND c.facts_source = 'ami') AND f.consent IN ('granted', 'declined')
+"""
+
+
+FILL_CONSENT = _fill_consent(
+    """asterisk_cel e JOIN asterisk_cdr d ON d.linkedid = e.linkedid
+      WHERE e.eventtype = 'LINKEDID_END' AND e.eventtime >= $1 AND e.linkedid <> ''"""
+)
+FILL_CONSENT_OF = _fill_consent("asterisk_cdr d WHERE d.linkedid = ANY($1::text[])")
+# Of these calls, those whose consent may still come: not closed in the call log yet, or
+# closed without a consent while Asterisk has written no CDR of them yet.
+CONSENT_TO_COME = """
+SELECT l.linkedid FROM unnest($1::text[]) AS l(linkedid)
+WHERE NOT EXISTS (SELECT 1 FROM calls c WHERE c.linkedid = l.linkedid AND c.ended_at IS NOT NULL
+                  AND (c.consent IS NOT NULL
+                       OR EXISTS (SELECT 1 FROM asterisk_cdr d WHERE d.linkedid = l.linkedid)))
 """
 
 

@@ -23,6 +23,11 @@ ABANDON / EXITWITHTIMEOUT: position and wait), and the CDR variables the dialpla
 (``cti_consent``, ``cti_consent_method``, ``recording``). The queue_log names an agent by
 member name; the daemon's members map it back to the interface the call log uses.
 
+A call whose consent may still come when a reconciliation runs (its CDR not written yet, or
+its end the daemon's own to write) is looked at again every ``FOLLOW_UP_S``, ``FOLLOW_UPS``
+times, and its consent filled in from the CDR once both are there: after a reconciliation no
+other may come for hours.
+
 Calls still in progress are left to the live stream. Supervisors' listen/whisper/barge calls
 (dialplan contexts ``cti-spy-*``) are never logged, as live. Writes never replace what the
 daemon itself recorded, and a daemon row written later (its spool) wins over Asterisk's.
@@ -40,7 +45,9 @@ import asyncpg
 
 from cti.calllog.queries import (
     CDR_FACTS,
+    CONSENT_TO_COME,
     FILL_CONSENT,
+    FILL_CONSENT_OF,
     FIRST_LEGS,
     MISSED_CALLS,
     QUEUE_LOG,
@@ -57,6 +64,11 @@ HORIZON_S = 24 * 3600  # how far back a reconciliation looks for calls Asterisk 
 RETRY_S = 30.0
 RECORDS_SETTLE_S = 1.0
 SETTLE_MAX_S = 10.0  # the longest a reconciliation waits for the call log's own rows
+# A call a reconciliation found whose consent may still come (its CDR not written yet, or
+# its end the daemon's to write) is looked at again this often, this many times: five
+# minutes, then it is left as it is (a call with no CDR ever: Asterisk's CDR switched off).
+FOLLOW_UP_S = 30.0
+FOLLOW_UPS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,16 +200,22 @@ def event_rows(
     return rows
 
 
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    written: int  # calls written from Asterisk's records
+    consent_to_come: set[str]  # of the calls found, those whose consent may still come
+
+
 async def reconcile(
     pool: asyncpg.Pool,
     region: str,
     now: float,
     interface_of: Callable[[str], str],
     left_to_daemon: Callable[[Sequence[str]], set[str]] = lambda linkedids: set(),
-) -> int:
+) -> Reconciled:
     """Write every call Asterisk ended within the horizon that the call log has not closed,
-    except those whose end is the daemon's to write (``left_to_daemon``); returns how many.
-    Consents the call log lacks and the CDR has are filled in too."""
+    except those whose end is the daemon's to write (``left_to_daemon``). Consents the call
+    log lacks and the CDR has are filled in too."""
     # ``left_to_daemon`` is asked right after the read, with no await between: a call
     # Asterisk has just ended (CEL's LINKEDID_END is in) while its Hangup has not reached the
     # daemon yet, or its row not the database, is the daemon's own to write, with its own
@@ -210,7 +228,20 @@ async def reconcile(
     written = await _write_missed(pool, region, missed, interface_of) if missed else 0
     # After the calls above, which get their whole reconciliation (their consent too).
     await pool.execute(FILL_CONSENT, now - HORIZON_S)
-    return written
+    return Reconciled(written, await consent_to_come(pool, [r["linkedid"] for r in found]))
+
+
+async def fill_consent_of(pool: asyncpg.Pool, linkedids: Sequence[str]) -> set[str]:
+    """A reconciliation's follow-up: the consents of these calls filled in from their CDRs
+    if both are there now; returns those whose consent may still come."""
+    await pool.execute(FILL_CONSENT_OF, linkedids)
+    return await consent_to_come(pool, linkedids)
+
+
+async def consent_to_come(pool: asyncpg.Pool, linkedids: Sequence[str]) -> set[str]:
+    if not linkedids:
+        return set()
+    return {r["linkedid"] for r in await pool.fetch(CONSENT_TO_COME, linkedids)}
 
 
 async def _write_missed(
@@ -276,6 +307,10 @@ class Reconciler:
         self.interface_of = interface_of
         self.reconciled = 0  # calls written from Asterisk's records since the start
         self.runs = 0
+        # Calls whose consent may still come, looked at again every FOLLOW_UP_S: after a
+        # reconciliation no other may come for hours (only a gap brings one).
+        self.consent_to_come: set[str] = set()
+        self._follow_ups_left = 0
         self._wanted = asyncio.Event()
 
     def offer(self, changes: Sequence[Change]) -> None:
@@ -287,7 +322,9 @@ class Reconciler:
 
     async def run(self) -> None:
         while True:
-            await self._wanted.wait()
+            if not await self._asked():
+                await self._follow_up()
+                continue
             # Asterisk writes a call's CDR and CEL as it hangs up, a moment after the AMI
             # events that told us: give it that moment.
             await asyncio.sleep(RECORDS_SETTLE_S)
@@ -298,7 +335,7 @@ class Reconciler:
                 await asyncio.sleep(0.1)
             try:
                 pool = await self.database.pool()
-                written = await reconcile(
+                done = await reconcile(
                     pool, self.region, self.clock(), self.interface_of, self.left_to_daemon
                 )
             except Exception as exc:
@@ -315,10 +352,50 @@ class Reconciler:
                 self._wanted.set()
                 continue
             self.runs += 1
-            self.reconciled += written
-            if written:
+            self.reconciled += done.written
+            if done.written:
                 log.info(
                     "%d calls that ended while the daemon was away were written from "
                     "Asterisk's records (CEL, CDR, queue_log)",
-                    written,
+                    done.written,
                 )
+            self.consent_to_come |= done.consent_to_come
+            self._follow_ups_left = FOLLOW_UPS
+
+    async def _asked(self) -> bool:
+        """Wait until a reconciliation is asked for (True) or a follow-up is due (False)."""
+        if not self.consent_to_come:
+            await self._wanted.wait()
+            return True
+        try:
+            await asyncio.wait_for(self._wanted.wait(), FOLLOW_UP_S)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _follow_up(self) -> None:
+        self._follow_ups_left -= 1
+        try:
+            pool = await self.database.pool()
+            self.consent_to_come = await fill_consent_of(pool, sorted(self.consent_to_come))
+        except Exception as exc:
+            if not is_outage(exc) and not isinstance(exc, asyncpg.PostgresError):
+                raise
+            log.warning(
+                "filling in the consent of %d calls from their CDRs failed (%s: %s); trying "
+                "again in %.0f s",
+                len(self.consent_to_come),
+                type(exc).__name__,
+                exc,
+                FOLLOW_UP_S,
+            )
+        if self.consent_to_come and self._follow_ups_left <= 0:
+            log.warning(
+                "%d calls stay without a recording consent in the call log: within %.0f s "
+                "Asterisk wrote no CDR of them (is cdr_pgsql loaded?) or the call log did "
+                "not close them; e.g. Linkedid %s",
+                len(self.consent_to_come),
+                FOLLOW_UP_S * FOLLOW_UPS,
+                min(self.consent_to_come),
+            )
+            self.consent_to_come = set()

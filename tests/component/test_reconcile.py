@@ -5,16 +5,22 @@ rows, a call the daemon followed until the gap keeps its facts and gets Asterisk
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import pytest
 
-from cti.calllog.reconcile import reconcile
+from cti.calllog import reconcile as reconciliation
+from cti.calllog.reconcile import Reconciler, fill_consent_of, reconcile
 from cti.calllog.rows import rows_for
 from cti.calllog.writer import prepare, write_rows
 from cti.database import Database
-from cti.state.changes import CallAnswered, CallEnded, CallRecord, Outcome
+from cti.state.changes import CallAnswered, CallEnded, CallRecord, Outcome, Resynced
 
 T0 = 1_795_343_700.0
 
@@ -153,7 +159,8 @@ async def test_calls_that_ended_while_away_are_written_from_asterisks_records(
         ]
     finally:
         await database.close()
-    assert (written, again) == (4, 0)
+    assert (written.written, again.written) == (4, 0)
+    assert written.consent_to_come == set()  # every call's CDR is in: nothing to look at again
     assert set(rows) == {"a.1", "b.1", "c.1", "e.1"}  # not the spy call nor one in progress
     a, b, c, e = rows["a.1"], rows["b.1"], rows["c.1"], rows["e.1"]
     expected_a: dict[str, Any] = {
@@ -261,39 +268,50 @@ def the_daemon_saw_f_end_live() -> list[Any]:
     return rows_for([CallEnded(ts=T0 + 230.5, record=record)], "TR")
 
 
+async def asterisk_ended_f_before_its_cdr(pool: asyncpg.Pool) -> None:
+    """f.1 answered (the daemon's row says so), and ended in CEL; no CDR yet."""
+    await cel_wrote(
+        pool,
+        [
+            (kind, at, "905327776655", "Emre Şahin", exten, context, "f.1", "f.1")
+            for kind, at, exten, context in (
+                ("CHAN_START", T0 + 200, "4440", "from-trunk"),
+                ("LINKEDID_END", T0 + 230.504, "", "cti-inbound"),
+            )
+        ],
+    )
+    await queue_log_wrote(
+        pool,
+        [
+            (T0 + 206, "f.1", "support", "NONE", "ENTERQUEUE", "", "", "1"),
+            (T0 + 209, "f.1", "support", "Agent 1001", "CONNECT", "3", "f.2", "2"),
+        ],
+    )
+    await write_rows(pool, [prepare(r) for r in rows_for([F_ANSWERED], "TR")])
+
+
+@pytest.mark.parametrize("filled_by", ["the follow-up", "the next reconciliation"])
 async def test_a_call_the_daemon_follows_is_left_to_it_and_a_late_consent_filled(
-    database_url: str,
+    database_url: str, filled_by: str
 ) -> None:
     """Asterisk ended f.1 (CEL's LINKEDID_END is in) while the daemon still follows it and
     before cdr_pgsql wrote its CDR. A reconciliation then must neither write the call (the
     daemon's own row follows, with its own end: two call_end events) nor close it without
-    its consent for good: the CDR's consent is filled in by the next reconciliation."""
+    its consent for good: the CDR's consent is filled in by the reconciliation's follow-up
+    (no other reconciliation may come for hours), or by the next reconciliation."""
     database = Database(database_url)
     try:
         pool = await database.pool()
-        await cel_wrote(
-            pool,
-            [
-                (kind, at, "905327776655", "Emre Şahin", exten, context, "f.1", "f.1")
-                for kind, at, exten, context in (
-                    ("CHAN_START", T0 + 200, "4440", "from-trunk"),
-                    ("LINKEDID_END", T0 + 230.504, "", "cti-inbound"),
-                )
-            ],
-        )
-        await queue_log_wrote(
-            pool,
-            [
-                (T0 + 206, "f.1", "support", "NONE", "ENTERQUEUE", "", "", "1"),
-                (T0 + 209, "f.1", "support", "Agent 1001", "CONNECT", "3", "f.2", "2"),
-            ],
-        )
-        await write_rows(pool, [prepare(r) for r in rows_for([F_ANSWERED], "TR")])
+        await asterisk_ended_f_before_its_cdr(pool)
         # The daemon follows f.1: the reconciliation runs before its Hangup reached the state.
         first = await reconcile(pool, "TR", T0 + 231, interface_of, lambda ids: {"f.1"} & {*ids})
         await write_rows(pool, [prepare(r) for r in the_daemon_saw_f_end_live()])
+        before_the_cdr = await fill_consent_of(pool, ["f.1"])
         await cdr_wrote(pool, [(T0 + 200, "f.1", "f.1", "granted", "dtmf", "f.1.wav")])
-        await reconcile(pool, "TR", T0 + 300, interface_of)
+        if filled_by == "the follow-up":
+            assert await fill_consent_of(pool, ["f.1"]) == set()
+        else:
+            assert (await reconcile(pool, "TR", T0 + 300, interface_of)).written == 0
         row = await pool.fetchrow(
             "SELECT consent, consent_method, recording, facts_source,"
             " extract(epoch FROM ended_at)::float8 AS ended FROM calls WHERE linkedid = 'f.1'"
@@ -307,7 +325,8 @@ async def test_a_call_the_daemon_follows_is_left_to_it_and_a_late_consent_filled
         ]
     finally:
         await database.close()
-    assert first == 0
+    assert (first.written, first.consent_to_come) == (0, {"f.1"})
+    assert before_the_cdr == {"f.1"}  # closed by the daemon, without consent, and no CDR yet
     assert dict(row) == {
         "consent": "granted",
         "consent_method": "dtmf",
@@ -316,3 +335,79 @@ async def test_a_call_the_daemon_follows_is_left_to_it_and_a_late_consent_filled
         "ended": T0 + 230.5,  # the daemon's own end kept
     }
     assert events == [("agent_connect", "PJSIP/1001", 1), ("call_end", "PJSIP/1001", 1)]
+
+
+async def consent_of(pool: asyncpg.Pool, linkedid: str) -> str | None:
+    return await pool.fetchval("SELECT consent FROM calls WHERE linkedid = $1", linkedid)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    async def polled() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(polled(), 10)  # generous: a wait, never a measure of speed
+
+
+async def test_the_reconciler_follows_up_a_consent_to_come_without_another_gap(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a reconciliation, no other may come for hours: a call whose consent was still
+    to come (f.1: its CDR not written yet, its end the daemon's) is looked at again every
+    FOLLOW_UP_S until it is filled in, and a call of which Asterisk never writes a CDR
+    (g.1) is given up after FOLLOW_UPS looks, with a warning that says why."""
+    monkeypatch.setattr(reconciliation, "RECORDS_SETTLE_S", 0.0)
+    monkeypatch.setattr(reconciliation, "FOLLOW_UP_S", 0.02)
+    monkeypatch.setattr(reconciliation, "FOLLOW_UPS", 5)
+    database = Database(database_url)
+    followed = {"f.1", "g.1"}  # the daemon follows both when the reconciliation runs
+    reconciler = Reconciler(
+        database, "TR", lambda: T0 + 231, interface_of, left_to_daemon=lambda ids: followed & {*ids}
+    )
+    running = asyncio.ensure_future(reconciler.run())
+    try:
+        pool = await database.pool()
+        await asterisk_ended_f_before_its_cdr(pool)
+        await cel_wrote(
+            pool,
+            [
+                (
+                    "CHAN_START",
+                    T0 + 201,
+                    "905320001122",
+                    "No Cdr",
+                    "4440",
+                    "from-trunk",
+                    "g.1",
+                    "g.1",
+                ),
+                (
+                    "LINKEDID_END",
+                    T0 + 225,
+                    "905320001122",
+                    "No Cdr",
+                    "",
+                    "cti-inbound",
+                    "g.1",
+                    "g.1",
+                ),
+            ],
+        )
+        reconciler.offer([Resynced(ts=T0 + 231)])
+        await until(lambda: reconciler.runs == 1)
+        assert reconciler.consent_to_come == {"f.1", "g.1"}
+        followed.clear()  # their Hangups reached the daemon, which writes f.1's end
+        await write_rows(pool, [prepare(r) for r in the_daemon_saw_f_end_live()])
+        await cdr_wrote(pool, [(T0 + 200, "f.1", "f.1", "granted", "dtmf", "f.1.wav")])
+        await until(lambda: reconciler.consent_to_come == {"g.1"})
+        assert await consent_of(pool, "f.1") == "granted"
+        with caplog.at_level(logging.WARNING, logger=reconciliation.__name__):
+            await until(lambda: not reconciler.consent_to_come)
+        assert reconciler.runs == 1  # follow-ups only, no other reconciliation
+        assert "1 calls stay without a recording consent" in caplog.text
+        assert "Linkedid g.1" in caplog.text
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await database.close()
