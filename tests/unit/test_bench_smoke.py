@@ -73,3 +73,20 @@ def test_pop_latency_benchmark_runs_end_to_end(
     assert results["panels"]["open"] == 10
     assert results["panels"]["link_up_seen"] == 10, out
     assert "websockets closed by the server across the reconnect" in out
+
+
+def test_reconciliation_benchmark_writes_the_missed_calls_and_fills_the_consents(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """bench/reconcile.py on a small day: the first reconciliation writes exactly the calls
+    left out of the call log and fills the consents (the bench asserts both), the next ones
+    find nothing, a follow-up fills what was emptied. No timing asserted."""
+    spec = importlib.util.spec_from_file_location("reconcile_bench", BENCH.parent / "reconcile.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.main(["--calls-today", "2000", "--missed", "20", "--unfilled", "5", "--repeat", "1"])
+    out = capsys.readouterr().out
+    assert "20 missed calls written, 5 consents filled in" in out
+    assert "a reconciliation with nothing missed: median" in out
+    assert "a follow-up of 5 calls' consents: median" in out
