@@ -282,6 +282,11 @@ async def _write_missed(
     return len(calls)
 
 
+def _database_failed(exc: Exception) -> bool:
+    """The database was away or refused: tried again later. Anything else is a bug."""
+    return is_outage(exc) or isinstance(exc, asyncpg.PostgresError)
+
+
 class Reconciler:
     """A sink: each ``Resynced``, and the end of a call that lived through a gap, asks for
     one reconciliation, run by its own task (requests that come meanwhile make one more)."""
@@ -339,7 +344,7 @@ class Reconciler:
                     pool, self.region, self.clock(), self.interface_of, self.left_to_daemon
                 )
             except Exception as exc:
-                if not is_outage(exc) and not isinstance(exc, asyncpg.PostgresError):
+                if not _database_failed(exc):
                     raise
                 log.warning(
                     "reconciliation from Asterisk's records failed (%s: %s); trying "
@@ -379,7 +384,7 @@ class Reconciler:
             pool = await self.database.pool()
             self.consent_to_come = await fill_consent_of(pool, sorted(self.consent_to_come))
         except Exception as exc:
-            if not is_outage(exc) and not isinstance(exc, asyncpg.PostgresError):
+            if not _database_failed(exc):
                 raise
             log.warning(
                 "filling in the consent of %d calls from their CDRs failed (%s: %s); trying "
