@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
+from harness import wait_until
 
 from cti.ami.events import WANTED_EVENTS
 from cti.ami.frames import FrameSplitter
@@ -180,11 +180,15 @@ async def test_database_outage_mid_stream_loses_and_duplicates_nothing(
         splitter = FrameSplitter(WANTED_EVENTS)
         for message in splitter.feed(data[:half]):
             pipeline.process(message, None)
-        await wait_until(lambda: writer.spool_depth == 0 and writer.stats.rows_written > 0)
+        await wait_until(
+            lambda: writer.spool_depth == 0 and writer.stats.rows_written > 0, timeout=30
+        )
         server.stop()
         for message in splitter.feed(data[half:]):
             pipeline.process(message, None)  # the pipeline never waits for the database
-        await wait_until(lambda: writer.stats.write_errors > 0 and writer.spool.depth > 0)
+        await wait_until(
+            lambda: writer.stats.write_errors > 0 and writer.spool.depth > 0, timeout=30
+        )
         assert (tmp_path / "spool").stat().st_size > 0
         server.start()
         await wait_until(lambda: writer.spool_depth == 0, timeout=60)
@@ -206,14 +210,6 @@ async def test_database_outage_mid_stream_loses_and_duplicates_nothing(
         assert await connection.fetchval("SELECT sum(wait_s) FROM calls") == 360
     finally:
         await connection.close()
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(poll(), timeout)
 
 
 def test_a_torn_spool_line_is_skipped(tmp_path: Path) -> None:

@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+from harness import wait_until
 
 from cti.calllog import queries
 from cti.calllog.rows import Row
@@ -169,7 +169,9 @@ async def test_spooled_rows_are_written_after_a_restart(database_url: str, tmp_p
     task = asyncio.create_task(writer.run())
     try:
         writer.offer_rows([list(row) for row in rows])
-        await wait_until(lambda: writer.stats.write_errors > 0 and writer.spool.depth == 3)
+        await wait_until(
+            lambda: writer.stats.write_errors > 0 and writer.spool.depth == 3, timeout=30
+        )
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -203,11 +205,3 @@ async def test_the_ends_it_holds_are_named_wherever_they_wait(tmp_path: Path) ->
     asked = ["old", "staged", "open", "queued", "event-only", "x", "never"]
     assert writer.ends_held(asked) == {"old", "staged", "queued"}
     assert writer.ends_held(["queued"]) == {"queued"}
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(poll(), timeout)

@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import pytest
+from harness import wait_until
 
 from cti.calllog import reconcile as reconciliation
 from cti.calllog.reconcile import Reconciler, fill_consent_of, reconcile
@@ -341,14 +341,6 @@ async def consent_of(pool: asyncpg.Pool, linkedid: str) -> str | None:
     return await pool.fetchval("SELECT consent FROM calls WHERE linkedid = $1", linkedid)
 
 
-async def until(condition: Callable[[], bool]) -> None:
-    async def polled() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(polled(), 10)  # generous: a wait, never a measure of speed
-
-
 async def test_the_reconciler_follows_up_a_consent_to_come_without_another_gap(
     database_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -394,15 +386,15 @@ async def test_the_reconciler_follows_up_a_consent_to_come_without_another_gap(
             ],
         )
         reconciler.offer([Resynced(ts=T0 + 231)])
-        await until(lambda: reconciler.runs == 1)
+        await wait_until(lambda: reconciler.runs == 1, timeout=10)
         assert reconciler.consent_to_come == {"f.1", "g.1"}
         followed.clear()  # their Hangups reached the daemon, which writes f.1's end
         await write_rows(pool, [prepare(r) for r in the_daemon_saw_f_end_live()])
         await cdr_wrote(pool, [(T0 + 200, "f.1", "f.1", "granted", "dtmf", "f.1.wav")])
-        await until(lambda: reconciler.consent_to_come == {"g.1"})
+        await wait_until(lambda: reconciler.consent_to_come == {"g.1"}, timeout=10)
         assert await consent_of(pool, "f.1") == "granted"
         with caplog.at_level(logging.WARNING, logger=reconciliation.__name__):
-            await until(lambda: not reconciler.consent_to_come)
+            await wait_until(lambda: not reconciler.consent_to_come, timeout=10)
         assert reconciler.runs == 1  # follow-ups only, no other reconciliation
         assert "1 calls stay without a recording consent" in caplog.text
         assert "Linkedid g.1" in caplog.text
