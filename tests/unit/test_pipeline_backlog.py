@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 
 import pytest
@@ -14,7 +15,9 @@ from cti.ami.events import LinkDown, LinkUp
 from cti.auth.users import User
 from cti.pipeline import YIELD_EVERY, Pipeline
 from cti.push import hub as hub_module
+from cti.push.frames import text_frame
 from cti.push.hub import Hub
+from cti.push.messages import LinkMessage
 from cti.state.store import CtiState
 from cti.tasks import Tasks
 
@@ -38,15 +41,21 @@ async def test_a_burst_many_times_what_a_page_may_hold_unsent_drops_no_page(
     pipeline = Pipeline(state, [hub])
     supervisor = User(id=1, username="s", display_name="S", role="supervisor", interfaces=())
     client = hub.join(supervisor, page=transport)
-    burst = 20 * UNSENT_LIMIT // len(b'\x81\x1c{"type": "link", "up": true}')
+    burst = (
+        20 * UNSENT_LIMIT // len(text_frame(json.dumps(LinkMessage(up=True, reason="").to_json())))
+    )
     for i in range(burst):  # all queued before the pipeline runs: a backlog
         pipeline.submit_event(LinkUp(ts=float(i)) if i % 2 else LinkDown(ts=float(i), reason="x"))
     read = 0
+    link = b'{"type": "link"'
 
     async def reads() -> None:  # the page, reading as fast as the loop lets it
         nonlocal read
+        tail = b""  # a message may be split between two reads
         while chunk := await page.read(65536):
-            read += chunk.count(b'{"type": "link"')
+            seen = tail + chunk
+            read += seen.count(link)
+            tail = seen[-(len(link) - 1) :]  # too short to hold a whole one: none counted twice
 
     reading = asyncio.ensure_future(reads())
     running = asyncio.ensure_future(pipeline.run())
