@@ -312,11 +312,13 @@ class Hub:
     async def keep_alive(self, clients: list[Client]) -> None:
         """An unsolicited pong to each of these clients' pages, a slice at a time
         (cti/push/ws.py says why)."""
-        await self._in_slices(clients, PONG)
+        await self._frame_in_slices(clients, PONG)
 
-    async def _in_slices(self, clients: list[Client], message: Message | bytes) -> None:
+    async def _in_slices(self, clients: list[Client], message: Message) -> None:
+        await self._frame_in_slices(clients, text_frame(json.dumps(message.to_json())))
+
+    async def _frame_in_slices(self, clients: list[Client], frame: bytes) -> None:
         """Written a slice of clients per turn of the loop (the module docstring says why)."""
-        frame = message if isinstance(message, bytes) else text_frame(json.dumps(message.to_json()))
         per_turn = max(1, min(FAN_OUT_SLICE, FAN_OUT_BYTES // len(frame)))
         for start in range(0, len(clients), per_turn):
             if start:
